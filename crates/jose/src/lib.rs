@@ -1,0 +1,75 @@
+//! # tessera-jose
+//!
+//! Strict JSON Web Signatures, keys and tokens for Tessera (RFC 7515, 7517,
+//! 7518, 7519, 7638, 8037, 9068, 9864). No I/O; all cryptography comes from
+//! aws-lc-rs through one provider module.
+//!
+//! The rules this crate enforces:
+//! - **A key owns its algorithm.** A [`SigningKey`] or [`VerifyingKey`] is
+//!   built for one [`Algorithm`]; a token whose header names another is
+//!   refused with [`Error::AlgorithmMismatch`]. There is no `none`.
+//! - **Claims only after verification.** [`UnverifiedToken`] exposes the
+//!   header alone; its payload is reachable only from a [`VerifiedToken`],
+//!   and typed claims only after a [`Validation`]. Reading without
+//!   verification lives in [`dangerous`].
+//! - **Strict parsing.** Exactly three segments, canonical unpadded
+//!   base64url, JSON objects without duplicate members, size and depth caps
+//!   checked first, any `crit` refused, and `jwk`/`jku`/`x5u`/`x5c` never used.
+//! - **Time is a parameter** ([`Clock`]).
+//!
+//! ```
+//! use tessera_jose::{decode, encode, Algorithm, KeySet, ManualClock, SigningKey, Validation};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Claims { iss: String, aud: String, sub: String, exp: i64, roles: Vec<String> }
+//!
+//! let key = SigningKey::generate(Algorithm::EdDSA)?;
+//! let token = encode(&key, Some("at+jwt"), &Claims {
+//!     iss: "https://auth.example".into(), aud: "api".into(), sub: "user-1".into(),
+//!     exp: 1_700_000_900, roles: vec!["admin".into()],
+//! })?;
+//!
+//! // A resource server knows only the public JWKS.
+//! let jwks = KeySet::new().to_jwks(); // (empty here; normally fetched)
+//! assert!(jwks.keys.is_empty());
+//! let keys: KeySet = [key.verifying_key().clone()].into_iter().collect();
+//! let validation = Validation::new("https://auth.example", "api");
+//! let clock = ManualClock::new(1_700_000_000);
+//! let data = decode::<Claims>(&token, &keys, &validation, &clock)?;
+//! assert_eq!(data.claims.roles, ["admin"]);
+//!
+//! // The same token, fifteen minutes later, is refused with a reason.
+//! clock.set(1_700_000_900 + 30);
+//! assert_eq!(
+//!     decode::<Claims>(&token, &keys, &validation, &clock).err(),
+//!     Some(tessera_jose::Error::Expired)
+//! );
+//! # Ok::<(), tessera_jose::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+
+mod alg;
+pub mod b64;
+mod claims;
+mod clock;
+pub mod crypto;
+pub mod dangerous;
+mod der;
+mod error;
+mod header;
+pub mod json;
+mod jwk;
+mod jws;
+mod key;
+pub mod pem;
+mod provider;
+
+pub use alg::{Algorithm, Family};
+pub use claims::{Audience, RegisteredClaims, Validation, ACCESS_TOKEN_TYP};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, Result};
+pub use header::Header;
+pub use jwk::{Jwk, Jwks};
+pub use jws::{decode, encode, Limits, TokenData, UnverifiedToken, VerifiedToken};
+pub use key::{KeySet, SigningKey, VerifyingKey};

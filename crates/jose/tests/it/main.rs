@@ -1,0 +1,3 @@
+//! Integration tests for tessera-jose, compiled as one binary.
+
+mod roundtrip;
