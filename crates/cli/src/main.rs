@@ -1,0 +1,2 @@
+//! The `tessera` binary (being built).
+fn main() {}

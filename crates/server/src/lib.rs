@@ -1,0 +1,1 @@
+//! Tessera server (being built).

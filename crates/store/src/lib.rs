@@ -1,0 +1,261 @@
+//! # tessera-store
+//!
+//! The storage traits of Tessera and their embedded SQLite backend.
+//!
+//! The rules (what a refresh means, when a session dies) live in
+//! `tessera-core`; this crate only keeps rows and offers the atomic
+//! operations those rules need, above all [`Store::rotate_session`], a
+//! compare-and-swap on a session's current refresh-token hash.
+//!
+//! Times are whole seconds since the Unix epoch, passed in by the caller: this
+//! crate never reads a clock.
+//!
+//! ```
+//! # tokio_test_block_on(async {
+//! use tessera_store::{open, NewUser, Store};
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = open(None, dir.path()).await?;
+//! store.create_user(&NewUser {
+//!     id: "u1".into(), email: "ada@example.com".into(),
+//!     password_hash: "$argon2id$...".into(), roles: vec![], created_at: 1_700_000_000,
+//! }).await?;
+//! let user = store.user_by_email("ada@example.com").await?.expect("created");
+//! assert_eq!(user.id, "u1");
+//! # Ok::<(), tessera_store::StoreError>(())
+//! # });
+//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Why a storage operation failed. Messages never contain secrets.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum StoreError {
+    /// A unique constraint was violated (for example a duplicate email).
+    Conflict,
+    /// The database cannot be reached or is overloaded; retrying may help.
+    Unavailable(String),
+    /// Anything else the backend reported.
+    Backend(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Conflict => f.write_str("conflict with an existing row"),
+            StoreError::Unavailable(m) => write!(f, "database unavailable: {m}"),
+            StoreError::Backend(m) => write!(f, "database error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Shorthand result type.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Opaque id (the `sub` of its tokens).
+    pub id: String,
+    /// Normalised email.
+    pub email: String,
+    /// PHC-format password hash.
+    pub password_hash: String,
+    /// Roles, in order.
+    pub roles: Vec<String>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A user to create.
+pub type NewUser = User;
+
+/// A session: one refresh-token family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Opaque id (the `sid` of its tokens).
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// Login time.
+    pub created_at: i64,
+    /// Last refresh.
+    pub last_used_at: i64,
+    /// Absolute expiry.
+    pub expires_at: i64,
+    /// Idle expiry (moves forward on each refresh).
+    pub idle_expires_at: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+    /// Why it was revoked.
+    pub revoked_reason: Option<String>,
+    /// User agent at login.
+    pub user_agent: Option<String>,
+    /// Client IP at login.
+    pub ip: Option<String>,
+    /// Rotation counter of the current refresh token (0 at login).
+    pub generation: i64,
+    /// SHA-256 of the current refresh token.
+    pub token_hash: Vec<u8>,
+    /// When the current token replaced its parent.
+    pub rotated_at: Option<i64>,
+}
+
+impl Session {
+    /// True if not revoked and neither expiry has passed at `now`.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at && now < self.idle_expires_at
+    }
+}
+
+/// The compare-and-swap of one refresh rotation.
+#[derive(Debug, Clone)]
+pub struct Rotation<'a> {
+    /// Session id.
+    pub session_id: &'a str,
+    /// The generation the caller saw.
+    pub expected_generation: i64,
+    /// The token hash the caller saw.
+    pub expected_hash: &'a [u8],
+    /// The successor's hash.
+    pub new_hash: &'a [u8],
+    /// Time of the rotation.
+    pub now: i64,
+    /// New idle expiry.
+    pub idle_expires_at: i64,
+}
+
+/// A signing key row. The private key is sealed by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// Key id.
+    pub kid: String,
+    /// JOSE algorithm name.
+    pub alg: String,
+    /// Sealed private key (opaque to the store).
+    pub sealed_key: Vec<u8>,
+    /// Public JWK JSON.
+    pub public_jwk: String,
+    /// Creation (publication) time.
+    pub created_at: i64,
+    /// From when it may sign.
+    pub activates_at: i64,
+    /// When a newer key took over signing.
+    pub retired_at: Option<i64>,
+}
+
+/// A security event to append to the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Time.
+    pub at: i64,
+    /// Event name, e.g. `login.success`.
+    pub event: String,
+    /// User, if known.
+    pub user_id: Option<String>,
+    /// Session, if any.
+    pub session_id: Option<String>,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// User agent.
+    pub user_agent: Option<String>,
+    /// Free-form detail (never a secret).
+    pub detail: Option<String>,
+}
+
+/// An audit event as stored, with its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Monotonic id (the paging cursor).
+    pub id: i64,
+    /// The event.
+    pub event: AuditEvent,
+}
+
+/// What Tessera keeps, and the atomic operations its rules need.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database answers (for readiness).
+    async fn ping(&self) -> Result<()>;
+
+    /// Creates a user; `Conflict` if the email exists.
+    async fn create_user(&self, user: &NewUser) -> Result<()>;
+    /// Finds a user by normalised email.
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    /// Finds a user by id.
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>>;
+    /// Lists users ordered by email, after the given email, at most `limit`.
+    async fn list_users(&self, after_email: Option<&str>, limit: u32) -> Result<Vec<User>>;
+    /// Replaces a user's roles; false if there is no such user.
+    async fn set_roles(&self, user_id: &str, roles: &[String]) -> Result<bool>;
+    /// Replaces a user's password hash.
+    async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<bool>;
+
+    /// Stores a new session.
+    async fn create_session(&self, session: &Session) -> Result<()>;
+    /// Finds a session by id.
+    async fn session(&self, id: &str) -> Result<Option<Session>>;
+    /// Atomically replaces the current token hash if (and only if) the
+    /// session is unrevoked and still at the expected generation and hash.
+    /// Returns whether this call won.
+    async fn rotate_session(&self, rotation: &Rotation<'_>) -> Result<bool>;
+    /// Revokes one session; false if it was already revoked or absent.
+    async fn revoke_session(&self, id: &str, now: i64, reason: &str) -> Result<bool>;
+    /// Revokes every live session of a user; returns the ids revoked.
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        now: i64,
+        reason: &str,
+    ) -> Result<Vec<String>>;
+    /// The user's unrevoked, unexpired sessions, newest first.
+    async fn live_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>>;
+    /// Deletes sessions that expired before `before`; returns how many.
+    async fn purge_sessions(&self, before: i64) -> Result<u64>;
+
+    /// Adds a signing key.
+    async fn insert_key(&self, key: &KeyRecord) -> Result<()>;
+    /// All signing keys, oldest first.
+    async fn keys(&self) -> Result<Vec<KeyRecord>>;
+    /// Marks a key retired from signing at `at` (if not already).
+    async fn retire_key(&self, kid: &str, at: i64) -> Result<()>;
+    /// Deletes a key.
+    async fn delete_key(&self, kid: &str) -> Result<()>;
+
+    /// Appends a security event.
+    async fn audit(&self, event: &AuditEvent) -> Result<()>;
+    /// Reads audit events with id greater than `after`, oldest first.
+    async fn audit_after(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>>;
+    /// Reads the newest `limit` audit events with id less than `before`, newest first.
+    async fn audit_before(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>>;
+}
+
+/// Opens the store: `database_url` if given (`sqlite:` URLs), otherwise
+/// `tessera.db` in `data_dir`. Migrations run before this returns.
+pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Store>> {
+    match database_url {
+        None => Ok(Arc::new(
+            SqliteStore::open_file(&data_dir.join("tessera.db")).await?,
+        )),
+        Some(url) if url.starts_with("sqlite:") => Ok(Arc::new(SqliteStore::open_url(url).await?)),
+        Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => Err(
+            StoreError::Backend("the PostgreSQL backend is not built yet; use SQLite".into()),
+        ),
+        Some(_) => Err(StoreError::Backend(
+            "database_url must start with sqlite: or postgres:".into(),
+        )),
+    }
+}

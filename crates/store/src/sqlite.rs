@@ -1,0 +1,469 @@
+//! The embedded SQLite backend: one file, WAL journal, prepared statements
+//! cached per connection.
+
+use crate::{
+    AuditEvent, AuditRecord, KeyRecord, NewUser, Result, Rotation, Session, Store, StoreError, User,
+};
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Connection, Executor, Row, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Embedded migrations, applied in order.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5") | Some("6")) => {
+            // SQLITE_BUSY / SQLITE_LOCKED
+            StoreError::Unavailable(db.message().to_owned())
+        }
+        other => StoreError::Backend(other.to_string()),
+    }
+}
+
+fn roles_from(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn roles_to(roles: &[String]) -> String {
+    serde_json::to_string(roles).unwrap_or_else(|_| "[]".into())
+}
+
+fn user_from(row: &SqliteRow) -> std::result::Result<User, sqlx::Error> {
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+        roles: roles_from(row.try_get::<&str, _>("roles")?),
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn session_from(row: &SqliteRow) -> std::result::Result<Session, sqlx::Error> {
+    Ok(Session {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        expires_at: row.try_get("expires_at")?,
+        idle_expires_at: row.try_get("idle_expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        revoked_reason: row.try_get("revoked_reason")?,
+        user_agent: row.try_get("user_agent")?,
+        ip: row.try_get("ip")?,
+        generation: row.try_get("generation")?,
+        token_hash: row.try_get("token_hash")?,
+        rotated_at: row.try_get("rotated_at")?,
+    })
+}
+
+fn key_from(row: &SqliteRow) -> std::result::Result<KeyRecord, sqlx::Error> {
+    Ok(KeyRecord {
+        kid: row.try_get("kid")?,
+        alg: row.try_get("alg")?,
+        sealed_key: row.try_get("sealed_key")?,
+        public_jwk: row.try_get("public_jwk")?,
+        created_at: row.try_get("created_at")?,
+        activates_at: row.try_get("activates_at")?,
+        retired_at: row.try_get("retired_at")?,
+    })
+}
+
+fn audit_from(row: &SqliteRow) -> std::result::Result<AuditRecord, sqlx::Error> {
+    Ok(AuditRecord {
+        id: row.try_get("id")?,
+        event: AuditEvent {
+            at: row.try_get("at")?,
+            event: row.try_get("event")?,
+            user_id: row.try_get("user_id")?,
+            session_id: row.try_get("session_id")?,
+            ip: row.try_get("ip")?,
+            user_agent: row.try_get("user_agent")?,
+            detail: row.try_get("detail")?,
+        },
+    })
+}
+
+const SESSION_COLS: &str = "id, user_id, created_at, last_used_at, expires_at, idle_expires_at, \
+    revoked_at, revoked_reason, user_agent, ip, generation, token_hash, rotated_at";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies migrations.
+    pub async fn open_file(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        Self::open_with(SqliteConnectOptions::new().filename(path)).await
+    }
+
+    /// Opens a `sqlite:` URL (`sqlite::memory:` gives a private in-memory database).
+    pub async fn open_url(url: &str) -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str(url).map_err(map_err)?;
+        Self::open_with(opts).await
+    }
+
+    async fn open_with(opts: SqliteConnectOptions) -> Result<Self> {
+        let in_memory = opts.get_filename().as_os_str().is_empty()
+            || opts.get_filename().to_string_lossy().contains(":memory:");
+        let opts = opts
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL + NORMAL: a commit survives a process crash; an OS crash may
+            // lose the last transactions (documented trade-off).
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-8000")
+            .statement_cache_capacity(64);
+        // An in-memory database exists per connection: use exactly one.
+        let max = if in_memory { 1 } else { 8 };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(opts)
+            .await
+            .map_err(map_err)?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations under SQLite's write lock, so two processes
+    /// starting together do not race.
+    pub async fn migrate(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations \
+             (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL DEFAULT (unixepoch()))",
+        )
+        .await
+        .map_err(map_err)?;
+        conn.execute("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        let result: std::result::Result<(), sqlx::Error> = async {
+            for (version, sql) in MIGRATIONS {
+                let done: Option<i64> =
+                    sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
+                        .bind(version)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                if done.is_none() {
+                    sqlx::raw_sql(sql).execute(&mut *conn).await?;
+                    sqlx::query("INSERT INTO schema_migrations (version) VALUES (?)")
+                        .bind(version)
+                        .execute(&mut *conn)
+                        .await?;
+                    tracing::info!(version, "applied migration");
+                }
+            }
+            Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => conn.execute("COMMIT").await.map(|_| ()).map_err(map_err),
+            Err(e) => {
+                let _ = conn.execute("ROLLBACK").await;
+                Err(map_err(e))
+            }
+        }
+    }
+
+    /// Closes the pool (used on shutdown and in restart tests).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        conn.ping().await.map_err(map_err)
+    }
+
+    async fn create_user(&self, u: &NewUser) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, roles, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&u.id)
+        .bind(&u.email)
+        .bind(&u.password_hash)
+        .bind(roles_to(&u.roles))
+        .bind(u.created_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        sqlx::query("SELECT id, email, password_hash, roles, created_at FROM users WHERE email = ?")
+            .bind(email)
+            .try_map(|r: SqliteRow| user_from(&r))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
+        sqlx::query("SELECT id, email, password_hash, roles, created_at FROM users WHERE id = ?")
+            .bind(id)
+            .try_map(|r: SqliteRow| user_from(&r))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn list_users(&self, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
+        sqlx::query(
+            "SELECT id, email, password_hash, roles, created_at FROM users \
+             WHERE email > ? ORDER BY email LIMIT ?",
+        )
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .try_map(|r: SqliteRow| user_from(&r))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn set_roles(&self, user_id: &str, roles: &[String]) -> Result<bool> {
+        sqlx::query("UPDATE users SET roles = ? WHERE id = ?")
+            .bind(roles_to(roles))
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(map_err)
+    }
+
+    async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<bool> {
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(map_err)
+    }
+
+    async fn create_session(&self, s: &Session) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, \
+             idle_expires_at, revoked_at, revoked_reason, user_agent, ip, generation, token_hash, \
+             rotated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&s.id)
+        .bind(&s.user_id)
+        .bind(s.created_at)
+        .bind(s.last_used_at)
+        .bind(s.expires_at)
+        .bind(s.idle_expires_at)
+        .bind(s.revoked_at)
+        .bind(&s.revoked_reason)
+        .bind(&s.user_agent)
+        .bind(&s.ip)
+        .bind(s.generation)
+        .bind(&s.token_hash)
+        .bind(s.rotated_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
+    async fn session(&self, id: &str) -> Result<Option<Session>> {
+        sqlx::query(&format!("SELECT {SESSION_COLS} FROM sessions WHERE id = ?"))
+            .bind(id)
+            .try_map(|r: SqliteRow| session_from(&r))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn rotate_session(&self, r: &Rotation<'_>) -> Result<bool> {
+        sqlx::query(
+            "UPDATE sessions SET token_hash = ?, generation = generation + 1, rotated_at = ?, \
+             last_used_at = ?, idle_expires_at = ? \
+             WHERE id = ? AND generation = ? AND token_hash = ? AND revoked_at IS NULL",
+        )
+        .bind(r.new_hash)
+        .bind(r.now)
+        .bind(r.now)
+        .bind(r.idle_expires_at)
+        .bind(r.session_id)
+        .bind(r.expected_generation)
+        .bind(r.expected_hash)
+        .execute(&self.pool)
+        .await
+        .map(|res| res.rows_affected() == 1)
+        .map_err(map_err)
+    }
+
+    async fn revoke_session(&self, id: &str, now: i64, reason: &str) -> Result<bool> {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = ?, revoked_reason = ? \
+             WHERE id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(reason)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map(|r| r.rows_affected() == 1)
+        .map_err(map_err)
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        now: i64,
+        reason: &str,
+    ) -> Result<Vec<String>> {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = ?, revoked_reason = ? \
+             WHERE user_id = ? AND revoked_at IS NULL RETURNING id",
+        )
+        .bind(now)
+        .bind(reason)
+        .bind(user_id)
+        .try_map(|r: SqliteRow| r.try_get::<String, _>("id"))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn live_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>> {
+        sqlx::query(&format!(
+            "SELECT {SESSION_COLS} FROM sessions WHERE user_id = ? AND revoked_at IS NULL \
+             AND expires_at > ? AND idle_expires_at > ? ORDER BY created_at DESC, id"
+        ))
+        .bind(user_id)
+        .bind(now)
+        .bind(now)
+        .try_map(|r: SqliteRow| session_from(&r))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn purge_sessions(&self, before: i64) -> Result<u64> {
+        sqlx::query("DELETE FROM sessions WHERE expires_at < ? OR idle_expires_at < ?")
+            .bind(before)
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(map_err)
+    }
+
+    async fn insert_key(&self, k: &KeyRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, sealed_key, public_jwk, created_at, activates_at, \
+             retired_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&k.kid)
+        .bind(&k.alg)
+        .bind(&k.sealed_key)
+        .bind(&k.public_jwk)
+        .bind(k.created_at)
+        .bind(k.activates_at)
+        .bind(k.retired_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
+    async fn keys(&self) -> Result<Vec<KeyRecord>> {
+        sqlx::query(
+            "SELECT kid, alg, sealed_key, public_jwk, created_at, activates_at, retired_at \
+             FROM signing_keys ORDER BY created_at, kid",
+        )
+        .try_map(|r: SqliteRow| key_from(&r))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn retire_key(&self, kid: &str, at: i64) -> Result<()> {
+        sqlx::query("UPDATE signing_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL")
+            .bind(at)
+            .bind(kid)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn delete_key(&self, kid: &str) -> Result<()> {
+        sqlx::query("DELETE FROM signing_keys WHERE kid = ?")
+            .bind(kid)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn audit(&self, e: &AuditEvent) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, event, user_id, session_id, ip, user_agent, detail) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.at)
+        .bind(&e.event)
+        .bind(&e.user_id)
+        .bind(&e.session_id)
+        .bind(&e.ip)
+        .bind(&e.user_agent)
+        .bind(&e.detail)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
+    async fn audit_after(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>> {
+        sqlx::query(
+            "SELECT id, at, event, user_id, session_id, ip, user_agent, detail FROM audit_log \
+             WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .try_map(|r: SqliteRow| audit_from(&r))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn audit_before(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>> {
+        sqlx::query(
+            "SELECT id, at, event, user_id, session_id, ip, user_agent, detail FROM audit_log \
+             WHERE id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .try_map(|r: SqliteRow| audit_from(&r))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+}

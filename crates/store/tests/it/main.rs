@@ -1,0 +1,157 @@
+//! Store contract tests. Each test runs against every backend available:
+//! SQLite always, PostgreSQL when `TESSERA_TEST_POSTGRES_URL` is set.
+
+use std::sync::Arc;
+use tessera_store::{AuditEvent, KeyRecord, Rotation, Session, Store, StoreError, User};
+
+async fn backends() -> Vec<(tempfile::TempDir, Arc<dyn Store>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tessera_store::open(None, dir.path()).await.unwrap();
+    vec![(dir, store)]
+}
+
+fn user(id: &str, email: &str) -> User {
+    User {
+        id: id.into(),
+        email: email.into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$x$y".into(),
+        roles: vec!["user".into()],
+        created_at: 100,
+    }
+}
+
+fn session(id: &str, user_id: &str) -> Session {
+    Session {
+        id: id.into(),
+        user_id: user_id.into(),
+        created_at: 100,
+        last_used_at: 100,
+        expires_at: 1000,
+        idle_expires_at: 500,
+        revoked_at: None,
+        revoked_reason: None,
+        user_agent: Some("curl/8".into()),
+        ip: Some("127.0.0.1".into()),
+        generation: 0,
+        token_hash: vec![1; 32],
+        rotated_at: None,
+    }
+}
+
+#[tokio::test]
+async fn users_are_unique_by_email_and_roles_update() {
+    for (_dir, s) in backends().await {
+        s.create_user(&user("u1", "a@x.io")).await.unwrap();
+        let dup = s.create_user(&user("u2", "a@x.io")).await;
+        assert!(matches!(dup, Err(StoreError::Conflict)), "{dup:?}");
+        assert_eq!(s.user_by_email("a@x.io").await.unwrap().unwrap().id, "u1");
+        assert!(s.user_by_email("b@x.io").await.unwrap().is_none());
+        assert!(s.set_roles("u1", &["admin".into()]).await.unwrap());
+        assert!(!s.set_roles("nope", &["admin".into()]).await.unwrap());
+        assert_eq!(s.user_by_id("u1").await.unwrap().unwrap().roles, ["admin"]);
+        s.create_user(&user("u3", "c@x.io")).await.unwrap();
+        let page = s.list_users(None, 1).await.unwrap();
+        assert_eq!(page.len(), 1);
+        let next = s.list_users(Some(&page[0].email), 10).await.unwrap();
+        assert_eq!(
+            next.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+            ["u3"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn rotation_is_a_compare_and_swap() {
+    for (_dir, s) in backends().await {
+        s.create_user(&user("u1", "a@x.io")).await.unwrap();
+        s.create_session(&session("s1", "u1")).await.unwrap();
+        let r = |gen, old: &'static [u8], new: &'static [u8]| Rotation {
+            session_id: "s1",
+            expected_generation: gen,
+            expected_hash: old,
+            new_hash: new,
+            now: 150,
+            idle_expires_at: 650,
+        };
+        assert!(s.rotate_session(&r(0, &[1; 32], &[2; 32])).await.unwrap());
+        // The same expectation loses the second time.
+        assert!(!s.rotate_session(&r(0, &[1; 32], &[3; 32])).await.unwrap());
+        // A wrong hash at the right generation loses.
+        assert!(!s.rotate_session(&r(1, &[9; 32], &[3; 32])).await.unwrap());
+        let got = s.session("s1").await.unwrap().unwrap();
+        assert_eq!((got.generation, got.token_hash.clone()), (1, vec![2; 32]));
+        assert_eq!((got.rotated_at, got.idle_expires_at), (Some(150), 650));
+        // A revoked session never rotates.
+        assert!(s.revoke_session("s1", 160, "logout").await.unwrap());
+        assert!(!s.revoke_session("s1", 161, "logout").await.unwrap());
+        assert!(!s.rotate_session(&r(1, &[2; 32], &[3; 32])).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn sessions_list_and_revoke_by_user() {
+    for (_dir, s) in backends().await {
+        s.create_user(&user("u1", "a@x.io")).await.unwrap();
+        s.create_user(&user("u2", "b@x.io")).await.unwrap();
+        s.create_session(&session("s1", "u1")).await.unwrap();
+        s.create_session(&session("s2", "u1")).await.unwrap();
+        s.create_session(&session("s3", "u2")).await.unwrap();
+        assert_eq!(s.live_sessions("u1", 200).await.unwrap().len(), 2);
+        assert_eq!(
+            s.live_sessions("u1", 600).await.unwrap().len(),
+            0,
+            "idle-expired"
+        );
+        let mut ids = s
+            .revoke_user_sessions("u1", 210, "logout-all")
+            .await
+            .unwrap();
+        ids.sort();
+        assert_eq!(ids, ["s1", "s2"]);
+        assert!(s.live_sessions("u1", 220).await.unwrap().is_empty());
+        assert_eq!(s.live_sessions("u2", 220).await.unwrap().len(), 1);
+        assert_eq!(s.purge_sessions(2000).await.unwrap(), 3);
+    }
+}
+
+#[tokio::test]
+async fn keys_and_audit() {
+    for (_dir, s) in backends().await {
+        let k = KeyRecord {
+            kid: "k1".into(),
+            alg: "ES256".into(),
+            sealed_key: vec![7; 40],
+            public_jwk: "{}".into(),
+            created_at: 1,
+            activates_at: 1,
+            retired_at: None,
+        };
+        s.insert_key(&k).await.unwrap();
+        s.retire_key("k1", 5).await.unwrap();
+        assert_eq!(s.keys().await.unwrap()[0].retired_at, Some(5));
+        s.delete_key("k1").await.unwrap();
+        assert!(s.keys().await.unwrap().is_empty());
+
+        for i in 0..5 {
+            s.audit(&AuditEvent {
+                at: i,
+                event: format!("e{i}"),
+                ..AuditEvent::default()
+            })
+            .await
+            .unwrap();
+        }
+        let first = s.audit_after(0, 2).await.unwrap();
+        assert_eq!(
+            first
+                .iter()
+                .map(|r| r.event.event.as_str())
+                .collect::<Vec<_>>(),
+            ["e0", "e1"]
+        );
+        let newest = s.audit_before(None, 2).await.unwrap();
+        assert_eq!(newest[0].event.event, "e4");
+        let older = s.audit_before(Some(newest[1].id), 10).await.unwrap();
+        assert_eq!(older.len(), 3);
+    }
+}
