@@ -27,6 +27,17 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     provider::ct_eq(a, b)
 }
 
+/// Encrypts and authenticates `plaintext` with AES-256-GCM under `key`,
+/// binding the associated data `aad` (a random nonce is prepended).
+pub fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+    provider::seal(key, aad, plaintext)
+}
+
+/// Decrypts what [`seal`] produced; any change to the data or `aad` fails.
+pub fn open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    provider::open(key, aad, sealed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +55,14 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
+        let k = [7u8; 32];
+        let sealed = seal(&k, b"kid-1", b"secret key").unwrap();
+        assert_eq!(&*open(&k, b"kid-1", &sealed).unwrap(), b"secret key");
+        assert!(open(&k, b"kid-2", &sealed).is_err(), "aad is bound");
+        assert!(open(&[8u8; 32], b"kid-1", &sealed).is_err(), "key is bound");
+        let mut flipped = sealed.clone();
+        flipped[20] ^= 1;
+        assert!(open(&k, b"kid-1", &flipped).is_err(), "tampering is detected");
         // RFC 4231 test case 2
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
         assert_eq!(mac[..4], [0x5b, 0xdc, 0xc1, 0x46]);

@@ -144,6 +144,41 @@ pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// Seals `plaintext` with AES-256-GCM under `key`, binding `aad`; the
+/// random 96-bit nonce is prepended to the output.
+pub(crate) fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+    use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+    let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| Error::Crypto)?);
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::fill(&mut nonce).map_err(|_| Error::Crypto)?;
+    let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + 16);
+    out.extend_from_slice(&nonce);
+    let mut body = plaintext.to_vec();
+    k.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut body)
+        .map_err(|_| Error::Crypto)?;
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Opens what [`seal`] produced; fails if anything was altered.
+pub(crate) fn open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+    const BAD: Error = Error::InvalidKey("sealed data does not open");
+    let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| Error::Crypto)?);
+    if sealed.len() < NONCE_LEN + 16 {
+        return Err(BAD);
+    }
+    let (nonce, body) = sealed.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| BAD)?;
+    let mut buf = Zeroizing::new(body.to_vec());
+    let len = k
+        .open_in_place(nonce, Aad::from(aad), &mut buf)
+        .map_err(|_| BAD)?
+        .len();
+    buf.truncate(len);
+    Ok(buf)
+}
+
 /// Constant-time equality of two byte strings (length is not secret).
 pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     constant_time::verify_slices_are_equal(a, b).is_ok()
