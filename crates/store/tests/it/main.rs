@@ -1,5 +1,7 @@
 //! Store contract tests. Each test runs against every backend available:
 //! SQLite always, PostgreSQL when `TESSERA_TEST_POSTGRES_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 
 use std::sync::Arc;
 use tessera_store::{AuditEvent, KeyRecord, Rotation, Session, Store, StoreError, User};

@@ -1,0 +1,81 @@
+//! The settings the rules depend on.
+
+use std::time::Duration;
+use tessera_jose::Algorithm;
+
+/// Argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    /// Memory in KiB (OWASP: 19456).
+    pub memory_kib: u32,
+    /// Iterations (OWASP: 2).
+    pub iterations: u32,
+    /// Lanes (OWASP: 1).
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Params {
+    fn default() -> Self {
+        Argon2Params {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+/// Everything `tessera-core` needs to know about policy.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// `iss` of every token.
+    pub issuer: String,
+    /// `aud` of access tokens.
+    pub audience: String,
+    /// Access-token lifetime.
+    pub access_token_ttl: Duration,
+    /// Absolute refresh (session) lifetime.
+    pub refresh_token_ttl: Duration,
+    /// Idle refresh lifetime (extended by each refresh).
+    pub refresh_idle_ttl: Duration,
+    /// Window in which the parent of the current refresh token gets the same
+    /// successor back; zero disables it.
+    pub refresh_reuse_grace: Duration,
+    /// Clock-skew allowance when validating tokens.
+    pub leeway: Duration,
+    /// Algorithm of generated signing keys.
+    pub signing_alg: Algorithm,
+    /// Automatic key rotation period; zero disables it.
+    pub key_rotation_interval: Duration,
+    /// How long a new key is published before it signs (at least the JWKS cache lifetime).
+    pub key_publish_lead: Duration,
+    /// Whether anyone may register.
+    pub registration_open: bool,
+    /// Password hashing cost.
+    pub argon2: Argon2Params,
+    /// How many password hashes may run at once.
+    pub argon2_workers: usize,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            issuer: "http://127.0.0.1:8080".into(),
+            audience: "tessera".into(),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            refresh_idle_ttl: Duration::from_secs(7 * 24 * 3600),
+            refresh_reuse_grace: Duration::from_secs(10),
+            leeway: Duration::from_secs(30),
+            signing_alg: Algorithm::ES256,
+            key_rotation_interval: Duration::from_secs(30 * 24 * 3600),
+            key_publish_lead: Duration::from_secs(300),
+            registration_open: true,
+            argon2: Argon2Params::default(),
+            argon2_workers: 2,
+        }
+    }
+}
+
+pub(crate) fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}

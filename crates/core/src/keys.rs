@@ -1,0 +1,315 @@
+//! Signing keys: generation, sealing at rest, publication and rotation.
+//!
+//! Rules:
+//! - a new key is published in the JWKS at creation and signs only from its
+//!   `activates_at` (creation + `key_publish_lead`), so caches see it first;
+//! - a key stays published until every token it signed has expired
+//!   (`retired_at` + access-token lifetime + leeway);
+//! - private keys are sealed with the server secret before they reach the store.
+
+use crate::config::{secs, AuthConfig};
+use crate::error::{Error, Result};
+use crate::secret::ServerSecret;
+use serde::Serialize;
+use std::sync::{Arc, RwLock};
+use tessera_jose::{crypto, Algorithm, Jwk, Jwks, KeySet, SigningKey};
+use tessera_store::{KeyRecord, Store};
+
+/// What an operator may see about a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    /// Key id.
+    pub kid: String,
+    /// Algorithm.
+    pub alg: String,
+    /// Published since.
+    pub created_at: i64,
+    /// Signs from.
+    pub activates_at: i64,
+    /// Stopped signing at.
+    pub retired_at: Option<i64>,
+    /// True for the key that signs now.
+    pub signing: bool,
+}
+
+struct Loaded {
+    record: KeyRecord,
+    key: Arc<SigningKey>,
+}
+
+/// A consistent view of the keys at one moment.
+pub struct KeyState {
+    signer: Arc<SigningKey>,
+    keyset: KeySet,
+    jwks_json: Arc<str>,
+    infos: Vec<KeyInfo>,
+    next_activation: Option<i64>,
+    loaded: Vec<Arc<Loaded>>,
+}
+
+impl KeyState {
+    /// The key that signs now.
+    pub fn signer(&self) -> &Arc<SigningKey> {
+        &self.signer
+    }
+    /// Every published verification key.
+    pub fn keyset(&self) -> &KeySet {
+        &self.keyset
+    }
+    /// The published JWKS, serialised once.
+    pub fn jwks_json(&self) -> &Arc<str> {
+        &self.jwks_json
+    }
+    /// Operator view.
+    pub fn infos(&self) -> &[KeyInfo] {
+        &self.infos
+    }
+}
+
+fn build(loaded: Vec<Arc<Loaded>>, now: i64) -> Result<KeyState> {
+    let signer = loaded
+        .iter()
+        .filter(|l| l.record.activates_at <= now)
+        .max_by_key(|l| (l.record.activates_at, l.record.created_at))
+        .or_else(|| loaded.iter().min_by_key(|l| l.record.activates_at))
+        .map(|l| l.key.clone())
+        .ok_or_else(|| Error::Internal("no signing key".into()))?;
+    let next_activation = loaded
+        .iter()
+        .map(|l| l.record.activates_at)
+        .filter(|a| *a > now)
+        .min();
+    let keyset: KeySet = loaded
+        .iter()
+        .map(|l| l.key.verifying_key().clone())
+        .collect();
+    let jwks = Jwks {
+        keys: loaded
+            .iter()
+            .filter_map(|l| l.key.verifying_key().to_jwk().ok())
+            .collect(),
+    };
+    let infos = loaded
+        .iter()
+        .map(|l| KeyInfo {
+            kid: l.record.kid.clone(),
+            alg: l.record.alg.clone(),
+            created_at: l.record.created_at,
+            activates_at: l.record.activates_at,
+            retired_at: l.record.retired_at,
+            signing: l.key.kid() == signer.kid(),
+        })
+        .collect();
+    Ok(KeyState {
+        signer,
+        keyset,
+        jwks_json: jwks.to_json().into(),
+        infos,
+        next_activation,
+        loaded,
+    })
+}
+
+/// The server's signing keys.
+pub struct Keys {
+    store: Arc<dyn Store>,
+    secret: ServerSecret,
+    alg: Algorithm,
+    rotation_interval: i64,
+    publish_lead: i64,
+    retention: i64,
+    state: RwLock<Arc<KeyState>>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn generate(alg: Algorithm) -> Result<SigningKey> {
+    tokio::task::spawn_blocking(move || SigningKey::generate(alg))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Internal(format!("key generation: {e}")))
+}
+
+/// Generates a key, seals it, and stores it; returns its kid and activation time.
+async fn create_key(
+    store: &dyn Store,
+    secret: &ServerSecret,
+    alg: Algorithm,
+    now: i64,
+    lead: i64,
+) -> Result<(String, i64)> {
+    let key = generate(alg).await?;
+    let jwk = key
+        .to_private_jwk()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let sealed = crypto::seal(
+        secret.seal_key(),
+        key.kid().as_bytes(),
+        jwk.to_json().as_bytes(),
+    )
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    let public = key
+        .verifying_key()
+        .to_jwk()
+        .map(|j| j.to_json())
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let activates_at = now.saturating_add(lead);
+    store
+        .insert_key(&KeyRecord {
+            kid: key.kid().to_owned(),
+            alg: alg.as_str().to_owned(),
+            sealed_key: sealed,
+            public_jwk: public,
+            created_at: now,
+            activates_at,
+            retired_at: None,
+        })
+        .await?;
+    tracing::info!(kid = key.kid(), %alg, activates_at, "signing key created");
+    Ok((key.kid().to_owned(), activates_at))
+}
+
+impl Keys {
+    /// Loads the keys, generating the first one if there is none.
+    pub async fn init(
+        store: Arc<dyn Store>,
+        secret: ServerSecret,
+        cfg: &AuthConfig,
+        now: i64,
+    ) -> Result<Self> {
+        let mut loaded = Self::load(&*store, &secret).await?;
+        if loaded.is_empty() {
+            // First start: the key signs at once (no cache can hold an older JWKS).
+            create_key(&*store, &secret, cfg.signing_alg, now, 0).await?;
+            loaded = Self::load(&*store, &secret).await?;
+        }
+        Ok(Keys {
+            state: RwLock::new(Arc::new(build(loaded, now)?)),
+            store,
+            secret,
+            alg: cfg.signing_alg,
+            rotation_interval: secs(cfg.key_rotation_interval),
+            publish_lead: secs(cfg.key_publish_lead),
+            retention: secs(cfg.access_token_ttl).saturating_add(secs(cfg.leeway)),
+        })
+    }
+
+    async fn load(store: &dyn Store, secret: &ServerSecret) -> Result<Vec<Arc<Loaded>>> {
+        let mut out = Vec::new();
+        for record in store.keys().await? {
+            let alg: Algorithm = record
+                .alg
+                .parse()
+                .map_err(|_| Error::Internal(format!("key {}: unknown algorithm", record.kid)))?;
+            let json = crypto::open(secret.seal_key(), record.kid.as_bytes(), &record.sealed_key)
+                .map_err(|_| {
+                Error::Internal(format!(
+                    "key {} cannot be unsealed: is this the server secret that sealed it?",
+                    record.kid
+                ))
+            })?;
+            let text = std::str::from_utf8(&json).map_err(|e| Error::Internal(e.to_string()))?;
+            let jwk = Jwk::from_json(text).map_err(|e| Error::Internal(e.to_string()))?;
+            let key = SigningKey::from_jwk(&jwk, Some(alg))
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .with_kid(record.kid.clone());
+            out.push(Arc::new(Loaded {
+                record,
+                key: Arc::new(key),
+            }));
+        }
+        Ok(out)
+    }
+
+    fn publish(&self, state: KeyState) {
+        let mut guard = self.state.write().unwrap_or_else(|p| p.into_inner());
+        *guard = Arc::new(state);
+    }
+
+    /// The current state, refreshed if a pending key's activation time has come.
+    pub fn current(&self, now: i64) -> Arc<KeyState> {
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner()).clone();
+        match state.next_activation {
+            Some(t) if t <= now => match build(state.loaded.clone(), now) {
+                Ok(next) => {
+                    let next = Arc::new(next);
+                    let mut guard = self.state.write().unwrap_or_else(|p| p.into_inner());
+                    *guard = next.clone();
+                    next
+                }
+                Err(_) => state,
+            },
+            _ => state,
+        }
+    }
+
+    async fn add_key(&self, now: i64, lead: i64) -> Result<KeyInfo> {
+        let previous = self.current(now);
+        let (kid, activates_at) =
+            create_key(&*self.store, &self.secret, self.alg, now, lead).await?;
+        for info in previous.infos() {
+            if info.retired_at.is_none() {
+                self.store.retire_key(&info.kid, activates_at).await?;
+            }
+        }
+        self.reload(now).await?;
+        self.current(now)
+            .infos()
+            .iter()
+            .find(|i| i.kid == kid)
+            .cloned()
+            .ok_or_else(|| Error::Internal("new key not loaded".into()))
+    }
+
+    /// Creates a new key. It is published now; it signs after the publish
+    /// lead, or at once with `immediate` (for a suspected compromise).
+    pub async fn rotate(&self, now: i64, immediate: bool) -> Result<KeyInfo> {
+        let lead = if immediate { 0 } else { self.publish_lead };
+        self.add_key(now, lead).await
+    }
+
+    /// Re-reads the keys from the store.
+    pub async fn reload(&self, now: i64) -> Result<()> {
+        let loaded = Self::load(&*self.store, &self.secret).await?;
+        if loaded.is_empty() {
+            return Err(Error::Internal("no signing keys in the store".into()));
+        }
+        self.publish(build(loaded, now)?);
+        Ok(())
+    }
+
+    /// Scheduled work: rotate when the newest key is older than the
+    /// rotation interval, and drop keys no valid token can still need.
+    /// Returns the new key when one was made.
+    pub async fn maintain(&self, now: i64) -> Result<Option<KeyInfo>> {
+        let state = self.current(now);
+        for info in state.infos() {
+            if let Some(retired) = info.retired_at {
+                if retired.saturating_add(self.retention) < now && !info.signing {
+                    self.store.delete_key(&info.kid).await?;
+                    tracing::info!(kid = info.kid, "retired signing key removed");
+                }
+            }
+        }
+        let newest = state
+            .infos()
+            .iter()
+            .map(|i| i.created_at)
+            .max()
+            .unwrap_or(now);
+        let rotated =
+            if self.rotation_interval > 0 && newest.saturating_add(self.rotation_interval) <= now {
+                Some(self.rotate(now, false).await?)
+            } else {
+                self.reload(now).await?;
+                None
+            };
+        Ok(rotated)
+    }
+}
