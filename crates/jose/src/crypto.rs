@@ -62,7 +62,10 @@ mod tests {
         assert!(open(&[8u8; 32], b"kid-1", &sealed).is_err(), "key is bound");
         let mut flipped = sealed.clone();
         flipped[20] ^= 1;
-        assert!(open(&k, b"kid-1", &flipped).is_err(), "tampering is detected");
+        assert!(
+            open(&k, b"kid-1", &flipped).is_err(),
+            "tampering is detected"
+        );
         // RFC 4231 test case 2
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
         assert_eq!(mac[..4], [0x5b, 0xdc, 0xc1, 0x46]);

@@ -154,8 +154,12 @@ pub(crate) fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u
     let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + 16);
     out.extend_from_slice(&nonce);
     let mut body = plaintext.to_vec();
-    k.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut body)
-        .map_err(|_| Error::Crypto)?;
+    k.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(aad),
+        &mut body,
+    )
+    .map_err(|_| Error::Crypto)?;
     out.extend_from_slice(&body);
     Ok(out)
 }
