@@ -121,7 +121,9 @@ impl Jwk {
 
     /// The algorithm this key is for: its `alg` member, else `fallback`, else
     /// what its curve implies (`P-256` → ES256, `P-384` → ES384, `Ed25519` →
-    /// EdDSA). An `alg` member that disagrees with `fallback` is an error.
+    /// EdDSA). An `alg` member that disagrees with `fallback` is an error, as
+    /// are a `use` other than `sig` and `key_ops` naming neither `sign` nor
+    /// `verify`.
     pub fn algorithm(&self, fallback: Option<Algorithm>) -> Result<Algorithm> {
         let declared = match self.alg.as_deref() {
             Some(a) => Some(a.parse::<Algorithm>()?),
@@ -151,6 +153,15 @@ impl Jwk {
         if let Some(u) = &self.key_use {
             if u != "sig" {
                 return Err(Error::InvalidKey("JWK use is not sig"));
+            }
+        }
+        // RFC 7517 §4.3: a key whose operations exclude both signing and
+        // verifying (say `["encrypt"]`) is not a signature key.
+        if let Some(ops) = &self.key_ops {
+            if !ops.iter().any(|op| op == "sign" || op == "verify") {
+                return Err(Error::InvalidKey(
+                    "JWK key_ops allow neither sign nor verify",
+                ));
             }
         }
         Ok(alg)

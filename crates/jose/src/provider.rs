@@ -447,6 +447,16 @@ impl PublicKey {
                 if n_len < MIN_RSA_BYTES {
                     return Err(Error::InvalidKey("RSA keys must be at least 2048 bits"));
                 }
+                // An even exponent is not RSA, and with e = 1 every padded
+                // message is its own signature. aws-lc would only refuse such
+                // a key when verifying; refuse it when it is built.
+                let e_odd = e.last().is_some_and(|b| b & 1 == 1);
+                let e_one = e.iter().rev().skip(1).all(|b| *b == 0) && e.last() == Some(&1);
+                if !e_odd || e_one {
+                    return Err(Error::InvalidKey(
+                        "RSA public exponent must be odd and greater than 1",
+                    ));
+                }
                 rsa::PublicKeyComponents {
                     n: n.as_slice(),
                     e: e.as_slice(),

@@ -1,3 +1,6 @@
 //! Integration tests for tessera-jose, compiled as one binary.
 
+mod rfc_vectors;
 mod roundtrip;
+mod wycheproof_jws;
+mod wycheproof_primitives;
