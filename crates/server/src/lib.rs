@@ -1,1 +1,252 @@
-//! Tessera server (being built).
+//! # tessera-server
+//!
+//! Tessera's HTTP face: an axum [`router`] over the rules in `tessera-core`,
+//! the configuration loader, and [`spawn`] to run it on a socket.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tessera_server::StartError> {
+//! use std::sync::Arc;
+//! use tessera_server::{config::Config, spawn};
+//!
+//! let cfg = Config { listen: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
+//! let server = spawn(cfg, Arc::new(tessera_jose::SystemClock)).await?;
+//! println!("listening on {}", server.addr());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod config;
+mod error;
+pub mod extract;
+mod routes;
+mod state;
+
+pub use error::{ApiError, ApiResult};
+pub use state::AppState;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+use config::Config;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tessera_core::{Auth, ServerSecret};
+use tessera_jose::Clock;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower_http::timeout::TimeoutLayer;
+
+/// Why the server could not start.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum StartError {
+    /// Bad configuration (names the key).
+    Config(config::ConfigError),
+    /// The store could not be opened or migrated.
+    Store(tessera_store::StoreError),
+    /// The core refused to start (for example, keys that do not unseal).
+    Core(tessera_core::Error),
+    /// The socket could not be bound.
+    Bind(std::io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Config(e) => write!(f, "{e}"),
+            StartError::Store(e) => write!(f, "store: {e}"),
+            StartError::Core(e) => write!(f, "{e}"),
+            StartError::Bind(e) => write!(f, "cannot listen: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// Builds the shared state: opens the store, loads the secret and keys.
+pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
+    let auth_cfg = cfg.auth_config().map_err(StartError::Config)?;
+    let store = tessera_store::open(cfg.database_url.as_deref(), &cfg.data_dir)
+        .await
+        .map_err(StartError::Store)?;
+    let secret = match &cfg.secret {
+        Some(s) => {
+            let bytes = tessera_jose::b64::decode(s.trim().as_bytes(), "secret").map_err(|_| {
+                StartError::Config(config::ConfigError("`secret`: not base64url".into()))
+            })?;
+            ServerSecret::from_bytes(&bytes).map_err(StartError::Core)?
+        }
+        None => ServerSecret::load_or_create(&cfg.data_dir).map_err(StartError::Core)?,
+    };
+    let auth = Auth::new(store, secret, auth_cfg, clock)
+        .await
+        .map_err(StartError::Core)?;
+    Ok(AppState {
+        auth: Arc::new(auth),
+        config: Arc::new(cfg),
+    })
+}
+
+/// The HTTP API.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    let timeout = state.config.request_timeout.0;
+    Router::new()
+        .route("/v1/auth/register", post(routes::register))
+        .route("/v1/auth/login", post(routes::login))
+        .route("/v1/auth/refresh", post(routes::refresh))
+        .route("/v1/auth/logout", post(routes::logout))
+        .route("/v1/auth/logout-all", post(routes::logout_all))
+        .route("/v1/me", get(routes::me))
+        .route("/v1/sessions", get(routes::sessions))
+        .route("/v1/sessions/{id}", delete(routes::end_session))
+        .route("/v1/admin/users", get(routes::admin_users))
+        .route("/v1/admin/users/{id}/roles", put(routes::admin_set_roles))
+        .route(
+            "/v1/admin/users/{id}/sessions",
+            delete(routes::admin_revoke_sessions),
+        )
+        .route("/v1/admin/keys", get(routes::admin_keys))
+        .route("/v1/admin/keys/rotate", post(routes::admin_rotate_keys))
+        .route("/.well-known/jwks.json", get(routes::jwks))
+        .route("/.well-known/openid-configuration", get(routes::discovery))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(routes::discovery),
+        )
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .with_state(state)
+}
+
+/// A running server.
+pub struct RunningServer {
+    addr: SocketAddr,
+    state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+    maintenance: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The state (for tests and the CLI).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn shutdown(mut self) {
+        self.maintenance.abort();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Waits until the server stops by itself (after a shutdown signal).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+        self.maintenance.abort();
+    }
+}
+
+/// Builds the state, binds `cfg.listen`, and serves in the background until
+/// [`RunningServer::shutdown`] (or SIGTERM/Ctrl-C when `signals` is set).
+pub async fn spawn(cfg: Config, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
+    spawn_inner(cfg, clock, false).await
+}
+
+/// Like [`spawn`], and also stops gracefully on SIGTERM or Ctrl-C.
+pub async fn spawn_with_signals(
+    cfg: Config,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningServer, StartError> {
+    spawn_inner(cfg, clock, true).await
+}
+
+async fn spawn_inner(
+    cfg: Config,
+    clock: Arc<dyn Clock>,
+    signals: bool,
+) -> Result<RunningServer, StartError> {
+    let listen = cfg.listen;
+    let state = build_state(cfg, clock).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(StartError::Bind)?;
+    let addr = listener.local_addr().map_err(StartError::Bind)?;
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let stop = async move {
+            if signals {
+                tokio::select! {
+                    _ = rx => {},
+                    _ = shutdown_signal() => {},
+                }
+            } else {
+                let _ = rx.await;
+            }
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    });
+    let auth = state.auth.clone();
+    let maintenance = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            if let Err(e) = auth.maintain().await {
+                tracing::warn!(error = %e, "maintenance failed");
+            }
+        }
+    });
+    Ok(RunningServer {
+        addr,
+        state,
+        stop: Some(tx),
+        task,
+        maintenance,
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

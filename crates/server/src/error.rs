@@ -1,0 +1,141 @@
+//! Every error leaves as `{"error": "...", "error_description": "..."}` with a
+//! 4xx status (503 when the database is down). Bearer failures carry RFC 6750
+//! `WWW-Authenticate` headers.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+/// An HTTP error answer.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// Status code.
+    pub status: StatusCode,
+    /// Machine-readable code.
+    pub error: &'static str,
+    /// Human-readable description (never a secret).
+    pub description: String,
+    /// Set on Bearer failures: the RFC 6750 error code for `WWW-Authenticate`.
+    pub bearer: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+impl ApiError {
+    /// A plain error.
+    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            error,
+            description: description.into(),
+            bearer: None,
+        }
+    }
+
+    /// 400 `invalid_request`.
+    pub fn bad_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// 401 for a Bearer endpoint.
+    pub fn invalid_token(description: impl Into<String>) -> Self {
+        ApiError {
+            bearer: Some("invalid_token"),
+            ..Self::new(StatusCode::UNAUTHORIZED, "invalid_token", description)
+        }
+    }
+
+    /// 403 for a Bearer endpoint whose token lacks a role or scope.
+    pub fn insufficient(description: impl Into<String>) -> Self {
+        ApiError {
+            bearer: Some("insufficient_scope"),
+            ..Self::new(StatusCode::FORBIDDEN, "insufficient_scope", description)
+        }
+    }
+
+    /// 404.
+    pub fn not_found(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", description)
+    }
+}
+
+fn quote(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c != '"' && *c != '\\' && (' '..='~').contains(c))
+        .collect()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = (
+            self.status,
+            Json(Body {
+                error: self.error,
+                error_description: &self.description,
+            }),
+        )
+            .into_response();
+        let headers = res.headers_mut();
+        if let Some(code) = self.bearer {
+            let v = format!(
+                "Bearer realm=\"tessera\", error=\"{code}\", error_description=\"{}\"",
+                quote(&self.description)
+            );
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                headers.insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+}
+
+impl From<tessera_core::Error> for ApiError {
+    fn from(e: tessera_core::Error) -> Self {
+        use tessera_core::Error as E;
+        match e {
+            E::InvalidInput { .. } => Self::bad_request(e.to_string()),
+            E::EmailTaken => Self::new(StatusCode::CONFLICT, "email_taken", e.to_string()),
+            E::RegistrationClosed => {
+                Self::new(StatusCode::FORBIDDEN, "registration_closed", e.to_string())
+            }
+            E::InvalidCredentials => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                e.to_string(),
+            ),
+            E::InvalidGrant(why) => Self::new(StatusCode::UNAUTHORIZED, "invalid_grant", why),
+            E::InvalidToken(why) => Self::invalid_token(why),
+            E::Forbidden(why) => Self::insufficient(why),
+            E::NotFound(what) => Self::not_found(format!("{what} not found")),
+            E::Unavailable(why) => {
+                tracing::warn!(reason = %why, "service unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "the service is temporarily unavailable; retry shortly",
+                )
+            }
+            // Internal errors are logged, never shown.
+            other => {
+                tracing::error!(error = %other, "internal error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "internal error",
+                )
+            }
+        }
+    }
+}
+
+/// Result type of handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

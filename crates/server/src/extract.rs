@@ -1,0 +1,167 @@
+//! Request extractors with strict, JSON-shaped rejections.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
+use tessera_core::{ClientInfo, Principal};
+
+/// A JSON body: `Content-Type: application/json`, within the size cap, one
+/// strict JSON object (no duplicate members), matching `T`.
+pub struct JsonBody<T>(pub T);
+
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| {
+            let m = mime.trim().to_ascii_lowercase();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+/// Describes a serde error without echoing input values.
+fn describe(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let msg = msg.split(" at line ").next().unwrap_or(&msg);
+    if msg.starts_with("missing field")
+        || msg.starts_with("unknown field")
+        || msg.starts_with("duplicate field")
+    {
+        msg.to_owned()
+    } else if msg.starts_with("invalid type")
+        || msg.starts_with("invalid value")
+        || msg.starts_with("invalid length")
+    {
+        // "invalid type: string \"...\", expected ..." — keep only what was expected.
+        match msg.rsplit_once("expected ") {
+            Some((_, exp)) => format!("a field has the wrong type (expected {exp})"),
+            None => "a field has the wrong type".into(),
+        }
+    } else {
+        "the body does not match the expected shape".into()
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        if !is_json(&req) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
+            if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the body exceeds {} bytes", state.config.max_body_bytes),
+                )
+            } else {
+                ApiError::bad_request("the body could not be read")
+            }
+        })?;
+        tessera_jose::json::check(&bytes, 16).map_err(|e| match e {
+            tessera_jose::Error::DuplicateMember => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "duplicate member in JSON object",
+            ),
+            tessera_jose::Error::TooDeep => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "JSON nests too deeply",
+            ),
+            _ => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "the body is not valid JSON",
+            ),
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::bad_request(describe(&e)))
+    }
+}
+
+/// The caller's address and user agent.
+pub struct Client(pub ClientInfo);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect());
+        Ok(Client(ClientInfo { ip, user_agent }))
+    }
+}
+
+/// Extracts the raw token of an `Authorization: Bearer` header; the scheme
+/// is matched case-insensitively.
+pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::invalid_token("missing bearer token"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::invalid_token("malformed Authorization header"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::invalid_token("malformed Authorization header"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::invalid_token(
+            "the Authorization scheme must be Bearer",
+        ));
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(ApiError::invalid_token("missing bearer token"));
+    }
+    Ok(token)
+}
+
+/// A caller with a valid access token whose session is alive.
+pub struct Bearer(pub Principal);
+
+impl FromRequestParts<AppState> for Bearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(parts)?;
+        Ok(Bearer(state.auth.authenticate(token).await?))
+    }
+}
+
+/// A caller with role `admin`.
+pub struct Admin(pub Principal);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Bearer(p) = Bearer::from_request_parts(parts, state).await?;
+        if !p.has_role("admin") {
+            return Err(ApiError::insufficient("the admin role is required"));
+        }
+        Ok(Admin(p))
+    }
+}

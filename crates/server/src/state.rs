@@ -1,0 +1,14 @@
+//! Shared state: the auth service and configuration. No globals.
+
+use crate::config::Config;
+use std::sync::Arc;
+use tessera_core::Auth;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The rules.
+    pub auth: Arc<Auth>,
+    /// The configuration.
+    pub config: Arc<Config>,
+}
