@@ -1,0 +1,284 @@
+//! The `tessera` binary, run as a user would run it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn tessera(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env("TESSERA_ARGON2_MEMORY_KIB", "256")
+        .env("TESSERA_ARGON2_ITERATIONS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn ok_json(dir: &Path, args: &[&str], stdin: Option<&str>) -> Value {
+    let out = tessera(dir, args, stdin);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[test]
+fn users_roles_sessions_and_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let created = ok_json(
+        d,
+        &[
+            "users",
+            "create",
+            "--email",
+            " Ada@Example.com",
+            "--role",
+            "admin",
+            "--password-stdin",
+            "--json",
+        ],
+        Some("correct horse battery\n"),
+    );
+    assert_eq!(created["email"], "ada@example.com");
+    assert_eq!(created["roles"], serde_json::json!(["admin"]));
+    assert!(
+        d.join("tessera-data/tessera.db").exists(),
+        "zero-config data dir"
+    );
+
+    // Duplicate email, short password and a password on the command line are refused.
+    let dup = tessera(
+        d,
+        &[
+            "users",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--password-stdin",
+        ],
+        Some("another password"),
+    );
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+    let short = tessera(
+        d,
+        &[
+            "users",
+            "create",
+            "--email",
+            "b@example.com",
+            "--password-stdin",
+        ],
+        Some("short"),
+    );
+    assert!(String::from_utf8_lossy(&short.stderr).contains("8 to 1024"));
+    let no_stdin = tessera(d, &["users", "create", "--email", "c@example.com"], None);
+    assert_eq!(no_stdin.status.code(), Some(2), "clap usage error");
+
+    let list = ok_json(d, &["users", "list", "--json"], None);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(
+        list[0].get("password_hash").is_none(),
+        "hashes are never printed"
+    );
+
+    let roles = ok_json(
+        d,
+        &[
+            "users",
+            "set-roles",
+            "--email",
+            "ada@example.com",
+            "--role",
+            "editor",
+            "--role",
+            "viewer",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(roles["roles"], serde_json::json!(["editor", "viewer"]));
+    let bad_role = tessera(
+        d,
+        &[
+            "users",
+            "set-roles",
+            "--email",
+            "ada@example.com",
+            "--role",
+            "no spaces",
+        ],
+        None,
+    );
+    assert!(!bad_role.status.success());
+
+    let revoked = ok_json(
+        d,
+        &["sessions", "revoke", "--user", "ada@example.com", "--json"],
+        None,
+    );
+    assert_eq!(revoked["revoked"], 0);
+
+    let keys = ok_json(d, &["keys", "list", "--json"], None);
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+    assert_eq!(keys[0]["signing"], true);
+    let rotated = ok_json(d, &["keys", "rotate", "--json"], None);
+    let keys = ok_json(d, &["keys", "list", "--json"], None);
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    let new = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == rotated["kid"])
+        .unwrap();
+    assert_eq!(
+        new["signing"], false,
+        "a new key is published before it signs"
+    );
+    ok_json(d, &["keys", "rotate", "--immediate", "--json"], None);
+    let keys = ok_json(d, &["keys", "list", "--json"], None);
+    assert_eq!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["signing"] == true)
+            .count(),
+        1
+    );
+
+    let audit = ok_json(d, &["audit", "tail", "-n", "50", "--json"], None);
+    let events: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(events.contains(&"roles.changed"), "{events:?}");
+    assert!(events.contains(&"key.rotated"), "{events:?}");
+}
+
+#[test]
+fn token_decode_and_verify() {
+    use tessera_jose::{encode, Algorithm, Jwks, SigningKey};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let claims = serde_json::json!({"iss": "https://auth.example", "aud": "api", "sub": "u1", "exp": 4_102_444_800i64});
+    let token = encode(&key, Some("at+jwt"), &claims).unwrap();
+    let jwks = Jwks {
+        keys: vec![key.verifying_key().to_jwk().unwrap()],
+    };
+    std::fs::write(d.join("jwks.json"), jwks.to_json()).unwrap();
+
+    let decoded = ok_json(d, &["token", "decode", &token, "--json"], None);
+    assert_eq!(decoded["verified"], false);
+    assert_eq!(decoded["claims"]["sub"], "u1");
+    let human = tessera(d, &["token", "decode", &token], None);
+    assert!(String::from_utf8_lossy(&human.stdout).starts_with("NOT VERIFIED"));
+
+    let v = ok_json(
+        d,
+        &[
+            "token",
+            "verify",
+            &token,
+            "--jwks",
+            "jwks.json",
+            "--iss",
+            "https://auth.example",
+            "--aud",
+            "api",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["header"]["kid"], key.kid());
+
+    let wrong_aud = tessera(
+        d,
+        &[
+            "token",
+            "verify",
+            &token,
+            "--jwks",
+            "jwks.json",
+            "--aud",
+            "other",
+        ],
+        None,
+    );
+    assert!(!wrong_aud.status.success());
+    assert!(String::from_utf8_lossy(&wrong_aud.stderr).contains("invalid audience"));
+
+    let mut tampered = token.clone();
+    tampered.pop();
+    tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+    let bad = tessera(
+        d,
+        &["token", "verify", &tampered, "--jwks", "jwks.json"],
+        None,
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("INVALID"));
+
+    let garbage = tessera(d, &["token", "decode", "not.a.jwt"], None);
+    assert!(!garbage.status.success());
+}
+
+#[test]
+fn bad_configuration_names_the_key_and_help_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = tessera(d, &["users", "list", "--access-token-ttl", "soon"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("access_token_ttl"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    let out = cmd
+        .args(["serve", "--signing-alg", "HS256"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signing_alg"));
+    for sub in [
+        vec!["serve"],
+        vec!["users", "create"],
+        vec!["users", "list"],
+        vec!["users", "set-roles"],
+        vec!["sessions", "revoke"],
+        vec!["keys", "list"],
+        vec!["keys", "rotate"],
+        vec!["token", "decode"],
+        vec!["token", "verify"],
+        vec!["audit", "tail"],
+    ] {
+        let mut args = sub.clone();
+        args.push("--help");
+        let out = tessera(d, &args, None);
+        assert!(out.status.success(), "{sub:?} --help");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage:"),
+            "{sub:?}"
+        );
+    }
+}
