@@ -157,6 +157,31 @@ pub struct KeyRecord {
     pub retired_at: Option<i64>,
 }
 
+/// A registered OAuth client.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Client {
+    /// Client id.
+    pub id: String,
+    /// Keyed hash of the secret (opaque to the store).
+    pub secret_hash: Vec<u8>,
+    /// Scopes it may request.
+    pub scopes: Vec<String>,
+    /// Grant types it may use.
+    pub grants: Vec<String>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("scopes", &self.scopes)
+            .field("grants", &self.grants)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A security event to append to the audit log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditEvent {
@@ -234,6 +259,21 @@ pub trait Store: Send + Sync + 'static {
     async fn retire_key(&self, kid: &str, at: i64) -> Result<()>;
     /// Deletes a key.
     async fn delete_key(&self, kid: &str) -> Result<()>;
+
+    /// Registers an OAuth client; `Conflict` if the id exists.
+    async fn create_client(&self, client: &Client) -> Result<()>;
+    /// Finds a client.
+    async fn client(&self, id: &str) -> Result<Option<Client>>;
+    /// All clients, by id.
+    async fn clients(&self) -> Result<Vec<Client>>;
+    /// Deletes a client; false if absent.
+    async fn delete_client(&self, id: &str) -> Result<bool>;
+    /// Denylists a session-less access token until it expires.
+    async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<()>;
+    /// True if the token id is denylisted.
+    async fn is_token_revoked(&self, jti: &str) -> Result<bool>;
+    /// Drops denylist entries that expired before `before`.
+    async fn purge_revoked_tokens(&self, before: i64) -> Result<u64>;
 
     /// Appends a security event.
     async fn audit(&self, event: &AuditEvent) -> Result<()>;

@@ -2,7 +2,8 @@
 //! cached per connection.
 
 use crate::{
-    AuditEvent, AuditRecord, KeyRecord, NewUser, Result, Rotation, Session, Store, StoreError, User,
+    AuditEvent, AuditRecord, Client, KeyRecord, NewUser, Result, Rotation, Session, Store,
+    StoreError, User,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -14,7 +15,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// Embedded migrations, applied in order.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_clients.sql")),
+];
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
@@ -96,6 +100,16 @@ fn audit_from(row: &SqliteRow) -> std::result::Result<AuditRecord, sqlx::Error> 
             user_agent: row.try_get("user_agent")?,
             detail: row.try_get("detail")?,
         },
+    })
+}
+
+fn client_from(row: &SqliteRow) -> std::result::Result<Client, sqlx::Error> {
+    Ok(Client {
+        id: row.try_get("id")?,
+        secret_hash: row.try_get("secret_hash")?,
+        scopes: roles_from(row.try_get::<&str, _>("scopes")?),
+        grants: roles_from(row.try_get::<&str, _>("grants")?),
+        created_at: row.try_get("created_at")?,
     })
 }
 
@@ -465,5 +479,74 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)
+    }
+
+    async fn create_client(&self, c: &Client) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO clients (id, secret_hash, scopes, grants, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&c.id)
+        .bind(&c.secret_hash)
+        .bind(roles_to(&c.scopes))
+        .bind(roles_to(&c.grants))
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
+    async fn client(&self, id: &str) -> Result<Option<Client>> {
+        sqlx::query("SELECT id, secret_hash, scopes, grants, created_at FROM clients WHERE id = ?")
+            .bind(id)
+            .try_map(|r: SqliteRow| client_from(&r))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn clients(&self) -> Result<Vec<Client>> {
+        sqlx::query("SELECT id, secret_hash, scopes, grants, created_at FROM clients ORDER BY id")
+            .try_map(|r: SqliteRow| client_from(&r))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<bool> {
+        sqlx::query("DELETE FROM clients WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(map_err)
+    }
+
+    async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<()> {
+        sqlx::query("INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING")
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn is_token_revoked(&self, jti: &str) -> Result<bool> {
+        sqlx::query_scalar::<_, i64>("SELECT 1 FROM revoked_tokens WHERE jti = ?")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await
+            .map(|r| r.is_some())
+            .map_err(map_err)
+    }
+
+    async fn purge_revoked_tokens(&self, before: i64) -> Result<u64> {
+        sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(map_err)
     }
 }

@@ -2,7 +2,6 @@
 //! SQLite always, PostgreSQL when `TESSERA_TEST_POSTGRES_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
 use std::sync::Arc;
 use tessera_store::{AuditEvent, KeyRecord, Rotation, Session, Store, StoreError, User};
 
@@ -155,5 +154,64 @@ async fn keys_and_audit() {
         assert_eq!(newest[0].event.event, "e4");
         let older = s.audit_before(Some(newest[1].id), 10).await.unwrap();
         assert_eq!(older.len(), 3);
+    }
+}
+
+#[tokio::test]
+async fn clients_and_token_denylist() {
+    use tessera_store::Client;
+    for (_dir, s) in backends().await {
+        let c = Client {
+            id: "svc".into(),
+            secret_hash: vec![3; 32],
+            scopes: vec!["read:x".into()],
+            grants: vec!["client_credentials".into()],
+            created_at: 1,
+        };
+        s.create_client(&c).await.unwrap();
+        assert!(matches!(
+            s.create_client(&c).await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(s.client("svc").await.unwrap().unwrap(), c);
+        assert!(
+            !format!("{c:?}").contains("3, 3"),
+            "Debug hides the secret hash"
+        );
+        assert_eq!(s.clients().await.unwrap().len(), 1);
+        assert!(s.delete_client("svc").await.unwrap());
+        assert!(!s.delete_client("svc").await.unwrap());
+        assert!(s.client("svc").await.unwrap().is_none());
+
+        assert!(!s.is_token_revoked("j1").await.unwrap());
+        s.revoke_token("j1", 100).await.unwrap();
+        s.revoke_token("j1", 100).await.unwrap();
+        assert!(s.is_token_revoked("j1").await.unwrap());
+        assert_eq!(s.purge_revoked_tokens(101).await.unwrap(), 1);
+        assert!(!s.is_token_revoked("j1").await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn audit_log_is_append_only() {
+    for (dir, s) in backends().await {
+        s.audit(&AuditEvent {
+            at: 1,
+            event: "x".into(),
+            ..AuditEvent::default()
+        })
+        .await
+        .unwrap();
+        drop(s);
+        let url = format!("sqlite://{}", dir.path().join("tessera.db").display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        assert!(sqlx::query("UPDATE audit_log SET event = 'y'")
+            .execute(&pool)
+            .await
+            .is_err());
+        assert!(sqlx::query("DELETE FROM audit_log")
+            .execute(&pool)
+            .await
+            .is_err());
     }
 }
