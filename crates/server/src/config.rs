@@ -142,6 +142,56 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Server secret (base64url, 32+ bytes). Default: `secret.key` in `data_dir`.
     pub secret: Option<String>,
+    /// Origins allowed to call the API from a browser (CORS); empty: CORS off.
+    pub cors_origins: OriginList,
+    /// Cookie mode: `auto` (Secure and `__Host-` when the issuer is https),
+    /// `secure`, or `insecure-dev` (plain-HTTP development only).
+    pub cookie_security: CookieSecurity,
+}
+
+/// How refresh-token cookies are marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CookieSecurity {
+    /// Secure when the issuer is `https://`.
+    Auto,
+    /// Always `Secure` with the `__Host-` prefix.
+    Secure,
+    /// No `Secure` attribute and no prefix (plain-HTTP development).
+    InsecureDev,
+}
+
+/// A list of origins, given as a TOML array or a comma-separated string.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OriginList(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for OriginList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        let list = match Raw::deserialize(d)? {
+            Raw::One(s) => s
+                .split(',')
+                .map(|x| x.trim().to_owned())
+                .filter(|x| !x.is_empty())
+                .collect(),
+            Raw::Many(v) => v,
+        };
+        for o in &list {
+            let ok = (o.starts_with("https://") || o.starts_with("http://"))
+                && o.matches('/').count() == 2;
+            if !ok {
+                return Err(serde::de::Error::custom(format!(
+                    "`{o}` is not an origin (scheme://host[:port], no path)"
+                )));
+            }
+        }
+        Ok(OriginList(list))
+    }
 }
 
 impl fmt::Debug for Config {
@@ -198,6 +248,8 @@ impl Default for Config {
             request_timeout: Dur(d(30)),
             log_format: LogFormat::Human,
             secret: None,
+            cors_origins: OriginList::default(),
+            cookie_security: CookieSecurity::Auto,
         }
     }
 }
@@ -226,6 +278,8 @@ pub const KEYS: &[&str] = &[
     "request_timeout",
     "log_format",
     "secret",
+    "cors_origins",
+    "cookie_security",
 ];
 
 /// A configuration problem, naming the key.
@@ -377,6 +431,15 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.listen))
             .trim_end_matches('/')
             .to_owned()
+    }
+
+    /// True if refresh cookies are `Secure` with the `__Host-` prefix.
+    pub fn secure_cookies(&self) -> bool {
+        match self.cookie_security {
+            CookieSecurity::Secure => true,
+            CookieSecurity::InsecureDev => false,
+            CookieSecurity::Auto => self.issuer().starts_with("https://"),
+        }
     }
 
     /// The core's view of the policy.

@@ -49,48 +49,78 @@ fn describe(e: &serde_json::Error) -> String {
     }
 }
 
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    tessera_jose::json::check(bytes, 16).map_err(|e| match e {
+        tessera_jose::Error::DuplicateMember => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "duplicate member in JSON object",
+        ),
+        tessera_jose::Error::TooDeep => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "JSON nests too deeply",
+        ),
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "the body is not valid JSON",
+        ),
+    })?;
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(describe(&e)))
+}
+
+async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rej| {
+        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body exceeds {} bytes", state.config.max_body_bytes),
+            )
+        } else {
+            ApiError::bad_request("the body could not be read")
+        }
+    })
+}
+
+fn unsupported() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "expected Content-Type: application/json",
+    )
+}
+
 impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         if !is_json(&req) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "expected Content-Type: application/json",
-            ));
+            return Err(unsupported());
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
-            if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("the body exceeds {} bytes", state.config.max_body_bytes),
-                )
-            } else {
-                ApiError::bad_request("the body could not be read")
-            }
-        })?;
-        tessera_jose::json::check(&bytes, 16).map_err(|e| match e {
-            tessera_jose::Error::DuplicateMember => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                "duplicate member in JSON object",
-            ),
-            tessera_jose::Error::TooDeep => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                "JSON nests too deeply",
-            ),
-            _ => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                "the body is not valid JSON",
-            ),
-        })?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::bad_request(describe(&e)))
+        let bytes = read_body(req, state).await?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Like [`JsonBody`], but an empty body is `None` (for cookie-mode requests,
+/// which need no body).
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let json = is_json(&req);
+        let bytes = read_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        if !json {
+            return Err(unsupported());
+        }
+        parse_json(&bytes).map(|v| OptionalJson(Some(v)))
     }
 }
 

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod cookie;
 mod error;
 pub mod extract;
 mod routes;
@@ -90,10 +91,38 @@ pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState,
     })
 }
 
+/// CORS for the configured origins; `None` (no CORS headers at all) by default.
+fn cors(cfg: &Config) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{header, HeaderName, HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if cfg.cors_origins.0.is_empty() {
+        return None;
+    }
+    let origins: Vec<HeaderValue> = cfg
+        .cors_origins
+        .0
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                HeaderName::from_static(cookie::CSRF_HEADER),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
 /// The HTTP API.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     let timeout = state.config.request_timeout.0;
+    let cors = cors(&state.config);
     Router::new()
         .route("/v1/auth/register", post(routes::register))
         .route("/v1/auth/login", post(routes::login))
@@ -126,6 +155,7 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(tower::util::option_layer(cors))
         .with_state(state)
 }
 

@@ -1,10 +1,11 @@
 //! Handlers. Each one extracts, calls `tessera-core`, and shapes the answer.
 
+use crate::cookie;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Admin, Bearer, Client, JsonBody};
+use crate::extract::{Admin, Bearer, Client, JsonBody, OptionalJson};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -21,8 +22,18 @@ pub(crate) struct Credentials {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct LoginBody {
+    email: String,
+    password: String,
+    /// Cookie mode: the refresh token goes into an HttpOnly cookie, not the JSON.
+    #[serde(default)]
+    cookie: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RefreshBody {
-    refresh_token: String,
+    refresh_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +73,52 @@ pub(crate) fn token_response(pair: &TokenPair) -> Response {
     no_store(Json(body).into_response())
 }
 
+/// A cookie-mode token answer: the refresh token is only in `Set-Cookie`.
+fn cookie_response(s: &AppState, pair: &TokenPair) -> ApiResult<Response> {
+    let body = json!({
+        "access_token": pair.access_token,
+        "token_type": "Bearer",
+        "expires_in": pair.expires_in,
+        "refresh_token_expires_in": pair.refresh_token_expires_in,
+    });
+    let mut res = no_store(Json(body).into_response());
+    let c = cookie::set(
+        &s.config,
+        &pair.refresh_token,
+        pair.refresh_token_expires_in,
+    )
+    .ok_or_else(|| ApiError::bad_request("the refresh token cannot be set as a cookie"))?;
+    res.headers_mut().append(header::SET_COOKIE, c);
+    Ok(res)
+}
+
+/// Where a refresh token came from.
+enum Carrier {
+    Body(String),
+    Cookie(String),
+}
+
+/// The refresh token of a request: from the JSON body (bearer mode), or from
+/// the cookie (cookie mode, which must pass the CSRF check).
+fn refresh_token_of(
+    s: &AppState,
+    headers: &HeaderMap,
+    body: Option<RefreshBody>,
+) -> ApiResult<Carrier> {
+    if let Some(t) = body.and_then(|b| b.refresh_token) {
+        return Ok(Carrier::Body(t));
+    }
+    match cookie::read(&s.config, headers) {
+        Some(t) => {
+            cookie::check_csrf(&s.config, headers)?;
+            Ok(Carrier::Cookie(t))
+        }
+        None => Err(ApiError::bad_request(
+            "send refresh_token in the body, or use cookie mode",
+        )),
+    }
+}
+
 fn no_store(mut res: Response) -> Response {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -82,28 +139,59 @@ pub(crate) async fn register(
 pub(crate) async fn login(
     State(s): State<AppState>,
     Client(ctx): Client,
-    JsonBody(body): JsonBody<Credentials>,
+    JsonBody(body): JsonBody<LoginBody>,
 ) -> ApiResult<Response> {
     let pair = s.auth.login(&body.email, &body.password, &ctx).await?;
-    Ok(token_response(&pair))
+    if body.cookie {
+        cookie_response(&s, &pair)
+    } else {
+        Ok(token_response(&pair))
+    }
 }
 
 pub(crate) async fn refresh(
     State(s): State<AppState>,
     Client(ctx): Client,
-    JsonBody(body): JsonBody<RefreshBody>,
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<RefreshBody>,
 ) -> ApiResult<Response> {
-    let (pair, _outcome) = s.auth.refresh(&body.refresh_token, &ctx).await?;
-    Ok(token_response(&pair))
+    match refresh_token_of(&s, &headers, body)? {
+        Carrier::Body(t) => {
+            let (pair, _outcome) = s.auth.refresh(&t, &ctx).await?;
+            Ok(token_response(&pair))
+        }
+        Carrier::Cookie(t) => match s.auth.refresh(&t, &ctx).await {
+            Ok((pair, _outcome)) => cookie_response(&s, &pair),
+            Err(e) => {
+                // A dead cookie is cleared so the browser stops sending it.
+                let mut res = ApiError::from(e).into_response();
+                if let Some(c) = cookie::clear(&s.config) {
+                    res.headers_mut().append(header::SET_COOKIE, c);
+                }
+                Ok(res)
+            }
+        },
+    }
 }
 
 pub(crate) async fn logout(
     State(s): State<AppState>,
     Client(ctx): Client,
-    JsonBody(body): JsonBody<RefreshBody>,
-) -> ApiResult<StatusCode> {
-    s.auth.logout(&body.refresh_token, &ctx).await?;
-    Ok(StatusCode::NO_CONTENT)
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<RefreshBody>,
+) -> ApiResult<Response> {
+    let (token, from_cookie) = match refresh_token_of(&s, &headers, body)? {
+        Carrier::Body(t) => (t, false),
+        Carrier::Cookie(t) => (t, true),
+    };
+    s.auth.logout(&token, &ctx).await?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    if from_cookie {
+        if let Some(c) = cookie::clear(&s.config) {
+            res.headers_mut().append(header::SET_COOKIE, c);
+        }
+    }
+    Ok(res)
 }
 
 pub(crate) async fn logout_all(
