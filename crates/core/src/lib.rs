@@ -49,6 +49,7 @@ mod keys;
 pub mod password;
 pub mod refresh;
 mod secret;
+pub mod throttle;
 
 pub use auth::{
     check_password, check_roles, normalize_email, AccessClaims, Auth, ClientInfo, Principal,

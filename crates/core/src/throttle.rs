@@ -1,0 +1,291 @@
+//! Abuse resistance: login backoff per account and per client IP, and
+//! token-bucket rate limits per IP for registration and refresh.
+//!
+//! The account key is the normalised email whether or not an account exists,
+//! so throttling behaves identically for real and unknown accounts and never
+//! reveals which is which. State is in memory and bounded; time comes from
+//! the caller's clock (milliseconds).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Backoff thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackoffPolicy {
+    /// Failures allowed before any delay.
+    pub free_failures: u32,
+    /// First delay, in milliseconds; each further failure doubles it.
+    pub base_delay_ms: i64,
+    /// Longest delay, in milliseconds.
+    pub max_delay_ms: i64,
+    /// A key with no failure for this long starts over, in milliseconds.
+    pub reset_after_ms: i64,
+}
+
+/// Login throttling settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleConfig {
+    /// Per account (email).
+    pub account: BackoffPolicy,
+    /// Per client IP.
+    pub ip: BackoffPolicy,
+    /// Registrations per IP per minute (burst of the same size).
+    pub register_per_minute: u32,
+    /// Refreshes per IP per minute (burst of the same size).
+    pub refresh_per_minute: u32,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        ThrottleConfig {
+            account: BackoffPolicy {
+                free_failures: 5,
+                base_delay_ms: 1_000,
+                max_delay_ms: 15 * 60 * 1000,
+                reset_after_ms: 60 * 60 * 1000,
+            },
+            ip: BackoffPolicy {
+                free_failures: 50,
+                base_delay_ms: 1_000,
+                max_delay_ms: 15 * 60 * 1000,
+                reset_after_ms: 60 * 60 * 1000,
+            },
+            register_per_minute: 20,
+            refresh_per_minute: 600,
+        }
+    }
+}
+
+/// "Come back later": seconds to wait (for `Retry-After`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter(pub u64);
+
+fn ceil_secs(ms: i64) -> u64 {
+    u64::try_from((ms.max(1) + 999) / 1000).unwrap_or(1)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last_ms: i64,
+    blocked_until_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at_ms: i64,
+}
+
+/// Most keys a table keeps; beyond it, stale entries are dropped first.
+const MAX_KEYS: usize = 100_000;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// In-memory throttling state.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    cfg: ThrottleConfig,
+    accounts: Mutex<HashMap<String, Failures>>,
+    ips: Mutex<HashMap<String, Failures>>,
+    buckets: Mutex<HashMap<(u8, String), Bucket>>,
+}
+
+/// What a rate limit guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `POST /v1/auth/register`.
+    Register,
+    /// Refresh-token grants.
+    Refresh,
+}
+
+fn blocked(map: &Mutex<HashMap<String, Failures>>, key: &str, now: i64) -> Option<i64> {
+    lock(map)
+        .get(key)
+        .map(|f| f.blocked_until_ms)
+        .filter(|until| *until > now)
+}
+
+fn fail(map: &Mutex<HashMap<String, Failures>>, key: &str, p: &BackoffPolicy, now: i64) {
+    let mut m = lock(map);
+    if m.len() >= MAX_KEYS && !m.contains_key(key) {
+        m.retain(|_, f| {
+            now.saturating_sub(f.last_ms) < p.reset_after_ms || f.blocked_until_ms > now
+        });
+        if m.len() >= MAX_KEYS {
+            // Still full of live entries: forget the oldest tenth.
+            let mut ages: Vec<i64> = m.values().map(|f| f.last_ms).collect();
+            ages.sort_unstable();
+            let cut = ages.get(ages.len() / 10).copied().unwrap_or(now);
+            m.retain(|_, f| f.last_ms > cut);
+        }
+    }
+    let f = m.entry(key.to_owned()).or_insert(Failures {
+        count: 0,
+        last_ms: now,
+        blocked_until_ms: 0,
+    });
+    if now.saturating_sub(f.last_ms) >= p.reset_after_ms {
+        f.count = 0;
+    }
+    f.count = f.count.saturating_add(1);
+    f.last_ms = now;
+    if f.count > p.free_failures {
+        let doublings = (f.count - p.free_failures - 1).min(40);
+        let delay = p
+            .base_delay_ms
+            .saturating_mul(1i64 << doublings)
+            .min(p.max_delay_ms);
+        f.blocked_until_ms = now.saturating_add(delay);
+    }
+}
+
+impl Throttle {
+    /// Throttling with these settings.
+    pub fn new(cfg: ThrottleConfig) -> Self {
+        Throttle {
+            cfg,
+            ..Throttle::default()
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ThrottleConfig {
+        &self.cfg
+    }
+
+    /// May this account and IP try to log in now?
+    pub fn check_login(
+        &self,
+        account: &str,
+        ip: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), RetryAfter> {
+        let a = blocked(&self.accounts, account, now_ms);
+        let i = ip.and_then(|ip| blocked(&self.ips, ip, now_ms));
+        match a.max(i) {
+            Some(until) => Err(RetryAfter(ceil_secs(until - now_ms))),
+            None => Ok(()),
+        }
+    }
+
+    /// Records a failed login.
+    pub fn login_failed(&self, account: &str, ip: Option<&str>, now_ms: i64) {
+        fail(&self.accounts, account, &self.cfg.account, now_ms);
+        if let Some(ip) = ip {
+            fail(&self.ips, ip, &self.cfg.ip, now_ms);
+        }
+    }
+
+    /// Records a successful login: the account starts over.
+    pub fn login_succeeded(&self, account: &str) {
+        lock(&self.accounts).remove(account);
+    }
+
+    /// Takes one token from the IP's bucket for `action`.
+    pub fn rate(&self, action: Action, ip: Option<&str>, now_ms: i64) -> Result<(), RetryAfter> {
+        let Some(ip) = ip else { return Ok(()) };
+        let per_minute = match action {
+            Action::Register => self.cfg.register_per_minute,
+            Action::Refresh => self.cfg.refresh_per_minute,
+        };
+        if per_minute == 0 {
+            return Ok(());
+        }
+        let capacity = f64::from(per_minute);
+        let per_ms = capacity / 60_000.0;
+        let mut m = lock(&self.buckets);
+        if m.len() >= MAX_KEYS {
+            m.retain(|_, b| now_ms.saturating_sub(b.at_ms) < 60_000);
+        }
+        let b = m.entry((action as u8, ip.to_owned())).or_insert(Bucket {
+            tokens: capacity,
+            at_ms: now_ms,
+        });
+        let elapsed = now_ms.saturating_sub(b.at_ms).max(0) as f64;
+        b.tokens = (b.tokens + elapsed * per_ms).min(capacity);
+        b.at_ms = now_ms;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            let wait_ms = ((1.0 - b.tokens) / per_ms).ceil() as i64;
+            Err(RetryAfter(ceil_secs(wait_ms)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_resets_on_success_and_is_identical_for_unknown_accounts() {
+        let t = Throttle::new(ThrottleConfig::default());
+        let now = 1_000_000;
+        for i in 0..5 {
+            assert_eq!(t.check_login("a@x.io", Some("1.2.3.4"), now + i), Ok(()));
+            t.login_failed("a@x.io", Some("1.2.3.4"), now + i);
+        }
+        assert_eq!(
+            t.check_login("a@x.io", None, now + 5),
+            Ok(()),
+            "5 free failures"
+        );
+        t.login_failed("a@x.io", None, now + 5);
+        assert_eq!(t.check_login("a@x.io", None, now + 5), Err(RetryAfter(1)));
+        assert_eq!(t.check_login("a@x.io", None, now + 1005), Ok(()));
+        t.login_failed("a@x.io", None, now + 1005);
+        assert_eq!(
+            t.check_login("a@x.io", None, now + 1005),
+            Err(RetryAfter(2))
+        );
+        t.login_failed("a@x.io", None, now + 3005);
+        assert_eq!(
+            t.check_login("a@x.io", None, now + 3005),
+            Err(RetryAfter(4))
+        );
+        // Another account is untouched; a success resets this one.
+        assert_eq!(t.check_login("b@x.io", None, now + 3005), Ok(()));
+        t.login_succeeded("a@x.io");
+        assert_eq!(t.check_login("a@x.io", None, now + 3005), Ok(()));
+        // The cap holds.
+        for _ in 0..60 {
+            t.login_failed("c@x.io", None, now);
+        }
+        assert_eq!(t.check_login("c@x.io", None, now), Err(RetryAfter(900)));
+    }
+
+    #[test]
+    fn ip_backoff_and_buckets() {
+        let t = Throttle::new(ThrottleConfig {
+            register_per_minute: 2,
+            ..ThrottleConfig::default()
+        });
+        let now = 5_000_000;
+        for i in 0..51 {
+            t.login_failed(&format!("user{i}@x.io"), Some("9.9.9.9"), now);
+        }
+        assert_eq!(
+            t.check_login("fresh@x.io", Some("9.9.9.9"), now),
+            Err(RetryAfter(1))
+        );
+        assert_eq!(t.check_login("fresh@x.io", Some("8.8.8.8"), now), Ok(()));
+
+        assert_eq!(t.rate(Action::Register, Some("1.1.1.1"), now), Ok(()));
+        assert_eq!(t.rate(Action::Register, Some("1.1.1.1"), now), Ok(()));
+        assert_eq!(
+            t.rate(Action::Register, Some("1.1.1.1"), now),
+            Err(RetryAfter(30))
+        );
+        assert_eq!(t.rate(Action::Register, Some("2.2.2.2"), now), Ok(()));
+        assert_eq!(
+            t.rate(Action::Register, Some("1.1.1.1"), now + 30_000),
+            Ok(())
+        );
+        assert_eq!(t.rate(Action::Refresh, Some("1.1.1.1"), now), Ok(()));
+    }
+}
