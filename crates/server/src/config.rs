@@ -144,6 +144,18 @@ pub struct Config {
     pub secret: Option<String>,
     /// Origins allowed to call the API from a browser (CORS); empty: CORS off.
     pub cors_origins: OriginList,
+    /// Failed logins allowed per account before backoff starts.
+    pub login_max_failures: u32,
+    /// Failed logins allowed per client IP before backoff starts.
+    pub login_ip_max_failures: u32,
+    /// First backoff delay (doubles with each further failure).
+    pub login_backoff_base: Dur,
+    /// Longest backoff delay.
+    pub login_backoff_max: Dur,
+    /// Registrations per client IP per minute (0 disables the limit).
+    pub register_rate_per_minute: u32,
+    /// Refreshes per client IP per minute (0 disables the limit).
+    pub refresh_rate_per_minute: u32,
     /// Cookie mode: `auto` (Secure and `__Host-` when the issuer is https),
     /// `secure`, or `insecure-dev` (plain-HTTP development only).
     pub cookie_security: CookieSecurity,
@@ -250,6 +262,12 @@ impl Default for Config {
             secret: None,
             cors_origins: OriginList::default(),
             cookie_security: CookieSecurity::Auto,
+            login_max_failures: 5,
+            login_ip_max_failures: 50,
+            login_backoff_base: Dur(d(1)),
+            login_backoff_max: Dur(d(15 * 60)),
+            register_rate_per_minute: 20,
+            refresh_rate_per_minute: 600,
         }
     }
 }
@@ -280,6 +298,12 @@ pub const KEYS: &[&str] = &[
     "secret",
     "cors_origins",
     "cookie_security",
+    "login_max_failures",
+    "login_ip_max_failures",
+    "login_backoff_base",
+    "login_backoff_max",
+    "register_rate_per_minute",
+    "refresh_rate_per_minute",
 ];
 
 /// A configuration problem, naming the key.
@@ -439,6 +463,24 @@ impl Config {
             CookieSecurity::Secure => true,
             CookieSecurity::InsecureDev => false,
             CookieSecurity::Auto => self.issuer().starts_with("https://"),
+        }
+    }
+
+    /// Throttling thresholds.
+    pub fn throttle_config(&self) -> tessera_core::throttle::ThrottleConfig {
+        use tessera_core::throttle::{BackoffPolicy, ThrottleConfig};
+        let ms = |d: Dur| i64::try_from(d.0.as_millis()).unwrap_or(i64::MAX);
+        let policy = |free| BackoffPolicy {
+            free_failures: free,
+            base_delay_ms: ms(self.login_backoff_base),
+            max_delay_ms: ms(self.login_backoff_max),
+            reset_after_ms: ms(self.login_backoff_max).saturating_mul(4),
+        };
+        ThrottleConfig {
+            account: policy(self.login_max_failures),
+            ip: policy(self.login_ip_max_failures),
+            register_per_minute: self.register_rate_per_minute,
+            refresh_per_minute: self.refresh_rate_per_minute,
         }
     }
 

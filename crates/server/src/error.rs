@@ -18,6 +18,8 @@ pub struct ApiError {
     pub description: String,
     /// Set on Bearer failures: the RFC 6750 error code for `WWW-Authenticate`.
     pub bearer: Option<&'static str>,
+    /// Seconds for `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -34,6 +36,7 @@ impl ApiError {
             error,
             description: description.into(),
             bearer: None,
+            retry_after: None,
         }
     }
 
@@ -55,6 +58,18 @@ impl ApiError {
         ApiError {
             bearer: Some("insufficient_scope"),
             ..Self::new(StatusCode::FORBIDDEN, "insufficient_scope", description)
+        }
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn too_many(retry_after_secs: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!("too many attempts; retry in {retry_after_secs} s"),
+            )
         }
     }
 
@@ -90,7 +105,9 @@ impl IntoResponse for ApiError {
                 headers.insert(header::WWW_AUTHENTICATE, v);
             }
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

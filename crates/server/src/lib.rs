@@ -87,6 +87,7 @@ pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState,
         .map_err(StartError::Core)?;
     Ok(AppState {
         auth: Arc::new(auth),
+        throttle: Arc::new(tessera_core::throttle::Throttle::new(cfg.throttle_config())),
         config: Arc::new(cfg),
     })
 }

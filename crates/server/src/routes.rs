@@ -127,11 +127,58 @@ fn no_store(mut res: Response) -> Response {
     res
 }
 
+/// The throttling key of an account: its normalised email, whether or not
+/// the account exists.
+fn account_key(email: &str) -> String {
+    tessera_core::normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase())
+}
+
+fn rate(
+    s: &AppState,
+    action: tessera_core::throttle::Action,
+    ctx: &tessera_core::ClientInfo,
+) -> ApiResult<()> {
+    let now = s.auth.clock().now_millis();
+    s.throttle
+        .rate(action, ctx.ip.as_deref(), now)
+        .map_err(|r| ApiError::too_many(r.0))
+}
+
+/// Logs in under the backoff rules: a throttled account or IP gets 429 before
+/// any password work; failures count, a success resets the account.
+pub(crate) async fn throttled_login(
+    s: &AppState,
+    email: &str,
+    password: &str,
+    ctx: &tessera_core::ClientInfo,
+) -> Result<TokenPair, ApiError> {
+    let key = account_key(email);
+    let ip = ctx.ip.as_deref();
+    let now = s.auth.clock().now_millis();
+    s.throttle
+        .check_login(&key, ip, now)
+        .map_err(|r| ApiError::too_many(r.0))?;
+    match s.auth.login(email, password, ctx).await {
+        Ok(pair) => {
+            s.throttle.login_succeeded(&key);
+            Ok(pair)
+        }
+        Err(e) => {
+            if matches!(e, tessera_core::Error::InvalidCredentials) {
+                s.throttle
+                    .login_failed(&key, ip, s.auth.clock().now_millis());
+            }
+            Err(e.into())
+        }
+    }
+}
+
 pub(crate) async fn register(
     State(s): State<AppState>,
     Client(ctx): Client,
     JsonBody(body): JsonBody<Credentials>,
 ) -> ApiResult<Response> {
+    rate(&s, tessera_core::throttle::Action::Register, &ctx)?;
     let user = s.auth.register(&body.email, &body.password, &ctx).await?;
     Ok((StatusCode::CREATED, Json(UserView::from(user))).into_response())
 }
@@ -141,7 +188,7 @@ pub(crate) async fn login(
     Client(ctx): Client,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> ApiResult<Response> {
-    let pair = s.auth.login(&body.email, &body.password, &ctx).await?;
+    let pair = throttled_login(&s, &body.email, &body.password, &ctx).await?;
     if body.cookie {
         cookie_response(&s, &pair)
     } else {
@@ -155,6 +202,7 @@ pub(crate) async fn refresh(
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<RefreshBody>,
 ) -> ApiResult<Response> {
+    rate(&s, tessera_core::throttle::Action::Refresh, &ctx)?;
     match refresh_token_of(&s, &headers, body)? {
         Carrier::Body(t) => {
             let (pair, _outcome) = s.auth.refresh(&t, &ctx).await?;

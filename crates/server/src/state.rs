@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use std::sync::Arc;
+use tessera_core::throttle::Throttle;
 use tessera_core::Auth;
 
 /// What every handler can reach.
@@ -11,4 +12,6 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The configuration.
     pub config: Arc<Config>,
+    /// Login backoff and rate limits.
+    pub throttle: Arc<Throttle>,
 }
