@@ -192,7 +192,15 @@ impl PrivateKey {
     /// Generates a fresh key for `alg` (RSA: 2048 bits).
     pub(crate) fn generate(alg: Algorithm) -> Result<Self> {
         match alg.family() {
-            Family::Hmac => Self::hmac(alg, random(alg.min_hmac_len())?),
+            // A random secret that happens to begin like PEM or JSON (about one
+            // in 256 start with `{`) would be refused by `hmac` and on re-import
+            // from a JWK; draw again rather than fail.
+            Family::Hmac => loop {
+                let secret = random(alg.min_hmac_len())?;
+                if !looks_like_public_key(&secret) {
+                    return Self::hmac(alg, secret);
+                }
+            },
             Family::Rsa => rsa::KeyPair::generate(rsa::KeySize::Rsa2048)
                 .map(PrivateKey::Rsa)
                 .map_err(|_| Error::Crypto),

@@ -1,5 +1,8 @@
 //! Integration tests for tessera-jose, compiled as one binary.
 
+mod attacks;
+mod interop_jsonwebtoken;
+mod props;
 mod rfc_vectors;
 mod roundtrip;
 mod wycheproof_jws;
