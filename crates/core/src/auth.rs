@@ -15,6 +15,8 @@ use zeroize::Zeroizing;
 
 /// Longest chain walk when checking whether a spent token is genuine.
 const MAX_CHAIN_STEPS: i64 = 200_000;
+/// Chain walks longer than this run on a blocking thread, not the executor.
+const INLINE_CHAIN_STEPS: i64 = 256;
 
 /// Where a request came from (for sessions and the audit log).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -471,7 +473,7 @@ impl Auth {
                 }
                 let user = self.live_user(&session.user_id).await?;
                 let rotated = Session {
-                    generation: presented + 1,
+                    generation: presented.saturating_add(1),
                     idle_expires_at: idle,
                     last_used_at: now,
                     rotated_at: Some(now),
@@ -482,21 +484,18 @@ impl Auth {
                     .await;
                 return Ok((pair, RefreshOutcome::Rotated));
             }
-            if !token.leads_to(
-                &self.secret,
-                session.generation,
-                &session.token_hash,
-                MAX_CHAIN_STEPS,
-            ) {
+            if !self.genuine(&token, &session).await? {
                 return Err(Error::InvalidGrant("unknown refresh token"));
             }
             // A genuine, spent token of this family.
             let grace = secs(self.cfg.refresh_reuse_grace);
-            let in_grace = presented + 1 == session.generation
+            // |now - rotated_at| <= grace: a clock behind the rotating
+            // instance's must not stretch the window.
+            let in_grace = presented.saturating_add(1) == session.generation
                 && grace > 0
-                && session
-                    .rotated_at
-                    .is_some_and(|t| now.saturating_sub(t) <= grace);
+                && session.rotated_at.is_some_and(|t| {
+                    now.saturating_sub(t) <= grace && t.saturating_sub(now) <= grace
+                });
             if in_grace {
                 let next = token.successor(&self.secret);
                 let user = self.live_user(&session.user_id).await?;
@@ -535,6 +534,29 @@ impl Auth {
         ))
     }
 
+    /// True if `token` is a genuine member of `session`'s family: stepping
+    /// its chain forward lands on the current hash. Long walks (a forged token
+    /// with a low generation against a long-lived session) run on a blocking
+    /// thread so they cannot stall the executor.
+    async fn genuine(&self, token: &RefreshToken, session: &Session) -> Result<bool> {
+        let steps = session.generation.saturating_sub(token.generation());
+        if steps <= INLINE_CHAIN_STEPS {
+            return Ok(token.leads_to(
+                &self.secret,
+                session.generation,
+                &session.token_hash,
+                MAX_CHAIN_STEPS,
+            ));
+        }
+        let (token, secret) = (token.clone(), self.secret.clone());
+        let (generation, hash) = (session.generation, session.token_hash.clone());
+        tokio::task::spawn_blocking(move || {
+            token.leads_to(&secret, generation, &hash, MAX_CHAIN_STEPS)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("refresh chain check: {e}")))
+    }
+
     async fn live_user(&self, id: &str) -> Result<User> {
         self.store
             .user_by_id(id)
@@ -553,13 +575,7 @@ impl Auth {
         let Some(session) = self.store.session(&sid).await? else {
             return Ok(());
         };
-        let genuine = token.leads_to(
-            &self.secret,
-            session.generation,
-            &session.token_hash,
-            MAX_CHAIN_STEPS,
-        );
-        if genuine
+        if self.genuine(&token, &session).await?
             && self
                 .store
                 .revoke_session(&sid, self.clock.now(), "logout")

@@ -67,10 +67,16 @@ impl KeyState {
 }
 
 fn build(loaded: Vec<Arc<Loaded>>, now: i64) -> Result<KeyState> {
+    let active = |l: &&Arc<Loaded>| l.record.activates_at <= now;
+    let newest = |l: &&Arc<Loaded>| (l.record.activates_at, l.record.created_at);
+    // A retired key never signs again, even if it activates later than the
+    // key that replaced it (a pending key overtaken by an immediate rotation).
     let signer = loaded
         .iter()
-        .filter(|l| l.record.activates_at <= now)
-        .max_by_key(|l| (l.record.activates_at, l.record.created_at))
+        .filter(active)
+        .filter(|l| l.record.retired_at.is_none_or(|r| r > now))
+        .max_by_key(newest)
+        .or_else(|| loaded.iter().filter(active).max_by_key(newest))
         .or_else(|| loaded.iter().min_by_key(|l| l.record.activates_at))
         .map(|l| l.key.clone())
         .ok_or_else(|| Error::Internal("no signing key".into()))?;
@@ -119,6 +125,9 @@ pub struct Keys {
     publish_lead: i64,
     retention: i64,
     state: RwLock<Arc<KeyState>>,
+    /// Serialises rotations, reloads and clean-ups, so a reload that read the
+    /// store before a rotation cannot publish after it and hide the new key.
+    update: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -197,6 +206,7 @@ impl Keys {
             rotation_interval: secs(cfg.key_rotation_interval),
             publish_lead: secs(cfg.key_publish_lead),
             retention: secs(cfg.access_token_ttl).saturating_add(secs(cfg.leeway)),
+            update: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -234,21 +244,29 @@ impl Keys {
 
     /// The current state, refreshed if a pending key's activation time has come.
     pub fn current(&self, now: i64) -> Arc<KeyState> {
-        let state = self.state.read().unwrap_or_else(|p| p.into_inner()).clone();
-        match state.next_activation {
-            Some(t) if t <= now => match build(state.loaded.clone(), now) {
-                Ok(next) => {
-                    let next = Arc::new(next);
-                    let mut guard = self.state.write().unwrap_or_else(|p| p.into_inner());
-                    *guard = next.clone();
-                    next
-                }
-                Err(_) => state,
-            },
-            _ => state,
+        let mut state = self.state.read().unwrap_or_else(|p| p.into_inner()).clone();
+        for _ in 0..4 {
+            match state.next_activation {
+                Some(t) if t <= now => {}
+                _ => return state,
+            }
+            let Ok(next) = build(state.loaded.clone(), now) else {
+                return state;
+            };
+            let next = Arc::new(next);
+            let mut guard = self.state.write().unwrap_or_else(|p| p.into_inner());
+            // Publish only over the state this was built from: a reload may
+            // have published newer keys meanwhile, which must not be lost.
+            if Arc::ptr_eq(&guard, &state) {
+                *guard = next.clone();
+                return next;
+            }
+            state = guard.clone();
         }
+        state
     }
 
+    /// Call with `update` held.
     async fn add_key(&self, now: i64, lead: i64) -> Result<KeyInfo> {
         let previous = self.current(now);
         let (kid, activates_at) =
@@ -258,7 +276,7 @@ impl Keys {
                 self.store.retire_key(&info.kid, activates_at).await?;
             }
         }
-        self.reload(now).await?;
+        self.reload_locked(now).await?;
         self.current(now)
             .infos()
             .iter()
@@ -271,11 +289,17 @@ impl Keys {
     /// lead, or at once with `immediate` (for a suspected compromise).
     pub async fn rotate(&self, now: i64, immediate: bool) -> Result<KeyInfo> {
         let lead = if immediate { 0 } else { self.publish_lead };
+        let _update = self.update.lock().await;
         self.add_key(now, lead).await
     }
 
     /// Re-reads the keys from the store.
     pub async fn reload(&self, now: i64) -> Result<()> {
+        let _update = self.update.lock().await;
+        self.reload_locked(now).await
+    }
+
+    async fn reload_locked(&self, now: i64) -> Result<()> {
         let loaded = Self::load(&*self.store, &self.secret).await?;
         if loaded.is_empty() {
             return Err(Error::Internal("no signing keys in the store".into()));
@@ -288,6 +312,7 @@ impl Keys {
     /// rotation interval, and drop keys no valid token can still need.
     /// Returns the new key when one was made.
     pub async fn maintain(&self, now: i64) -> Result<Option<KeyInfo>> {
+        let _update = self.update.lock().await;
         let state = self.current(now);
         for info in state.infos() {
             if let Some(retired) = info.retired_at {
@@ -305,9 +330,9 @@ impl Keys {
             .unwrap_or(now);
         let rotated =
             if self.rotation_interval > 0 && newest.saturating_add(self.rotation_interval) <= now {
-                Some(self.rotate(now, false).await?)
+                Some(self.add_key(now, self.publish_lead).await?)
             } else {
-                self.reload(now).await?;
+                self.reload_locked(now).await?;
                 None
             };
         Ok(rotated)

@@ -61,15 +61,22 @@ impl Passwords {
         &self,
         f: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
     ) -> Result<T> {
-        let _permit = self
+        // The permit moves into the blocking task: if the caller's future is
+        // dropped (a client hangs up), the hash still runs to completion and
+        // keeps its permit, so cancelled requests cannot exceed the bound.
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| Error::Unavailable("password workers closed".into()))?;
         let argon = self.argon.clone();
-        tokio::task::spawn_blocking(move || f(&argon))
-            .await
-            .map_err(|e| Error::Internal(format!("password worker: {e}")))
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f(&argon)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("password worker: {e}")))
     }
 
     /// Hashes a password (PHC string).
@@ -99,7 +106,9 @@ impl Passwords {
         let Ok(parsed) = PasswordHash::new(stored) else {
             return true;
         };
-        if parsed.algorithm.as_str() != "argon2id" {
+        if parsed.algorithm.as_str() != "argon2id"
+            || parsed.version != Some(u32::from(Version::V0x13))
+        {
             return true;
         }
         match Params::try_from(&parsed) {

@@ -59,7 +59,13 @@ impl RefreshToken {
             return Err(BAD);
         }
         raw.copy_from_slice(&bytes);
-        Ok(RefreshToken { raw })
+        let token = RefreshToken { raw };
+        // Generations count up from 0. A negative one is never issued, and
+        // would otherwise buy a forger a long chain walk against any session.
+        if token.generation() < 0 {
+            return Err(BAD);
+        }
+        Ok(token)
     }
 
     /// The text form.

@@ -1,0 +1,204 @@
+//! Signing keys: publish lead, retirement, retention, scheduled rotation,
+//! immediate rotation.
+
+use crate::{cfg, ctx, env, env_with, kid, secret, T0};
+use std::time::Duration;
+use tessera_core::{Auth, AuthConfig, Error};
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn a_new_key_is_published_before_it_signs() {
+    let env = env().await;
+    let first = env.auth.keys().current(T0).infos().to_vec();
+    assert_eq!(first.len(), 1);
+    let k1 = first[0].kid.clone();
+    assert!(first[0].signing);
+    assert_eq!(first[0].activates_at, T0, "the first key signs at once");
+    assert_eq!(first[0].alg, "ES256");
+
+    let p0 = env.user("ada@example.com").await;
+    assert_eq!(kid(&p0.access_token), k1);
+    assert_eq!(env.jwks_kids(), [k1.as_str()]);
+
+    env.at(10);
+    let info = env.auth.rotate_keys(false, &ctx()).await.unwrap();
+    let k2 = info.kid.clone();
+    assert_ne!(k2, k1);
+    assert_eq!(info.created_at, T0 + 10);
+    assert_eq!(info.activates_at, T0 + 310);
+    assert_eq!(info.retired_at, None);
+    assert!(!info.signing);
+    // Published at once...
+    assert_eq!(env.jwks_kids(), sorted(vec![k1.clone(), k2.clone()]));
+    let audit = env.audit().await;
+    let rotated = audit.iter().find(|e| e.event == "key.rotated").unwrap();
+    assert_eq!(rotated.detail.as_deref(), Some(k2.as_str()));
+
+    // ...but the old key signs until the publish lead has passed.
+    let p1 = env.login("ada@example.com").await;
+    assert_eq!(kid(&p1.access_token), k1);
+    env.at(309);
+    let (p2, _) = env.auth.refresh(&p1.refresh_token, &ctx()).await.unwrap();
+    assert_eq!(kid(&p2.access_token), k1);
+    let infos = env.auth.keys().current(T0 + 309).infos().to_vec();
+    let old = infos.iter().find(|i| i.kid == k1).unwrap();
+    assert_eq!(old.retired_at, Some(T0 + 310));
+    assert!(old.signing);
+
+    env.at(310);
+    let (p3, _) = env.auth.refresh(&p2.refresh_token, &ctx()).await.unwrap();
+    assert_eq!(kid(&p3.access_token), k2);
+    let infos = env.auth.keys().current(T0 + 310).infos().to_vec();
+    assert!(infos.iter().find(|i| i.kid == k2).unwrap().signing);
+    assert!(!infos.iter().find(|i| i.kid == k1).unwrap().signing);
+
+    // Tokens signed by the old key keep verifying, and the old key stays
+    // published until the last of them has expired: signed at T0+309,
+    // exp T0+1209, accepted until T0+1239 (leeway 30).
+    env.auth.authenticate(&p2.access_token).await.unwrap();
+    env.at(1238);
+    env.auth.authenticate(&p2.access_token).await.unwrap();
+    env.auth.maintain().await.unwrap();
+    assert_eq!(env.jwks_kids(), sorted(vec![k1.clone(), k2.clone()]));
+
+    // Retired at T0+310; kept while retired + 900 + 30 >= now.
+    env.at(1240);
+    env.auth.maintain().await.unwrap();
+    assert_eq!(env.jwks_kids(), sorted(vec![k1.clone(), k2.clone()]));
+    env.at(1241);
+    env.auth.maintain().await.unwrap();
+    assert_eq!(env.jwks_kids(), [k2.as_str()]);
+    assert_eq!(env.store.keys().await.unwrap().len(), 1);
+    assert_eq!(
+        env.auth.authenticate(&p2.access_token).await.unwrap_err(),
+        Error::InvalidToken("no key matches the token's key id".into())
+    );
+    let (p4, _) = env.auth.refresh(&p3.refresh_token, &ctx()).await.unwrap();
+    assert_eq!(kid(&p4.access_token), k2);
+    env.auth.authenticate(&p4.access_token).await.unwrap();
+
+    // After a restart the remaining key is the signer.
+    let auth = Auth::new(env.store.clone(), secret(), cfg(), env.clock.clone())
+        .await
+        .unwrap();
+    env.auth.authenticate(&p4.access_token).await.unwrap();
+    auth.authenticate(&p4.access_token).await.unwrap();
+    let p5 = auth
+        .login("ada@example.com", crate::PASSWORD, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(kid(&p5.access_token), k2);
+}
+
+#[tokio::test]
+async fn maintain_rotates_when_the_interval_has_elapsed() {
+    let env = env_with(AuthConfig {
+        key_rotation_interval: Duration::from_secs(1000),
+        ..cfg()
+    })
+    .await;
+    let k1 = env.auth.keys().current(T0).infos()[0].kid.clone();
+    env.at(999);
+    env.auth.maintain().await.unwrap();
+    assert_eq!(env.jwks_kids(), [k1.as_str()]);
+
+    env.at(1000);
+    env.auth.maintain().await.unwrap();
+    let infos = env.auth.keys().current(T0 + 1000).infos().to_vec();
+    assert_eq!(infos.len(), 2);
+    let new = infos.iter().find(|i| i.kid != k1).unwrap().clone();
+    assert_eq!(new.created_at, T0 + 1000);
+    assert_eq!(new.activates_at, T0 + 1300);
+    assert!(!new.signing);
+    let audit = env.audit().await;
+    let rotated: Vec<_> = audit.iter().filter(|e| e.event == "key.rotated").collect();
+    assert_eq!(rotated.len(), 1);
+    assert_eq!(rotated[0].detail.as_deref(), Some(new.kid.as_str()));
+
+    // The interval counts from the newest key: no second rotation yet.
+    env.at(1001);
+    env.auth.maintain().await.unwrap();
+    env.at(1999);
+    env.auth.maintain().await.unwrap();
+    assert_eq!(env.store.keys().await.unwrap().len(), 2);
+
+    let p = env.user("ada@example.com").await;
+    assert_eq!(kid(&p.access_token), new.kid);
+
+    // The first key retired at T0+1300 and is kept until T0+2230
+    // (+ 900 s access lifetime + 30 s leeway); the next rotation is due.
+    env.at(2231);
+    env.auth.maintain().await.unwrap();
+    let infos = env.auth.keys().current(T0 + 2231).infos().to_vec();
+    let kids: Vec<&str> = infos.iter().map(|i| i.kid.as_str()).collect();
+    assert_eq!(kids.len(), 2);
+    assert!(!kids.contains(&k1.as_str()));
+    assert!(kids.contains(&new.kid.as_str()));
+    let third = infos.iter().find(|i| i.kid != new.kid).unwrap();
+    assert_eq!(
+        (third.created_at, third.activates_at),
+        (T0 + 2231, T0 + 2531)
+    );
+}
+
+#[tokio::test]
+async fn zero_interval_disables_scheduled_rotation() {
+    let env = env_with(AuthConfig {
+        key_rotation_interval: Duration::ZERO,
+        ..cfg()
+    })
+    .await;
+    env.at(100 * 24 * 3600);
+    env.auth.maintain().await.unwrap();
+    assert_eq!(env.store.keys().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn immediate_rotation_signs_at_once_and_overrides_a_pending_key() {
+    let env = env().await;
+    let k1 = env.auth.keys().current(T0).infos()[0].kid.clone();
+    let p0 = env.user("ada@example.com").await;
+
+    // A scheduled-style rotation: K2 would sign from T0+300...
+    let k2 = env.auth.rotate_keys(false, &ctx()).await.unwrap();
+    assert_eq!(k2.activates_at, T0 + 300);
+    // ...then a suspected compromise: K3 signs now.
+    env.at(10);
+    let k3 = env.auth.rotate_keys(true, &ctx()).await.unwrap();
+    assert_eq!(k3.activates_at, T0 + 10);
+    assert!(k3.signing);
+    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    assert_eq!(kid(&p1.access_token), k3.kid);
+
+    let infos = env.auth.keys().current(T0 + 10).infos().to_vec();
+    let by = |k: &str| infos.iter().find(|i| i.kid == k).unwrap().clone();
+    assert_eq!(by(&k2.kid).retired_at, Some(T0 + 10));
+    assert_eq!(by(&k1).retired_at, Some(T0 + 300));
+
+    // When K2's activation time comes, the retired K2 must not take over.
+    env.at(300);
+    let (p2, _) = env.auth.refresh(&p1.refresh_token, &ctx()).await.unwrap();
+    assert_eq!(kid(&p2.access_token), k3.kid);
+    assert!(env
+        .auth
+        .keys()
+        .current(T0 + 300)
+        .infos()
+        .iter()
+        .all(|i| i.signing == (i.kid == k3.kid)));
+    // Old tokens still verify meanwhile.
+    env.auth.authenticate(&p0.access_token).await.unwrap();
+    // And a restart agrees.
+    let auth = Auth::new(env.store.clone(), secret(), cfg(), env.clock.clone())
+        .await
+        .unwrap();
+    let p3 = auth
+        .login("ada@example.com", crate::PASSWORD, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(kid(&p3.access_token), k3.kid);
+}

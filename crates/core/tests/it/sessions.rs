@@ -1,0 +1,274 @@
+//! Logout, logout everywhere, session lists, ending sessions, roles.
+
+use crate::{ctx, env, T0};
+use tessera_core::{Error, RefreshOutcome};
+
+fn session_ended() -> Error {
+    Error::InvalidToken("the session has ended".into())
+}
+
+#[tokio::test]
+async fn logout_is_idempotent_and_kills_access_tokens_at_once() {
+    let env = env().await;
+    let a = env.user("ada@example.com").await;
+    let b = env.login("ada@example.com").await;
+    env.at(30);
+    env.auth.logout(&a.refresh_token, &ctx()).await.unwrap();
+    let s = env.session(&a.session_id).await;
+    assert_eq!(s.revoked_at, Some(T0 + 30));
+    assert_eq!(s.revoked_reason.as_deref(), Some("logout"));
+    assert_eq!(
+        env.auth.authenticate(&a.access_token).await.unwrap_err(),
+        session_ended()
+    );
+    assert_eq!(
+        env.auth
+            .refresh(&a.refresh_token, &ctx())
+            .await
+            .unwrap_err(),
+        Error::InvalidGrant("session has ended")
+    );
+    // Again, and again later: no error, nothing changes.
+    env.auth.logout(&a.refresh_token, &ctx()).await.unwrap();
+    env.at(60);
+    env.auth.logout(&a.refresh_token, &ctx()).await.unwrap();
+    assert_eq!(env.session(&a.session_id).await.revoked_at, Some(T0 + 30));
+    let audit = env.audit().await;
+    let logouts: Vec<_> = audit.iter().filter(|e| e.event == "logout").collect();
+    assert_eq!(logouts.len(), 1);
+    assert_eq!(
+        logouts[0].session_id.as_deref(),
+        Some(a.session_id.as_str())
+    );
+
+    // The other session of the same user lives on.
+    env.auth.authenticate(&b.access_token).await.unwrap();
+    let (b1, how) = env.auth.refresh(&b.refresh_token, &ctx()).await.unwrap();
+    assert_eq!(how, RefreshOutcome::Rotated);
+    // A spent token of the family still logs it out (its holder could have
+    // revoked it through reuse detection anyway).
+    env.at(100);
+    env.auth.logout(&b.refresh_token, &ctx()).await.unwrap();
+    assert_eq!(
+        env.auth.authenticate(&b1.access_token).await.unwrap_err(),
+        session_ended()
+    );
+    // A purged or never-existing session is not an error either.
+    let mut nowhere = crate::raw(&b.refresh_token);
+    nowhere[..16].fill(0xab);
+    env.auth
+        .logout(&crate::encode_raw(&nowhere), &ctx())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn logout_all_ends_every_session_of_the_caller_only() {
+    let env = env().await;
+    let a1 = env.user("ada@example.com").await;
+    let a2 = env.login("ada@example.com").await;
+    let a3 = env.login("ada@example.com").await;
+    let bob = env.user("bob@example.com").await;
+    let me = env.auth.authenticate(&a1.access_token).await.unwrap();
+    let mut listed: Vec<String> = env
+        .auth
+        .sessions(&me)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    listed.sort();
+    let mut expected = vec![
+        a1.session_id.clone(),
+        a2.session_id.clone(),
+        a3.session_id.clone(),
+    ];
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    env.at(5);
+    assert_eq!(env.auth.logout_all(&me, &ctx()).await.unwrap(), 3);
+    for p in [&a1, &a2, &a3] {
+        assert_eq!(
+            env.auth.authenticate(&p.access_token).await.unwrap_err(),
+            session_ended()
+        );
+        let s = env.session(&p.session_id).await;
+        assert_eq!(s.revoked_reason.as_deref(), Some("logout_all"));
+        assert_eq!(
+            env.auth
+                .refresh(&p.refresh_token, &ctx())
+                .await
+                .unwrap_err(),
+            Error::InvalidGrant("session has ended")
+        );
+    }
+    assert!(env.auth.sessions(&me).await.unwrap().is_empty());
+    assert_eq!(env.auth.logout_all(&me, &ctx()).await.unwrap(), 0);
+    // Bob is untouched.
+    env.auth.authenticate(&bob.access_token).await.unwrap();
+    let audit = env.audit().await;
+    let all = audit.iter().find(|e| e.event == "logout.all").unwrap();
+    assert_eq!(all.detail.as_deref(), Some("3 sessions"));
+}
+
+#[tokio::test]
+async fn end_session_refuses_other_users_sessions() {
+    let env = env().await;
+    let a1 = env.user("ada@example.com").await;
+    let a2 = env.login("ada@example.com").await;
+    let bob = env.user("bob@example.com").await;
+    let ada = env.auth.authenticate(&a1.access_token).await.unwrap();
+
+    assert_eq!(
+        env.auth
+            .end_session(&ada, &bob.session_id, &ctx())
+            .await
+            .unwrap_err(),
+        Error::NotFound("session")
+    );
+    assert_eq!(
+        env.auth
+            .end_session(&ada, "no-such-session", &ctx())
+            .await
+            .unwrap_err(),
+        Error::NotFound("session")
+    );
+    assert!(env.session(&bob.session_id).await.revoked_at.is_none());
+    env.auth.authenticate(&bob.access_token).await.unwrap();
+
+    env.auth
+        .end_session(&ada, &a2.session_id, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(
+        env.session(&a2.session_id).await.revoked_reason.as_deref(),
+        Some("user_revoked")
+    );
+    assert_eq!(
+        env.auth.authenticate(&a2.access_token).await.unwrap_err(),
+        session_ended()
+    );
+    // Ending it again is fine; the caller's own current session is unaffected.
+    env.auth
+        .end_session(&ada, &a2.session_id, &ctx())
+        .await
+        .unwrap();
+    env.auth.authenticate(&a1.access_token).await.unwrap();
+    let listed: Vec<String> = env
+        .auth
+        .sessions(&ada)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(listed, [a1.session_id.as_str()]);
+    let events = env.events().await;
+    assert_eq!(events.iter().filter(|e| *e == "session.revoked").count(), 1);
+}
+
+#[tokio::test]
+async fn admin_revocation_kills_access_tokens() {
+    let env = env().await;
+    let a1 = env.user("ada@example.com").await;
+    let a2 = env.login("ada@example.com").await;
+    let bob = env.user("bob@example.com").await;
+    assert_eq!(
+        env.auth
+            .revoke_user_sessions(&a1.user_id, &ctx())
+            .await
+            .unwrap(),
+        2
+    );
+    for p in [&a1, &a2] {
+        assert_eq!(
+            env.auth.authenticate(&p.access_token).await.unwrap_err(),
+            session_ended()
+        );
+    }
+    env.auth.authenticate(&bob.access_token).await.unwrap();
+    assert_eq!(
+        env.auth
+            .revoke_user_sessions("no-such-user", &ctx())
+            .await
+            .unwrap_err(),
+        Error::NotFound("user")
+    );
+    // A new login works after a revocation.
+    let a3 = env.login("ada@example.com").await;
+    env.auth.authenticate(&a3.access_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn set_roles_validates_and_new_tokens_carry_new_roles() {
+    let env = env().await;
+    let p0 = env.user("ada@example.com").await;
+    let roles = vec!["admin".to_owned(), "billing:read".to_owned()];
+    let user = env
+        .auth
+        .set_roles(&p0.user_id, &roles, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(user.roles, roles);
+
+    // Tokens already issued keep the roles they were issued with...
+    let old = env.auth.authenticate(&p0.access_token).await.unwrap();
+    assert!(!old.has_role("admin"));
+    assert!(old.claims.roles.is_empty());
+    // ...the next refresh carries the new ones.
+    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    let me = env.auth.authenticate(&p1.access_token).await.unwrap();
+    assert_eq!(me.claims.roles, roles);
+    assert!(me.has_role("admin") && me.has_role("billing:read"));
+    assert!(!me.has_role("Admin"));
+
+    let invalid: Vec<Vec<String>> = vec![
+        vec![String::new()],
+        vec!["has space".into()],
+        vec!["x".repeat(65)],
+        vec!["émoji".into()],
+        vec!["a,b".into()],
+        (0..65).map(|i| format!("r{i}")).collect(),
+    ];
+    for bad in &invalid {
+        match env.auth.set_roles(&p0.user_id, bad, &ctx()).await {
+            Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "roles"),
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+    // Edge cases that are valid.
+    let edge: Vec<String> = (0..64).map(|i| format!("r{i}")).collect();
+    env.auth
+        .set_roles(&p0.user_id, &edge, &ctx())
+        .await
+        .unwrap();
+    let long = vec!["A-z_0.9:".repeat(8)];
+    assert_eq!(long[0].len(), 64);
+    env.auth
+        .set_roles(&p0.user_id, &long, &ctx())
+        .await
+        .unwrap();
+    env.auth.set_roles(&p0.user_id, &[], &ctx()).await.unwrap();
+    let (p2, _) = env.auth.refresh(&p1.refresh_token, &ctx()).await.unwrap();
+    assert_eq!(
+        crate::claims(&p2.access_token)["roles"],
+        serde_json::json!([])
+    );
+
+    assert_eq!(
+        env.auth
+            .set_roles("no-such-user", &roles, &ctx())
+            .await
+            .unwrap_err(),
+        Error::NotFound("user")
+    );
+    let audit = env.audit().await;
+    let changed: Vec<_> = audit
+        .iter()
+        .filter(|e| e.event == "roles.changed")
+        .collect();
+    assert_eq!(changed.len(), 4);
+    assert_eq!(changed[0].detail.as_deref(), Some("admin,billing:read"));
+}
