@@ -41,6 +41,11 @@ enum Command {
         #[command(subcommand)]
         cmd: UsersCmd,
     },
+    /// Manage OAuth clients.
+    Clients {
+        #[command(subcommand)]
+        cmd: ClientsCmd,
+    },
     /// Manage sessions.
     Sessions {
         #[command(subcommand)]
@@ -92,6 +97,40 @@ enum UsersCmd {
         /// A role (repeatable; none clears them).
         #[arg(long = "role")]
         roles: Vec<String>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientsCmd {
+    /// Register a confidential client; the secret (32+ characters) is read from stdin.
+    Create {
+        /// Client id.
+        #[arg(long)]
+        id: String,
+        /// Read the secret from stdin (required: secrets never go on the command line).
+        #[arg(long, required = true)]
+        secret_stdin: bool,
+        /// A scope the client may request (repeatable).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// A grant type: client_credentials (default), password, refresh_token (repeatable).
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List clients.
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Delete a client.
+    Delete {
+        /// Client id.
+        #[arg(long)]
+        id: String,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -376,6 +415,69 @@ async fn run(cli: Cli) -> Result<(), String> {
                 let v = json!({"id": user.id, "email": user.email, "roles": user.roles});
                 print(j, &v, || {
                     format!("{} now has roles [{}]", user.email, user.roles.join(", "))
+                });
+                Ok(())
+            }
+        },
+        Command::Clients { cmd } => match cmd {
+            ClientsCmd::Create {
+                id,
+                secret_stdin: _,
+                scopes,
+                grants,
+                config,
+            } => {
+                let mut secret = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut secret)
+                    .map_err(|e| format!("reading the secret from stdin: {e}"))?;
+                let secret = secret.trim_end_matches(['\r', '\n']);
+                let st = state(&config).await?;
+                let c = st
+                    .oauth
+                    .create_client(&id, secret, &scopes, &grants)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let v = json!({"id": c.id, "scopes": c.scopes, "grants": c.grants});
+                print(j, &v, || {
+                    format!("created client {} (grants: {})", c.id, c.grants.join(", "))
+                });
+                Ok(())
+            }
+            ClientsCmd::List { config } => {
+                let st = state(&config).await?;
+                let list = st.oauth.clients().await.map_err(|e| e.to_string())?;
+                let v: Vec<Value> = list
+                    .iter()
+                    .map(|c| json!({"id": c.id, "scopes": c.scopes, "grants": c.grants, "created_at": c.created_at}))
+                    .collect();
+                print(j, &Value::from(v), || {
+                    list.iter()
+                        .map(|c| {
+                            format!(
+                                "{}\tscopes={}\tgrants={}",
+                                c.id,
+                                c.scopes.join(" "),
+                                c.grants.join(",")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                });
+                Ok(())
+            }
+            ClientsCmd::Delete { id, config } => {
+                let st = state(&config).await?;
+                if !st
+                    .oauth
+                    .delete_client(&id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    return Err(format!("no client with id {id}"));
+                }
+                print(j, &json!({"deleted": id}), || {
+                    format!("deleted client {id}")
                 });
                 Ok(())
             }

@@ -22,6 +22,12 @@ pub enum Error {
     RegistrationClosed,
     /// Wrong email or password (the two are indistinguishable on purpose).
     InvalidCredentials,
+    /// OAuth client authentication failed (unknown client or wrong secret).
+    InvalidClient,
+    /// The client may not use this grant type.
+    UnauthorizedClient(&'static str),
+    /// The requested scope is not allowed; the text names it.
+    InvalidScope(String),
     /// A refresh token is unknown, spent, expired or revoked.
     InvalidGrant(&'static str),
     /// An access token was refused; the text is safe to show.
@@ -43,6 +49,9 @@ impl fmt::Display for Error {
             Error::EmailTaken => f.write_str("an account with this email already exists"),
             Error::RegistrationClosed => f.write_str("registration is closed"),
             Error::InvalidCredentials => f.write_str("invalid email or password"),
+            Error::InvalidClient => f.write_str("client authentication failed"),
+            Error::UnauthorizedClient(why) => write!(f, "unauthorized client: {why}"),
+            Error::InvalidScope(why) => write!(f, "invalid scope: {why}"),
             Error::InvalidGrant(why) => write!(f, "refresh token is invalid: {why}"),
             Error::InvalidToken(why) => write!(f, "access token is invalid: {why}"),
             Error::Forbidden(why) => write!(f, "forbidden: {why}"),

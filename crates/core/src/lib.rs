@@ -46,6 +46,7 @@ mod auth;
 pub mod config;
 mod error;
 mod keys;
+pub mod oauth;
 pub mod password;
 pub mod refresh;
 mod secret;

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 pub struct ServerSecret {
     seal: Zeroizing<[u8; 32]>,
     successor: Zeroizing<[u8; 32]>,
+    client: Zeroizing<[u8; 32]>,
 }
 
 impl fmt::Debug for ServerSecret {
@@ -34,6 +35,7 @@ impl ServerSecret {
         Ok(ServerSecret {
             seal: Zeroizing::new(crypto::hmac_sha256(root, b"tessera/v1/seal-signing-keys")),
             successor: Zeroizing::new(crypto::hmac_sha256(root, b"tessera/v1/refresh-successor")),
+            client: Zeroizing::new(crypto::hmac_sha256(root, b"tessera/v1/client-secret")),
         })
     }
 
@@ -61,6 +63,10 @@ impl ServerSecret {
 
     pub(crate) fn seal_key(&self) -> &[u8; 32] {
         &self.seal
+    }
+
+    pub(crate) fn client_key(&self) -> &[u8; 32] {
+        &self.client
     }
 
     pub(crate) fn successor_key(&self) -> &[u8; 32] {

@@ -20,6 +20,8 @@ pub struct ApiError {
     pub bearer: Option<&'static str>,
     /// Seconds for `Retry-After`.
     pub retry_after: Option<u64>,
+    /// Adds `WWW-Authenticate: Basic` (OAuth `invalid_client`).
+    pub basic_challenge: bool,
 }
 
 #[derive(Serialize)]
@@ -37,6 +39,7 @@ impl ApiError {
             description: description.into(),
             bearer: None,
             retry_after: None,
+            basic_challenge: false,
         }
     }
 
@@ -105,6 +108,12 @@ impl IntoResponse for ApiError {
                 headers.insert(header::WWW_AUTHENTICATE, v);
             }
         }
+        if self.basic_challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"tessera\", charset=\"UTF-8\""),
+            );
+        }
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
@@ -130,6 +139,14 @@ impl From<tessera_core::Error> for ApiError {
                 e.to_string(),
             ),
             E::InvalidGrant(why) => Self::new(StatusCode::UNAUTHORIZED, "invalid_grant", why),
+            E::InvalidClient => ApiError {
+                basic_challenge: true,
+                ..Self::new(StatusCode::UNAUTHORIZED, "invalid_client", e.to_string())
+            },
+            E::UnauthorizedClient(why) => {
+                Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", why)
+            }
+            E::InvalidScope(why) => Self::new(StatusCode::BAD_REQUEST, "invalid_scope", why),
             E::InvalidToken(why) => Self::invalid_token(why),
             E::Forbidden(why) => Self::insufficient(why),
             E::NotFound(what) => Self::not_found(format!("{what} not found")),

@@ -20,6 +20,7 @@ pub mod config;
 pub mod cookie;
 mod error;
 pub mod extract;
+mod oauth;
 mod routes;
 mod state;
 
@@ -82,11 +83,14 @@ pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState,
         }
         None => ServerSecret::load_or_create(&cfg.data_dir).map_err(StartError::Core)?,
     };
-    let auth = Auth::new(store, secret, auth_cfg, clock)
-        .await
-        .map_err(StartError::Core)?;
+    let auth = Arc::new(
+        Auth::new(store, secret.clone(), auth_cfg, clock)
+            .await
+            .map_err(StartError::Core)?,
+    );
     Ok(AppState {
-        auth: Arc::new(auth),
+        oauth: Arc::new(tessera_core::oauth::OAuth::new(auth.clone(), secret)),
+        auth,
         throttle: Arc::new(tessera_core::throttle::Throttle::new(cfg.throttle_config())),
         config: Arc::new(cfg),
     })
@@ -141,6 +145,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/admin/keys", get(routes::admin_keys))
         .route("/v1/admin/keys/rotate", post(routes::admin_rotate_keys))
+        .route("/oauth2/token", post(oauth::token))
+        .route("/oauth2/revoke", post(oauth::revoke))
+        .route("/oauth2/introspect", post(oauth::introspect))
         .route("/.well-known/jwks.json", get(routes::jwks))
         .route("/.well-known/openid-configuration", get(routes::discovery))
         .route(

@@ -12,6 +12,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The configuration.
     pub config: Arc<Config>,
+    /// OAuth clients, revocation and introspection.
+    pub oauth: Arc<tessera_core::oauth::OAuth>,
     /// Login backoff and rate limits.
     pub throttle: Arc<Throttle>,
 }

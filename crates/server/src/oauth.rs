@@ -1,0 +1,285 @@
+//! OAuth 2.0 endpoints (RFC 6749 §4.3, §4.4, §6; RFC 7009; RFC 7662):
+//! form-encoded requests, RFC 6749 §5.2 errors, `Cache-Control: no-store`.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Client as Peer;
+use crate::routes::throttled_login;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine as _;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use tessera_core::oauth::{OAuth, TokenHint};
+use tessera_core::Error as CoreError;
+use tessera_store::Client;
+
+fn err(error: &'static str, description: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, error, description)
+}
+
+fn invalid_client(description: &str) -> ApiError {
+    ApiError {
+        basic_challenge: true,
+        ..ApiError::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
+    }
+}
+
+/// Maps core errors onto RFC 6749 §5.2 codes.
+fn oauth_error(e: CoreError) -> ApiError {
+    match e {
+        CoreError::InvalidCredentials => err("invalid_grant", "invalid username or password"),
+        CoreError::InvalidGrant(why) => err("invalid_grant", why),
+        CoreError::InvalidClient => invalid_client("client authentication failed"),
+        CoreError::UnauthorizedClient(why) => err("unauthorized_client", why),
+        CoreError::InvalidScope(why) => err("invalid_scope", why),
+        CoreError::InvalidInput { .. } => err("invalid_request", e.to_string()),
+        other => ApiError::from(other),
+    }
+}
+
+/// Parses an `application/x-www-form-urlencoded` body; a repeated parameter
+/// is an error (RFC 6749 §3.2).
+fn form(headers: &HeaderMap, body: &[u8]) -> ApiResult<HashMap<String, String>> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if ct.as_deref() != Some("application/x-www-form-urlencoded") {
+        return Err(err(
+            "invalid_request",
+            "expected Content-Type: application/x-www-form-urlencoded",
+        ));
+    }
+    let mut out = HashMap::new();
+    for (k, v) in form_urlencoded::parse(body) {
+        if out.insert(k.into_owned(), v.into_owned()).is_some() {
+            return Err(err("invalid_request", "a parameter is repeated"));
+        }
+    }
+    Ok(out)
+}
+
+fn pct_decode(s: &str) -> Option<String> {
+    // RFC 6749 §2.3.1: id and secret are form-urlencoded inside Basic.
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(format!("x={s}").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.into_iter().next().map(|(_, v)| v)
+}
+
+/// Client credentials from HTTP Basic or the form; both at once is refused.
+fn client_credentials(
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> ApiResult<Option<(String, String)>> {
+    let basic = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => {
+            let v = v
+                .to_str()
+                .map_err(|_| invalid_client("malformed Authorization header"))?;
+            let (scheme, rest) = v
+                .split_once(' ')
+                .ok_or_else(|| invalid_client("malformed Authorization header"))?;
+            if !scheme.eq_ignore_ascii_case("basic") {
+                return Err(invalid_client("use HTTP Basic client authentication"));
+            }
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(rest.trim())
+                .map_err(|_| invalid_client("malformed Basic credentials"))?;
+            let text = String::from_utf8(raw)
+                .map_err(|_| invalid_client("malformed Basic credentials"))?;
+            let (id, secret) = text
+                .split_once(':')
+                .ok_or_else(|| invalid_client("malformed Basic credentials"))?;
+            let id = pct_decode(id).ok_or_else(|| invalid_client("malformed Basic credentials"))?;
+            let secret =
+                pct_decode(secret).ok_or_else(|| invalid_client("malformed Basic credentials"))?;
+            Some((id, secret))
+        }
+    };
+    let posted = match (form.get("client_id"), form.get("client_secret")) {
+        (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
+        (None, Some(_)) => return Err(err("invalid_request", "client_secret without client_id")),
+        // A public client may identify itself without a secret.
+        (Some(_), None) | (None, None) => None,
+    };
+    match (basic, posted) {
+        (Some(_), Some(_)) => Err(err(
+            "invalid_request",
+            "use one client authentication method, not two",
+        )),
+        (b, p) => Ok(b.or(p)),
+    }
+}
+
+async fn authenticate(oauth: &OAuth, creds: Option<(String, String)>) -> ApiResult<Option<Client>> {
+    match creds {
+        None => Ok(None),
+        Some((id, secret)) => oauth
+            .authenticate_client(&id, &secret)
+            .await
+            .map(Some)
+            .map_err(oauth_error),
+    }
+}
+
+fn no_store(v: Value) -> Response {
+    let mut res = Json(v).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res
+}
+
+fn required<'a>(f: &'a HashMap<String, String>, name: &'static str) -> ApiResult<&'a str> {
+    f.get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| err("invalid_request", format!("missing parameter `{name}`")))
+}
+
+/// `POST /oauth2/token`.
+pub(crate) async fn token(
+    State(s): State<AppState>,
+    Peer(ctx): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let f = form(&headers, &body)?;
+    let creds = client_credentials(&headers, &f)?;
+    let client = authenticate(&s.oauth, creds).await?;
+    let grant = required(&f, "grant_type")?;
+    let scope = f
+        .get("scope")
+        .map(String::as_str)
+        .filter(|x| !x.trim().is_empty());
+    match grant {
+        "password" => {
+            if let Some(c) = &client {
+                OAuth::check_grant(c, "password").map_err(oauth_error)?;
+            }
+            if scope.is_some() {
+                return Err(err("invalid_scope", "user tokens carry roles, not scopes"));
+            }
+            let user = required(&f, "username")?;
+            let pass = required(&f, "password")?;
+            let pair = throttled_login(&s, user, pass, &ctx).await.map_err(|e| {
+                if e.status == StatusCode::UNAUTHORIZED {
+                    err("invalid_grant", "invalid username or password")
+                } else {
+                    e
+                }
+            })?;
+            Ok(no_store(json!({
+                "access_token": pair.access_token,
+                "token_type": "Bearer",
+                "expires_in": pair.expires_in,
+                "refresh_token": pair.refresh_token.as_str(),
+                "refresh_token_expires_in": pair.refresh_token_expires_in,
+            })))
+        }
+        "refresh_token" => {
+            if let Some(c) = &client {
+                OAuth::check_grant(c, "refresh_token").map_err(oauth_error)?;
+            }
+            if scope.is_some() {
+                return Err(err("invalid_scope", "a refresh cannot change the scope"));
+            }
+            let now = s.auth.clock().now_millis();
+            s.throttle
+                .rate(
+                    tessera_core::throttle::Action::Refresh,
+                    ctx.ip.as_deref(),
+                    now,
+                )
+                .map_err(|r| ApiError::too_many(r.0))?;
+            let rt = required(&f, "refresh_token")?;
+            let (pair, _) = s.auth.refresh(rt, &ctx).await.map_err(oauth_error)?;
+            Ok(no_store(json!({
+                "access_token": pair.access_token,
+                "token_type": "Bearer",
+                "expires_in": pair.expires_in,
+                "refresh_token": pair.refresh_token.as_str(),
+                "refresh_token_expires_in": pair.refresh_token_expires_in,
+            })))
+        }
+        "client_credentials" => {
+            let client =
+                client.ok_or_else(|| invalid_client("client authentication is required"))?;
+            let t = s
+                .oauth
+                .client_credentials(&client, scope, &ctx)
+                .await
+                .map_err(oauth_error)?;
+            let mut v = json!({
+                "access_token": t.access_token,
+                "token_type": "Bearer",
+                "expires_in": t.expires_in,
+            });
+            if !t.scope.is_empty() {
+                v["scope"] = Value::from(t.scope);
+            }
+            Ok(no_store(v))
+        }
+        _ => Err(err(
+            "unsupported_grant_type",
+            "grant_type must be password, refresh_token or client_credentials",
+        )),
+    }
+}
+
+fn hint(f: &HashMap<String, String>) -> TokenHint {
+    match f.get("token_type_hint").map(String::as_str) {
+        Some("access_token") => TokenHint::Access,
+        Some("refresh_token") => TokenHint::Refresh,
+        _ => TokenHint::None,
+    }
+}
+
+/// `POST /oauth2/revoke` (RFC 7009): 200 for every well-formed request.
+pub(crate) async fn revoke(
+    State(s): State<AppState>,
+    Peer(ctx): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let f = form(&headers, &body)?;
+    let creds = client_credentials(&headers, &f)?;
+    authenticate(&s.oauth, creds).await?;
+    let token = required(&f, "token")?;
+    s.oauth
+        .revoke(token, hint(&f), &ctx)
+        .await
+        .map_err(oauth_error)?;
+    let mut res = StatusCode::OK.into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// `POST /oauth2/introspect` (RFC 7662): client authentication required.
+pub(crate) async fn introspect(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let f = form(&headers, &body)?;
+    let creds = client_credentials(&headers, &f)?;
+    if authenticate(&s.oauth, creds).await?.is_none() {
+        return Err(invalid_client("client authentication is required"));
+    }
+    let token = required(&f, "token")?;
+    let v = s
+        .oauth
+        .introspect(token, hint(&f))
+        .await
+        .map_err(oauth_error)?;
+    Ok(no_store(v))
+}
