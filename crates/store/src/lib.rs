@@ -65,8 +65,8 @@ impl std::error::Error for StoreError {}
 /// Shorthand result type.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// A user account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A user account. `Debug` omits the password hash.
+#[derive(Clone, PartialEq, Eq)]
 pub struct User {
     /// Opaque id (the `sub` of its tokens).
     pub id: String,
@@ -83,8 +83,8 @@ pub struct User {
 /// A user to create.
 pub type NewUser = User;
 
-/// A session: one refresh-token family.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A session: one refresh-token family. `Debug` omits the token hash.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Session {
     /// Opaque id (the `sid` of its tokens).
     pub id: String,
@@ -112,6 +112,34 @@ pub struct Session {
     pub token_hash: Vec<u8>,
     /// When the current token replaced its parent.
     pub rotated_at: Option<i64>,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("roles", &self.roles)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("created_at", &self.created_at)
+            .field("last_used_at", &self.last_used_at)
+            .field("expires_at", &self.expires_at)
+            .field("idle_expires_at", &self.idle_expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .field("revoked_reason", &self.revoked_reason)
+            .field("generation", &self.generation)
+            .field("rotated_at", &self.rotated_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Session {

@@ -47,6 +47,8 @@ async fn users_are_unique_by_email_and_roles_update() {
         assert!(matches!(dup, Err(StoreError::Conflict)), "{dup:?}");
         assert_eq!(s.user_by_email("a@x.io").await.unwrap().unwrap().id, "u1");
         assert!(s.user_by_email("b@x.io").await.unwrap().is_none());
+        let dbg = format!("{:?}", s.user_by_id("u1").await.unwrap().unwrap());
+        assert!(!dbg.contains("argon2"), "Debug hides the password hash: {dbg}");
         assert!(s.set_roles("u1", &["admin".into()]).await.unwrap());
         assert!(!s.set_roles("nope", &["admin".into()]).await.unwrap());
         assert_eq!(s.user_by_id("u1").await.unwrap().unwrap().roles, ["admin"]);
