@@ -18,6 +18,9 @@ use zeroize::Zeroizing;
 /// refused without revoking anything); this bounds the work a forged token
 /// can cause. 10 000 rotations is over three months of refreshes every 15 min.
 const MAX_CHAIN_STEPS: i64 = 10_000;
+
+/// The `InvalidGrant` reason when a spent token was replayed.
+pub const REUSE_DETECTED: &str = "refresh token was already used; the session has been revoked";
 /// Chain walks longer than this run on a blocking thread, not the executor.
 const INLINE_CHAIN_STEPS: i64 = 256;
 
@@ -309,6 +312,22 @@ impl Auth {
     /// Password login: a new session and token pair. A wrong password and an
     /// unknown email take the same path and the same time.
     pub async fn login(&self, email: &str, password: &str, ctx: &ClientInfo) -> Result<TokenPair> {
+        let result = self.login_inner(email, password, ctx).await;
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(Error::InvalidCredentials) => "failure",
+            Err(_) => "error",
+        };
+        metrics::counter!("tessera_logins_total", "outcome" => outcome).increment(1);
+        result
+    }
+
+    async fn login_inner(
+        &self,
+        email: &str,
+        password: &str,
+        ctx: &ClientInfo,
+    ) -> Result<TokenPair> {
         let user = match normalize_email(email) {
             Ok(e) => self.store.user_by_email(&e).await?,
             Err(_) => None,
@@ -434,6 +453,23 @@ impl Auth {
         text: &str,
         ctx: &ClientInfo,
     ) -> Result<(TokenPair, RefreshOutcome)> {
+        let result = self.refresh_inner(text, ctx).await;
+        let outcome = match &result {
+            Ok((_, RefreshOutcome::Rotated)) => "rotated",
+            Ok((_, RefreshOutcome::GraceReplay)) => "grace_replay",
+            Err(Error::InvalidGrant(REUSE_DETECTED)) => "reuse_detected",
+            Err(Error::InvalidGrant(_)) => "invalid",
+            Err(_) => "error",
+        };
+        metrics::counter!("tessera_refreshes_total", "outcome" => outcome).increment(1);
+        result
+    }
+
+    async fn refresh_inner(
+        &self,
+        text: &str,
+        ctx: &ClientInfo,
+    ) -> Result<(TokenPair, RefreshOutcome)> {
         let token = RefreshToken::parse(text)?;
         let sid = token.session_id();
         let presented = token.generation();
@@ -528,9 +564,7 @@ impl Auth {
             )
             .await;
             tracing::warn!(session = %sid, "refresh token reuse detected; session revoked");
-            return Err(Error::InvalidGrant(
-                "refresh token was already used; the session has been revoked",
-            ));
+            return Err(Error::InvalidGrant(REUSE_DETECTED));
         }
         Err(Error::Unavailable(
             "too much contention on this session; retry".into(),

@@ -21,6 +21,7 @@ pub mod cookie;
 mod error;
 pub mod extract;
 mod oauth;
+pub mod observe;
 mod routes;
 mod state;
 
@@ -156,6 +157,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
+        .route("/metrics", get(observe::render))
+        .route("/v1/admin/audit", get(routes::admin_audit))
+        .route_layer(axum::middleware::from_fn(observe::metrics))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -164,6 +168,7 @@ pub fn router(state: AppState) -> Router {
             timeout,
         ))
         .layer(tower::util::option_layer(cors))
+        .layer(axum::middleware::from_fn(observe::trace))
         .with_state(state)
 }
 
@@ -248,6 +253,7 @@ async fn spawn_inner(
             tracing::error!(error = %e, "server stopped with an error");
         }
     });
+    observe::prometheus();
     let auth = state.auth.clone();
     let maintenance = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(30));
@@ -255,6 +261,15 @@ async fn spawn_inner(
             tick.tick().await;
             if let Err(e) = auth.maintain().await {
                 tracing::warn!(error = %e, "maintenance failed");
+            }
+            let now = auth.clock().now();
+            if let Ok(n) = auth.store().count_live_sessions(now).await {
+                metrics::gauge!("tessera_active_sessions").set(n as f64);
+            }
+            let keys = auth.keys().current(now);
+            if let Some(k) = keys.infos().iter().find(|k| k.signing) {
+                metrics::gauge!("tessera_signing_key_age_seconds")
+                    .set(now.saturating_sub(k.created_at) as f64);
             }
         }
     });

@@ -426,6 +426,50 @@ pub(crate) async fn admin_keys(State(s): State<AppState>, Admin(_): Admin) -> Js
     Json(json!({ "keys": keys.infos() }))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditPage {
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// `GET /v1/admin/audit?before=<id>&limit=<n>`: newest first; `next` pages back.
+pub(crate) async fn admin_audit(
+    State(s): State<AppState>,
+    Admin(_): Admin,
+    q: Result<Query<AuditPage>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let rows = s
+        .auth
+        .store()
+        .audit_before(q.before, limit)
+        .await
+        .map_err(tessera_core::Error::from)?;
+    let next = if rows.len() as u32 == limit {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let events: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "at": r.event.at,
+                "event": r.event.event,
+                "user_id": r.event.user_id,
+                "session_id": r.event.session_id,
+                "ip": r.event.ip,
+                "user_agent": r.event.user_agent,
+                "detail": r.event.detail,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "events": events, "next": next })))
+}
+
 pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }

@@ -276,6 +276,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<String>>;
     /// The user's unrevoked, unexpired sessions, newest first.
     async fn live_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>>;
+    /// Counts unrevoked, unexpired sessions (for metrics).
+    async fn count_live_sessions(&self, now: i64) -> Result<i64>;
     /// Deletes sessions that expired before `before`; returns how many.
     async fn purge_sessions(&self, before: i64) -> Result<u64>;
 

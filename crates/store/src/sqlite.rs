@@ -379,6 +379,18 @@ impl Store for SqliteStore {
         .map_err(map_err)
     }
 
+    async fn count_live_sessions(&self, now: i64) -> Result<i64> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ? \
+             AND idle_expires_at > ?",
+        )
+        .bind(now)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
     async fn purge_sessions(&self, before: i64) -> Result<u64> {
         sqlx::query("DELETE FROM sessions WHERE expires_at < ? OR idle_expires_at < ?")
             .bind(before)

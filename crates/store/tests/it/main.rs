@@ -48,7 +48,10 @@ async fn users_are_unique_by_email_and_roles_update() {
         assert_eq!(s.user_by_email("a@x.io").await.unwrap().unwrap().id, "u1");
         assert!(s.user_by_email("b@x.io").await.unwrap().is_none());
         let dbg = format!("{:?}", s.user_by_id("u1").await.unwrap().unwrap());
-        assert!(!dbg.contains("argon2"), "Debug hides the password hash: {dbg}");
+        assert!(
+            !dbg.contains("argon2"),
+            "Debug hides the password hash: {dbg}"
+        );
         assert!(s.set_roles("u1", &["admin".into()]).await.unwrap());
         assert!(!s.set_roles("nope", &["admin".into()]).await.unwrap());
         assert_eq!(s.user_by_id("u1").await.unwrap().unwrap().roles, ["admin"]);
@@ -100,6 +103,8 @@ async fn sessions_list_and_revoke_by_user() {
         s.create_session(&session("s2", "u1")).await.unwrap();
         s.create_session(&session("s3", "u2")).await.unwrap();
         assert_eq!(s.live_sessions("u1", 200).await.unwrap().len(), 2);
+        assert_eq!(s.count_live_sessions(200).await.unwrap(), 3);
+        assert_eq!(s.count_live_sessions(600).await.unwrap(), 0);
         assert_eq!(
             s.live_sessions("u1", 600).await.unwrap().len(),
             0,
