@@ -145,13 +145,21 @@ pub fn normalize_email(raw: &str) -> Result<String> {
     }
 }
 
-/// Checks password length: 8 to 1024 characters, no composition rules.
+/// Checks a new password: 8 to 1024 characters, not on the list of common
+/// breached passwords ([`crate::breached`]), no composition rules.
 pub fn check_password(pw: &str) -> Result<()> {
     let n = pw.chars().count();
     if !(8..=1024).contains(&n) {
         return Err(Error::InvalidInput {
             field: "password",
             message: "must be 8 to 1024 characters".into(),
+        });
+    }
+    if crate::breached::is_common(pw) {
+        return Err(Error::InvalidInput {
+            field: "password",
+            message: "is too common (it appears in lists of breached passwords); choose another"
+                .into(),
         });
     }
     Ok(())

@@ -43,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+pub mod breached;
 pub mod config;
 mod error;
 mod keys;
