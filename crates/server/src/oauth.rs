@@ -3,6 +3,9 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Client as Peer;
+use crate::openapi::{
+    ErrorBody, IntrospectionResponse, OAuthTokenResponse, TokenParams, TokenRequest,
+};
 use crate::routes::throttled_login;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -146,6 +149,21 @@ fn required<'a>(f: &'a HashMap<String, String>, name: &'static str) -> ApiResult
 }
 
 /// `POST /oauth2/token`.
+#[utoipa::path(
+    post,
+    path = "/oauth2/token",
+    tag = "oauth2",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    security((), ("basic" = [])),
+    responses(
+        (status = 200, description = "An access token (with a refresh token for the `password` and \
+            `refresh_token` grants); `Cache-Control: no-store`", body = OAuthTokenResponse),
+        (status = 400, description = "RFC 6749 §5.2: `invalid_request`, `invalid_grant`, \
+            `unauthorized_client`, `unsupported_grant_type` or `invalid_scope`", body = ErrorBody),
+        (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic`)", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see `Retry-After`", body = ErrorBody),
+    )
+)]
 pub(crate) async fn token(
     State(s): State<AppState>,
     Peer(ctx): Peer,
@@ -244,6 +262,18 @@ fn hint(f: &HashMap<String, String>) -> TokenHint {
 }
 
 /// `POST /oauth2/revoke` (RFC 7009): 200 for every well-formed request.
+#[utoipa::path(
+    post,
+    path = "/oauth2/revoke",
+    tag = "oauth2",
+    request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
+    security((), ("basic" = [])),
+    responses(
+        (status = 200, description = "Revoked, or the token was already invalid (RFC 7009 §2.2); empty body"),
+        (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic`)", body = ErrorBody),
+    )
+)]
 pub(crate) async fn revoke(
     State(s): State<AppState>,
     Peer(ctx): Peer,
@@ -265,6 +295,19 @@ pub(crate) async fn revoke(
 }
 
 /// `POST /oauth2/introspect` (RFC 7662): client authentication required.
+#[utoipa::path(
+    post,
+    path = "/oauth2/introspect",
+    tag = "oauth2",
+    request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "The token's state; `Cache-Control: no-store`", body = IntrospectionResponse),
+        (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 401, description = "`invalid_client`: client authentication (Basic or form) is required",
+            body = ErrorBody),
+    )
+)]
 pub(crate) async fn introspect(
     State(s): State<AppState>,
     headers: HeaderMap,

@@ -5,6 +5,7 @@
 //! The `metrics` facade has one process-wide recorder by design; it is
 //! installed once, and every server in the process renders the same registry.
 
+use crate::openapi::ErrorBody;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -131,6 +132,17 @@ pub async fn metrics(req: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics` in the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String,
+            content_type = "text/plain; version=0.0.4"),
+        (status = 404, description = "Metrics are not available in this process", body = ErrorBody),
+    )
+)]
 pub async fn render() -> Response {
     match prometheus() {
         Some(h) => (

@@ -3,6 +3,10 @@
 use crate::cookie;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, Bearer, Client, JsonBody, OptionalJson};
+use crate::openapi::{
+    AuditList, ErrorBody, JwkSet, KeyInfo, KeyList, MeResponse, RevokedCount, ServerMetadata,
+    SessionList, Status, TokenResponse, UserList,
+};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -12,41 +16,61 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tessera_core::TokenPair;
 use tessera_store::User;
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize)]
+/// Registration credentials.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Credentials {
+    /// Email address (normalised; unique).
+    #[schema(example = "alice@example.com")]
     email: String,
+    /// Password (length rules apply).
     password: String,
 }
 
-#[derive(Deserialize)]
+/// Login credentials.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LoginBody {
+    /// Email address.
+    #[schema(example = "alice@example.com")]
     email: String,
+    /// Password.
     password: String,
     /// Cookie mode: the refresh token goes into an HttpOnly cookie, not the JSON.
     #[serde(default)]
     cookie: bool,
 }
 
-#[derive(Deserialize)]
+/// The refresh token, in bearer mode. Omit the body (or the field) in
+/// cookie mode.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RefreshBody {
+    /// The refresh token.
     refresh_token: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A user's complete set of roles.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RolesBody {
+    /// The new roles (replaces the old set).
+    #[schema(example = json!(["admin"]))]
     roles: Vec<String>,
 }
 
-#[derive(Serialize)]
+/// A user.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct UserView {
+    /// User id.
     id: String,
+    /// Normalised email.
     email: String,
+    /// Roles.
     roles: Vec<String>,
+    /// Unix seconds.
     created_at: i64,
 }
 
@@ -173,6 +197,21 @@ pub(crate) async fn throttled_login(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/register",
+    tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "The new user", body = UserView),
+        (status = 400, description = "Malformed body, bad email or weak password", body = ErrorBody),
+        (status = 403, description = "`registration_closed`", body = ErrorBody),
+        (status = 409, description = "`email_taken`", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 429, description = "Rate limited; see `Retry-After`", body = ErrorBody),
+    )
+)]
 pub(crate) async fn register(
     State(s): State<AppState>,
     Client(ctx): Client,
@@ -183,6 +222,21 @@ pub(crate) async fn register(
     Ok((StatusCode::CREATED, Json(UserView::from(user))).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "A token pair (`Cache-Control: no-store`). In cookie mode the \
+            refresh token is only in `Set-Cookie`, not in the body", body = TokenResponse,
+            headers(("Set-Cookie" = String, description = "Cookie mode only: the HttpOnly refresh cookie"))),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 429, description = "Too many failures; see `Retry-After`", body = ErrorBody),
+    )
+)]
 pub(crate) async fn login(
     State(s): State<AppState>,
     Client(ctx): Client,
@@ -196,6 +250,25 @@ pub(crate) async fn login(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/refresh",
+    tag = "auth",
+    request_body(content = Option<RefreshBody>, description = "Bearer mode: the refresh token. \
+        Cookie mode: no body; the refresh cookie and `X-Tessera-CSRF` are required"),
+    params(
+        ("X-Tessera-CSRF" = Option<String>, Header, description = "Cookie mode: any non-empty value"),
+    ),
+    responses(
+        (status = 200, description = "A new token pair; the refresh token rotates (cookie mode: in `Set-Cookie`)",
+            body = TokenResponse),
+        (status = 400, description = "No refresh token, or a malformed body", body = ErrorBody),
+        (status = 401, description = "`invalid_grant`: unknown, expired, revoked or reused token \
+            (reuse revokes the session; cookie mode also clears the cookie)", body = ErrorBody),
+        (status = 403, description = "`csrf_failed` (cookie mode)", body = ErrorBody),
+        (status = 429, description = "Rate limited; see `Retry-After`", body = ErrorBody),
+    )
+)]
 pub(crate) async fn refresh(
     State(s): State<AppState>,
     Client(ctx): Client,
@@ -222,6 +295,22 @@ pub(crate) async fn refresh(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout",
+    tag = "auth",
+    request_body(content = Option<RefreshBody>, description = "Bearer mode: the refresh token. \
+        Cookie mode: no body; the refresh cookie and `X-Tessera-CSRF` are required"),
+    params(
+        ("X-Tessera-CSRF" = Option<String>, Header, description = "Cookie mode: any non-empty value"),
+    ),
+    responses(
+        (status = 204, description = "The session is ended (cookie mode: the cookie is cleared)"),
+        (status = 400, description = "No refresh token, or a malformed body", body = ErrorBody),
+        (status = 401, description = "`invalid_grant`", body = ErrorBody),
+        (status = 403, description = "`csrf_failed` (cookie mode)", body = ErrorBody),
+    )
+)]
 pub(crate) async fn logout(
     State(s): State<AppState>,
     Client(ctx): Client,
@@ -242,6 +331,16 @@ pub(crate) async fn logout(
     Ok(res)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout-all",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every session of the caller is ended"),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+    )
+)]
 pub(crate) async fn logout_all(
     State(s): State<AppState>,
     Client(ctx): Client,
@@ -251,6 +350,16 @@ pub(crate) async fn logout_all(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = MeResponse),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+    )
+)]
 pub(crate) async fn me(State(s): State<AppState>, Bearer(who): Bearer) -> ApiResult<Json<Value>> {
     let user = s.auth.me(&who).await?;
     Ok(Json(json!({
@@ -261,6 +370,16 @@ pub(crate) async fn me(State(s): State<AppState>, Bearer(who): Bearer) -> ApiRes
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/sessions",
+    tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's live sessions", body = SessionList),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+    )
+)]
 pub(crate) async fn sessions(
     State(s): State<AppState>,
     Bearer(who): Bearer,
@@ -286,6 +405,18 @@ pub(crate) async fn sessions(
     Ok(Json(json!({ "sessions": list })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/sessions/{id}",
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id (one of the caller's)")),
+    responses(
+        (status = 204, description = "The session is ended"),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 404, description = "No such session of the caller", body = ErrorBody),
+    )
+)]
 pub(crate) async fn end_session(
     State(s): State<AppState>,
     Client(ctx): Client,
@@ -296,6 +427,15 @@ pub(crate) async fn end_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "discovery",
+    responses(
+        (status = 200, description = "The public keys", body = JwkSet, content_type = "application/jwk-set+json",
+            headers(("Cache-Control" = String, description = "`public, max-age=N, must-revalidate`"))),
+    )
+)]
 pub(crate) async fn jwks(State(s): State<AppState>) -> Response {
     let now = s.auth.clock().now();
     let keys = s.auth.keys().current(now);
@@ -314,6 +454,15 @@ pub(crate) async fn jwks(State(s): State<AppState>) -> Response {
     res
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    tag = "discovery",
+    responses(
+        (status = 200, description = "Server metadata (OpenID Connect Discovery / RFC 8414)", body = ServerMetadata,
+            headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
+    )
+)]
 pub(crate) async fn discovery(State(s): State<AppState>) -> Response {
     let iss = s.config.issuer();
     let body = json!({
@@ -350,16 +499,33 @@ pub(crate) async fn discovery(State(s): State<AppState>) -> Response {
     res
 }
 
-#[derive(Deserialize)]
+/// Paging for `GET /v1/admin/users`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Page {
+    /// Start after this email (the previous page's `next`).
     after: Option<String>,
+    /// Page size (default 100, at most 500).
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/users",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(Page),
+    responses(
+        (status = 200, description = "One page of users, by email", body = UserList),
+        (status = 400, description = "Bad query", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
+    )
+)]
 pub(crate) async fn admin_users(
     State(s): State<AppState>,
-    Admin(_): Admin,
+    Admin(_admin): Admin,
     q: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -379,10 +545,26 @@ pub(crate) async fn admin_users(
     Ok(Json(json!({ "users": users, "next": next })))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/admin/users/{id}/roles",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    request_body = RolesBody,
+    responses(
+        (status = 200, description = "The user with its new roles", body = UserView),
+        (status = 400, description = "Malformed body or bad role name", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+    )
+)]
 pub(crate) async fn admin_set_roles(
     State(s): State<AppState>,
     Client(ctx): Client,
-    Admin(_): Admin,
+    Admin(_admin): Admin,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RolesBody>,
 ) -> ApiResult<Json<UserView>> {
@@ -390,26 +572,56 @@ pub(crate) async fn admin_set_roles(
     Ok(Json(user.into()))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/users/{id}/sessions",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Every session of the user is revoked", body = RevokedCount),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
 pub(crate) async fn admin_revoke_sessions(
     State(s): State<AppState>,
     Client(ctx): Client,
-    Admin(_): Admin,
+    Admin(_admin): Admin,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let n = s.auth.revoke_user_sessions(&id, &ctx).await?;
     Ok(Json(json!({ "revoked": n })))
 }
 
-#[derive(Deserialize)]
+/// Options of `POST /v1/admin/keys/rotate`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RotateQuery {
+    /// Sign with the new key at once instead of after the publish lead time
+    /// (tokens may fail for verifiers with a cached JWKS).
     immediate: Option<bool>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/keys/rotate",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(RotateQuery),
+    responses(
+        (status = 201, description = "The new key", body = KeyInfo),
+        (status = 400, description = "Bad query", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
+    )
+)]
 pub(crate) async fn admin_rotate_keys(
     State(s): State<AppState>,
     Client(ctx): Client,
-    Admin(_): Admin,
+    Admin(_admin): Admin,
     q: Result<Query<RotateQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -420,23 +632,51 @@ pub(crate) async fn admin_rotate_keys(
     Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
-pub(crate) async fn admin_keys(State(s): State<AppState>, Admin(_): Admin) -> Json<Value> {
+#[utoipa::path(
+    get,
+    path = "/v1/admin/keys",
+    tag = "admin",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The published keys", body = KeyList),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
+    )
+)]
+pub(crate) async fn admin_keys(State(s): State<AppState>, Admin(_admin): Admin) -> Json<Value> {
     let now = s.auth.clock().now();
     let keys = s.auth.keys().current(now);
     Json(json!({ "keys": keys.infos() }))
 }
 
-#[derive(Deserialize)]
+/// Paging for `GET /v1/admin/audit`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditPage {
+    /// Only events older than this id (the previous page's `next`).
     before: Option<i64>,
+    /// Page size (default 100, 1 to 1000).
     limit: Option<u32>,
 }
 
 /// `GET /v1/admin/audit?before=<id>&limit=<n>`: newest first; `next` pages back.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/audit",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(AuditPage),
+    responses(
+        (status = 200, description = "Audit events, newest first", body = AuditList),
+        (status = 400, description = "Bad query", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
+    )
+)]
 pub(crate) async fn admin_audit(
     State(s): State<AppState>,
-    Admin(_): Admin,
+    Admin(_admin): Admin,
     q: Result<Query<AuditPage>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -470,10 +710,25 @@ pub(crate) async fn admin_audit(
     Ok(Json(json!({ "events": events, "next": next })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "The process is up (`{\"status\": \"ok\"}`)", body = Status))
+)]
 pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The database answers (`{\"status\": \"ready\"}`)", body = Status),
+        (status = 503, description = "`not_ready`: the database does not answer", body = ErrorBody),
+    )
+)]
 pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
     match s.auth.store().ping().await {
         Ok(()) => Json(json!({ "status": "ready" })).into_response(),
