@@ -144,6 +144,10 @@ pub struct Config {
     pub secret: Option<String>,
     /// Origins allowed to call the API from a browser (CORS); empty: CORS off.
     pub cors_origins: OriginList,
+    /// PEM certificate chain; with `tls_key`, serve HTTPS directly.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     /// Failed logins allowed per account before backoff starts.
     pub login_max_failures: u32,
     /// Failed logins allowed per client IP before backoff starts.
@@ -262,6 +266,8 @@ impl Default for Config {
             secret: None,
             cors_origins: OriginList::default(),
             cookie_security: CookieSecurity::Auto,
+            tls_cert: None,
+            tls_key: None,
             login_max_failures: 5,
             login_ip_max_failures: 50,
             login_backoff_base: Dur(d(1)),
@@ -298,6 +304,8 @@ pub const KEYS: &[&str] = &[
     "secret",
     "cors_origins",
     "cookie_security",
+    "tls_cert",
+    "tls_key",
     "login_max_failures",
     "login_ip_max_failures",
     "login_backoff_base",
@@ -423,6 +431,19 @@ impl Config {
                 _ => return Err(bad("secret", "must be base64url of at least 32 bytes")),
             }
         }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(c), Some(k)) => {
+                if !c.exists() {
+                    return Err(bad("tls_cert", format!("{} does not exist", c.display())));
+                }
+                if !k.exists() {
+                    return Err(bad("tls_key", format!("{} does not exist", k.display())));
+                }
+            }
+            (Some(_), None) => return Err(bad("tls_key", "is required with tls_cert")),
+            (None, Some(_)) => return Err(bad("tls_cert", "is required with tls_key")),
+            (None, None) => {}
+        }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:")
                 || url.starts_with("postgres:")
@@ -448,11 +469,17 @@ impl Config {
         }
     }
 
-    /// The issuer URL (configured, or `http://<listen>`).
+    /// True when the server terminates TLS itself.
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some() && self.tls_key.is_some()
+    }
+
+    /// The issuer URL (configured, or `http(s)://<listen>`).
     pub fn issuer(&self) -> String {
+        let scheme = if self.tls() { "https" } else { "http" };
         self.issuer
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .unwrap_or_else(|| format!("{scheme}://{}", self.listen))
             .trim_end_matches('/')
             .to_owned()
     }

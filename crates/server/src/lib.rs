@@ -22,6 +22,7 @@ mod error;
 pub mod extract;
 mod oauth;
 pub mod observe;
+mod openapi;
 mod routes;
 mod state;
 
@@ -159,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(observe::render))
         .route("/v1/admin/audit", get(routes::admin_audit))
+        .merge(openapi::routes())
         .route_layer(axum::middleware::from_fn(observe::metrics))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
@@ -228,31 +230,64 @@ async fn spawn_inner(
     signals: bool,
 ) -> Result<RunningServer, StartError> {
     let listen = cfg.listen;
+    let tls = match (&cfg.tls_cert, &cfg.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(|e| {
+                    StartError::Config(config::ConfigError(format!(
+                        "`tls_cert`/`tls_key`: cannot load the certificate and key: {e}"
+                    )))
+                })?,
+        ),
+        _ => None,
+    };
     let state = build_state(cfg, clock).await?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(StartError::Bind)?;
+    let listener = std::net::TcpListener::bind(listen).map_err(StartError::Bind)?;
+    listener.set_nonblocking(true).map_err(StartError::Bind)?;
     let addr = listener.local_addr().map_err(StartError::Bind)?;
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let stop = async move {
-            if signals {
-                tokio::select! {
-                    _ = rx => {},
-                    _ = shutdown_signal() => {},
-                }
-            } else {
-                let _ = rx.await;
+    let stop = async move {
+        if signals {
+            tokio::select! {
+                _ = rx => {},
+                _ = shutdown_signal() => {},
             }
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await
-        {
-            tracing::error!(error = %e, "server stopped with an error");
+        } else {
+            let _ = rx.await;
         }
-    });
+    };
+    let task = match tls {
+        Some(tls) => {
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                stop.await;
+                h.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+            tokio::spawn(async move {
+                if let Err(e) = axum_server::from_tcp_rustls(listener, tls)
+                    .handle(handle)
+                    .serve(app)
+                    .await
+                {
+                    tracing::error!(error = %e, "server stopped with an error");
+                }
+            })
+        }
+        None => {
+            let listener = tokio::net::TcpListener::from_std(listener).map_err(StartError::Bind)?;
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await
+                {
+                    tracing::error!(error = %e, "server stopped with an error");
+                }
+            })
+        }
+    };
     observe::prometheus();
     let auth = state.auth.clone();
     let maintenance = tokio::spawn(async move {

@@ -29,8 +29,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::{PgPoolSettings, PgStore};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;

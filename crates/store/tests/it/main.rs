@@ -5,10 +5,57 @@
 use std::sync::Arc;
 use tessera_store::{AuditEvent, KeyRecord, Rotation, Session, Store, StoreError, User};
 
-async fn backends() -> Vec<(tempfile::TempDir, Arc<dyn Store>)> {
+/// Where a backend lives, for tests that need a raw connection.
+enum Raw {
+    Sqlite(std::path::PathBuf),
+    Postgres { url: String, schema: String },
+}
+
+/// SQLite always; PostgreSQL when `TESSERA_TEST_POSTGRES_URL` is set, in a
+/// fresh schema per call so tests do not see each other's rows.
+async fn stores() -> Vec<(tempfile::TempDir, Arc<dyn Store>, Raw)> {
     let dir = tempfile::tempdir().unwrap();
     let store = tessera_store::open(None, dir.path()).await.unwrap();
-    vec![(dir, store)]
+    let mut out = vec![(dir, store, Raw::Sqlite(std::path::PathBuf::new()))];
+    if let Some(p) = out.first_mut() {
+        p.2 = Raw::Sqlite(p.0.path().join("tessera.db"));
+    }
+    match std::env::var("TESSERA_TEST_POSTGRES_URL") {
+        Ok(url) => {
+            let bytes = tessera_jose::crypto::random_bytes(6).unwrap();
+            let schema = format!(
+                "t_{}",
+                bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            );
+            let pg = tessera_store::PgStore::open_in_schema(
+                &url,
+                Some(&schema),
+                tessera_store::PgPoolSettings::default(),
+            )
+            .await
+            .unwrap();
+            out.push((
+                tempfile::tempdir().unwrap(),
+                Arc::new(pg),
+                Raw::Postgres { url, schema },
+            ));
+        }
+        Err(_) => skipped("PostgreSQL backend"),
+    }
+    out
+}
+
+/// Says a part was skipped, past the test harness's output capture.
+fn skipped(what: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: {what} (set TESSERA_TEST_POSTGRES_URL to run it)"
+    );
+}
+
+async fn backends() -> Vec<(tempfile::TempDir, Arc<dyn Store>)> {
+    stores().await.into_iter().map(|(d, s, _)| (d, s)).collect()
 }
 
 fn user(id: &str, email: &str) -> User {
@@ -201,7 +248,7 @@ async fn clients_and_token_denylist() {
 
 #[tokio::test]
 async fn audit_log_is_append_only() {
-    for (dir, s) in backends().await {
+    for (_dir, s, raw) in stores().await {
         s.audit(&AuditEvent {
             at: 1,
             event: "x".into(),
@@ -209,16 +256,98 @@ async fn audit_log_is_append_only() {
         })
         .await
         .unwrap();
-        drop(s);
-        let url = format!("sqlite://{}", dir.path().join("tessera.db").display());
-        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        assert!(sqlx::query("UPDATE audit_log SET event = 'y'")
-            .execute(&pool)
-            .await
-            .is_err());
-        assert!(sqlx::query("DELETE FROM audit_log")
-            .execute(&pool)
-            .await
-            .is_err());
+        match raw {
+            Raw::Sqlite(path) => {
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .unwrap();
+                assert!(sqlx::query("UPDATE audit_log SET event = 'y'")
+                    .execute(&pool)
+                    .await
+                    .is_err());
+                assert!(sqlx::query("DELETE FROM audit_log")
+                    .execute(&pool)
+                    .await
+                    .is_err());
+            }
+            Raw::Postgres { url, schema } => {
+                let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                let upd = format!("UPDATE {schema}.audit_log SET event = 'y'");
+                let del = format!("DELETE FROM {schema}.audit_log");
+                assert!(sqlx::query(&upd).execute(&pool).await.is_err());
+                assert!(sqlx::query(&del).execute(&pool).await.is_err());
+            }
+        }
+        assert_eq!(s.audit_after(0, 10).await.unwrap()[0].event.event, "x");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotations_have_one_winner() {
+    for (_dir, s) in backends().await {
+        s.create_user(&user("u1", "a@x.io")).await.unwrap();
+        s.create_session(&session("s1", "u1")).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..16u8 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let new = [i + 10; 32];
+                s.rotate_session(&Rotation {
+                    session_id: "s1",
+                    expected_generation: 0,
+                    expected_hash: &[1; 32],
+                    new_hash: &new,
+                    now: 150,
+                    idle_expires_at: 650,
+                })
+                .await
+                .unwrap()
+            }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            wins += usize::from(t.await.unwrap());
+        }
+        assert_eq!(wins, 1);
+        assert_eq!(s.session("s1").await.unwrap().unwrap().generation, 1);
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_race_free() {
+    let Ok(url) = std::env::var("TESSERA_TEST_POSTGRES_URL") else {
+        skipped("PostgreSQL migration race");
+        return;
+    };
+    let bytes = tessera_jose::crypto::random_bytes(6).unwrap();
+    let schema = format!(
+        "t_{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    // Four "instances" (each its own thread and runtime) migrate one schema at once.
+    let mut threads = Vec::new();
+    for _ in 0..4 {
+        let (url, schema) = (url.clone(), schema.clone());
+        threads.push(std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(tessera_store::PgStore::open_in_schema(
+                &url,
+                Some(&schema),
+                tessera_store::PgPoolSettings::default(),
+            ))
+            .map(|_| ())
+        }));
+    }
+    for t in threads {
+        t.join().unwrap().unwrap();
+    }
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {schema}.schema_migrations"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
 }
