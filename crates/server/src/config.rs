@@ -144,6 +144,12 @@ pub struct Config {
     pub secret: Option<String>,
     /// Origins allowed to call the API from a browser (CORS); empty: CORS off.
     pub cors_origins: OriginList,
+    /// PostgreSQL: largest number of pooled connections.
+    pub db_max_connections: u32,
+    /// PostgreSQL: how long a request waits for a connection before a 503.
+    pub db_acquire_timeout: Dur,
+    /// PostgreSQL: longest a statement may run.
+    pub db_statement_timeout: Dur,
     /// PEM certificate chain; with `tls_key`, serve HTTPS directly.
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for `tls_cert`.
@@ -266,6 +272,9 @@ impl Default for Config {
             secret: None,
             cors_origins: OriginList::default(),
             cookie_security: CookieSecurity::Auto,
+            db_max_connections: 16,
+            db_acquire_timeout: Dur(d(5)),
+            db_statement_timeout: Dur(d(10)),
             tls_cert: None,
             tls_key: None,
             login_max_failures: 5,
@@ -304,6 +313,9 @@ pub const KEYS: &[&str] = &[
     "secret",
     "cors_origins",
     "cookie_security",
+    "db_max_connections",
+    "db_acquire_timeout",
+    "db_statement_timeout",
     "tls_cert",
     "tls_key",
     "login_max_failures",
@@ -422,6 +434,12 @@ impl Config {
         if self.argon2_workers == 0 {
             return Err(bad("argon2_workers", "must be at least 1"));
         }
+        if self.db_max_connections == 0 {
+            return Err(bad("db_max_connections", "must be at least 1"));
+        }
+        if self.db_acquire_timeout.0.is_zero() {
+            return Err(bad("db_acquire_timeout", "must be at least 1 second"));
+        }
         if self.max_body_bytes < 256 {
             return Err(bad("max_body_bytes", "must be at least 256"));
         }
@@ -508,6 +526,15 @@ impl Config {
             ip: policy(self.login_ip_max_failures),
             register_per_minute: self.register_rate_per_minute,
             refresh_per_minute: self.refresh_rate_per_minute,
+        }
+    }
+
+    /// PostgreSQL pool settings.
+    pub fn pg_pool(&self) -> tessera_store::PgPoolSettings {
+        tessera_store::PgPoolSettings {
+            max_connections: self.db_max_connections,
+            acquire_timeout: self.db_acquire_timeout.0,
+            statement_timeout: self.db_statement_timeout.0,
         }
     }
 

@@ -41,7 +41,6 @@ use tessera_core::{Auth, ServerSecret};
 use tessera_jose::Clock;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tower_http::timeout::TimeoutLayer;
 
 /// Why the server could not start.
 #[non_exhaustive]
@@ -73,7 +72,7 @@ impl std::error::Error for StartError {}
 /// Builds the shared state: opens the store, loads the secret and keys.
 pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
     let auth_cfg = cfg.auth_config().map_err(StartError::Config)?;
-    let store = tessera_store::open(cfg.database_url.as_deref(), &cfg.data_dir)
+    let store = tessera_store::open_with(cfg.database_url.as_deref(), &cfg.data_dir, cfg.pg_pool())
         .await
         .map_err(StartError::Store)?;
     let secret = match &cfg.secret {
@@ -165,9 +164,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
+        .layer(axum::middleware::from_fn_with_state(
             timeout,
+            error::deadline,
         ))
         .layer(tower::util::option_layer(cors))
         .layer(axum::middleware::from_fn(observe::trace))

@@ -315,17 +315,26 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_before(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>>;
 }
 
-/// Opens the store: `database_url` if given (`sqlite:` URLs), otherwise
-/// `tessera.db` in `data_dir`. Migrations run before this returns.
+/// Opens the store: `database_url` if given (`sqlite:` or `postgres:` URLs),
+/// otherwise `tessera.db` in `data_dir`. Migrations run before this returns.
 pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Store>> {
+    open_with(database_url, data_dir, PgPoolSettings::default()).await
+}
+
+/// Like [`open`], with PostgreSQL pool settings.
+pub async fn open_with(
+    database_url: Option<&str>,
+    data_dir: &Path,
+    pg: PgPoolSettings,
+) -> Result<Arc<dyn Store>> {
     match database_url {
         None => Ok(Arc::new(
             SqliteStore::open_file(&data_dir.join("tessera.db")).await?,
         )),
         Some(url) if url.starts_with("sqlite:") => Ok(Arc::new(SqliteStore::open_url(url).await?)),
-        Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => Err(
-            StoreError::Backend("the PostgreSQL backend is not built yet; use SQLite".into()),
-        ),
+        Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
+            Ok(Arc::new(PgStore::open(url, pg).await?))
+        }
         Some(_) => Err(StoreError::Backend(
             "database_url must start with sqlite: or postgres:".into(),
         )),
