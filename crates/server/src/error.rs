@@ -171,5 +171,23 @@ impl From<tessera_core::Error> for ApiError {
     }
 }
 
+/// Runs the rest of the stack under `limit`; past it, a JSON 408 like every
+/// other error (tower-http's timeout layer answers with an empty body).
+pub(crate) async fn deadline(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request was not completed in time",
+        )
+        .into_response(),
+    }
+}
+
 /// Result type of handlers.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -124,6 +124,21 @@ impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJson<T> {
     }
 }
 
+/// A path parameter; a segment that does not decode (for example invalid
+/// UTF-8 after percent-decoding) is a JSON 400, not axum's plain-text one.
+pub struct PathParam<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParam<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParam(p.0))
+            .map_err(|_| ApiError::bad_request("a path segment is not valid"))
+    }
+}
+
 /// The caller's address and user agent.
 pub struct Client(pub ClientInfo);
 

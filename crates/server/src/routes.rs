@@ -2,13 +2,13 @@
 
 use crate::cookie;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Admin, Bearer, Client, JsonBody, OptionalJson};
+use crate::extract::{Admin, Bearer, Client, JsonBody, OptionalJson, PathParam};
 use crate::openapi::{
     AuditList, ErrorBody, JwkSet, KeyInfo, KeyList, MeResponse, RevokedCount, ServerMetadata,
     SessionList, Status, TokenResponse, UserList,
 };
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -421,7 +421,7 @@ pub(crate) async fn end_session(
     State(s): State<AppState>,
     Client(ctx): Client,
     Bearer(who): Bearer,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> ApiResult<StatusCode> {
     s.auth.end_session(&who, &id, &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -565,7 +565,7 @@ pub(crate) async fn admin_set_roles(
     State(s): State<AppState>,
     Client(ctx): Client,
     Admin(_admin): Admin,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(body): JsonBody<RolesBody>,
 ) -> ApiResult<Json<UserView>> {
     let user = s.auth.set_roles(&id, &body.roles, &ctx).await?;
@@ -589,7 +589,7 @@ pub(crate) async fn admin_revoke_sessions(
     State(s): State<AppState>,
     Client(ctx): Client,
     Admin(_admin): Admin,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> ApiResult<Json<Value>> {
     let n = s.auth.revoke_user_sessions(&id, &ctx).await?;
     Ok(Json(json!({ "revoked": n })))
