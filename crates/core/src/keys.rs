@@ -68,7 +68,18 @@ impl KeyState {
 
 fn build(loaded: Vec<Arc<Loaded>>, now: i64) -> Result<KeyState> {
     let active = |l: &&Arc<Loaded>| l.record.activates_at <= now;
-    let newest = |l: &&Arc<Loaded>| (l.record.activates_at, l.record.created_at);
+    // Times are whole seconds, so keys made in the same second tie on
+    // activation and creation; the one not scheduled to retire (or retiring
+    // last) is the newer. Without this, a key superseded by a pending
+    // rotation could keep signing after an immediate rotation in the same
+    // second, depending on the order of their random kids.
+    let newest = |l: &&Arc<Loaded>| {
+        (
+            l.record.activates_at,
+            l.record.created_at,
+            l.record.retired_at.unwrap_or(i64::MAX),
+        )
+    };
     // A retired key never signs again, even if it activates later than the
     // key that replaced it (a pending key overtaken by an immediate rotation).
     let signer = loaded
@@ -336,5 +347,43 @@ impl Keys {
                 None
             };
         Ok(rotated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn loaded(created_at: i64, activates_at: i64, retired_at: Option<i64>) -> Arc<Loaded> {
+        let key = SigningKey::generate(Algorithm::ES256).unwrap();
+        Arc::new(Loaded {
+            record: KeyRecord {
+                kid: key.kid().to_owned(),
+                alg: "ES256".into(),
+                sealed_key: Vec::new(),
+                public_jwk: String::new(),
+                created_at,
+                activates_at,
+                retired_at,
+            },
+            key: Arc::new(key),
+        })
+    }
+
+    #[test]
+    fn an_immediate_key_signs_over_a_superseded_key_of_the_same_second() {
+        let t = 1_800_000_000;
+        // Signing, but already scheduled to retire when a pending key activates.
+        let superseded = loaded(t, t, Some(t + 300));
+        // The immediate replacement, made in the same second.
+        let immediate = loaded(t, t, None);
+        for order in [
+            vec![superseded.clone(), immediate.clone()],
+            vec![immediate.clone(), superseded.clone()],
+        ] {
+            let state = build(order, t).unwrap();
+            assert_eq!(state.signer().kid(), immediate.key.kid());
+        }
     }
 }
