@@ -61,6 +61,8 @@ enum Command {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
+    /// Print a new random server secret (for `secret` / `TESSERA_SECRET`).
+    GenSecret,
     /// Read the audit log.
     Audit {
         #[command(subcommand)]
@@ -577,6 +579,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 typ,
             } => verify(j, jwt.trim(), &jwks, iss, aud, &typ).await,
         },
+        Command::GenSecret => {
+            let bytes = tessera_jose::crypto::random_bytes(32).map_err(|e| e.to_string())?;
+            println!("{}", tessera_jose::b64::encode(&bytes));
+            Ok(())
+        }
         Command::Audit {
             cmd: AuditCmd::Tail { lines, config },
         } => {

@@ -139,6 +139,18 @@ pub struct Keys {
     /// Serialises rotations, reloads and clean-ups, so a reload that read the
     /// store before a rotation cannot publish after it and hide the new key.
     update: tokio::sync::Mutex<()>,
+    /// This process's name when it takes a lease among several instances.
+    instance: String,
+}
+
+/// Lease held by the instance that creates the first key or rotates on schedule.
+const KEY_LEASE: &str = "signing-keys";
+const KEY_LEASE_TTL: i64 = 60;
+
+fn instance_id() -> Result<String> {
+    crypto::random_bytes(12)
+        .map(|b| tessera_jose::b64::encode(&b))
+        .map_err(|e| Error::Internal(e.to_string()))
 }
 
 impl std::fmt::Debug for Keys {
@@ -203,10 +215,30 @@ impl Keys {
         cfg: &AuthConfig,
         now: i64,
     ) -> Result<Self> {
+        let instance = instance_id()?;
         let mut loaded = Self::load(&*store, &secret).await?;
-        if loaded.is_empty() {
-            // First start: the key signs at once (no cache can hold an older JWKS).
-            create_key(&*store, &secret, cfg.signing_alg, now, 0).await?;
+        // First start: one instance (the lease holder) creates the key, which
+        // signs at once (no cache can hold an older JWKS); others wait for it.
+        let mut waited = 0;
+        while loaded.is_empty() {
+            if store
+                .try_lease(KEY_LEASE, &instance, now, KEY_LEASE_TTL)
+                .await?
+            {
+                loaded = Self::load(&*store, &secret).await?;
+                if loaded.is_empty() {
+                    create_key(&*store, &secret, cfg.signing_alg, now, 0).await?;
+                    loaded = Self::load(&*store, &secret).await?;
+                }
+                break;
+            }
+            if waited >= 300 {
+                return Err(Error::Unavailable(
+                    "another instance holds the key lease but created no key".into(),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            waited += 1;
             loaded = Self::load(&*store, &secret).await?;
         }
         Ok(Keys {
@@ -218,6 +250,7 @@ impl Keys {
             publish_lead: secs(cfg.key_publish_lead),
             retention: secs(cfg.access_token_ttl).saturating_add(secs(cfg.leeway)),
             update: tokio::sync::Mutex::new(()),
+            instance,
         })
     }
 
@@ -339,14 +372,32 @@ impl Keys {
             .map(|i| i.created_at)
             .max()
             .unwrap_or(now);
-        let rotated =
-            if self.rotation_interval > 0 && newest.saturating_add(self.rotation_interval) <= now {
-                Some(self.add_key(now, self.publish_lead).await?)
-            } else {
-                self.reload_locked(now).await?;
-                None
-            };
-        Ok(rotated)
+        let due = |newest: i64| {
+            self.rotation_interval > 0 && newest.saturating_add(self.rotation_interval) <= now
+        };
+        // Among several instances only the lease holder rotates, and only
+        // after re-reading the keys another instance may just have rotated.
+        if due(newest)
+            && self
+                .store
+                .try_lease(KEY_LEASE, &self.instance, now, KEY_LEASE_TTL)
+                .await?
+        {
+            self.reload_locked(now).await?;
+            let newest = self
+                .current(now)
+                .infos()
+                .iter()
+                .map(|i| i.created_at)
+                .max()
+                .unwrap_or(now);
+            if due(newest) {
+                return Ok(Some(self.add_key(now, self.publish_lead).await?));
+            }
+            return Ok(None);
+        }
+        self.reload_locked(now).await?;
+        Ok(None)
     }
 }
 

@@ -75,6 +75,17 @@ pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState,
     let store = tessera_store::open_with(cfg.database_url.as_deref(), &cfg.data_dir, cfg.pg_pool())
         .await
         .map_err(StartError::Store)?;
+    let shared_db = cfg
+        .database_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("postgres:") || u.starts_with("postgresql:"));
+    if shared_db && cfg.secret.is_none() {
+        return Err(StartError::Config(config::ConfigError(
+            "`secret`: is required with PostgreSQL, so that every instance seals keys and derives \
+             refresh tokens alike (generate one with `tessera gen-secret`)"
+                .into(),
+        )));
+    }
     let secret = match &cfg.secret {
         Some(s) => {
             let bytes = tessera_jose::b64::decode(s.trim().as_bytes(), "secret").map_err(|_| {

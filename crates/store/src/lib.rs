@@ -32,6 +32,9 @@
 mod postgres;
 mod sqlite;
 
+#[cfg(feature = "test-support")]
+pub mod testing;
+
 pub use postgres::{PgPoolSettings, PgStore};
 pub use sqlite::SqliteStore;
 
@@ -306,6 +309,10 @@ pub trait Store: Send + Sync + 'static {
     async fn is_token_revoked(&self, jti: &str) -> Result<bool>;
     /// Drops denylist entries that expired before `before`.
     async fn purge_revoked_tokens(&self, before: i64) -> Result<u64>;
+
+    /// Takes (or renews) the lease `name` for `holder` until `now + ttl`, if it
+    /// is free, expired, or already held by `holder`. True if held now.
+    async fn try_lease(&self, name: &str, holder: &str, now: i64, ttl: i64) -> Result<bool>;
 
     /// Appends a security event.
     async fn audit(&self, event: &AuditEvent) -> Result<()>;

@@ -18,6 +18,7 @@ use std::time::Duration;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_clients.sql")),
+    (3, include_str!("../migrations/sqlite/0003_leases.sql")),
 ];
 
 /// The SQLite store.
@@ -560,5 +561,21 @@ impl Store for SqliteStore {
             .await
             .map(|r| r.rows_affected())
             .map_err(map_err)
+    }
+
+    async fn try_lease(&self, name: &str, holder: &str, now: i64, ttl: i64) -> Result<bool> {
+        sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE leases.expires_at <= ? OR leases.holder = excluded.holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now.saturating_add(ttl))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map(|r| r.rows_affected() == 1)
+        .map_err(map_err)
     }
 }

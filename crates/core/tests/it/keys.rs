@@ -202,3 +202,45 @@ async fn immediate_rotation_signs_at_once_and_overrides_a_pending_key() {
         .unwrap();
     assert_eq!(kid(&p3.access_token), k3.kid);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_sharing_a_store_agree_on_keys_and_rotate_once() {
+    // Four instances start together on an empty database: one key, not four.
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = tessera_store::testing::fresh_database_url().await.unwrap();
+    let store = tessera_store::open(db_url.as_deref(), dir.path()).await.unwrap();
+    let clock = std::sync::Arc::new(tessera_jose::ManualClock::new(T0));
+    let mut starts = Vec::new();
+    for _ in 0..4 {
+        let (store, clock) = (store.clone(), clock.clone());
+        starts.push(tokio::spawn(async move {
+            Auth::new(store, secret(), cfg(), clock).await.unwrap()
+        }));
+    }
+    let mut instances = Vec::new();
+    for s in starts {
+        instances.push(s.await.unwrap());
+    }
+    assert_eq!(store.keys().await.unwrap().len(), 1, "one first key");
+    let kid0 = store.keys().await.unwrap()[0].kid.clone();
+    for a in &instances {
+        assert_eq!(a.keys().current(T0).signer().kid(), kid0);
+    }
+
+    // The rotation interval passes: every instance runs maintenance, one rotates.
+    let interval = cfg().key_rotation_interval.as_secs() as i64;
+    clock.set(T0 + interval);
+    let mut rotated = 0;
+    for a in &instances {
+        if a.keys().maintain(T0 + interval).await.unwrap().is_some() {
+            rotated += 1;
+        }
+    }
+    assert_eq!(rotated, 1, "exactly one instance rotates");
+    assert_eq!(store.keys().await.unwrap().len(), 2);
+    // Every instance publishes both keys after its next reload.
+    for a in &instances {
+        a.keys().reload(T0 + interval).await.unwrap();
+        assert_eq!(a.keys().current(T0 + interval).keyset().len(), 2);
+    }
+}

@@ -58,6 +58,8 @@ pub(crate) fn ctx() -> ClientInfo {
 /// One test's world: a fresh SQLite store in a temporary directory.
 pub(crate) struct Env {
     pub(crate) dir: TempDir,
+    /// `None` for SQLite in `dir`; a PostgreSQL URL when the run asks for it.
+    pub(crate) db_url: Option<String>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) auth: Auth,
@@ -69,13 +71,17 @@ pub(crate) async fn env() -> Env {
 
 pub(crate) async fn env_with(cfg: AuthConfig) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let store = tessera_store::open(None, dir.path()).await.unwrap();
+    let db_url = tessera_store::testing::fresh_database_url().await.unwrap();
+    let store = tessera_store::open(db_url.as_deref(), dir.path())
+        .await
+        .unwrap();
     let clock = Arc::new(ManualClock::new(T0));
     let auth = Auth::new(store.clone(), secret(), cfg, clock.clone())
         .await
         .unwrap();
     Env {
         dir,
+        db_url,
         store,
         clock,
         auth,

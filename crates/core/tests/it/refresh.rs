@@ -446,6 +446,7 @@ async fn tokens_and_keys_survive_a_restart() {
     let kid_before = kid(&p1.access_token);
     let crate::Env {
         dir,
+        db_url,
         store,
         clock,
         auth,
@@ -454,7 +455,9 @@ async fn tokens_and_keys_survive_a_restart() {
     drop(store);
 
     // Reopen the database file and build a new Auth with the same secret.
-    let store = tessera_store::open(None, dir.path()).await.unwrap();
+    let store = tessera_store::open(db_url.as_deref(), dir.path())
+        .await
+        .unwrap();
     clock.set(T0 + 5);
     let auth = Auth::new(store.clone(), secret(), cfg(), clock.clone())
         .await

@@ -349,5 +349,29 @@ async fn migrations_are_idempotent_and_race_free() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(n, 2);
+    assert_eq!(n, 3, "every migration applied exactly once");
+}
+
+#[tokio::test]
+async fn leases_have_one_holder_until_they_expire() {
+    for (_dir, s) in backends().await {
+        assert!(s.try_lease("rotate", "a", 100, 60).await.unwrap());
+        assert!(
+            !s.try_lease("rotate", "b", 120, 60).await.unwrap(),
+            "held by a"
+        );
+        assert!(
+            s.try_lease("rotate", "a", 130, 60).await.unwrap(),
+            "a renews"
+        );
+        assert!(!s.try_lease("rotate", "b", 189, 60).await.unwrap());
+        assert!(
+            s.try_lease("rotate", "b", 190, 60).await.unwrap(),
+            "expired: b takes it"
+        );
+        assert!(
+            s.try_lease("other", "a", 190, 60).await.unwrap(),
+            "leases are per name"
+        );
+    }
 }
