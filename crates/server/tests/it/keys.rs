@@ -1,0 +1,162 @@
+//! Signing-key rotation through the admin API.
+
+use crate::support::{kid, send, TestServer, T0};
+use reqwest::Method;
+
+#[tokio::test]
+async fn rotation_publishes_first_and_signs_after_the_lead() {
+    let t = TestServer::start().await;
+    let admin = t.admin("root@x.io").await;
+    let user = t.user("ada@x.io").await;
+    let old_kid = kid(&user.tokens.access);
+    assert_eq!(t.kids().await, vec![old_kid.clone()]);
+
+    t.advance(10);
+    let r = send(
+        t.req(Method::POST, "/v1/admin/keys/rotate")
+            .bearer_auth(&admin.tokens.access),
+    )
+    .await
+    .expect(201);
+    let new_kid = r.str("kid").to_owned();
+    assert_ne!(new_kid, old_kid);
+    assert_eq!(r.body["alg"], "ES256");
+    assert_eq!(r.body["created_at"], T0 + 10);
+    assert_eq!(r.body["activates_at"], T0 + 10 + 300);
+    assert_eq!(r.body["retired_at"], serde_json::Value::Null);
+    assert_eq!(r.body["signing"], false);
+
+    // Published at once, next to the old key.
+    let kids = t.kids().await;
+    assert_eq!(kids.len(), 2);
+    assert!(
+        kids.contains(&old_kid) && kids.contains(&new_kid),
+        "{kids:?}"
+    );
+    // The admin view agrees.
+    let r = t
+        .get_auth("/v1/admin/keys", &admin.tokens.access)
+        .await
+        .expect(200);
+    let infos = r.body["keys"].as_array().unwrap();
+    assert_eq!(infos.len(), 2);
+    for k in infos {
+        let signing = k["kid"] == old_kid.as_str();
+        assert_eq!(k["signing"], signing, "{}", r.text);
+        if signing {
+            assert_eq!(k["retired_at"], T0 + 10 + 300, "{}", r.text);
+        }
+    }
+
+    // Old tokens keep working; new tokens still use the old key.
+    t.me(&user.tokens.access).await.expect(200);
+    let before = t.login("ada@x.io").await;
+    assert_eq!(kid(&before.access), old_kid);
+    let refreshed = t.refresh_ok(&before.refresh).await;
+    assert_eq!(kid(&refreshed.access), old_kid);
+
+    // One second before the lead has passed: still the old key.
+    t.clock.set(T0 + 10 + 299);
+    assert_eq!(kid(&t.login("ada@x.io").await.access), old_kid);
+    // Once it has passed, the new key signs.
+    t.clock.set(T0 + 10 + 300);
+    let after = t.login("ada@x.io").await;
+    assert_eq!(kid(&after.access), new_kid);
+    t.verify(&after.access).await.unwrap();
+    t.me(&after.access).await.expect(200);
+    // Tokens signed by the old key still verify and still work.
+    t.verify(&user.tokens.access).await.unwrap();
+    t.me(&user.tokens.access).await.expect(200);
+    t.me(&before.access).await.expect(200);
+    let r = t
+        .get_auth("/v1/admin/keys", &admin.tokens.access)
+        .await
+        .expect(200);
+    for k in r.body["keys"].as_array().unwrap() {
+        assert_eq!(k["signing"], k["kid"] == new_kid.as_str(), "{}", r.text);
+    }
+}
+
+#[tokio::test]
+async fn immediate_rotation_switches_at_once() {
+    let t = TestServer::start().await;
+    let admin = t.admin("root@x.io").await;
+    let old_kid = kid(&admin.tokens.access);
+    let r = send(
+        t.req(Method::POST, "/v1/admin/keys/rotate?immediate=true")
+            .bearer_auth(&admin.tokens.access),
+    )
+    .await
+    .expect(201);
+    let new_kid = r.str("kid").to_owned();
+    assert_eq!(r.body["activates_at"], T0);
+    assert_eq!(r.body["signing"], true);
+    let next = t.login("root@x.io").await;
+    assert_eq!(kid(&next.access), new_kid);
+    assert_ne!(new_kid, old_kid);
+    // Both keys are published, and both tokens work.
+    let kids = t.kids().await;
+    assert_eq!(kids.len(), 2);
+    assert!(kids.contains(&old_kid) && kids.contains(&new_kid));
+    t.me(&admin.tokens.access).await.expect(200);
+    t.me(&next.access).await.expect(200);
+    t.verify(&admin.tokens.access).await.unwrap();
+    t.verify(&next.access).await.unwrap();
+
+    // A pending rotation overtaken by an immediate one never signs.
+    let pending = send(
+        t.req(Method::POST, "/v1/admin/keys/rotate")
+            .bearer_auth(&next.access),
+    )
+    .await
+    .expect(201);
+    let pending_kid = pending.str("kid").to_owned();
+    let now = send(
+        t.req(Method::POST, "/v1/admin/keys/rotate?immediate=true")
+            .bearer_auth(&next.access),
+    )
+    .await
+    .expect(201);
+    let now_kid = now.str("kid").to_owned();
+    assert_eq!(t.kids().await.len(), 4);
+    assert_eq!(kid(&t.login("root@x.io").await.access), now_kid);
+    t.advance(301);
+    assert_eq!(kid(&t.login("root@x.io").await.access), now_kid);
+    assert_ne!(pending_kid, now_kid);
+
+    // Overtaking a pending rotation within the same second, repeatedly: the
+    // immediate key always signs (kids are random, so ties must not decide).
+    for _ in 0..6 {
+        let pending = send(
+            t.req(Method::POST, "/v1/admin/keys/rotate")
+                .bearer_auth(&next.access),
+        )
+        .await
+        .expect(201);
+        assert_eq!(pending.body["signing"], false);
+        let now = send(
+            t.req(Method::POST, "/v1/admin/keys/rotate?immediate=true")
+                .bearer_auth(&next.access),
+        )
+        .await
+        .expect(201);
+        assert_eq!(now.body["signing"], true, "{}", now.text);
+        assert_eq!(kid(&t.login("root@x.io").await.access), now.str("kid"));
+    }
+
+    // `immediate=false` is the default; anything else in the query is refused.
+    for q in ["?immediate=maybe", "?now=true"] {
+        send(
+            t.req(Method::POST, &format!("/v1/admin/keys/rotate{q}"))
+                .bearer_auth(&next.access),
+        )
+        .await
+        .expect_error(400, "invalid_request");
+    }
+    send(
+        t.req(Method::POST, "/v1/admin/keys/rotate?immediate=false")
+            .bearer_auth(&next.access),
+    )
+    .await
+    .expect(201);
+}

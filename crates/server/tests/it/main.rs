@@ -1,0 +1,18 @@
+//! HTTP integration tests: each test starts a real server on an ephemeral
+//! port with its own data directory and a manual clock, and drives it with
+//! `reqwest`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod accounts;
+mod admin;
+mod bad_input;
+mod bearer;
+mod cookies;
+mod discovery;
+mod expiry;
+mod keys;
+mod refresh;
+mod restart;
+mod sessions;
+mod support;
+mod tls;
