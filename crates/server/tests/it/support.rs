@@ -205,6 +205,12 @@ impl TestServer {
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = base_config(&dir);
+        // TESSERA_TEST_BACKEND=postgres: a fresh PostgreSQL schema per test,
+        // and the shared secret PostgreSQL requires.
+        cfg.database_url = tessera_store::testing::fresh_database_url().await.unwrap();
+        if cfg.database_url.is_some() {
+            cfg.secret = Some(tessera_jose::b64::encode(&[7u8; 32]));
+        }
         adjust(&mut cfg);
         let clock = Arc::new(ManualClock::new(T0));
         let server = tessera_server::spawn(cfg.clone(), clock.clone())
