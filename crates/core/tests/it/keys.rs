@@ -208,7 +208,9 @@ async fn instances_sharing_a_store_agree_on_keys_and_rotate_once() {
     // Four instances start together on an empty database: one key, not four.
     let dir = tempfile::tempdir().unwrap();
     let db_url = tessera_store::testing::fresh_database_url().await.unwrap();
-    let store = tessera_store::open(db_url.as_deref(), dir.path()).await.unwrap();
+    let store = tessera_store::open(db_url.as_deref(), dir.path())
+        .await
+        .unwrap();
     let clock = std::sync::Arc::new(tessera_jose::ManualClock::new(T0));
     let mut starts = Vec::new();
     for _ in 0..4 {
