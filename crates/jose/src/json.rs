@@ -9,6 +9,7 @@ use crate::error::Error;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::collections::HashSet;
 use std::fmt;
 
 /// Where the precise reason for a failure is left, since serde's own error
@@ -90,19 +91,51 @@ impl Strict<'_> {
 }
 
 /// The member names seen so far in one object.
+///
+/// The first [`Keys::INLINE`] names live inline and are compared only when a
+/// 64-bit filter of their hashes says a repeat is possible; larger objects
+/// move to a hash set, so that many members cost linear time, not quadratic.
 #[derive(Default)]
-pub(crate) struct Keys<'de>(Vec<Cow<'de, str>>);
+pub(crate) struct Keys<'de> {
+    filter: u64,
+    len: usize,
+    inline: [Cow<'de, str>; Keys::INLINE],
+    set: HashSet<Cow<'de, str>>,
+}
 
 impl<'de> Keys<'de> {
+    const INLINE: usize = 16;
+
+    /// A cheap hash of a short name (FxHash-style), for the filter only.
+    fn filter_bit(key: &str) -> u64 {
+        let mut h = key.len() as u64;
+        for b in key.bytes() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        1 << (h >> 58)
+    }
+
     pub(crate) fn insert<E: de::Error>(
         &mut self,
         key: Cow<'de, str>,
         reason: Reason<'_>,
     ) -> Result<(), E> {
-        if self.0.contains(&key) {
+        if self.len < Self::INLINE {
+            let bit = Self::filter_bit(&key);
+            if self.filter & bit != 0 && self.inline[..self.len].contains(&key) {
+                return Err(fail(reason, Error::DuplicateMember));
+            }
+            self.filter |= bit;
+            self.inline[self.len] = key;
+            self.len += 1;
+            return Ok(());
+        }
+        if self.set.is_empty() {
+            self.set.extend(self.inline.iter_mut().map(std::mem::take));
+        }
+        if !self.set.insert(key) {
             return Err(fail(reason, Error::DuplicateMember));
         }
-        self.0.push(key);
         Ok(())
     }
 }
@@ -194,18 +227,31 @@ pub(crate) fn parse_object<'de, F: Fields<'de>>(
     what: &'static str,
 ) -> Result<F, Error> {
     let reason = Cell::new(None);
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let out = de
-        .deserialize_map(StrictObject {
-            fields,
-            max: max_depth,
-            reason: &reason,
-        })
-        .and_then(|f| de.end().map(|()| f));
+    let visitor = StrictObject {
+        fields,
+        max: max_depth,
+        reason: &reason,
+    };
+    // Read as bytes, serde_json checks UTF-8 string by string. A document
+    // that is valid UTF-8 as a whole reads the same as text, with one check;
+    // any other keeps the byte reader and its exact failure.
+    let out = match std::str::from_utf8(bytes) {
+        Ok(text) => object_from(serde_json::Deserializer::from_str(text), visitor),
+        Err(_) => object_from(serde_json::Deserializer::from_slice(bytes), visitor),
+    };
     match out {
         Ok(f) => Ok(f),
         Err(_) => Err(reason.take().unwrap_or(Error::Malformed(what))),
     }
+}
+
+fn object_from<'de, R: serde_json::de::Read<'de>, F: Fields<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    visitor: StrictObject<'_, F>,
+) -> Result<F, serde_json::Error> {
+    let f = de.deserialize_map(visitor)?;
+    de.end()?;
+    Ok(f)
 }
 
 /// Validates a whole JSON document strictly (duplicates, depth), keeping nothing.
@@ -245,6 +291,15 @@ mod tests {
     #[test]
     fn duplicates_and_depth() {
         assert_eq!(check(br#"{"a":1,"b":{"a":2}}"#, 32), Ok(()));
+        // Past the inline names, duplicates are still found, in either part.
+        for dup in [0, 7, 15, 16, 17, 39] {
+            let mut doc: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+            doc.push(format!("\"k{dup}\":0"));
+            let doc = format!("{{{}}}", doc.join(","));
+            assert_eq!(check(doc.as_bytes(), 32), Err(Error::DuplicateMember));
+            let doc = doc.replacen(&format!("\"k{dup}\":0"), "\"other\":0", 1);
+            assert_eq!(check(doc.as_bytes(), 32), Ok(()));
+        }
         assert_eq!(check(br#"{"a":1,"a":2}"#, 32), Err(Error::DuplicateMember));
         assert_eq!(
             check(br#"{"a":1,"\u0061":2}"#, 32),

@@ -1,14 +1,17 @@
 //! Compact JWS: strict parsing, the `Unverified` → `Verified` typestate,
 //! signing, and the one-call [`decode`].
 
+use crate::alg::Algorithm;
 use crate::b64;
-use crate::claims::{RegisteredClaims, Validation};
+use crate::claims::{RegisteredClaims, Validation, ACCESS_TOKEN_TYP};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::header::Header;
 use crate::key::{KeySet, SigningKey, VerifyingKey};
+use crate::strict_de;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Caps checked before any expensive work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +39,9 @@ impl Default for Limits {
 pub struct UnverifiedToken<'a> {
     header: Header,
     signing_input: &'a str,
-    payload_b64: &'a str,
+    /// The decoded payload, unreadable until verification; `None` when its
+    /// base64url is non-canonical, which is reported after verification.
+    payload: Option<Vec<u8>>,
     signature: Vec<u8>,
     max_depth: usize,
 }
@@ -63,17 +68,26 @@ pub struct TokenData<T> {
 
 /// Splits `token` into exactly three segments.
 pub(crate) fn split(token: &str) -> Result<(&str, &str, &str)> {
-    let mut parts = token.splitn(4, '.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(h), Some(p), Some(s), None) => Ok((h, p, s)),
-        _ => Err(Error::Malformed("a compact JWS has exactly three segments")),
+    const BAD: Error = Error::Malformed("a compact JWS has exactly three segments");
+    let (h, rest) = token.split_once('.').ok_or(BAD)?;
+    let (p, s) = rest.split_once('.').ok_or(BAD)?;
+    if s.contains('.') {
+        return Err(BAD);
     }
+    Ok((h, p, s))
 }
 
 impl<'a> UnverifiedToken<'a> {
     /// Parses a compact JWS strictly: the size cap first, then exactly three
     /// segments, canonical base64url, and a strict JSON object header.
     pub fn parse(token: &'a str, limits: &Limits) -> Result<Self> {
+        Self::parse_known(token, limits, None)
+    }
+
+    /// [`UnverifiedToken::parse`], where a header segment that is exactly the
+    /// access-token header of a key in `keys` is not decoded and parsed again:
+    /// that key already holds its parse.
+    fn parse_known(token: &'a str, limits: &Limits, keys: Option<&KeySet>) -> Result<Self> {
         if token.len() > limits.max_token_len {
             return Err(Error::TooLarge);
         }
@@ -81,16 +95,26 @@ impl<'a> UnverifiedToken<'a> {
         if h.is_empty() {
             return Err(Error::Malformed("empty header"));
         }
-        let header_json = b64::decode(h.as_bytes(), "header is not base64url")?;
-        let header = Header::parse(&header_json, limits.max_depth)?;
-        // Validate the payload's encoding now, so that a bad token fails the
-        // same way whatever the key.
-        if !p
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-        {
-            return Err(Error::Malformed("payload is not base64url"));
-        }
+        // A known header is a flat object: any depth cap of 1 or more accepts it.
+        let known = keys
+            .filter(|_| limits.max_depth >= 1)
+            .and_then(|keys| keys.known_header(h));
+        let header = match known {
+            Some(header) => header.clone(),
+            None => b64::with_decoded(h.as_bytes(), "header is not base64url", |json| {
+                Header::parse(json, limits.max_depth)
+            })?,
+        };
+        // Decode the payload now, in the same pass that validates its
+        // encoding, so that a bad token fails the same way whatever the key.
+        // It stays unreadable until verification. A payload of base64url
+        // characters that is merely non-canonical is refused after
+        // verification, as when it was decoded there.
+        let payload = match b64::decode(p.as_bytes(), "payload is not base64url") {
+            Ok(payload) => Some(payload),
+            Err(_) if b64::is_alphabet(p.as_bytes()) => None,
+            Err(e) => return Err(e),
+        };
         let signature = b64::decode(s.as_bytes(), "signature is not base64url")?;
         let signing_input = token
             .get(..h.len() + 1 + p.len())
@@ -98,7 +122,7 @@ impl<'a> UnverifiedToken<'a> {
         Ok(UnverifiedToken {
             header,
             signing_input,
-            payload_b64: p,
+            payload,
             signature,
             max_depth: limits.max_depth,
         })
@@ -116,7 +140,9 @@ impl<'a> UnverifiedToken<'a> {
             return Err(Error::AlgorithmMismatch);
         }
         key.verify(self.signing_input.as_bytes(), &self.signature)?;
-        let payload = b64::decode(self.payload_b64.as_bytes(), "payload is not base64url")?;
+        let payload = self
+            .payload
+            .ok_or(Error::Malformed("payload is not base64url"))?;
         Ok(VerifiedToken {
             header: self.header,
             payload,
@@ -149,6 +175,19 @@ impl VerifiedToken {
         validation: &Validation,
         now: i64,
     ) -> Result<TokenData<T>> {
+        // One strict pass that reads the registered claims and the caller's
+        // type together. It declines anything it cannot vouch for; then the
+        // two passes below give the same result or the precise error.
+        if let Some((registered, claims)) =
+            strict_de::parse_claims::<T>(&self.payload, self.max_depth)
+        {
+            validation.check(&self.header, &registered, now)?;
+            return Ok(TokenData {
+                header: self.header,
+                registered,
+                claims,
+            });
+        }
         let registered = RegisteredClaims::parse(&self.payload, self.max_depth)?;
         validation.check(&self.header, &registered, now)?;
         let claims = serde_json::from_slice(&self.payload)
@@ -183,7 +222,7 @@ pub fn decode<T: DeserializeOwned>(
     validation: &Validation,
     clock: &dyn Clock,
 ) -> Result<TokenData<T>> {
-    UnverifiedToken::parse(token, &validation.limits)?
+    UnverifiedToken::parse_known(token, &validation.limits, Some(keys))?
         .verify_with(keys)?
         .validate(validation, clock.now())
 }
@@ -196,6 +235,33 @@ struct OutHeader<'a> {
     kid: &'a str,
 }
 
+/// The header [`encode`] writes with a key for an access token (`typ` is
+/// `at+jwt`): its base64url text, and that text's parse.
+#[derive(Debug)]
+pub(crate) struct KnownHeader {
+    pub(crate) b64: String,
+    pub(crate) header: Header,
+}
+
+/// The [`KnownHeader`] of a key with this algorithm and `kid`.
+pub(crate) fn known_header(alg: Algorithm, kid: &str) -> Option<Arc<KnownHeader>> {
+    let json = header_json(alg, Some(ACCESS_TOKEN_TYP), kid).ok()?;
+    let header = Header::parse(&json, 1).ok()?;
+    Some(Arc::new(KnownHeader {
+        b64: b64::encode(&json),
+        header,
+    }))
+}
+
+fn header_json(alg: Algorithm, typ: Option<&str>, kid: &str) -> Result<Vec<u8>> {
+    serde_json::to_vec(&OutHeader {
+        alg: alg.as_str(),
+        typ,
+        kid,
+    })
+    .map_err(|_| Error::Malformed("header does not serialize"))
+}
+
 /// Signs `claims` as a compact JWS with `key`'s algorithm and `kid`, and the
 /// given header `typ` (use `Some("at+jwt")` for access tokens).
 pub fn encode<T: Serialize + ?Sized>(
@@ -203,20 +269,77 @@ pub fn encode<T: Serialize + ?Sized>(
     typ: Option<&str>,
     claims: &T,
 ) -> Result<String> {
-    let header = serde_json::to_vec(&OutHeader {
-        alg: key.algorithm().as_str(),
-        typ,
-        kid: key.kid(),
-    })
-    .map_err(|_| Error::Malformed("header does not serialize"))?;
     let payload =
         serde_json::to_vec(claims).map_err(|_| Error::InvalidClaim("claims do not serialize"))?;
-    let mut out = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 360);
-    b64::encode_into(&header, &mut out);
+    let known = key
+        .verifying_key()
+        .known_header()
+        .filter(|_| typ == Some(ACCESS_TOKEN_TYP));
+    let mut out;
+    match known {
+        Some(known) => {
+            out = String::with_capacity(known.b64.len() + payload.len() * 4 / 3 + 700);
+            out.push_str(&known.b64);
+        }
+        None => {
+            let header = header_json(key.algorithm(), typ, key.kid())?;
+            out = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 700);
+            b64::encode_into(&header, &mut out);
+        }
+    }
     out.push('.');
     b64::encode_into(&payload, &mut out);
     let sig = key.sign(out.as_bytes())?;
     out.push('.');
     b64::encode_into(&sig, &mut out);
     Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use serde_json::{json, Value};
+
+    /// A header recognised from a key's cache parses exactly as the parser
+    /// would parse it, follows `with_kid`, and yields to the depth cap.
+    #[test]
+    fn known_headers_equal_their_parse() {
+        let clock = ManualClock::new(1_000);
+        let claims = json!({"iss": "i", "aud": "a", "exp": 2_000});
+        for alg in [Algorithm::HS256, Algorithm::ES256, Algorithm::EdDSA] {
+            for key in [
+                SigningKey::generate(alg).unwrap(),
+                SigningKey::generate(alg)
+                    .unwrap()
+                    .with_kid("k\"1\\\u{e9}\u{1}"),
+            ] {
+                let keys: KeySet = [key.verifying_key().clone()].into_iter().collect();
+                let token = encode(&key, Some(ACCESS_TOKEN_TYP), &claims).unwrap();
+                let (h, _, _) = split(&token).unwrap();
+                assert!(keys.known_header(h).is_some());
+                let parsed = UnverifiedToken::parse(&token, &Limits::default()).unwrap();
+                assert_eq!(parsed.header().kid(), Some(key.kid()));
+                let v = Validation::new("i", "a");
+                let data = decode::<Value>(&token, &keys, &v, &clock).unwrap();
+                assert_eq!(&data.header, parsed.header());
+                // Other `typ`s are not cached, and still round-trip.
+                let other = encode(&key, Some("JWT"), &claims).unwrap();
+                assert!(keys.known_header(split(&other).unwrap().0).is_none());
+                let v = v.clone().with_typ(Some("JWT"));
+                assert!(decode::<Value>(&other, &keys, &v, &clock).is_ok());
+                // The depth cap still applies to a known header.
+                let flat = Limits {
+                    max_depth: 0,
+                    ..Limits::default()
+                };
+                let v = Validation::new("i", "a").with_limits(flat);
+                assert_eq!(
+                    decode::<Value>(&token, &keys, &v, &clock).unwrap_err(),
+                    UnverifiedToken::parse(&token, &flat).unwrap_err()
+                );
+            }
+        }
+    }
 }

@@ -2,7 +2,9 @@
 
 use crate::alg::{Algorithm, Family};
 use crate::error::{Error, Result};
+use crate::header::Header;
 use crate::jwk::{Jwk, Jwks};
+use crate::jws::{known_header, KnownHeader};
 use crate::pem;
 use crate::provider::{PrivateKey, PublicKey, PublicParams};
 use std::fmt;
@@ -27,6 +29,8 @@ pub struct VerifyingKey {
     kid: Arc<str>,
     key: Arc<PublicKey>,
     params: Option<PublicParams>,
+    /// The header [`crate::encode`] writes with this key for an access token.
+    known: Option<Arc<KnownHeader>>,
 }
 
 impl fmt::Debug for SigningKey {
@@ -82,6 +86,7 @@ impl SigningKey {
             private,
             public: VerifyingKey {
                 alg,
+                known: known_header(alg, &kid),
                 kid: kid.into(),
                 key: Arc::new(key),
                 params,
@@ -135,7 +140,7 @@ impl SigningKey {
 
     /// Replaces the `kid`.
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        self.public.kid = kid.into().into();
+        self.public = self.public.with_kid(kid);
         self
     }
 
@@ -199,6 +204,7 @@ impl VerifyingKey {
         };
         Ok(VerifyingKey {
             alg,
+            known: known_header(alg, &kid),
             kid: kid.into(),
             key: Arc::new(key),
             params: Some(params),
@@ -241,7 +247,9 @@ impl VerifyingKey {
 
     /// Replaces the `kid`.
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        self.kid = kid.into().into();
+        let kid: String = kid.into();
+        self.known = known_header(self.alg, &kid);
+        self.kid = kid.into();
         self
     }
 
@@ -253,6 +261,12 @@ impl VerifyingKey {
     /// The key id.
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// The header `encode` writes with this key for an access token, as
+    /// base64url text and parsed.
+    pub(crate) fn known_header(&self) -> Option<&KnownHeader> {
+        self.known.as_deref()
     }
 
     /// Verifies a raw signature over raw bytes with this key's algorithm.
@@ -335,6 +349,16 @@ impl KeySet {
     /// The key with this `kid`.
     pub fn get(&self, kid: &str) -> Option<&VerifyingKey> {
         self.keys.iter().find(|k| &*k.kid == kid)
+    }
+
+    /// The parsed header of a key in this set whose access-token header is
+    /// exactly `segment` (the first segment of a compact JWS).
+    pub(crate) fn known_header(&self, segment: &str) -> Option<&Header> {
+        self.keys.iter().find_map(|k| {
+            k.known_header()
+                .filter(|known| known.b64 == segment)
+                .map(|known| &known.header)
+        })
     }
 
     /// The key for a token: by `kid`, or the only key when the token has none.

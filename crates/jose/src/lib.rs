@@ -64,6 +64,7 @@ mod jws;
 mod key;
 pub mod pem;
 mod provider;
+mod strict_de;
 
 pub use alg::{Algorithm, Family};
 pub use claims::{Audience, RegisteredClaims, Validation, ACCESS_TOKEN_TYP};
