@@ -636,11 +636,19 @@ impl Auth {
     /// session is still alive.
     pub async fn authenticate(&self, token: &str) -> Result<Principal> {
         let now = self.clock.now();
-        let keys = self.keys.current(now);
-        let data = UnverifiedToken::parse(token, &self.validation.limits)
-            .and_then(|t| t.verify_with(keys.keyset()))
-            .and_then(|t| t.validate::<AccessClaims>(&self.validation, now))
-            .map_err(|e| Error::InvalidToken(e.to_string()))?;
+        let verify = |keys: &crate::keys::KeyState| {
+            UnverifiedToken::parse(token, &self.validation.limits)
+                .and_then(|t| t.verify_with(keys.keyset()))
+                .and_then(|t| t.validate::<AccessClaims>(&self.validation, now))
+        };
+        let mut result = verify(&self.keys.current(now));
+        // A kid from another instance's fresh rotation: look once more (rate limited).
+        if result.as_ref().err() == Some(&tessera_jose::Error::UnknownKey)
+            && self.keys.reload_for_unknown_kid(now, 5).await?
+        {
+            result = verify(&self.keys.current(now));
+        }
+        let data = result.map_err(|e| Error::InvalidToken(e.to_string()))?;
         if let Some(sid) = data.claims.sid.as_deref() {
             let live = self
                 .store

@@ -141,6 +141,8 @@ pub struct Keys {
     update: tokio::sync::Mutex<()>,
     /// This process's name when it takes a lease among several instances.
     instance: String,
+    /// When an unknown `kid` last caused a reload (stampede guard).
+    last_kid_reload: std::sync::atomic::AtomicI64,
 }
 
 /// Lease held by the instance that creates the first key or rotates on schedule.
@@ -251,6 +253,7 @@ impl Keys {
             retention: secs(cfg.access_token_ttl).saturating_add(secs(cfg.leeway)),
             update: tokio::sync::Mutex::new(()),
             instance,
+            last_kid_reload: std::sync::atomic::AtomicI64::new(i64::MIN),
         })
     }
 
@@ -335,6 +338,26 @@ impl Keys {
         let lead = if immediate { 0 } else { self.publish_lead };
         let _update = self.update.lock().await;
         self.add_key(now, lead).await
+    }
+
+    /// A token names a `kid` this instance does not know: another instance
+    /// may have just rotated (`immediate`). Reloads at most once every
+    /// `min_interval` seconds; returns whether it reloaded.
+    pub async fn reload_for_unknown_kid(&self, now: i64, min_interval: i64) -> Result<bool> {
+        use std::sync::atomic::Ordering;
+        let last = self.last_kid_reload.load(Ordering::SeqCst);
+        if last != i64::MIN && now.saturating_sub(last) < min_interval {
+            return Ok(false);
+        }
+        if self
+            .last_kid_reload
+            .compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return Ok(false);
+        }
+        self.reload(now).await?;
+        Ok(true)
     }
 
     /// Re-reads the keys from the store.

@@ -144,6 +144,9 @@ pub struct Config {
     pub secret: Option<String>,
     /// Origins allowed to call the API from a browser (CORS); empty: CORS off.
     pub cors_origins: OriginList,
+    /// How often an instance reloads keys from the store, rotates on
+    /// schedule, and updates gauges (bounds how fast new keys are picked up).
+    pub maintenance_interval: Dur,
     /// PostgreSQL: largest number of pooled connections.
     pub db_max_connections: u32,
     /// PostgreSQL: how long a request waits for a connection before a 503.
@@ -272,6 +275,7 @@ impl Default for Config {
             secret: None,
             cors_origins: OriginList::default(),
             cookie_security: CookieSecurity::Auto,
+            maintenance_interval: Dur(d(30)),
             db_max_connections: 16,
             db_acquire_timeout: Dur(d(5)),
             db_statement_timeout: Dur(d(10)),
@@ -313,6 +317,7 @@ pub const KEYS: &[&str] = &[
     "secret",
     "cors_origins",
     "cookie_security",
+    "maintenance_interval",
     "db_max_connections",
     "db_acquire_timeout",
     "db_statement_timeout",
@@ -433,6 +438,15 @@ impl Config {
         }
         if self.argon2_workers == 0 {
             return Err(bad("argon2_workers", "must be at least 1"));
+        }
+        if self.maintenance_interval.0.is_zero() {
+            return Err(bad("maintenance_interval", "must be at least 1 second"));
+        }
+        if self.maintenance_interval.0 > self.key_publish_lead.0 {
+            return Err(bad(
+                "maintenance_interval",
+                "must not exceed key_publish_lead, or other instances could miss a new key before it signs",
+            ));
         }
         if self.db_max_connections == 0 {
             return Err(bad("db_max_connections", "must be at least 1"));

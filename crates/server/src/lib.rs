@@ -300,8 +300,9 @@ async fn spawn_inner(
     };
     observe::prometheus();
     let auth = state.auth.clone();
+    let every = state.config.maintenance_interval.0;
     let maintenance = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
             if let Err(e) = auth.maintain().await {

@@ -282,3 +282,4 @@ fn bad_configuration_names_the_key_and_help_exists() {
         );
     }
 }
+mod multi_instance;
