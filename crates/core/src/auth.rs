@@ -795,6 +795,9 @@ impl Auth {
         self.store
             .purge_sessions(now.saturating_sub(86_400))
             .await?;
+        self.store.purge_revoked_tokens(now).await?;
+        // Throttle state is keyed in milliseconds.
+        self.store.kv_purge(self.clock.now_millis()).await?;
         Ok(())
     }
 }

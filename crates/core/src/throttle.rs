@@ -109,21 +109,9 @@ fn blocked(map: &Mutex<HashMap<String, Failures>>, key: &str, now: i64) -> Optio
         .filter(|until| *until > now)
 }
 
-fn fail(map: &Mutex<HashMap<String, Failures>>, key: &str, p: &BackoffPolicy, now: i64) {
-    let mut m = lock(map);
-    if m.len() >= MAX_KEYS && !m.contains_key(key) {
-        m.retain(|_, f| {
-            now.saturating_sub(f.last_ms) < p.reset_after_ms || f.blocked_until_ms > now
-        });
-        if m.len() >= MAX_KEYS {
-            // Still full of live entries: forget the oldest tenth.
-            let mut ages: Vec<i64> = m.values().map(|f| f.last_ms).collect();
-            ages.sort_unstable();
-            let cut = ages.get(ages.len() / 10).copied().unwrap_or(now);
-            m.retain(|_, f| f.last_ms > cut);
-        }
-    }
-    let f = m.entry(key.to_owned()).or_insert(Failures {
+/// One more failure on `f` (or a fresh key) at `now`.
+fn next_failure(f: Option<Failures>, p: &BackoffPolicy, now: i64) -> Failures {
+    let mut f = f.unwrap_or(Failures {
         count: 0,
         last_ms: now,
         blocked_until_ms: 0,
@@ -141,6 +129,48 @@ fn fail(map: &Mutex<HashMap<String, Failures>>, key: &str, p: &BackoffPolicy, no
             .min(p.max_delay_ms);
         f.blocked_until_ms = now.saturating_add(delay);
     }
+    f
+}
+
+/// Takes one token from a bucket of `capacity` refilled at `per_ms`.
+fn take_token(
+    b: Option<Bucket>,
+    capacity: f64,
+    per_ms: f64,
+    now: i64,
+) -> (Bucket, Result<(), RetryAfter>) {
+    let mut b = b.unwrap_or(Bucket {
+        tokens: capacity,
+        at_ms: now,
+    });
+    let elapsed = now.saturating_sub(b.at_ms).max(0) as f64;
+    b.tokens = (b.tokens + elapsed * per_ms).min(capacity);
+    b.at_ms = now;
+    if b.tokens >= 1.0 {
+        b.tokens -= 1.0;
+        (b, Ok(()))
+    } else {
+        let wait_ms = ((1.0 - b.tokens) / per_ms).ceil() as i64;
+        (b, Err(RetryAfter(ceil_secs(wait_ms))))
+    }
+}
+
+fn fail(map: &Mutex<HashMap<String, Failures>>, key: &str, p: &BackoffPolicy, now: i64) {
+    let mut m = lock(map);
+    if m.len() >= MAX_KEYS && !m.contains_key(key) {
+        m.retain(|_, f| {
+            now.saturating_sub(f.last_ms) < p.reset_after_ms || f.blocked_until_ms > now
+        });
+        if m.len() >= MAX_KEYS {
+            // Still full of live entries: forget the oldest tenth.
+            let mut ages: Vec<i64> = m.values().map(|f| f.last_ms).collect();
+            ages.sort_unstable();
+            let cut = ages.get(ages.len() / 10).copied().unwrap_or(now);
+            m.retain(|_, f| f.last_ms > cut);
+        }
+    }
+    let next = next_failure(m.get(key).copied(), p, now);
+    m.insert(key.to_owned(), next);
 }
 
 impl Throttle {
@@ -201,19 +231,221 @@ impl Throttle {
         if m.len() >= MAX_KEYS {
             m.retain(|_, b| now_ms.saturating_sub(b.at_ms) < 60_000);
         }
-        let b = m.entry((action as u8, ip.to_owned())).or_insert(Bucket {
-            tokens: capacity,
-            at_ms: now_ms,
-        });
-        let elapsed = now_ms.saturating_sub(b.at_ms).max(0) as f64;
-        b.tokens = (b.tokens + elapsed * per_ms).min(capacity);
-        b.at_ms = now_ms;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait_ms = ((1.0 - b.tokens) / per_ms).ceil() as i64;
-            Err(RetryAfter(ceil_secs(wait_ms)))
+        let key = (action as u8, ip.to_owned());
+        let (b, verdict) = take_token(m.get(&key).copied(), capacity, per_ms, now_ms);
+        m.insert(key, b);
+        verdict
+    }
+}
+
+fn per_minute(cfg: &ThrottleConfig, action: Action) -> u32 {
+    match action {
+        Action::Register => cfg.register_per_minute,
+        Action::Refresh => cfg.refresh_per_minute,
+    }
+}
+
+/// Throttling state shared by every instance through the store (a
+/// versioned compare-and-swap per key), for deployments on one database.
+pub struct SharedThrottle {
+    store: std::sync::Arc<dyn tessera_store::Store>,
+    cfg: ThrottleConfig,
+}
+
+fn enc_failures(f: &Failures) -> Vec<u8> {
+    let mut v = Vec::with_capacity(20);
+    v.extend_from_slice(&f.count.to_be_bytes());
+    v.extend_from_slice(&f.last_ms.to_be_bytes());
+    v.extend_from_slice(&f.blocked_until_ms.to_be_bytes());
+    v
+}
+
+fn dec_failures(b: &[u8]) -> Option<Failures> {
+    Some(Failures {
+        count: u32::from_be_bytes(b.get(0..4)?.try_into().ok()?),
+        last_ms: i64::from_be_bytes(b.get(4..12)?.try_into().ok()?),
+        blocked_until_ms: i64::from_be_bytes(b.get(12..20)?.try_into().ok()?),
+    })
+}
+
+fn enc_bucket(b: &Bucket) -> Vec<u8> {
+    let mut v = Vec::with_capacity(16);
+    v.extend_from_slice(&b.tokens.to_be_bytes());
+    v.extend_from_slice(&b.at_ms.to_be_bytes());
+    v
+}
+
+fn dec_bucket(b: &[u8]) -> Option<Bucket> {
+    Some(Bucket {
+        tokens: f64::from_be_bytes(b.get(0..8)?.try_into().ok()?),
+        at_ms: i64::from_be_bytes(b.get(8..16)?.try_into().ok()?),
+    })
+}
+
+impl SharedThrottle {
+    /// Shared throttling over `store`.
+    pub fn new(store: std::sync::Arc<dyn tessera_store::Store>, cfg: ThrottleConfig) -> Self {
+        SharedThrottle { store, cfg }
+    }
+
+    async fn blocked(&self, key: &str, now: i64) -> crate::Result<Option<i64>> {
+        Ok(self
+            .store
+            .kv_get(key, now)
+            .await?
+            .and_then(|(v, _)| dec_failures(&v))
+            .map(|f| f.blocked_until_ms)
+            .filter(|until| *until > now))
+    }
+
+    /// Read-modify-write of one key with optimistic concurrency.
+    async fn update<T>(
+        &self,
+        key: &str,
+        now: i64,
+        ttl_ms: i64,
+        step: impl Fn(Option<&[u8]>) -> (Vec<u8>, T),
+    ) -> crate::Result<T> {
+        for _ in 0..8 {
+            let current = self.store.kv_get(key, now).await?;
+            let (value, out) = step(current.as_ref().map(|(v, _)| v.as_slice()));
+            let expected = current.map(|(_, ver)| ver);
+            if self
+                .store
+                .kv_put(key, expected, &value, now.saturating_add(ttl_ms), now)
+                .await?
+            {
+                return Ok(out);
+            }
+        }
+        Err(crate::Error::Unavailable(
+            "throttle state is contended".into(),
+        ))
+    }
+
+    async fn check_login(
+        &self,
+        account: &str,
+        ip: Option<&str>,
+        now: i64,
+    ) -> crate::Result<Result<(), RetryAfter>> {
+        let a = self.blocked(&format!("login:acct:{account}"), now).await?;
+        let i = match ip {
+            Some(ip) => self.blocked(&format!("login:ip:{ip}"), now).await?,
+            None => None,
+        };
+        Ok(match a.max(i) {
+            Some(until) => Err(RetryAfter(ceil_secs(until - now))),
+            None => Ok(()),
+        })
+    }
+
+    async fn login_failed(&self, account: &str, ip: Option<&str>, now: i64) -> crate::Result<()> {
+        let mut targets = vec![(format!("login:acct:{account}"), self.cfg.account)];
+        if let Some(ip) = ip {
+            targets.push((format!("login:ip:{ip}"), self.cfg.ip));
+        }
+        for (key, p) in &targets {
+            let ttl = p.reset_after_ms.max(p.max_delay_ms);
+            self.update(key, now, ttl, |cur| {
+                let f = next_failure(cur.and_then(dec_failures), p, now);
+                (enc_failures(&f), ())
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn rate(
+        &self,
+        action: Action,
+        ip: Option<&str>,
+        now: i64,
+    ) -> crate::Result<Result<(), RetryAfter>> {
+        let Some(ip) = ip else { return Ok(Ok(())) };
+        let n = per_minute(&self.cfg, action);
+        if n == 0 {
+            return Ok(Ok(()));
+        }
+        let capacity = f64::from(n);
+        let per_ms = capacity / 60_000.0;
+        let key = format!("rate:{}:{ip}", action as u8);
+        self.update(&key, now, 120_000, |cur| {
+            let (b, verdict) = take_token(cur.and_then(dec_bucket), capacity, per_ms, now);
+            (enc_bucket(&b), verdict)
+        })
+        .await
+    }
+}
+
+/// Login backoff and rate limits: in memory (one instance) or shared
+/// through the store (several instances on one database).
+pub enum Limiter {
+    /// Per-process state.
+    Memory(Throttle),
+    /// State in the store, shared by every instance.
+    Shared(SharedThrottle),
+}
+
+impl Limiter {
+    /// May this account and IP try to log in now? If the shared state cannot
+    /// be read, the request is allowed (the database failing will refuse it
+    /// anyway) and the failure logged.
+    pub async fn check_login(
+        &self,
+        account: &str,
+        ip: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), RetryAfter> {
+        match self {
+            Limiter::Memory(t) => t.check_login(account, ip, now_ms),
+            Limiter::Shared(t) => t
+                .check_login(account, ip, now_ms)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "shared throttle unavailable");
+                    Ok(())
+                }),
+        }
+    }
+
+    /// Records a failed login.
+    pub async fn login_failed(&self, account: &str, ip: Option<&str>, now_ms: i64) {
+        match self {
+            Limiter::Memory(t) => t.login_failed(account, ip, now_ms),
+            Limiter::Shared(t) => {
+                if let Err(e) = t.login_failed(account, ip, now_ms).await {
+                    tracing::warn!(error = %e, "shared throttle unavailable");
+                }
+            }
+        }
+    }
+
+    /// Records a successful login: the account starts over.
+    pub async fn login_succeeded(&self, account: &str) {
+        match self {
+            Limiter::Memory(t) => t.login_succeeded(account),
+            Limiter::Shared(t) => {
+                if let Err(e) = t.store.kv_delete(&format!("login:acct:{account}")).await {
+                    tracing::warn!(error = %e, "shared throttle unavailable");
+                }
+            }
+        }
+    }
+
+    /// Takes one token from the IP's bucket for `action`.
+    pub async fn rate(
+        &self,
+        action: Action,
+        ip: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), RetryAfter> {
+        match self {
+            Limiter::Memory(t) => t.rate(action, ip, now_ms),
+            Limiter::Shared(t) => t.rate(action, ip, now_ms).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "shared throttle unavailable");
+                Ok(())
+            }),
         }
     }
 }
@@ -287,5 +519,60 @@ mod tests {
             Ok(())
         );
         assert_eq!(t.rate(Action::Refresh, Some("1.1.1.1"), now), Ok(()));
+    }
+}
+
+#[cfg(test)]
+mod shared_tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn shared_state_behaves_like_memory_and_spans_instances() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tessera_store::open(None, dir.path()).await.unwrap();
+        let cfg = ThrottleConfig {
+            register_per_minute: 2,
+            ..ThrottleConfig::default()
+        };
+        let memory = Limiter::Memory(Throttle::new(cfg));
+        // Two "instances" over one store.
+        let a = Limiter::Shared(SharedThrottle::new(store.clone(), cfg));
+        let b = Limiter::Shared(SharedThrottle::new(store.clone(), cfg));
+        let now = 9_000_000;
+        for i in 0..7 {
+            let t = now + i * 10;
+            let m = memory.check_login("x@y.io", Some("1.1.1.1"), t).await;
+            let s = a.check_login("x@y.io", Some("1.1.1.1"), t).await;
+            assert_eq!(m, s, "attempt {i}");
+            memory.login_failed("x@y.io", Some("1.1.1.1"), t).await;
+            // Alternate instances: the count is shared.
+            if i % 2 == 0 { &a } else { &b }
+                .login_failed("x@y.io", Some("1.1.1.1"), t)
+                .await;
+        }
+        let m = memory.check_login("x@y.io", None, now + 70).await;
+        assert!(m.is_err());
+        assert_eq!(
+            b.check_login("x@y.io", None, now + 70).await,
+            m,
+            "B sees A's failures"
+        );
+        b.login_succeeded("x@y.io").await;
+        assert_eq!(a.check_login("x@y.io", None, now + 70).await, Ok(()));
+
+        assert_eq!(a.rate(Action::Register, Some("2.2.2.2"), now).await, Ok(()));
+        assert_eq!(b.rate(Action::Register, Some("2.2.2.2"), now).await, Ok(()));
+        assert_eq!(
+            a.rate(Action::Register, Some("2.2.2.2"), now).await,
+            Err(RetryAfter(30)),
+            "the bucket is shared"
+        );
+        assert_eq!(
+            b.rate(Action::Register, Some("2.2.2.2"), now + 30_000)
+                .await,
+            Ok(())
+        );
+        let _ = Arc::strong_count(&store);
     }
 }

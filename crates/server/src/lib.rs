@@ -100,10 +100,21 @@ pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState,
             .await
             .map_err(StartError::Core)?,
     );
+    // One database shared by several instances: throttling is shared too.
+    let throttle = if shared_db {
+        tessera_core::throttle::Limiter::Shared(tessera_core::throttle::SharedThrottle::new(
+            auth.store().clone(),
+            cfg.throttle_config(),
+        ))
+    } else {
+        tessera_core::throttle::Limiter::Memory(tessera_core::throttle::Throttle::new(
+            cfg.throttle_config(),
+        ))
+    };
     Ok(AppState {
         oauth: Arc::new(tessera_core::oauth::OAuth::new(auth.clone(), secret)),
         auth,
-        throttle: Arc::new(tessera_core::throttle::Throttle::new(cfg.throttle_config())),
+        throttle: Arc::new(throttle),
         config: Arc::new(cfg),
     })
 }

@@ -210,14 +210,7 @@ pub(crate) async fn token(
             if scope.is_some() {
                 return Err(err("invalid_scope", "a refresh cannot change the scope"));
             }
-            let now = s.auth.clock().now_millis();
-            s.throttle
-                .rate(
-                    tessera_core::throttle::Action::Refresh,
-                    ctx.ip.as_deref(),
-                    now,
-                )
-                .map_err(|r| ApiError::too_many(r.0))?;
+            crate::routes::rate(&s, tessera_core::throttle::Action::Refresh, &ctx).await?;
             let rt = required(&f, "refresh_token")?;
             let (pair, _) = s.auth.refresh(rt, &ctx).await.map_err(oauth_error)?;
             Ok(no_store(json!({

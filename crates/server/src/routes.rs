@@ -157,7 +157,7 @@ fn account_key(email: &str) -> String {
     tessera_core::normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase())
 }
 
-fn rate(
+pub(crate) async fn rate(
     s: &AppState,
     action: tessera_core::throttle::Action,
     ctx: &tessera_core::ClientInfo,
@@ -165,6 +165,7 @@ fn rate(
     let now = s.auth.clock().now_millis();
     s.throttle
         .rate(action, ctx.ip.as_deref(), now)
+        .await
         .map_err(|r| ApiError::too_many(r.0))
 }
 
@@ -181,16 +182,18 @@ pub(crate) async fn throttled_login(
     let now = s.auth.clock().now_millis();
     s.throttle
         .check_login(&key, ip, now)
+        .await
         .map_err(|r| ApiError::too_many(r.0))?;
     match s.auth.login(email, password, ctx).await {
         Ok(pair) => {
-            s.throttle.login_succeeded(&key);
+            s.throttle.login_succeeded(&key).await;
             Ok(pair)
         }
         Err(e) => {
             if matches!(e, tessera_core::Error::InvalidCredentials) {
                 s.throttle
-                    .login_failed(&key, ip, s.auth.clock().now_millis());
+                    .login_failed(&key, ip, s.auth.clock().now_millis())
+                    .await;
             }
             Err(e.into())
         }
@@ -217,7 +220,7 @@ pub(crate) async fn register(
     Client(ctx): Client,
     JsonBody(body): JsonBody<Credentials>,
 ) -> ApiResult<Response> {
-    rate(&s, tessera_core::throttle::Action::Register, &ctx)?;
+    rate(&s, tessera_core::throttle::Action::Register, &ctx).await?;
     let user = s.auth.register(&body.email, &body.password, &ctx).await?;
     Ok((StatusCode::CREATED, Json(UserView::from(user))).into_response())
 }
@@ -275,7 +278,7 @@ pub(crate) async fn refresh(
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<RefreshBody>,
 ) -> ApiResult<Response> {
-    rate(&s, tessera_core::throttle::Action::Refresh, &ctx)?;
+    rate(&s, tessera_core::throttle::Action::Refresh, &ctx).await?;
     match refresh_token_of(&s, &headers, body)? {
         Carrier::Body(t) => {
             let (pair, _outcome) = s.auth.refresh(&t, &ctx).await?;

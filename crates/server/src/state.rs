@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use std::sync::Arc;
-use tessera_core::throttle::Throttle;
+use tessera_core::throttle::Limiter;
 use tessera_core::Auth;
 
 /// What every handler can reach.
@@ -15,5 +15,5 @@ pub struct AppState {
     /// OAuth clients, revocation and introspection.
     pub oauth: Arc<tessera_core::oauth::OAuth>,
     /// Login backoff and rate limits.
-    pub throttle: Arc<Throttle>,
+    pub throttle: Arc<Limiter>,
 }

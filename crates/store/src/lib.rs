@@ -314,6 +314,24 @@ pub trait Store: Send + Sync + 'static {
     /// is free, expired, or already held by `holder`. True if held now.
     async fn try_lease(&self, name: &str, holder: &str, now: i64, ttl: i64) -> Result<bool>;
 
+    /// Reads a shared value and its version, if present and unexpired
+    /// (`now` and `expires_at` in the caller's unit, milliseconds for throttling).
+    async fn kv_get(&self, key: &str, now: i64) -> Result<Option<(Vec<u8>, i64)>>;
+    /// Writes a shared value if its version is still `expected` (`None`: if
+    /// absent or expired). True if this write won.
+    async fn kv_put(
+        &self,
+        key: &str,
+        expected: Option<i64>,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool>;
+    /// Deletes a shared value.
+    async fn kv_delete(&self, key: &str) -> Result<()>;
+    /// Deletes expired shared values.
+    async fn kv_purge(&self, now: i64) -> Result<u64>;
+
     /// Appends a security event.
     async fn audit(&self, event: &AuditEvent) -> Result<()>;
     /// Reads audit events with id greater than `after`, oldest first.

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_clients.sql")),
     (3, include_str!("../migrations/postgres/0003_leases.sql")),
+    (4, include_str!("../migrations/postgres/0004_kv.sql")),
 ];
 
 /// Connection-pool settings.
@@ -628,5 +629,68 @@ impl Store for PgStore {
         .await
         .map(|r| r.rows_affected() == 1)
         .map_err(map_err)
+    }
+
+    async fn kv_get(&self, key: &str, now: i64) -> Result<Option<(Vec<u8>, i64)>> {
+        sqlx::query("SELECT value, version FROM kv WHERE key = $1 AND expires_at > $2")
+            .bind(key)
+            .bind(now)
+            .try_map(|r: PgRow| Ok((r.try_get("value")?, r.try_get("version")?)))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn kv_put(
+        &self,
+        key: &str,
+        expected: Option<i64>,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let res = match expected {
+            // Absent (or expired) rows count as absent.
+            None => sqlx::query(
+                "INSERT INTO kv (key, value, version, expires_at) VALUES ($1, $2, 1, $3) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = kv.version + 1, \
+                 expires_at = excluded.expires_at WHERE kv.expires_at <= $4",
+            )
+            .bind(key)
+            .bind(value)
+            .bind(expires_at)
+            .bind(now),
+            Some(v) => sqlx::query(
+                "UPDATE kv SET value = $1, version = version + 1, expires_at = $2 \
+                 WHERE key = $3 AND version = $4 AND expires_at > $5",
+            )
+            .bind(value)
+            .bind(expires_at)
+            .bind(key)
+            .bind(v)
+            .bind(now),
+        };
+        res.execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(map_err)
+    }
+
+    async fn kv_delete(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM kv WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn kv_purge(&self, now: i64) -> Result<u64> {
+        sqlx::query("DELETE FROM kv WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(map_err)
     }
 }

@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_clients.sql")),
     (3, include_str!("../migrations/sqlite/0003_leases.sql")),
+    (4, include_str!("../migrations/sqlite/0004_kv.sql")),
 ];
 
 /// The SQLite store.
@@ -577,5 +578,68 @@ impl Store for SqliteStore {
         .await
         .map(|r| r.rows_affected() == 1)
         .map_err(map_err)
+    }
+
+    async fn kv_get(&self, key: &str, now: i64) -> Result<Option<(Vec<u8>, i64)>> {
+        sqlx::query("SELECT value, version FROM kv WHERE key = ? AND expires_at > ?")
+            .bind(key)
+            .bind(now)
+            .try_map(|r: SqliteRow| Ok((r.try_get("value")?, r.try_get("version")?)))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn kv_put(
+        &self,
+        key: &str,
+        expected: Option<i64>,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let res = match expected {
+            // Absent (or expired) rows count as absent.
+            None => sqlx::query(
+                "INSERT INTO kv (key, value, version, expires_at) VALUES (?, ?, 1, ?) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = kv.version + 1, \
+                 expires_at = excluded.expires_at WHERE kv.expires_at <= ?",
+            )
+            .bind(key)
+            .bind(value)
+            .bind(expires_at)
+            .bind(now),
+            Some(v) => sqlx::query(
+                "UPDATE kv SET value = ?, version = version + 1, expires_at = ? \
+                 WHERE key = ? AND version = ? AND expires_at > ?",
+            )
+            .bind(value)
+            .bind(expires_at)
+            .bind(key)
+            .bind(v)
+            .bind(now),
+        };
+        res.execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(map_err)
+    }
+
+    async fn kv_delete(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM kv WHERE key = ?")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn kv_purge(&self, now: i64) -> Result<u64> {
+        sqlx::query("DELETE FROM kv WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(map_err)
     }
 }

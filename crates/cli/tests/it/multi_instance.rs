@@ -209,6 +209,42 @@ async fn two_instances_share_sessions_grace_and_keys() {
     );
     assert_eq!(me(&a.base, &s(&p1, "access_token")).await, 401);
 
+    // Login throttling is shared: failures split across A and B add up.
+    for i in 0..5 {
+        let base = if i % 2 == 0 { &a.base } else { &b.base };
+        let (st, _) = post(
+            base,
+            "/v1/auth/login",
+            json!({"email": "ada@x.io", "password": "wrong password"}),
+        )
+        .await;
+        assert_eq!(st, 401);
+    }
+    let (st, _) = post(
+        &a.base,
+        "/v1/auth/login",
+        json!({"email": "ada@x.io", "password": "wrong password"}),
+    )
+    .await;
+    assert_eq!(
+        st, 401,
+        "the sixth failure is counted and starts the backoff"
+    );
+    for base in [&a.base, &b.base] {
+        let r = reqwest::Client::new()
+            .post(format!("{base}/v1/auth/login"))
+            .json(&json!({"email": "ada@x.io", "password": pw}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            429,
+            "both instances throttle the account"
+        );
+        assert!(r.headers().get("retry-after").is_some());
+    }
+
     // Key rotation on A: B publishes the new key and verifies A's tokens.
     let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args([

@@ -349,7 +349,7 @@ async fn migrations_are_idempotent_and_race_free() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(n, 3, "every migration applied exactly once");
+    assert_eq!(n, 4, "every migration applied exactly once");
 }
 
 #[tokio::test]
@@ -373,5 +373,33 @@ async fn leases_have_one_holder_until_they_expire() {
             s.try_lease("other", "a", 190, 60).await.unwrap(),
             "leases are per name"
         );
+    }
+}
+
+#[tokio::test]
+async fn kv_is_a_versioned_compare_and_swap_with_expiry() {
+    for (_dir, s) in backends().await {
+        assert_eq!(s.kv_get("k", 100).await.unwrap(), None);
+        assert!(s.kv_put("k", None, b"one", 200, 100).await.unwrap());
+        assert!(
+            !s.kv_put("k", None, b"dup", 200, 100).await.unwrap(),
+            "exists"
+        );
+        let (v, ver) = s.kv_get("k", 100).await.unwrap().unwrap();
+        assert_eq!(v, b"one");
+        assert!(s.kv_put("k", Some(ver), b"two", 200, 100).await.unwrap());
+        assert!(
+            !s.kv_put("k", Some(ver), b"stale", 200, 100).await.unwrap(),
+            "stale version"
+        );
+        assert_eq!(s.kv_get("k", 100).await.unwrap().unwrap().0, b"two");
+        // Expired values read as absent and can be created afresh.
+        assert_eq!(s.kv_get("k", 200).await.unwrap(), None);
+        assert!(s.kv_put("k", None, b"new", 300, 250).await.unwrap());
+        assert_eq!(s.kv_get("k", 260).await.unwrap().unwrap().0, b"new");
+        s.kv_delete("k").await.unwrap();
+        assert_eq!(s.kv_get("k", 260).await.unwrap(), None);
+        assert!(s.kv_put("x", None, b"x", 10, 0).await.unwrap());
+        assert_eq!(s.kv_purge(10).await.unwrap(), 1);
     }
 }
