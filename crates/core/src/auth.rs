@@ -165,6 +165,13 @@ pub fn check_password(pw: &str) -> Result<()> {
     Ok(())
 }
 
+/// False for a string no stored id, email or key can equal: PostgreSQL text
+/// cannot hold NUL, so a lookup by one is answered without asking the store
+/// (where it would fail as a database error).
+pub(crate) fn storable(s: &str) -> bool {
+    !s.contains('\0')
+}
+
 fn random_id(len: usize) -> Result<String> {
     crypto::random_bytes(len)
         .map(|b| b64::encode(&b))
@@ -699,6 +706,9 @@ impl Auth {
 
     /// Ends one of the caller's sessions (404 for anyone else's).
     pub async fn end_session(&self, who: &Principal, sid: &str, ctx: &ClientInfo) -> Result<()> {
+        if !storable(sid) {
+            return Err(Error::NotFound("session"));
+        }
         match self.store.session(sid).await? {
             Some(s) if s.user_id == who.user_id() => {
                 if self
@@ -717,6 +727,12 @@ impl Auth {
 
     /// Admin: users, paged by email.
     pub async fn list_users(&self, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
+        if after.is_some_and(|a| !storable(a)) {
+            return Err(Error::InvalidInput {
+                field: "after",
+                message: "must not contain NUL".into(),
+            });
+        }
         Ok(self.store.list_users(after, limit.clamp(1, 500)).await?)
     }
 
@@ -733,7 +749,7 @@ impl Auth {
         ctx: &ClientInfo,
     ) -> Result<User> {
         check_roles(roles)?;
-        if !self.store.set_roles(user_id, roles).await? {
+        if !storable(user_id) || !self.store.set_roles(user_id, roles).await? {
             return Err(Error::NotFound("user"));
         }
         self.audit(
@@ -752,7 +768,7 @@ impl Auth {
 
     /// Admin: ends every session of a user.
     pub async fn revoke_user_sessions(&self, user_id: &str, ctx: &ClientInfo) -> Result<usize> {
-        if self.store.user_by_id(user_id).await?.is_none() {
+        if !storable(user_id) || self.store.user_by_id(user_id).await?.is_none() {
             return Err(Error::NotFound("user"));
         }
         let ids = self

@@ -143,6 +143,9 @@ impl OAuth {
     /// costs the same as a wrong secret).
     pub async fn authenticate_client(&self, id: &str, secret: &str) -> Result<Client> {
         let presented = self.hash_secret(secret);
+        if !crate::auth::storable(id) {
+            return Err(Error::InvalidClient);
+        }
         let client = self.auth.store().client(id).await?;
         let stored = client
             .as_ref()

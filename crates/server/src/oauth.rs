@@ -2,13 +2,12 @@
 //! form-encoded requests, RFC 6749 §5.2 errors, `Cache-Control: no-store`.
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Client as Peer;
+use crate::extract::{Client as Peer, RawBody};
 use crate::openapi::{
     ErrorBody, IntrospectionResponse, OAuthTokenResponse, TokenParams, TokenRequest,
 };
 use crate::routes::throttled_login;
 use crate::state::AppState;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -168,7 +167,7 @@ pub(crate) async fn token(
     State(s): State<AppState>,
     Peer(ctx): Peer,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Response> {
     let f = form(&headers, &body)?;
     let creds = client_credentials(&headers, &f)?;
@@ -271,7 +270,7 @@ pub(crate) async fn revoke(
     State(s): State<AppState>,
     Peer(ctx): Peer,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Response> {
     let f = form(&headers, &body)?;
     let creds = client_credentials(&headers, &f)?;
@@ -304,7 +303,7 @@ pub(crate) async fn revoke(
 pub(crate) async fn introspect(
     State(s): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Response> {
     let f = form(&headers, &body)?;
     let creds = client_credentials(&headers, &f)?;

@@ -114,10 +114,27 @@ impl Modify for SecuritySchemes {
 /// `/openapi.json` and Swagger UI at `/docs` (`/docs/`), merged into the router.
 /// The online validator badge is off: the page talks to this server only.
 pub(crate) fn routes() -> Router<AppState> {
-    SwaggerUi::new(DOCS_PATH)
+    let ui: Router<AppState> = SwaggerUi::new(DOCS_PATH)
         .url(SPEC_PATH, ApiDoc::openapi())
         .config(Config::default().validator_url("none"))
-        .into()
+        .into();
+    ui.layer(axum::middleware::map_response(json_not_found))
+}
+
+/// Swagger UI answers an unknown file under `/docs/` with an empty 404; make
+/// it the JSON error every other 404 is.
+async fn json_not_found(res: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if res.status() == axum::http::StatusCode::NOT_FOUND && !is_json {
+        routes::not_found().await.into_response()
+    } else {
+        res
+    }
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414) is served by the

@@ -152,9 +152,18 @@ fn no_store(mut res: Response) -> Response {
 }
 
 /// The throttling key of an account: its normalised email, whether or not
-/// the account exists.
+/// the account exists. A string that is not an email (never an account) is
+/// kept short and free of NUL, so the shared throttle can always store it.
 fn account_key(email: &str) -> String {
-    tessera_core::normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase())
+    tessera_core::normalize_email(email).unwrap_or_else(|_| {
+        email
+            .trim()
+            .to_lowercase()
+            .replace('\0', "\u{fffd}")
+            .chars()
+            .take(254)
+            .collect()
+    })
 }
 
 pub(crate) async fn rate(

@@ -3,6 +3,7 @@
 //! `reqwest`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod abuse;
 mod accounts;
 mod admin;
 mod bad_input;
@@ -10,7 +11,10 @@ mod bearer;
 mod cookies;
 mod discovery;
 mod expiry;
+mod fuzz;
 mod keys;
+mod oauth;
+mod ops;
 mod refresh;
 mod restart;
 mod sessions;
