@@ -248,7 +248,7 @@ fn per_minute(cfg: &ThrottleConfig, action: Action) -> u32 {
 /// Throttling state shared by every instance through the store (a
 /// versioned compare-and-swap per key), for deployments on one database.
 pub struct SharedThrottle {
-    store: std::sync::Arc<dyn tessera_store::Store>,
+    kv: std::sync::Arc<dyn tessera_store::Kv>,
     cfg: ThrottleConfig,
 }
 
@@ -283,14 +283,14 @@ fn dec_bucket(b: &[u8]) -> Option<Bucket> {
 }
 
 impl SharedThrottle {
-    /// Shared throttling over `store`.
-    pub fn new(store: std::sync::Arc<dyn tessera_store::Store>, cfg: ThrottleConfig) -> Self {
-        SharedThrottle { store, cfg }
+    /// Shared throttling over a key-value (the database's, or Redis).
+    pub fn new(kv: std::sync::Arc<dyn tessera_store::Kv>, cfg: ThrottleConfig) -> Self {
+        SharedThrottle { kv, cfg }
     }
 
     async fn blocked(&self, key: &str, now: i64) -> crate::Result<Option<i64>> {
         Ok(self
-            .store
+            .kv
             .kv_get(key, now)
             .await?
             .and_then(|(v, _)| dec_failures(&v))
@@ -307,11 +307,11 @@ impl SharedThrottle {
         step: impl Fn(Option<&[u8]>) -> (Vec<u8>, T),
     ) -> crate::Result<T> {
         for _ in 0..8 {
-            let current = self.store.kv_get(key, now).await?;
+            let current = self.kv.kv_get(key, now).await?;
             let (value, out) = step(current.as_ref().map(|(v, _)| v.as_slice()));
             let expected = current.map(|(_, ver)| ver);
             if self
-                .store
+                .kv
                 .kv_put(key, expected, &value, now.saturating_add(ttl_ms), now)
                 .await?
             {
@@ -426,7 +426,7 @@ impl Limiter {
         match self {
             Limiter::Memory(t) => t.login_succeeded(account),
             Limiter::Shared(t) => {
-                if let Err(e) = t.store.kv_delete(&format!("login:acct:{account}")).await {
+                if let Err(e) = t.kv.kv_delete(&format!("login:acct:{account}")).await {
                     tracing::warn!(error = %e, "shared throttle unavailable");
                 }
             }
@@ -537,8 +537,9 @@ mod shared_tests {
         };
         let memory = Limiter::Memory(Throttle::new(cfg));
         // Two "instances" over one store.
-        let a = Limiter::Shared(SharedThrottle::new(store.clone(), cfg));
-        let b = Limiter::Shared(SharedThrottle::new(store.clone(), cfg));
+        let kv: Arc<dyn tessera_store::Kv> = Arc::new(tessera_store::StoreKv(store.clone()));
+        let a = Limiter::Shared(SharedThrottle::new(kv.clone(), cfg));
+        let b = Limiter::Shared(SharedThrottle::new(kv, cfg));
         let now = 9_000_000;
         for i in 0..7 {
             let t = now + i * 10;

@@ -144,6 +144,8 @@ pub struct Config {
     pub secret: Option<String>,
     /// Origins allowed to call the API from a browser (CORS); empty: CORS off.
     pub cors_origins: OriginList,
+    /// Redis URL for shared login throttling and rate limits (instead of the database).
+    pub redis_url: Option<String>,
     /// How often an instance reloads keys from the store, rotates on
     /// schedule, and updates gauges (bounds how fast new keys are picked up).
     pub maintenance_interval: Dur,
@@ -228,6 +230,9 @@ impl fmt::Debug for Config {
         if let Some(url) = &redacted.database_url {
             redacted.database_url = Some(redact_url(url));
         }
+        if let Some(url) = &redacted.redis_url {
+            redacted.redis_url = Some(redact_url(url));
+        }
         let json = serde_json::to_string(&redacted).map_err(|_| fmt::Error)?;
         f.write_str(&json)
     }
@@ -275,6 +280,7 @@ impl Default for Config {
             secret: None,
             cors_origins: OriginList::default(),
             cookie_security: CookieSecurity::Auto,
+            redis_url: None,
             maintenance_interval: Dur(d(30)),
             db_max_connections: 16,
             db_acquire_timeout: Dur(d(5)),
@@ -317,6 +323,7 @@ pub const KEYS: &[&str] = &[
     "secret",
     "cors_origins",
     "cookie_security",
+    "redis_url",
     "maintenance_interval",
     "db_max_connections",
     "db_acquire_timeout",
@@ -438,6 +445,11 @@ impl Config {
         }
         if self.argon2_workers == 0 {
             return Err(bad("argon2_workers", "must be at least 1"));
+        }
+        if let Some(r) = &self.redis_url {
+            if !(r.starts_with("redis://") || r.starts_with("rediss://")) {
+                return Err(bad("redis_url", "must start with redis:// or rediss://"));
+            }
         }
         if self.maintenance_interval.0.is_zero() {
             return Err(bad("maintenance_interval", "must be at least 1 second"));

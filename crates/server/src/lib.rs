@@ -100,16 +100,19 @@ pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState,
             .await
             .map_err(StartError::Core)?,
     );
-    // One database shared by several instances: throttling is shared too.
-    let throttle = if shared_db {
-        tessera_core::throttle::Limiter::Shared(tessera_core::throttle::SharedThrottle::new(
-            auth.store().clone(),
-            cfg.throttle_config(),
-        ))
+    // Several instances: throttling is shared too, in Redis when configured,
+    // else in the shared database.
+    use tessera_core::throttle::{Limiter, SharedThrottle, Throttle};
+    let throttle = if let Some(url) = &cfg.redis_url {
+        let kv = tessera_store::RedisKv::connect(url, "tessera:throttle:")
+            .await
+            .map_err(StartError::Store)?;
+        Limiter::Shared(SharedThrottle::new(Arc::new(kv), cfg.throttle_config()))
+    } else if shared_db {
+        let kv = tessera_store::StoreKv(auth.store().clone());
+        Limiter::Shared(SharedThrottle::new(Arc::new(kv), cfg.throttle_config()))
     } else {
-        tessera_core::throttle::Limiter::Memory(tessera_core::throttle::Throttle::new(
-            cfg.throttle_config(),
-        ))
+        Limiter::Memory(Throttle::new(cfg.throttle_config()))
     };
     Ok(AppState {
         oauth: Arc::new(tessera_core::oauth::OAuth::new(auth.clone(), secret)),

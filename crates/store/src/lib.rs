@@ -29,12 +29,14 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod kv;
 mod postgres;
 mod sqlite;
 
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use kv::{Kv, RedisKv, StoreKv};
 pub use postgres::{PgPoolSettings, PgStore};
 pub use sqlite::SqliteStore;
 

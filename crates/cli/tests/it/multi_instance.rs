@@ -419,3 +419,72 @@ async fn sigkill_during_a_refresh_storm_loses_no_session() {
         assert_eq!(st, 200, "the family has one live chain");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_shares_login_throttling_between_instances() {
+    let Ok(redis) = std::env::var("TESSERA_TEST_REDIS_URL") else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: Redis throttling test (set TESSERA_TEST_REDIS_URL to run it)"
+        );
+        return;
+    };
+    // Two instances with their own SQLite databases, sharing only Redis.
+    let mut procs = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("TESSERA_REDIS_URL", &redis)
+            .env("TESSERA_ARGON2_MEMORY_KIB", "256")
+            .env("TESSERA_ARGON2_ITERATIONS", "1")
+            .env("RUST_LOG", "warn")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        procs.push(Instance {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        });
+    }
+    for p in &procs {
+        let mut up = false;
+        for _ in 0..200 {
+            if reqwest::get(format!("{}/healthz", p.base)).await.is_ok() {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(up, "instance {} started", p.base);
+    }
+    // An account name no other run uses: Redis outlives the test.
+    let bytes = tessera_jose::crypto::random_bytes(6).unwrap();
+    let email = format!(
+        "r{}@x.io",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    for i in 0..6 {
+        let (st, _) = post(
+            &procs[i % 2].base,
+            "/v1/auth/login",
+            json!({"email": email, "password": "wrong password"}),
+        )
+        .await;
+        assert_eq!(st, 401, "failure {i}");
+    }
+    for p in &procs {
+        let (st, v) = post(
+            &p.base,
+            "/v1/auth/login",
+            json!({"email": email, "password": "wrong password"}),
+        )
+        .await;
+        assert_eq!((st, v["error"].as_str()), (429, Some("too_many_requests")));
+    }
+}

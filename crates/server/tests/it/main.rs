@@ -9,6 +9,7 @@ mod admin;
 mod bad_input;
 mod bearer;
 mod cookies;
+mod db_outage;
 mod discovery;
 mod expiry;
 mod fuzz;

@@ -403,3 +403,60 @@ async fn kv_is_a_versioned_compare_and_swap_with_expiry() {
         assert_eq!(s.kv_purge(10).await.unwrap(), 1);
     }
 }
+
+/// The shared-throttle key-value: in each database backend, and in Redis
+/// when `TESSERA_TEST_REDIS_URL` is set.
+#[tokio::test]
+async fn kv_backends_agree() {
+    use tessera_store::{Kv, RedisKv, StoreKv};
+    let mut kvs: Vec<(Box<dyn Kv>, tempfile::TempDir)> = Vec::new();
+    for (dir, s) in backends().await {
+        kvs.push((Box::new(StoreKv(s)), dir));
+    }
+    match std::env::var("TESSERA_TEST_REDIS_URL") {
+        Ok(url) => {
+            let bytes = tessera_jose::crypto::random_bytes(6).unwrap();
+            let prefix = format!(
+                "t{}:",
+                bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            );
+            kvs.push((
+                Box::new(RedisKv::connect(&url, &prefix).await.unwrap()),
+                tempfile::tempdir().unwrap(),
+            ));
+        }
+        Err(_) => {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: Redis key-value (set TESSERA_TEST_REDIS_URL to run it)"
+            );
+        }
+    }
+    // Redis expires by wall clock, so times here are real milliseconds.
+    let now = tessera_jose::Clock::now_millis(&tessera_jose::SystemClock);
+    for (kv, _dir) in &kvs {
+        assert_eq!(kv.kv_get("k", now).await.unwrap(), None);
+        assert!(kv
+            .kv_put("k", None, b"one", now + 60_000, now)
+            .await
+            .unwrap());
+        assert!(!kv
+            .kv_put("k", None, b"dup", now + 60_000, now)
+            .await
+            .unwrap());
+        let (v, ver) = kv.kv_get("k", now).await.unwrap().unwrap();
+        assert_eq!(v, b"one");
+        assert!(kv
+            .kv_put("k", Some(ver), b"two", now + 60_000, now)
+            .await
+            .unwrap());
+        assert!(!kv
+            .kv_put("k", Some(ver), b"stale", now + 60_000, now)
+            .await
+            .unwrap());
+        assert_eq!(kv.kv_get("k", now).await.unwrap().unwrap().0, b"two");
+        kv.kv_delete("k").await.unwrap();
+        assert_eq!(kv.kv_get("k", now).await.unwrap(), None);
+    }
+}
