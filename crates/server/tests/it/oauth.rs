@@ -1087,3 +1087,37 @@ async fn discovery_lists_the_oauth_endpoints_grants_and_auth_methods() {
         assert_ne!(r.status.as_u16(), 405, "{path}: {}", r.text);
     }
 }
+
+#[tokio::test]
+async fn client_tokens_cannot_act_as_users_on_tessera_endpoints() {
+    let t = crate::support::TestServer::start().await;
+    let state = t.server().state();
+    let secret = "s".repeat(40);
+    state
+        .oauth
+        .create_client(
+            "svc",
+            &secret,
+            &["read:x".into()],
+            &["client_credentials".into()],
+        )
+        .await
+        .unwrap();
+    let r = t
+        .http
+        .post(t.url("/oauth2/token"))
+        .basic_auth("svc", Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    let token = v["access_token"].as_str().unwrap().to_owned();
+    for path in ["/v1/me", "/v1/sessions"] {
+        t.get_auth(path, &token).await.expect_invalid_token();
+    }
+    t.post_auth("/v1/auth/logout-all", &token)
+        .await
+        .expect_invalid_token();
+}
