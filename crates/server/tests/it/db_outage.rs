@@ -10,18 +10,26 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+/// Forwards connections to PostgreSQL while up; while cut, it keeps its port
+/// (so nothing else can take it) but drops every connection at once.
 struct Proxy {
+    up: Arc<std::sync::atomic::AtomicBool>,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
-    accept: JoinHandle<()>,
+    _accept: JoinHandle<()>,
 }
 
 impl Proxy {
     async fn start(port: u16, upstream: String) -> Proxy {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let t = tasks.clone();
+        let (t, u) = (tasks.clone(), up.clone());
         let accept = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
+                if !u.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
                 let up = upstream.clone();
                 let h = tokio::spawn(async move {
                     if let Ok(mut outbound) = TcpStream::connect(up).await {
@@ -31,15 +39,24 @@ impl Proxy {
                 t.lock().unwrap().push(h);
             }
         });
-        Proxy { tasks, accept }
+        Proxy {
+            up,
+            tasks,
+            _accept: accept,
+        }
     }
 
-    /// Refuses new connections and cuts every open one.
-    fn cut(self) {
-        self.accept.abort();
+    /// The database "goes away": every open connection is cut, new ones dropped.
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
         for h in self.tasks.lock().unwrap().drain(..) {
             h.abort();
         }
+    }
+
+    /// The database is back.
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -150,8 +167,8 @@ async fn a_lost_database_gives_503_and_requests_recover() {
     let (st, _, body) = raw(&t, "/v1/me", None, Some(login.str("access_token"))).await;
     assert_eq!(st, 503, "{body}");
 
-    // It comes back on the same address: requests recover without a restart.
-    let _proxy = Proxy::start(port, upstream).await;
+    // It comes back: requests recover without a restart.
+    proxy.restore();
     let mut recovered = false;
     for _ in 0..50 {
         if raw(&t, "/readyz", None, None).await.0 == 200 {
