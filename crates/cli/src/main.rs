@@ -63,6 +63,8 @@ enum Command {
     },
     /// Print a new random server secret (for `secret` / `TESSERA_SECRET`).
     GenSecret,
+    /// Apply pending database migrations and exit (they also run at start-up).
+    Migrate(ConfigArgs),
     /// Read the audit log.
     Audit {
         #[command(subcommand)]
@@ -579,6 +581,21 @@ async fn run(cli: Cli) -> Result<(), String> {
                 typ,
             } => verify(j, jwt.trim(), &jwks, iss, aud, &typ).await,
         },
+        Command::Migrate(args) => {
+            let cfg = args.load()?;
+            tessera_store::open_with(cfg.database_url.as_deref(), &cfg.data_dir, cfg.pg_pool())
+                .await
+                .map_err(|e| e.to_string())?;
+            let target = cfg
+                .database_url
+                .as_deref()
+                .map(tessera_server::config::redact_url)
+                .unwrap_or_else(|| cfg.data_dir.join("tessera.db").display().to_string());
+            print(j, &json!({"migrated": target}), || {
+                format!("the schema of {target} is up to date")
+            });
+            Ok(())
+        }
         Command::GenSecret => {
             let bytes = tessera_jose::crypto::random_bytes(32).map_err(|e| e.to_string())?;
             println!("{}", tessera_jose::b64::encode(&bytes));

@@ -136,6 +136,8 @@ pub struct Config {
     pub argon2_workers: usize,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+    /// Largest accepted total size of request headers, in bytes (431 beyond).
+    pub max_header_bytes: usize,
     /// Per-request timeout.
     pub request_timeout: Dur,
     /// `human` or `json`.
@@ -275,6 +277,7 @@ impl Default for Config {
             argon2_parallelism: 1,
             argon2_workers: 2,
             max_body_bytes: 16 * 1024,
+            max_header_bytes: 16 * 1024,
             request_timeout: Dur(d(30)),
             log_format: LogFormat::Human,
             secret: None,
@@ -318,6 +321,7 @@ pub const KEYS: &[&str] = &[
     "argon2_parallelism",
     "argon2_workers",
     "max_body_bytes",
+    "max_header_bytes",
     "request_timeout",
     "log_format",
     "secret",
@@ -465,6 +469,9 @@ impl Config {
         }
         if self.db_acquire_timeout.0.is_zero() {
             return Err(bad("db_acquire_timeout", "must be at least 1 second"));
+        }
+        if self.max_header_bytes < 1024 {
+            return Err(bad("max_header_bytes", "must be at least 1024"));
         }
         if self.max_body_bytes < 256 {
             return Err(bad("max_body_bytes", "must be at least 256"));

@@ -191,3 +191,26 @@ pub(crate) async fn deadline(
 
 /// Result type of handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Refuses requests whose headers are too large in total, or too many, with a
+/// JSON 431 (before any handler or extractor runs).
+pub async fn header_cap(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = req.headers();
+    let total: usize = headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if total > limit || headers.len() > 100 {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request_header_fields_too_large",
+            format!("request headers exceed {limit} bytes or 100 fields"),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}

@@ -154,6 +154,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     let timeout = state.config.request_timeout.0;
     let cors = cors(&state.config);
+    let header_limit = state.config.max_header_bytes;
     Router::new()
         .route("/v1/auth/register", post(routes::register))
         .route("/v1/auth/login", post(routes::login))
@@ -194,6 +195,10 @@ pub fn router(state: AppState) -> Router {
             error::deadline,
         ))
         .layer(tower::util::option_layer(cors))
+        .layer(axum::middleware::from_fn_with_state(
+            header_limit,
+            error::header_cap,
+        ))
         .layer(axum::middleware::from_fn(observe::trace))
         .with_state(state)
 }

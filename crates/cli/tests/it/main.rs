@@ -271,6 +271,11 @@ fn bad_configuration_names_the_key_and_help_exists() {
         vec!["token", "decode"],
         vec!["token", "verify"],
         vec!["audit", "tail"],
+        vec!["migrate"],
+        vec!["gen-secret"],
+        vec!["clients", "create"],
+        vec!["clients", "list"],
+        vec!["clients", "delete"],
     ] {
         let mut args = sub.clone();
         args.push("--help");
@@ -283,3 +288,21 @@ fn bad_configuration_names_the_key_and_help_exists() {
     }
 }
 mod multi_instance;
+
+#[test]
+fn migrate_creates_the_schema_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let first = ok_json(d, &["migrate", "--json"], None);
+    assert!(first["migrated"].as_str().unwrap().ends_with("tessera.db"));
+    assert!(d.join("tessera-data/tessera.db").exists());
+    ok_json(d, &["migrate", "--json"], None);
+    let secret = tessera(d, &["gen-secret"], None);
+    let text = String::from_utf8_lossy(&secret.stdout).trim().to_owned();
+    assert_eq!(
+        tessera_jose::b64::decode(text.as_bytes(), "secret")
+            .unwrap()
+            .len(),
+        32
+    );
+}

@@ -488,3 +488,73 @@ async fn redis_shares_login_throttling_between_instances() {
         assert_eq!((st, v["error"].as_str()), (429, Some("too_many_requests")));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // Expensive hashing keeps a login in flight long enough to signal mid-request.
+    let child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("TESSERA_ARGON2_MEMORY_KIB", "262144")
+        .env("TESSERA_ARGON2_ITERATIONS", "3")
+        .env("RUST_LOG", "warn")
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut inst = Instance {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    };
+    let mut up = false;
+    for _ in 0..200 {
+        if reqwest::get(format!("{}/healthz", inst.base)).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up);
+    let pw = "correct horse battery";
+    let (st, _) = post(
+        &inst.base,
+        "/v1/auth/register",
+        json!({"email": "g@x.io", "password": pw}),
+    )
+    .await;
+    assert_eq!(st, 201);
+    let base = inst.base.clone();
+    let login = tokio::spawn(async move {
+        post(
+            &base,
+            "/v1/auth/login",
+            json!({"email": "g@x.io", "password": pw}),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let term = Command::new("kill")
+        .args(["-TERM", &inst.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let (st, v) = login.await.unwrap();
+    assert_eq!(st, 200, "the in-flight login completed: {v}");
+    assert!(s(&v, "refresh_token").starts_with("tsr_"));
+    // The process then exits cleanly.
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(status) = inst.child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        exited.is_some_and(|s| s.success()),
+        "exit after SIGTERM: {exited:?}"
+    );
+}

@@ -14,6 +14,7 @@ mod discovery;
 mod expiry;
 mod fuzz;
 mod keys;
+mod limits;
 mod oauth;
 mod ops;
 mod refresh;
