@@ -782,17 +782,27 @@ async fn valid_case(rng: &mut Rng, t: &TestServer, pool: &Pool, target: usize, n
 
 /// Sends a case and checks the invariants every answer keeps.
 async fn fire(t: &TestServer, case: &Case) -> u16 {
-    let mut req: RequestBuilder = t.req(case.method.clone(), &case.path);
-    for (k, v) in &case.headers {
-        req = req.header(k.clone(), v.clone());
-    }
-    if let Some(b) = &case.body {
-        req = req.body(b.clone());
-    }
-    let res = req
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("request failed ({e}): {}", case.describe()));
+    let build = || {
+        let mut req: RequestBuilder = t.req(case.method.clone(), &case.path);
+        for (k, v) in &case.headers {
+            req = req.header(k.clone(), v.clone());
+        }
+        if let Some(b) = &case.body {
+            req = req.body(b.clone());
+        }
+        req
+    };
+    // A pooled keep-alive connection the server has just closed (after an
+    // early answer such as 413) can fail at the transport level; the same
+    // request on a fresh connection must then get a proper answer.
+    let res = match build().send().await {
+        Ok(r) => r,
+        Err(_) => build()
+            .header("connection", "close")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request failed ({e}): {}", case.describe())),
+    };
     let status = res.status();
     let headers = res.headers().clone();
     let text = res.text().await.unwrap_or_default();
