@@ -84,7 +84,7 @@ impl<'de> Fields<'de> for RegisteredClaims {
             "jti" => self.jti = Some(json::typed(map, r, Error::InvalidClaim("jti"))?),
             "aud" => {
                 self.aud = Some(
-                    map.next_value_seed(AudSeed)
+                    map.next_value_seed(AudSeed(strict))
                         .map_err(|_| json::fail::<A::Error>(r, Error::InvalidClaim("aud")))?,
                 )
             }
@@ -137,16 +137,18 @@ impl<'de> Visitor<'de> for NumericDate {
     }
 }
 
-struct AudSeed;
+/// The `aud` claim, whose array form is one more level of nesting under the
+/// same cap as any other value.
+struct AudSeed<'r>(Strict<'r>);
 
-impl<'de> de::DeserializeSeed<'de> for AudSeed {
+impl<'de> de::DeserializeSeed<'de> for AudSeed<'_> {
     type Value = Audience;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Audience, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for AudSeed {
+impl<'de> Visitor<'de> for AudSeed<'_> {
     type Value = Audience;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string or an array of strings")
@@ -155,6 +157,7 @@ impl<'de> Visitor<'de> for AudSeed {
         Ok(Audience::One(v.to_owned()))
     }
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Audience, S::Error> {
+        self.0.nested::<S::Error>()?;
         let mut v = Vec::new();
         while let Some(a) = seq.next_element::<String>()? {
             v.push(a);

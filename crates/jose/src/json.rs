@@ -79,7 +79,8 @@ impl<'de> Visitor<'de> for Strict<'_> {
 }
 
 impl Strict<'_> {
-    fn nested<E: de::Error>(self) -> Result<Self, E> {
+    /// The checker for a container's contents; `TooDeep` past the cap.
+    pub(crate) fn nested<E: de::Error>(self) -> Result<Self, E> {
         if self.depth >= self.max {
             return Err(fail(self.reason, Error::TooDeep));
         }
@@ -103,6 +104,13 @@ pub(crate) struct Keys<'de> {
     set: HashSet<Cow<'de, str>>,
 }
 
+/// The prefix of the member names that `serde_json` reserves for its own
+/// tokens. With its `raw_value` feature (or `arbitrary_precision`), a
+/// `serde_json::Value` reads an object whose first member has such a name as
+/// the JSON text (or number) in that member's string, which no check here
+/// would have seen: a typed view different from the document.
+const RESERVED: &str = "$serde_json::private::";
+
 impl<'de> Keys<'de> {
     const INLINE: usize = 16;
 
@@ -120,6 +128,9 @@ impl<'de> Keys<'de> {
         key: Cow<'de, str>,
         reason: Reason<'_>,
     ) -> Result<(), E> {
+        if key.starts_with(RESERVED) {
+            return Err(fail(reason, Error::Malformed("reserved JSON member name")));
+        }
         if self.len < Self::INLINE {
             let bit = Self::filter_bit(&key);
             if self.filter & bit != 0 && self.inline[..self.len].contains(&key) {

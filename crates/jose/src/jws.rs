@@ -262,6 +262,12 @@ fn header_json(alg: Algorithm, typ: Option<&str>, kid: &str) -> Result<Vec<u8>> 
     .map_err(|_| Error::Malformed("header does not serialize"))
 }
 
+/// An upper bound on the base64url length of `n` bytes that cannot overflow
+/// for any `n` an allocation can hold (`n * 4` could, on 32-bit targets).
+fn b64_len(n: usize) -> usize {
+    n / 3 * 4 + 4
+}
+
 /// Signs `claims` as a compact JWS with `key`'s algorithm and `kid`, and the
 /// given header `typ` (use `Some("at+jwt")` for access tokens).
 pub fn encode<T: Serialize + ?Sized>(
@@ -278,12 +284,12 @@ pub fn encode<T: Serialize + ?Sized>(
     let mut out;
     match known {
         Some(known) => {
-            out = String::with_capacity(known.b64.len() + payload.len() * 4 / 3 + 700);
+            out = String::with_capacity(known.b64.len() + b64_len(payload.len()) + 700);
             out.push_str(&known.b64);
         }
         None => {
             let header = header_json(key.algorithm(), typ, key.kid())?;
-            out = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 700);
+            out = String::with_capacity(b64_len(header.len()) + b64_len(payload.len()) + 700);
             b64::encode_into(&header, &mut out);
         }
     }

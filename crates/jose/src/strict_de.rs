@@ -10,6 +10,12 @@
 //! be stricter than those two passes, never laxer; and when it succeeds its
 //! results equal theirs: the registered claims are read with the same rules,
 //! and the caller's type sees the values exactly as `serde_json` presents them.
+//!
+//! A caller's type may swallow an error its deserializer returned (a
+//! "default on error" field, a lenient visitor) and carry on. So whatever this
+//! wrapper refuses, and any error that passes through it, is also recorded in
+//! `Ctx::declined`, and a pass that saw one is never used, even when it
+//! completes.
 
 use crate::claims::{Audience, RegisteredClaims};
 use crate::json::{CowStr, KeySeed, Keys};
@@ -18,7 +24,7 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 /// Parses `payload` as a strict JSON object into `T` and the registered
@@ -30,7 +36,8 @@ pub(crate) fn parse_claims<T: DeserializeOwned>(
     let ctx = Ctx {
         max: max_depth,
         registered: RefCell::new(RegisteredClaims::default()),
-        saw_top_map: std::cell::Cell::new(false),
+        saw_top_map: Cell::new(false),
+        declined: Cell::new(false),
     };
     // Valid UTF-8 as a whole reads the same as bytes checked string by
     // string (see `json::parse_object`); anything else takes the slow path.
@@ -44,7 +51,7 @@ pub(crate) fn parse_claims<T: DeserializeOwned>(
     })
     .ok()?;
     de.end().ok()?;
-    if !ctx.saw_top_map.get() {
+    if !ctx.saw_top_map.get() || ctx.declined.get() {
         return None;
     }
     Some((ctx.registered.into_inner(), value))
@@ -53,11 +60,27 @@ pub(crate) fn parse_claims<T: DeserializeOwned>(
 struct Ctx {
     max: usize,
     registered: RefCell<RegisteredClaims>,
-    saw_top_map: std::cell::Cell<bool>,
+    saw_top_map: Cell<bool>,
+    /// Set by every refusal of the wrapper and every error that passes
+    /// through it, even one the caller's type goes on to swallow.
+    declined: Cell<bool>,
 }
 
-fn bail<E: de::Error>() -> E {
-    E::custom("strict fast path declined")
+impl Ctx {
+    /// A refusal: the pass is declined whatever the caller's type does with
+    /// the error.
+    fn bail<E: de::Error>(&self) -> E {
+        self.declined.set(true);
+        E::custom("strict fast path declined")
+    }
+
+    /// Records an error on its way back to the caller's type.
+    fn watch<T, E>(&self, r: Result<T, E>) -> Result<T, E> {
+        if r.is_err() {
+            self.declined.set(true);
+        }
+        r
+    }
 }
 
 /// The wrapped deserializer for one value at `depth` (0: the document).
@@ -84,7 +107,7 @@ macro_rules! forward {
         $(
             fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, D::Error> {
                 let v = self.visitor(visitor);
-                self.de.$method($($arg,)* v)
+                self.ctx.watch(self.de.$method($($arg,)* v))
             }
         )*
     };
@@ -133,16 +156,16 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Sd<'_, D> {
         // `serde_json`'s private tokens (raw values, arbitrary-precision
         // numbers) hand over text this wrapper would not see.
         if name.starts_with("$serde_json") {
-            return Err(bail());
+            return Err(self.ctx.bail());
         }
         let v = self.visitor(visitor);
-        self.de.deserialize_newtype_struct(name, v)
+        self.ctx.watch(self.de.deserialize_newtype_struct(name, v))
     }
 
     /// Skipped values are still checked: visit them in full.
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         let v = self.visitor(visitor);
-        self.de.deserialize_any(v)
+        self.ctx.watch(self.de.deserialize_any(v))
     }
 
     fn is_human_readable(&self) -> bool {
@@ -161,7 +184,7 @@ struct Sv<'c, V> {
 impl<'c, V> Sv<'c, V> {
     fn scalar<E: de::Error>(&self) -> Result<(), E> {
         if self.top {
-            Err(bail())
+            Err(self.ctx.bail())
         } else {
             Ok(())
         }
@@ -169,7 +192,7 @@ impl<'c, V> Sv<'c, V> {
 
     fn nested<E: de::Error>(&self) -> Result<usize, E> {
         if self.depth >= self.ctx.max {
-            Err(bail())
+            Err(self.ctx.bail())
         } else {
             Ok(self.depth + 1)
         }
@@ -250,7 +273,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Sv<'_, V> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         let depth = self.nested::<A::Error>()?;
         if self.top && self.ctx.saw_top_map.replace(true) {
-            return Err(bail());
+            return Err(self.ctx.bail());
         }
         self.v.visit_map(Sm {
             map,
@@ -305,11 +328,11 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Ss<'_, A> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, A::Error> {
-        self.seq.next_element_seed(Sseed {
+        self.ctx.watch(self.seq.next_element_seed(Sseed {
             seed,
             depth: self.depth,
             ctx: self.ctx,
-        })
+        }))
     }
     fn size_hint(&self) -> Option<usize> {
         self.seq.size_hint()
@@ -359,17 +382,17 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Sm<'_, 'de, A> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
-        let Some(key) = self.map.next_key_seed(KeySeed)? else {
+        let key = self.next_checked_key();
+        let Some(key) = self.ctx.watch(key)? else {
             return Ok(None);
         };
-        self.pending = if self.top { Reg::of(&key) } else { None };
-        let reason = std::cell::Cell::new(None);
-        self.keys.insert::<A::Error>(key.clone(), &reason)?;
-        seed.deserialize(Replay::<A::Error>::key(key)).map(Some)
+        self.ctx
+            .watch(seed.deserialize(Replay::<A::Error>::key(key, self.ctx)))
+            .map(Some)
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
-        match self.pending.take() {
+        let value = match self.pending.take() {
             None => self.map.next_value_seed(Sseed {
                 seed,
                 depth: self.depth,
@@ -378,13 +401,28 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Sm<'_, 'de, A> {
             Some(reg) => self.map.next_value_seed(Tee {
                 seed,
                 reg,
+                depth: self.depth,
                 ctx: self.ctx,
             }),
-        }
+        };
+        self.ctx.watch(value)
     }
 
     fn size_hint(&self) -> Option<usize> {
         self.map.size_hint()
+    }
+}
+
+impl<'de, A: MapAccess<'de>> Sm<'_, 'de, A> {
+    /// The next member name, refused if it repeats one of this object.
+    fn next_checked_key(&mut self) -> Result<Option<Cow<'de, str>>, A::Error> {
+        let Some(key) = self.map.next_key_seed(KeySeed)? else {
+            return Ok(None);
+        };
+        self.pending = if self.top { Reg::of(&key) } else { None };
+        let reason = Cell::new(None);
+        self.keys.insert::<A::Error>(key.clone(), &reason)?;
+        Ok(Some(key))
     }
 }
 
@@ -401,7 +439,7 @@ impl<'c, 'de, A: EnumAccess<'de>> EnumAccess<'de> for Se<'c, A> {
         self,
         seed: S,
     ) -> Result<(S::Value, Self::Variant), A::Error> {
-        let (v, variant) = self.data.variant_seed(seed)?;
+        let (v, variant) = self.ctx.watch(self.data.variant_seed(seed))?;
         Ok((
             v,
             Sva {
@@ -422,17 +460,17 @@ struct Sva<'c, A> {
 impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Sva<'_, A> {
     type Error = A::Error;
     fn unit_variant(self) -> Result<(), A::Error> {
-        self.variant.unit_variant()
+        self.ctx.watch(self.variant.unit_variant())
     }
     fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, A::Error> {
-        self.variant.newtype_variant_seed(Sseed {
+        self.ctx.watch(self.variant.newtype_variant_seed(Sseed {
             seed,
             depth: self.depth,
             ctx: self.ctx,
-        })
+        }))
     }
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value, A::Error> {
-        self.variant.tuple_variant(
+        self.ctx.watch(self.variant.tuple_variant(
             len,
             Sv {
                 v,
@@ -440,14 +478,14 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Sva<'_, A> {
                 top: false,
                 ctx: self.ctx,
             },
-        )
+        ))
     }
     fn struct_variant<V: Visitor<'de>>(
         self,
         fields: &'static [&'static str],
         v: V,
     ) -> Result<V::Value, A::Error> {
-        self.variant.struct_variant(
+        self.ctx.watch(self.variant.struct_variant(
             fields,
             Sv {
                 v,
@@ -455,7 +493,7 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Sva<'_, A> {
                 top: false,
                 ctx: self.ctx,
             },
-        )
+        ))
     }
 }
 
@@ -464,6 +502,8 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Sva<'_, A> {
 struct Tee<'c, S> {
     seed: S,
     reg: Reg,
+    /// The depth of the member's value (that of its object's members).
+    depth: usize,
     ctx: &'c Ctx,
 }
 
@@ -484,7 +524,9 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Tee<'_, S> {
             }
             Reg::Exp | Reg::Nbf | Reg::Iat => {
                 let n = d.deserialize_any(NumCapture)?;
-                let secs = n.numeric_date().ok_or_else(bail::<D::Error>)?;
+                let secs = n
+                    .numeric_date()
+                    .ok_or_else(|| self.ctx.bail::<D::Error>())?;
                 let mut r = self.ctx.registered.borrow_mut();
                 let slot = match self.reg {
                     Reg::Exp => &mut r.exp,
@@ -498,14 +540,17 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Tee<'_, S> {
                 let v = d.deserialize_any(AudCapture)?;
                 let aud = match &v {
                     Value::Str(s) => Audience::One(s.to_string()),
+                    // An array is one more level, under the same cap as
+                    // any other (see `RegisteredClaims::parse`).
+                    Value::Strs(_) if self.depth >= self.ctx.max => return Err(self.ctx.bail()),
                     Value::Strs(v) => Audience::Many(v.iter().map(|s| s.to_string()).collect()),
-                    _ => return Err(bail()),
+                    _ => return Err(self.ctx.bail()),
                 };
                 self.ctx.registered.borrow_mut().aud = Some(aud);
                 v
             }
         };
-        self.seed.deserialize(Replay::new(value))
+        self.seed.deserialize(Replay::new(value, self.ctx))
     }
 }
 
@@ -574,38 +619,63 @@ impl<'de> Visitor<'de> for AudCapture {
 /// would have presented it.
 ///
 /// A replayed object key declines the numeric and boolean hints, which
-/// `serde_json` would answer by parsing the key's text.
-struct Replay<'de, E> {
+/// `serde_json` would answer by parsing the key's text. Every refusal, and
+/// every error of the caller's type, is recorded in the context: the caller's
+/// type may swallow it, and then would hold something other than what
+/// `serde_json` gives.
+struct Replay<'c, 'de, E> {
     value: Value<'de>,
     key: bool,
+    ctx: &'c Ctx,
     err: std::marker::PhantomData<E>,
 }
 
-impl<'de, E> Replay<'de, E> {
-    fn new(value: Value<'de>) -> Self {
+impl<'c, 'de, E: de::Error> Replay<'c, 'de, E> {
+    fn new(value: Value<'de>, ctx: &'c Ctx) -> Self {
         Replay {
             value,
             key: false,
+            ctx,
             err: std::marker::PhantomData,
         }
     }
 
-    fn key(key: Cow<'de, str>) -> Self {
+    fn key(key: Cow<'de, str>, ctx: &'c Ctx) -> Self {
         Replay {
             value: Value::Str(key),
             key: true,
+            ctx,
             err: std::marker::PhantomData,
         }
     }
 
-    fn not_key(&self) -> Result<(), E>
-    where
-        E: de::Error,
-    {
+    fn not_key(&self) -> Result<(), E> {
         if self.key {
-            Err(bail())
+            Err(self.ctx.bail())
         } else {
             Ok(())
+        }
+    }
+
+    fn replay<V: Visitor<'de>>(self, v: V) -> Result<V::Value, E> {
+        match self.value {
+            Value::Str(Cow::Borrowed(s)) => v.visit_borrowed_str(s),
+            Value::Str(Cow::Owned(s)) => v.visit_str(&s),
+            Value::U64(n) => v.visit_u64(n),
+            Value::I64(n) => v.visit_i64(n),
+            Value::F64(n) => v.visit_f64(n),
+            Value::Strs(items) => {
+                let mut seq = ReplaySeq {
+                    items: items.into_iter(),
+                    ctx: self.ctx,
+                    err: std::marker::PhantomData,
+                };
+                let out = v.visit_seq(&mut seq)?;
+                if seq.items.len() != 0 {
+                    return Err(self.ctx.bail());
+                }
+                Ok(out)
+            }
         }
     }
 }
@@ -621,32 +691,17 @@ macro_rules! not_key {
     };
 }
 
-impl<'de, E: de::Error> Deserializer<'de> for Replay<'de, E> {
+impl<'de, E: de::Error> Deserializer<'de> for Replay<'_, 'de, E> {
     type Error = E;
 
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, E> {
-        match self.value {
-            Value::Str(Cow::Borrowed(s)) => v.visit_borrowed_str(s),
-            Value::Str(Cow::Owned(s)) => v.visit_str(&s),
-            Value::U64(n) => v.visit_u64(n),
-            Value::I64(n) => v.visit_i64(n),
-            Value::F64(n) => v.visit_f64(n),
-            Value::Strs(items) => {
-                let mut seq = ReplaySeq {
-                    items: items.into_iter(),
-                    err: std::marker::PhantomData,
-                };
-                let out = v.visit_seq(&mut seq)?;
-                if seq.items.len() != 0 {
-                    return Err(bail());
-                }
-                Ok(out)
-            }
-        }
+        let ctx = self.ctx;
+        ctx.watch(self.replay(v))
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, E> {
-        v.visit_some(self)
+        let ctx = self.ctx;
+        ctx.watch(v.visit_some(self))
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -655,18 +710,19 @@ impl<'de, E: de::Error> Deserializer<'de> for Replay<'de, E> {
         v: V,
     ) -> Result<V::Value, E> {
         if name.starts_with("$serde_json") {
-            return Err(bail());
+            return Err(self.ctx.bail());
         }
-        v.visit_newtype_struct(self)
+        let ctx = self.ctx;
+        ctx.watch(v.visit_newtype_struct(self))
     }
 
     /// `serde_json` reads bytes without checking UTF-8: decline.
     fn deserialize_bytes<V: Visitor<'de>>(self, _v: V) -> Result<V::Value, E> {
-        Err(bail())
+        Err(self.ctx.bail())
     }
 
     fn deserialize_byte_buf<V: Visitor<'de>>(self, _v: V) -> Result<V::Value, E> {
-        Err(bail())
+        Err(self.ctx.bail())
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -675,13 +731,24 @@ impl<'de, E: de::Error> Deserializer<'de> for Replay<'de, E> {
         _variants: &'static [&'static str],
         _v: V,
     ) -> Result<V::Value, E> {
-        Err(bail())
+        Err(self.ctx.bail())
+    }
+
+    /// With its `float_roundtrip` feature, `serde_json` reads an `f32`
+    /// straight from the text, which can round differently from the `f64`
+    /// captured here: decline fractions.
+    fn deserialize_f32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, E> {
+        self.not_key()?;
+        if let Value::F64(_) = self.value {
+            return Err(self.ctx.bail());
+        }
+        self.deserialize_any(v)
     }
 
     not_key! {
         deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
         deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
-        deserialize_u128 deserialize_f32 deserialize_f64
+        deserialize_u128 deserialize_f64
     }
 
     serde::forward_to_deserialize_any! {
@@ -690,19 +757,22 @@ impl<'de, E: de::Error> Deserializer<'de> for Replay<'de, E> {
     }
 }
 
-struct ReplaySeq<'de, E> {
+struct ReplaySeq<'c, 'de, E> {
     items: std::vec::IntoIter<Cow<'de, str>>,
+    ctx: &'c Ctx,
     err: std::marker::PhantomData<E>,
 }
 
-impl<'de, E: de::Error> SeqAccess<'de> for ReplaySeq<'de, E> {
+impl<'de, E: de::Error> SeqAccess<'de> for ReplaySeq<'_, 'de, E> {
     type Error = E;
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, E> {
         match self.items.next() {
-            Some(s) => seed.deserialize(Replay::new(Value::Str(s))).map(Some),
+            Some(s) => seed
+                .deserialize(Replay::new(Value::Str(s), self.ctx))
+                .map(Some),
             None => Ok(None),
         }
     }
