@@ -25,6 +25,7 @@ pub mod observe;
 mod openapi;
 mod routes;
 mod state;
+mod web;
 
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
@@ -186,6 +187,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(observe::render))
         .route("/v1/admin/audit", get(routes::admin_audit))
         .merge(openapi::routes())
+        .merge(web::routes())
         .route_layer(axum::middleware::from_fn(observe::metrics))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)

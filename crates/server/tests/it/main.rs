@@ -22,3 +22,4 @@ mod restart;
 mod sessions;
 mod support;
 mod tls;
+mod web;

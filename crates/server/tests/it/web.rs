@@ -1,0 +1,1 @@
+//! Browser assets: the debugger, the demo and the JS client, served by the binary.
