@@ -1,0 +1,142 @@
+// Type definitions for @tessera/client (hand-written; the module is plain JavaScript).
+
+/** Where the refresh token lives in bearer mode. Methods may be sync or async. */
+export interface RefreshTokenStorage {
+  get(): string | null | undefined | Promise<string | null | undefined>;
+  set(token: string): void | Promise<void>;
+  clear(): void | Promise<void>;
+  /** True when every tab of the app reads the same storage (turns on cross-tab coordination). */
+  shared?: boolean;
+  /** Distinguishes the cross-tab channel of different storages. */
+  key?: string;
+}
+
+/** Why a session ended; passed to `onSessionEnded`. */
+export interface SessionEndedInfo {
+  /** `refresh_rejected` (the server refused the refresh: revoked, reused, expired), `logout`, `no_refresh_token`, or `peer`. */
+  reason: 'refresh_rejected' | 'logout' | 'no_refresh_token' | 'peer' | string;
+  /** HTTP status of the refused refresh (0 otherwise). */
+  status?: number;
+  /** Tessera's `error` code, e.g. `invalid_grant`. */
+  error?: string;
+  /** Tessera's `error_description`. */
+  description?: string;
+}
+
+/** A new access token, from a login, a refresh, or another tab. */
+export interface TokensEvent {
+  accessToken: string;
+  /** Local expiry time in milliseconds of the client's `now()` clock. */
+  expiresAt: number;
+  /** The token's lifetime in seconds (`expires_in`). */
+  expiresIn: number;
+  source: 'login' | 'refresh' | 'peer';
+}
+
+/** A Tessera token answer. */
+export interface TokenAnswer {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  /** Absent in cookie mode. */
+  refresh_token?: string;
+  refresh_token_expires_in?: number;
+}
+
+/** The subset of the Web Locks API the client uses. */
+export interface LockManagerLike {
+  request<T>(name: string, callback: (lock: unknown) => Promise<T> | T): Promise<T>;
+  request<T>(
+    name: string,
+    options: { ifAvailable?: boolean },
+    callback: (lock: unknown | null) => Promise<T> | T,
+  ): Promise<T>;
+}
+
+export interface TesseraClientOptions {
+  /** Tessera's origin, e.g. `https://auth.example`; empty (the default) means this page's origin. */
+  baseUrl?: string;
+  /** `bearer` (default): the refresh token is held by the client, in `storage`. `cookie`: it lives in an HttpOnly cookie. */
+  mode?: 'bearer' | 'cookie';
+  /** Bearer mode: where the refresh token is kept. Default: memory only (`memoryStorage()`). */
+  storage?: RefreshTokenStorage;
+  /** Refresh before a request when the token has at most this many seconds left (default 30, capped at half its lifetime). */
+  refreshMargin?: number;
+  /** Refresh ahead of expiry (default true). With false, only a 401 triggers a refresh. */
+  proactive?: boolean;
+  /** Called once when a live session ends. The client never loops after it. */
+  onSessionEnded?: (info: SessionEndedInfo) => void;
+  /** Called on every new access token. */
+  onTokens?: (event: TokensEvent) => void;
+  /** Coordinate refreshes with the app's other tabs. Default: on in cookie mode or with shared storage. */
+  crossTab?: boolean;
+  /** Name of the Web Lock and BroadcastChannel (defaults to one derived from baseUrl, mode and storage key). */
+  channelName?: string;
+  /** Endpoint paths (defaults: `/v1/auth/register`, `/login`, `/refresh`, `/logout`). */
+  paths?: Partial<Record<'register' | 'login' | 'refresh' | 'logout', string>>;
+  /** The fetch to use (default: global fetch). */
+  fetch?: typeof fetch;
+  /** The local clock in milliseconds (default `Date.now`). */
+  now?: () => number;
+  /** Web Locks implementation (default `navigator.locks`; null disables it and falls back to a BroadcastChannel election). */
+  locks?: LockManagerLike | null;
+  /** BroadcastChannel constructor (default the global one; null disables cross-tab messages). */
+  BroadcastChannel?: { new (name: string): BroadcastChannel } | null;
+  /** How long (ms) to wait for another tab's refresh before refreshing here (default 10000). */
+  peerTimeout?: number;
+  /** Fallback election window in ms (default 50). */
+  electionWindow?: number;
+}
+
+/** The header Tessera requires on cookie-carried requests (`X-Tessera-CSRF`). */
+export declare const CSRF_HEADER: string;
+
+/** An error answer from Tessera, or a failure to reach it. */
+export declare class TesseraError extends Error {
+  constructor(message: string, info?: { status?: number; code?: string; description?: string; cause?: unknown });
+  /** HTTP status (0 when the server could not be reached). */
+  readonly status: number;
+  /** Tessera's `error` code. */
+  readonly code: string;
+  /** Tessera's `error_description`. */
+  readonly description: string;
+}
+
+/** Refresh-token storage in memory (the default). */
+export declare function memoryStorage(): RefreshTokenStorage;
+
+/** Refresh-token storage in `localStorage` (shared by tabs) or `sessionStorage`. */
+export declare function webStorage(area: Storage, key?: string): RefreshTokenStorage;
+
+/** A Tessera session in this tab, shared with the app's other tabs. */
+export declare class TesseraClient {
+  constructor(options?: TesseraClientOptions);
+  readonly mode: 'bearer' | 'cookie';
+  readonly baseUrl: string;
+  /** The current access token, or null. */
+  readonly accessToken: string | null;
+  /** Local expiry time (ms of `now()`), or null. */
+  readonly expiresAt: number | null;
+  /** Seconds left by the local estimate (negative once expired), or null. */
+  readonly expiresIn: number | null;
+  /** True while a session is live. */
+  readonly active: boolean;
+  /** True once a live session has ended. */
+  readonly sessionEnded: boolean;
+  /** Registers an account; resolves to `{id, email, roles}`. */
+  register(email: string, password: string): Promise<{ id: string; email: string; roles: string[] }>;
+  /** Logs in (cookie mode asks for the HttpOnly refresh cookie). */
+  login(email: string, password: string): Promise<TokenAnswer>;
+  /** Installs a token answer the app obtained itself. */
+  setSession(answer: TokenAnswer, sentAt?: number): Promise<void>;
+  /** Picks up the browser's existing session (refresh cookie, or a stored refresh token). */
+  resume(): Promise<boolean>;
+  /** Refreshes now, single-flight and across tabs. True when a fresh token is held, false when the session ended. */
+  refresh(): Promise<boolean>;
+  /** `fetch` with the access token; refreshes near expiry and once after a 401, retrying once. */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Logs out on the server and here. */
+  logout(): Promise<void>;
+  /** Stops listening to other tabs. */
+  close(): void;
+}

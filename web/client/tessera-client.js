@@ -1,0 +1,508 @@
+// @tessera/client: a fetch wrapper for Tessera that keeps the access token
+// fresh without racing itself, in one tab or many.
+//
+// Plain ES module, no dependencies, no build step: the Tessera server serves
+// this very file at /client/tessera-client.js. Types: ./index.d.ts.
+//
+// - Expiry is local: `expires_in` counted from the moment the request that
+//   returned the token was sent (never later than the server minted it), on
+//   this machine's clock. The token's `exp` claim is never compared with the
+//   local clock, so a skewed clock does not matter.
+// - Single flight: concurrent calls share one refresh. Across tabs, the Web
+//   Locks API (or, without it, a BroadcastChannel election) lets one tab
+//   refresh while the others receive its result over a BroadcastChannel.
+// - A 401 triggers one refresh and one retry, never more. A refused refresh
+//   ends the session: `onSessionEnded` fires once and nothing loops.
+
+const DEFAULT_PATHS = Object.freeze({
+  register: '/v1/auth/register',
+  login: '/v1/auth/login',
+  refresh: '/v1/auth/refresh',
+  logout: '/v1/auth/logout',
+});
+
+/** The header Tessera requires on cookie-carried requests. */
+export const CSRF_HEADER = 'X-Tessera-CSRF';
+
+/** An error answer from Tessera, or a failure to reach it. */
+export class TesseraError extends Error {
+  /**
+   * @param {string} message
+   * @param {{status?: number, code?: string, description?: string, cause?: unknown}} [info]
+   */
+  constructor(message, info = {}) {
+    super(message, info.cause === undefined ? undefined : { cause: info.cause });
+    this.name = 'TesseraError';
+    /** HTTP status (0 when the server could not be reached). */
+    this.status = info.status ?? 0;
+    /** Tessera's `error` code, e.g. `invalid_grant`. */
+    this.code = info.code ?? '';
+    /** Tessera's `error_description`. */
+    this.description = info.description ?? '';
+  }
+}
+
+/** Refresh-token storage in memory only (the default in bearer mode). */
+export function memoryStorage() {
+  let value = null;
+  return {
+    get: () => value,
+    set: (v) => {
+      value = v;
+    },
+    clear: () => {
+      value = null;
+    },
+  };
+}
+
+/**
+ * Refresh-token storage in a Web Storage area (`localStorage` shares it
+ * between tabs, `sessionStorage` keeps it per tab) under `key`.
+ * @param {Storage} area
+ * @param {string} [key]
+ */
+export function webStorage(area, key = 'tessera.refresh_token') {
+  let shared = false;
+  try {
+    shared = area === globalThis.localStorage;
+  } catch {
+    shared = false; // storage access refused (opaque origin): not shared
+  }
+  return {
+    get: () => area.getItem(key),
+    set: (v) => area.setItem(key, v),
+    clear: () => area.removeItem(key),
+    shared,
+    key,
+  };
+}
+
+async function errorOf(res, fallback) {
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    body = null;
+  }
+  const code = body && typeof body.error === 'string' ? body.error : '';
+  const description =
+    body && typeof body.error_description === 'string' ? body.error_description : '';
+  return new TesseraError(description || code || `${fallback}: HTTP ${res.status}`, {
+    status: res.status,
+    code,
+    description,
+  });
+}
+
+function randomId() {
+  const c = globalThis.crypto;
+  if (c && typeof c.randomUUID === 'function') return c.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A Tessera session in this tab, shared with the app's other tabs. */
+export class TesseraClient {
+  /** @param {import('./index.d.ts').TesseraClientOptions} [options] */
+  constructor(options = {}) {
+    const mode = options.mode ?? 'bearer';
+    if (mode !== 'bearer' && mode !== 'cookie') {
+      throw new TypeError(`mode must be "bearer" or "cookie", not ${JSON.stringify(mode)}`);
+    }
+    this.mode = mode;
+    this.baseUrl = String(options.baseUrl ?? '').replace(/\/+$/, '');
+    this.paths = { ...DEFAULT_PATHS, ...(options.paths ?? {}) };
+    this.storage = options.storage ?? memoryStorage();
+    this.refreshMargin = Math.max(0, Number(options.refreshMargin ?? 30));
+    this.proactive = options.proactive ?? true;
+    this.onSessionEnded = options.onSessionEnded ?? null;
+    this.onTokens = options.onTokens ?? null;
+    this.now = options.now ?? (() => Date.now());
+    this.peerTimeout = options.peerTimeout ?? 10_000;
+    this.electionWindow = options.electionWindow ?? 50;
+    const fetchImpl = options.fetch ?? globalThis.fetch;
+    if (typeof fetchImpl !== 'function') throw new TypeError('no fetch implementation');
+    this._fetch = (input, init) => fetchImpl(input, init);
+
+    // Cross-tab coordination makes sense when the tabs share the session:
+    // cookie mode, or a refresh token in storage every tab reads.
+    const crossTab = options.crossTab ?? (mode === 'cookie' || this.storage.shared === true);
+    const name =
+      options.channelName ??
+      `tessera-client:${this.baseUrl || 'same-origin'}:${mode}:${this.storage.key ?? ''}`;
+    this.lockName = name;
+    this.locks = crossTab
+      ? options.locks === undefined
+        ? globalThis.navigator?.locks ?? null
+        : options.locks
+      : null;
+    const BC = options.BroadcastChannel === undefined ? globalThis.BroadcastChannel : options.BroadcastChannel;
+    this.channel = crossTab && typeof BC === 'function' ? new BC(name) : null;
+    this.id = randomId();
+
+    this._access = null; // { token, expiresAt, lifetime } while a session is live
+    this._generation = 0; // bumped whenever tokens change or the session ends
+    this._inflight = null; // this tab's one refresh in progress
+    this._ended = false; // a live session has ended (and was reported)
+    this._waiters = new Set(); // checks run when the generation moves
+    this._claims = new Map(); // fallback election: peer id -> time its claim arrived
+    if (this.channel) {
+      this._onMessage = (ev) => this._receive(ev.data);
+      this.channel.addEventListener('message', this._onMessage);
+    }
+  }
+
+  /** The current access token, or null. */
+  get accessToken() {
+    return this._access ? this._access.token : null;
+  }
+
+  /** Local time (ms, this client's `now()`) at which the access token expires, or null. */
+  get expiresAt() {
+    return this._access ? this._access.expiresAt : null;
+  }
+
+  /** Seconds until the access token expires by the local estimate (may be negative), or null. */
+  get expiresIn() {
+    return this._access ? (this._access.expiresAt - this.now()) / 1000 : null;
+  }
+
+  /** True while a session is live (an access token is held). */
+  get active() {
+    return this._access !== null;
+  }
+
+  /** True once a live session has ended (logout, or a refresh the server refused). */
+  get sessionEnded() {
+    return this._ended;
+  }
+
+  _url(path) {
+    return /^https?:\/\//i.test(path) ? path : `${this.baseUrl}${path}`;
+  }
+
+  _authInit(init = {}) {
+    const headers = new Headers(init.headers);
+    if (init.body !== undefined) headers.set('Content-Type', 'application/json');
+    const out = { ...init, method: 'POST', headers };
+    if (this.mode === 'cookie') {
+      headers.set(CSRF_HEADER, '1');
+      out.credentials = 'include';
+    }
+    return out;
+  }
+
+  /** Accepts a token answer received for a request sent at `sentAt`. */
+  _accept(body, sentAt, source) {
+    if (!body || typeof body.access_token !== 'string' || typeof body.expires_in !== 'number') {
+      throw new TesseraError('the server sent no access token', { status: 200 });
+    }
+    const lifetime = body.expires_in * 1000;
+    this._access = { token: body.access_token, expiresAt: sentAt + lifetime, lifetime };
+    this._generation += 1;
+    this._ended = false;
+    this._claims.clear();
+    this._notifyWaiters();
+    if (this.onTokens) this._safe(this.onTokens, { accessToken: body.access_token, expiresAt: this._access.expiresAt, expiresIn: body.expires_in, source });
+  }
+
+  /** Installs tokens obtained elsewhere (e.g. a login done by the app itself). */
+  async setSession(body, sentAt = this.now()) {
+    if (this.mode === 'bearer' && typeof body.refresh_token === 'string') {
+      await this.storage.set(body.refresh_token);
+    }
+    this._accept(body, sentAt, 'login');
+    this._broadcast({ type: 'tokens', ...this._wire() });
+  }
+
+  /** Registers an account: `{id, email, roles}`. */
+  async register(email, password) {
+    const res = await this._fetch(
+      this._url(this.paths.register),
+      { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }) },
+    );
+    if (!res.ok) throw await errorOf(res, 'register');
+    return res.json();
+  }
+
+  /** Logs in and starts a session. Resolves to the token answer (without the refresh token in cookie mode). */
+  async login(email, password) {
+    const body = { email, password };
+    if (this.mode === 'cookie') body.cookie = true;
+    const sentAt = this.now();
+    const init = { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+    if (this.mode === 'cookie') init.credentials = 'include';
+    const res = await this._fetch(this._url(this.paths.login), init);
+    if (!res.ok) throw await errorOf(res, 'login');
+    const answer = await res.json();
+    await this.setSession(answer, sentAt);
+    return answer;
+  }
+
+  /**
+   * Picks up a session this browser already has: in cookie mode the refresh
+   * cookie, in bearer mode a refresh token in storage. Resolves to true when
+   * a session is live. Never ends a session that did not exist.
+   */
+  async resume() {
+    if (this._access) return true;
+    if (this.mode === 'bearer' && !(await this.storage.get())) return false;
+    return this.refresh();
+  }
+
+  /**
+   * Refreshes now (single-flight: concurrent calls, and other tabs, share
+   * one refresh). Resolves to true when a fresh access token is held, false
+   * when the session has ended. Rejects on transient failures (network,
+   * 429, 5xx), which leave the session as it was.
+   */
+  refresh() {
+    if (!this._inflight) {
+      const generation = this._generation;
+      this._inflight = this._coordinatedRefresh(generation).finally(() => {
+        this._inflight = null;
+      });
+    }
+    return this._inflight;
+  }
+
+  async _coordinatedRefresh(generation) {
+    if (this.locks) {
+      let mine = false;
+      const ok = await this.locks.request(this.lockName, { ifAvailable: true }, async (lock) => {
+        if (!lock) return false;
+        mine = true;
+        return this._refreshIfStale(generation);
+      });
+      if (mine) return ok;
+      // Another tab is refreshing: wait for its answer, then (if it never
+      // comes, say the tab was closed) take the lock and refresh ourselves.
+      if (await this._waitForPeer(generation)) return this.active;
+      return this.locks.request(this.lockName, async () => this._refreshIfStale(generation));
+    }
+    if (this.channel) return this._electedRefresh(generation);
+    return this._refreshIfStale(generation);
+  }
+
+  /** Without Web Locks: announce a claim, and the lowest claimant id refreshes. */
+  async _electedRefresh(generation) {
+    const me = this.id;
+    const claimedAt = this.now();
+    this._broadcast({ type: 'claim' });
+    await sleep(this.electionWindow);
+    if (this._generation !== generation) return this.active;
+    // A rival claimed before us, or at the same time with a smaller id.
+    const recent = claimedAt - this.peerTimeout;
+    const rival = [...this._claims].some(
+      ([peer, at]) => at >= recent && (at < claimedAt || peer < me),
+    );
+    if (rival && (await this._waitForPeer(generation))) return this.active;
+    return this._refreshIfStale(generation);
+  }
+
+  _waitForPeer(generation) {
+    if (this._generation !== generation) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (value) => {
+        clearTimeout(timer);
+        this._waiters.delete(check);
+        resolve(value);
+      };
+      const check = () => {
+        if (this._generation !== generation) done(true);
+      };
+      const timer = setTimeout(() => done(false), this.peerTimeout);
+      this._waiters.add(check);
+    });
+  }
+
+  _notifyWaiters() {
+    for (const check of [...this._waiters]) check();
+  }
+
+  /** Refreshes unless the tokens changed since `generation` (another tab delivered). */
+  async _refreshIfStale(generation) {
+    if (this._generation !== generation) return this.active;
+    let init;
+    if (this.mode === 'bearer') {
+      const token = await this.storage.get();
+      if (!token) {
+        this._end({ reason: 'no_refresh_token', status: 0, error: '', description: 'no refresh token is held' });
+        return false;
+      }
+      init = this._authInit({ body: JSON.stringify({ refresh_token: token }) });
+    } else {
+      init = this._authInit({});
+    }
+    const sentAt = this.now();
+    let res;
+    try {
+      res = await this._fetch(this._url(this.paths.refresh), init);
+    } catch (cause) {
+      throw new TesseraError('the refresh request failed', { cause });
+    }
+    if (res.ok) {
+      const body = await res.json();
+      if (this.mode === 'bearer') {
+        if (typeof body.refresh_token !== 'string') {
+          throw new TesseraError('the server sent no refresh token', { status: res.status });
+        }
+        await this.storage.set(body.refresh_token);
+      }
+      this._accept(body, sentAt, 'refresh');
+      this._broadcast({ type: 'tokens', ...this._wire() });
+      return true;
+    }
+    const err = await errorOf(res, 'refresh');
+    // 400 (no token) and 401 (unknown, expired, revoked or reused) are final.
+    if (res.status === 400 || res.status === 401) {
+      this._end({ reason: 'refresh_rejected', status: res.status, error: err.code, description: err.description });
+      return false;
+    }
+    throw err; // 403 csrf_failed, 429, 5xx: the session is not known to be over
+  }
+
+  _wire() {
+    // Expiry travels as an absolute local time: every tab shares this clock.
+    return { accessToken: this._access.token, expiresAt: this._access.expiresAt, lifetime: this._access.lifetime };
+  }
+
+  _broadcast(msg) {
+    if (!this.channel) return;
+    try {
+      this.channel.postMessage({ ...msg, from: this.id });
+    } catch {
+      // A closed channel: nothing to tell.
+    }
+  }
+
+  _receive(msg) {
+    if (!msg || typeof msg !== 'object' || msg.from === this.id) return;
+    if (msg.type === 'claim' && typeof msg.from === 'string') {
+      this._claims.set(msg.from, this.now());
+    } else if (msg.type === 'tokens' && typeof msg.accessToken === 'string' && typeof msg.expiresAt === 'number') {
+      this._claims.clear();
+      this._access = { token: msg.accessToken, expiresAt: msg.expiresAt, lifetime: Number(msg.lifetime) || 0 };
+      this._generation += 1;
+      this._ended = false;
+      this._notifyWaiters();
+      if (this.onTokens) this._safe(this.onTokens, { accessToken: msg.accessToken, expiresAt: msg.expiresAt, expiresIn: this._access.lifetime / 1000, source: 'peer' });
+    } else if (msg.type === 'ended') {
+      this._claims.clear();
+      this._end(msg.info && typeof msg.info === 'object' ? msg.info : { reason: 'peer' }, false);
+    }
+  }
+
+  /** Ends the session here (and, with `tell`, in the other tabs). Reports it once if it was live. */
+  _end(info, tell = true) {
+    const wasLive = this._access !== null;
+    this._access = null;
+    this._generation += 1;
+    if (this.mode === 'bearer') {
+      try {
+        const r = this.storage.clear();
+        if (r && typeof r.catch === 'function') r.catch(() => {});
+      } catch {
+        // Storage that cannot be cleared: the server has ended the session anyway.
+      }
+    }
+    if (wasLive) this._ended = true;
+    this._notifyWaiters();
+    if (tell && wasLive) this._broadcast({ type: 'ended', info });
+    if (wasLive && this.onSessionEnded) this._safe(this.onSessionEnded, info);
+  }
+
+  _safe(fn, arg) {
+    try {
+      fn(arg);
+    } catch (e) {
+      // A throwing callback must not break the client's state machine:
+      // report it the way the platform reports an uncaught error.
+      if (typeof globalThis.reportError === 'function') globalThis.reportError(e);
+      else console.error(e);
+    }
+  }
+
+  _needsRefresh() {
+    if (!this._access || !this.proactive) return false;
+    const margin = Math.min(this.refreshMargin * 1000, this._access.lifetime / 2);
+    return this._access.expiresAt - this.now() <= margin;
+  }
+
+  /**
+   * `fetch` with the access token attached. Refreshes first when the token
+   * is near expiry (if `proactive`), and once after a 401, then retries once.
+   * After the session has ended, requests go out without a token and are
+   * never retried.
+   * @param {RequestInfo | URL} input
+   * @param {RequestInit} [init]
+   */
+  async fetch(input, init = {}) {
+    if (this._needsRefresh()) {
+      try {
+        await this.refresh();
+      } catch {
+        // Transient refresh failure: try the request with what we have.
+      }
+    }
+    const retryable = input instanceof Request ? input.clone() : null;
+    const sent = this.accessToken;
+    const first = await this._send(input, init, sent);
+    if (first.status !== 401 || sent === null) return first;
+    // The token was refused. If another call or tab has already replaced it,
+    // just retry; otherwise refresh once, then retry once.
+    if (this.accessToken === sent) {
+      let ok = false;
+      try {
+        ok = await this.refresh();
+      } catch {
+        return first;
+      }
+      if (!ok || this.accessToken === null || this.accessToken === sent) return first;
+    } else if (this.accessToken === null) {
+      return first;
+    }
+    return this._send(retryable ?? input, init, this.accessToken);
+  }
+
+  _send(input, init, token) {
+    const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
+    if (token) headers.set('Authorization', `Bearer ${token}`);
+    else headers.delete('Authorization');
+    const target = typeof input === 'string' ? this._url(input) : input;
+    return this._fetch(target, { ...init, headers });
+  }
+
+  /** Ends the session on the server and here; `onSessionEnded` fires with reason `logout`. */
+  async logout() {
+    let init;
+    if (this.mode === 'bearer') {
+      const token = await this.storage.get();
+      init = token ? this._authInit({ body: JSON.stringify({ refresh_token: token }) }) : null;
+    } else {
+      init = this._authInit({});
+    }
+    let failure = null;
+    if (init) {
+      try {
+        const res = await this._fetch(this._url(this.paths.logout), init);
+        if (!res.ok && res.status !== 400 && res.status !== 401) failure = await errorOf(res, 'logout');
+      } catch (cause) {
+        failure = new TesseraError('the logout request failed', { cause });
+      }
+    }
+    this._end({ reason: 'logout', status: 0, error: '', description: 'logged out' });
+    if (failure) throw failure;
+  }
+
+  /** Stops listening to other tabs. */
+  close() {
+    if (this.channel) {
+      this.channel.removeEventListener('message', this._onMessage);
+      this.channel.close();
+      this.channel = null;
+    }
+  }
+}

@@ -1,0 +1,273 @@
+// The debugger page: decodes as you type, verifies with WebCrypto.
+// The token stays in this page: the only request made is GET /.well-known/jwks.json.
+import { decodeJwt, JwtError, parseKeyText, secretBytes, timeClaims, verifyJwt, warnings } from './jwt.js';
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, cls, text) => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+
+const JWKS_PATH = '/.well-known/jwks.json';
+let jwksCache = null; // { at, jwks }
+let current = null; // the decoded token
+let runId = 0;
+
+/** Pretty JSON as coloured spans (keys, strings, numbers, literals). */
+function renderJson(value, indent = 0) {
+  const frag = document.createDocumentFragment();
+  const pad = (n) => '  '.repeat(n);
+  const put = (cls, text) => frag.append(cls ? el('span', cls, text) : document.createTextNode(text));
+  if (value === null || typeof value === 'boolean') put('j-lit', String(value));
+  else if (typeof value === 'number') put('j-num', String(value));
+  else if (typeof value === 'string') put('j-str', JSON.stringify(value));
+  else if (Array.isArray(value)) {
+    if (value.length === 0) put('', '[]');
+    else {
+      put('', '[\n');
+      value.forEach((v, i) => {
+        put('', pad(indent + 1));
+        frag.append(renderJson(v, indent + 1));
+        put('', i < value.length - 1 ? ',\n' : '\n');
+      });
+      put('', `${pad(indent)}]`);
+    }
+  } else {
+    const entries = Object.entries(value);
+    if (entries.length === 0) put('', '{}');
+    else {
+      put('', '{\n');
+      entries.forEach(([k, v], i) => {
+        put('', pad(indent + 1));
+        put('j-key', JSON.stringify(k));
+        put('', ': ');
+        frag.append(renderJson(v, indent + 1));
+        put('', i < entries.length - 1 ? ',\n' : '\n');
+      });
+      put('', `${pad(indent)}}`);
+    }
+  }
+  return frag;
+}
+
+function setVerdict(state, message) {
+  const v = $('verdict');
+  v.dataset.state = state;
+  v.textContent = message;
+}
+
+function clearDecoded() {
+  for (const id of ['header', 'payload', 'signature', 'enc-header', 'enc-payload', 'enc-signature', 'alg', 'typ', 'kid']) {
+    $(id).textContent = '';
+  }
+  $('times').tBodies[0].replaceChildren();
+  $('warnings').replaceChildren();
+  $('colored').hidden = true;
+  $('summary').hidden = true;
+  $('no-times').hidden = false;
+}
+
+function source() {
+  return document.querySelector('input[name="source"]:checked').value;
+}
+
+function showSourceInputs() {
+  const s = source();
+  $('key-box').hidden = s !== 'key';
+  $('secret-box').hidden = s !== 'secret';
+}
+
+function currentSecretLength() {
+  if (!current || source() !== 'secret') return undefined;
+  try {
+    const bytes = secretBytes($('secret').value, $('secret-encoded').checked);
+    return bytes.length > 0 ? bytes.length : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function renderWarnings() {
+  const list = $('warnings');
+  list.replaceChildren();
+  if (!current) return;
+  const found = warnings(current, { now: Math.floor(Date.now() / 1000), secretBytes: currentSecretLength() });
+  if (found.length === 0) list.append(el('li', 'ok', 'None found.'));
+  for (const w of found) {
+    const li = el('li', `warn-${w.level}`);
+    li.dataset.code = w.code;
+    li.append(el('strong', '', w.level === 'danger' ? 'Danger: ' : w.level === 'warn' ? 'Warning: ' : 'Note: '));
+    li.append(document.createTextNode(w.message));
+    list.append(li);
+  }
+}
+
+let shownTimes = '';
+
+function renderTimes() {
+  const body = $('times').tBodies[0];
+  const rows = current ? timeClaims(current.payload, Math.floor(Date.now() / 1000)) : [];
+  const key = JSON.stringify(rows);
+  if (key === shownTimes && body.childElementCount === rows.length) return; // nothing changed
+  shownTimes = key;
+  body.replaceChildren();
+  $('no-times').hidden = rows.length > 0;
+  $('times').hidden = rows.length === 0;
+  for (const r of rows) {
+    const tr = el('tr');
+    tr.dataset.claim = r.name;
+    tr.dataset.state = r.state;
+    const th = el('th', 'mono', r.name);
+    th.scope = 'row';
+    tr.append(th);
+    const date = el('td');
+    date.append(el('span', 'mono', String(r.value)));
+    if (r.date) date.append(el('br'), el('time', '', r.date));
+    if (r.date) date.lastChild.dateTime = r.date;
+    tr.append(date);
+    tr.append(el('td', `state state-${r.state}`, r.note));
+    body.append(tr);
+  }
+}
+
+function decodeNow() {
+  const text = $('token').value;
+  const err = $('decode-error');
+  current = null;
+  clearDecoded();
+  if (!text.trim()) {
+    err.hidden = true;
+    setVerdict('idle', 'Paste a token to verify it.');
+    $('times').hidden = true;
+    return;
+  }
+  try {
+    current = decodeJwt(text);
+  } catch (e) {
+    err.textContent = e instanceof JwtError ? `Not a JWT: ${e.message}.` : `Not a JWT: ${e}`;
+    err.hidden = false;
+    setVerdict('idle', 'Nothing to verify.');
+    $('times').hidden = true;
+    return;
+  }
+  err.hidden = true;
+  const [h, p, s] = current.parts;
+  $('enc-header').textContent = h;
+  $('enc-payload').textContent = p;
+  $('enc-signature').textContent = s;
+  $('colored').hidden = false;
+  $('header').append(renderJson(current.header));
+  if (current.payload !== undefined && !current.payloadError) $('payload').append(renderJson(current.payload));
+  else $('payload').textContent = current.payloadText;
+  $('signature').textContent = s ? `${s} (${current.signature.length} bytes)` : '(empty: the token is unsigned)';
+  $('alg').textContent = typeof current.header.alg === 'string' ? current.header.alg : '(none)';
+  $('typ').textContent = typeof current.header.typ === 'string' ? current.header.typ : '—';
+  $('kid').textContent = typeof current.header.kid === 'string' ? current.header.kid : '—';
+  $('summary').hidden = false;
+  renderTimes();
+  renderWarnings();
+  verifyNow();
+}
+
+async function serverJwks(refresh) {
+  if (!jwksCache || refresh || Date.now() - jwksCache.at > 60_000) {
+    // A plain GET with no token in it: no credentials, no referrer.
+    const res = await fetch(JWKS_PATH, { credentials: 'omit', referrerPolicy: 'no-referrer', cache: 'no-cache' });
+    if (!res.ok) throw new JwtError(`${JWKS_PATH} answered ${res.status}`);
+    jwksCache = { at: Date.now(), jwks: await res.json() };
+  }
+  return jwksCache.jwks;
+}
+
+async function verifyNow() {
+  const id = ++runId;
+  if (!current) {
+    setVerdict('idle', $('token').value.trim() ? 'Nothing to verify.' : 'Paste a token to verify it.');
+    return;
+  }
+  const s = source();
+  renderWarnings();
+  setVerdict('pending', s === 'server' ? 'Verifying against this server’s keys…' : 'Verifying…');
+  let result;
+  try {
+    if (s === 'server') {
+      let jwks = await serverJwks(false);
+      result = await verifyJwt(current, { kind: 'jwks', jwks });
+      if (result.state === 'error' && /No key with kid/.test(result.message)) {
+        jwks = await serverJwks(true); // the key may be newer than the cache
+        result = await verifyJwt(current, { kind: 'jwks', jwks });
+      }
+    } else if (s === 'key') {
+      const text = $('key').value;
+      if (!text.trim()) result = { state: 'idle', message: 'Paste a JWK, a JWKS or a PEM public key.' };
+      else result = await verifyJwt(current, parseKeyText(text));
+    } else {
+      const text = $('secret').value;
+      if (!text) result = { state: 'idle', message: 'Enter the secret.' };
+      else result = await verifyJwt(current, { kind: 'secret', secret: secretBytes(text, $('secret-encoded').checked) });
+    }
+  } catch (e) {
+    result = { state: 'error', message: e instanceof JwtError ? `${e.message}.` : String(e.message || e) };
+  }
+  if (id === runId) setVerdict(result.state, result.message);
+}
+
+function debounce(fn, ms) {
+  let t;
+  return () => {
+    clearTimeout(t);
+    t = setTimeout(fn, ms);
+  };
+}
+
+function fromFragment() {
+  const frag = location.hash.slice(1);
+  if (!frag) return;
+  let token = frag;
+  try {
+    token = decodeURIComponent(frag);
+  } catch {
+    // keep it raw
+  }
+  $('token').value = token;
+  // Take the token out of the address bar (and so out of history and bookmarks).
+  history.replaceState(null, '', location.pathname + location.search);
+  decodeNow();
+}
+
+function init() {
+  // Any edit makes the old verdict stale at once; the new one follows.
+  const stale = (fn) => () => {
+    setVerdict('pending', 'Checking…');
+    fn();
+  };
+  $('token').addEventListener('input', stale(debounce(decodeNow, 150)));
+  for (const r of document.querySelectorAll('input[name="source"]')) {
+    r.addEventListener('change', () => {
+      showSourceInputs();
+      verifyNow();
+    });
+  }
+  $('key').addEventListener('input', stale(debounce(verifyNow, 250)));
+  $('secret').addEventListener('input', stale(debounce(verifyNow, 250)));
+  $('secret-encoded').addEventListener('change', verifyNow);
+  $('verify-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    verifyNow();
+  });
+  window.addEventListener('hashchange', fromFragment);
+  showSourceInputs();
+  $('times').hidden = true;
+  fromFragment();
+  // Times are relative to now: keep them current.
+  setInterval(() => {
+    if (current) {
+      renderTimes();
+    }
+  }, 1000);
+  document.documentElement.dataset.ready = 'true';
+}
+
+init();
