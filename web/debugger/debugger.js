@@ -124,8 +124,11 @@ function renderTimes() {
     tr.append(th);
     const date = el('td');
     date.append(el('span', 'mono', String(r.value)));
-    if (r.date) date.append(el('br'), el('time', '', r.date));
-    if (r.date) date.lastChild.dateTime = r.date;
+    if (r.date) {
+      const time = el('time', '', r.date.replace('T', ' ').replace('Z', ' UTC'));
+      time.dateTime = r.date;
+      date.append(el('br'), time);
+    }
     tr.append(date);
     tr.append(el('td', `state state-${r.state}`, r.note));
     body.append(tr);
