@@ -123,6 +123,8 @@ export declare class TesseraClient {
   readonly active: boolean;
   /** True once a live session has ended. */
   readonly sessionEnded: boolean;
+  /** Refresh ahead of expiry; may be changed at any time. */
+  proactive: boolean;
   /** Registers an account; resolves to `{id, email, roles}`. */
   register(email: string, password: string): Promise<{ id: string; email: string; roles: string[] }>;
   /** Logs in (cookie mode asks for the HttpOnly refresh cookie). */

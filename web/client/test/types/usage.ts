@@ -1,0 +1,52 @@
+// Compiled (never run) by types.test.js: the hand-written index.d.ts must
+// describe the module as an application uses it.
+import {
+  TesseraClient,
+  TesseraError,
+  memoryStorage,
+  webStorage,
+  CSRF_HEADER,
+  type SessionEndedInfo,
+  type TokensEvent,
+  type TokenAnswer,
+} from '@tessera/client';
+
+const ended: SessionEndedInfo[] = [];
+const client = new TesseraClient({
+  mode: 'cookie',
+  baseUrl: 'https://auth.example',
+  refreshMargin: 10,
+  proactive: false,
+  onSessionEnded: (info) => ended.push(info),
+  onTokens: (t: TokensEvent) => console.log(t.accessToken.length, t.expiresAt, t.expiresIn, t.source),
+  paths: { refresh: '/v1/auth/refresh' },
+});
+
+const bearer = new TesseraClient({ storage: webStorage(localStorage), crossTab: true, locks: null });
+const memory = new TesseraClient({ storage: memoryStorage(), fetch: globalThis.fetch, now: () => Date.now() });
+
+async function flow(): Promise<void> {
+  const answer: TokenAnswer = await client.login('ada@example.com', 'pw');
+  const seconds: number = answer.expires_in;
+  const res: Response = await client.fetch('/v1/me', { headers: { Accept: 'application/json' } });
+  const fresh: boolean = await client.refresh();
+  const resumed: boolean = await bearer.resume();
+  const token: string | null = memory.accessToken;
+  const left: number | null = client.expiresIn;
+  client.proactive = true;
+  await client.logout();
+  client.close();
+  void [seconds, res, fresh, resumed, token, left, CSRF_HEADER, ended];
+}
+
+function handle(e: unknown): string {
+  return e instanceof TesseraError ? `${e.status} ${e.code} ${e.description}` : String(e);
+}
+
+// @ts-expect-error: only "bearer" and "cookie" exist
+new TesseraClient({ mode: 'session' });
+// @ts-expect-error: accessToken is read-only
+client.accessToken = 'x';
+
+void flow;
+void handle;
