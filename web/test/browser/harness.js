@@ -3,7 +3,7 @@
 //
 // Environment:
 //   TESSERA_URL         a running server to use as the main (ES256) one; else one is started
-//   TESSERA_BIN         the tessera binary (default: ../target/debug/tessera)
+//   TESSERA_BIN         the tessera binary (default: debug/tessera in CARGO_TARGET_DIR or ../target)
 //   TESSERA_TTL         access-token lifetime of servers started here (default 4s)
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 //   TESSERA_SCREENSHOT_DIR  where screenshots go (default: a temporary directory)
@@ -38,7 +38,8 @@ function freePort() {
 
 /** Starts `tessera serve` with its own data directory and port; resolves to `{url, stop}`. */
 export async function startTessera({ alg = 'ES256', ttl = TTL } = {}) {
-  const bin = process.env.TESSERA_BIN ?? join(repoDir, 'target/debug/tessera');
+  const target = process.env.CARGO_TARGET_DIR ? resolve(repoDir, process.env.CARGO_TARGET_DIR) : join(repoDir, 'target');
+  const bin = process.env.TESSERA_BIN ?? join(target, 'debug/tessera');
   const dir = mkdtempSync(join(tmpdir(), `tessera-web-${alg}-`));
   const port = await freePort();
   const env = {
