@@ -76,6 +76,10 @@ async fn pages_are_served_with_strict_security_headers() {
             .text
             .contains("<meta name=\"referrer\" content=\"no-referrer\">"));
     }
+    // The pages' navigation links lead somewhere.
+    for link in ["/docs/", "/demo", "/debugger"] {
+        t.get(link).await.expect(200);
+    }
 }
 
 #[tokio::test]
