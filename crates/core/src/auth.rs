@@ -13,6 +13,8 @@ use tessera_jose::{b64, crypto, Clock, UnverifiedToken, Validation};
 use tessera_store::{AuditEvent, Rotation, Session, Store, User};
 use zeroize::Zeroizing;
 
+mod verified;
+
 /// Longest chain walk when checking whether a spent token is genuine.
 /// A token further behind than this is not recognised as genuine (it is then
 /// refused without revoking anything); this bounds the work a forged token
@@ -206,6 +208,8 @@ pub struct Auth {
     store: Arc<dyn Store>,
     keys: Keys,
     passwords: Passwords,
+    /// Access tokens whose signature this process has verified.
+    verified: verified::VerifiedTokens,
     secret: ServerSecret,
     cfg: AuthConfig,
     clock: Arc<dyn Clock>,
@@ -239,6 +243,7 @@ impl Auth {
             store,
             keys,
             passwords,
+            verified: Default::default(),
             secret,
             cfg,
             clock,
@@ -643,32 +648,47 @@ impl Auth {
     /// session is still alive.
     pub async fn authenticate(&self, token: &str) -> Result<Principal> {
         let now = self.clock.now();
-        let verify = |keys: &crate::keys::KeyState| {
-            UnverifiedToken::parse(token, &self.validation.limits)
-                .and_then(|t| t.verify_with(keys.keyset()))
-                .and_then(|t| t.validate::<AccessClaims>(&self.validation, now))
+        // The same token bytes verified before (by a key still published):
+        // skip the signature, validate the claims again (see `verified`).
+        let digest = crypto::sha256(token.as_bytes());
+        let cached = self.verified.get(
+            &digest,
+            self.keys.current(now).keyset(),
+            &self.validation,
+            now,
+        );
+        let claims = match cached {
+            Some(claims) => claims,
+            None => {
+                let verify = |keys: &crate::keys::KeyState| {
+                    UnverifiedToken::parse(token, &self.validation.limits)
+                        .and_then(|t| t.verify_with(keys.keyset()))
+                        .and_then(|t| t.validate::<AccessClaims>(&self.validation, now))
+                };
+                let mut result = verify(&self.keys.current(now));
+                // A kid from another instance's fresh rotation: look once more (rate limited).
+                if result.as_ref().err() == Some(&tessera_jose::Error::UnknownKey)
+                    && self.keys.reload_for_unknown_kid(now, 5).await?
+                {
+                    result = verify(&self.keys.current(now));
+                }
+                let data = result.map_err(|e| Error::InvalidToken(e.to_string()))?;
+                let claims = data.claims.clone();
+                self.verified.insert(digest, data);
+                claims
+            }
         };
-        let mut result = verify(&self.keys.current(now));
-        // A kid from another instance's fresh rotation: look once more (rate limited).
-        if result.as_ref().err() == Some(&tessera_jose::Error::UnknownKey)
-            && self.keys.reload_for_unknown_kid(now, 5).await?
-        {
-            result = verify(&self.keys.current(now));
-        }
-        let data = result.map_err(|e| Error::InvalidToken(e.to_string()))?;
-        if let Some(sid) = data.claims.sid.as_deref() {
+        if let Some(sid) = claims.sid.as_deref() {
             let live = self
                 .store
                 .session(sid)
                 .await?
-                .is_some_and(|s| s.user_id == data.claims.sub && s.is_live(now));
+                .is_some_and(|s| s.user_id == claims.sub && s.is_live(now));
             if !live {
                 return Err(Error::InvalidToken("the session has ended".into()));
             }
         }
-        Ok(Principal {
-            claims: data.claims,
-        })
+        Ok(Principal { claims })
     }
 
     /// The caller's account.
