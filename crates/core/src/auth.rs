@@ -214,6 +214,8 @@ pub struct Auth {
     cfg: AuthConfig,
     clock: Arc<dyn Clock>,
     validation: Validation,
+    /// Bumped after every revocation, to wake revocation-feed long polls.
+    revoked: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -248,7 +250,19 @@ impl Auth {
             cfg,
             clock,
             validation,
+            revoked: tokio::sync::watch::Sender::new(0),
         })
+    }
+
+    /// A receiver that changes after every session revocation made by this
+    /// process (other instances are seen by polling the store).
+    pub fn revocation_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.revoked.subscribe()
+    }
+
+    /// Wakes revocation-feed waiters.
+    pub(crate) fn signal_revoked(&self) {
+        self.revoked.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The configuration.
@@ -572,6 +586,7 @@ impl Auth {
             self.store
                 .revoke_session(&sid, now, "refresh_token_reuse")
                 .await?;
+            self.signal_revoked();
             self.audit(
                 "refresh.reuse_detected",
                 Some(&session.user_id),
@@ -638,6 +653,7 @@ impl Auth {
                 .revoke_session(&sid, self.clock.now(), "logout")
                 .await?
         {
+            self.signal_revoked();
             self.audit("logout", Some(&session.user_id), Some(&sid), ctx, None)
                 .await;
         }
@@ -705,6 +721,7 @@ impl Auth {
             .store
             .revoke_user_sessions(who.user_id(), self.clock.now(), "logout_all")
             .await?;
+        self.signal_revoked();
         self.audit(
             "logout.all",
             Some(who.user_id()),
@@ -736,6 +753,7 @@ impl Auth {
                     .revoke_session(sid, self.clock.now(), "user_revoked")
                     .await?
                 {
+                    self.signal_revoked();
                     self.audit("session.revoked", Some(who.user_id()), Some(sid), ctx, None)
                         .await;
                 }
@@ -795,6 +813,7 @@ impl Auth {
             .store
             .revoke_user_sessions(user_id, self.clock.now(), "admin_revoked")
             .await?;
+        self.signal_revoked();
         self.audit(
             "sessions.revoked",
             Some(user_id),

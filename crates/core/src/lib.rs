@@ -46,6 +46,7 @@ mod auth;
 pub mod breached;
 pub mod config;
 mod error;
+pub mod feed;
 mod keys;
 pub mod oauth;
 pub mod password;

@@ -254,6 +254,7 @@ impl OAuth {
         match &claims.sid {
             Some(sid) => {
                 if store.revoke_session(sid, now, "token_revoked").await? {
+                    self.auth.signal_revoked();
                     self.audit("token.revoked", Some(&claims.sub), Some(sid), ctx)
                         .await;
                 }

@@ -20,6 +20,7 @@ pub mod config;
 pub mod cookie;
 mod error;
 pub mod extract;
+mod feed;
 mod oauth;
 pub mod observe;
 mod openapi;
@@ -120,6 +121,7 @@ pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState,
         auth,
         throttle: Arc::new(throttle),
         config: Arc::new(cfg),
+        closing: Arc::new(tokio::sync::watch::Sender::new(false)),
     })
 }
 
@@ -165,6 +167,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me", get(routes::me))
         .route("/v1/sessions", get(routes::sessions))
         .route("/v1/sessions/{id}", delete(routes::end_session))
+        .route("/v1/revocations", get(feed::revocations))
         .route("/v1/admin/users", get(routes::admin_users))
         .route("/v1/admin/users/{id}/roles", put(routes::admin_set_roles))
         .route(
@@ -279,6 +282,7 @@ async fn spawn_inner(
     let addr = listener.local_addr().map_err(StartError::Bind)?;
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
+    let closing = state.closing.clone();
     let stop = async move {
         if signals {
             tokio::select! {
@@ -288,6 +292,7 @@ async fn spawn_inner(
         } else {
             let _ = rx.await;
         }
+        closing.send_replace(true);
     };
     let task = match tls {
         Some(tls) => {

@@ -23,7 +23,7 @@ fn err(error: &'static str, description: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, error, description)
 }
 
-fn invalid_client(description: &str) -> ApiError {
+pub(crate) fn invalid_client(description: &str) -> ApiError {
     ApiError {
         basic_challenge: true,
         ..ApiError::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
@@ -75,7 +75,7 @@ fn pct_decode(s: &str) -> Option<String> {
 }
 
 /// Client credentials from HTTP Basic or the form; both at once is refused.
-fn client_credentials(
+pub(crate) fn client_credentials(
     headers: &HeaderMap,
     form: &HashMap<String, String>,
 ) -> ApiResult<Option<(String, String)>> {
@@ -120,7 +120,10 @@ fn client_credentials(
     }
 }
 
-async fn authenticate(oauth: &OAuth, creds: Option<(String, String)>) -> ApiResult<Option<Client>> {
+pub(crate) async fn authenticate(
+    oauth: &OAuth,
+    creds: Option<(String, String)>,
+) -> ApiResult<Option<Client>> {
     match creds {
         None => Ok(None),
         Some((id, secret)) => oauth

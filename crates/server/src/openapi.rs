@@ -56,6 +56,7 @@ pub(crate) const DOCS_PATH: &str = "/docs";
         oauth::token,
         oauth::revoke,
         oauth::introspect,
+        crate::feed::revocations,
         routes::jwks,
         routes::discovery,
         oauth_authorization_server,
@@ -68,6 +69,7 @@ pub(crate) const DOCS_PATH: &str = "/docs";
     tags(
         (name = "auth", description = "Registration, login, refresh and logout"),
         (name = "sessions", description = "The caller's own sessions"),
+        (name = "resource-servers", description = "The revocation feed that resource servers follow"),
         (name = "admin", description = "User, key and audit administration (role `admin`)"),
         (name = "oauth2", description = "OAuth 2.0 token, revocation (RFC 7009) and introspection (RFC 7662)"),
         (name = "discovery", description = "Public keys and server metadata"),
@@ -333,6 +335,8 @@ pub(crate) struct ServerMetadata {
     token_endpoint: String,
     revocation_endpoint: String,
     introspection_endpoint: String,
+    /// Tessera's revocation feed for resource servers (`GET`, client authentication).
+    revocation_feed_endpoint: String,
     registration_endpoint: String,
     userinfo_endpoint: String,
     grant_types_supported: Vec<String>,
@@ -444,6 +448,7 @@ mod tests {
         ("/v1/me", &["get"]),
         ("/v1/sessions", &["get"]),
         ("/v1/sessions/{id}", &["delete"]),
+        ("/v1/revocations", &["get"]),
         ("/v1/admin/users", &["get"]),
         ("/v1/admin/users/{id}/roles", &["put"]),
         ("/v1/admin/users/{id}/sessions", &["delete"]),

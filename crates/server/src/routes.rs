@@ -483,6 +483,7 @@ pub(crate) async fn discovery(State(s): State<AppState>) -> Response {
         "token_endpoint": format!("{iss}/oauth2/token"),
         "revocation_endpoint": format!("{iss}/oauth2/revoke"),
         "introspection_endpoint": format!("{iss}/oauth2/introspect"),
+        "revocation_feed_endpoint": format!("{iss}/v1/revocations"),
         "registration_endpoint": format!("{iss}/v1/auth/register"),
         "userinfo_endpoint": format!("{iss}/v1/me"),
         "grant_types_supported": ["password", "refresh_token", "client_credentials"],

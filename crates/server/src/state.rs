@@ -16,4 +16,7 @@ pub struct AppState {
     pub oauth: Arc<tessera_core::oauth::OAuth>,
     /// Login backoff and rate limits.
     pub throttle: Arc<Limiter>,
+    /// Set to `true` when the server starts shutting down, so long polls
+    /// answer at once instead of holding the graceful shutdown.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }

@@ -286,7 +286,14 @@ pub trait Store: Send + Sync + 'static {
     /// Counts unrevoked, unexpired sessions (for metrics).
     async fn count_live_sessions(&self, now: i64) -> Result<i64>;
     /// Deletes sessions that expired before `before`; returns how many.
+    /// Sessions revoked at or after `before` stay, so that the revocation
+    /// feed never loses a recent entry.
     async fn purge_sessions(&self, before: i64) -> Result<u64>;
+    /// Sessions revoked at or after `from` as `(id, revoked_at)`, oldest
+    /// first (ties by id), at most `limit` (the revocation feed).
+    async fn revocations_since(&self, from: i64, limit: u32) -> Result<Vec<(String, i64)>>;
+    /// How many sessions were revoked at or after `from`.
+    async fn count_revocations_since(&self, from: i64) -> Result<u64>;
 
     /// Adds a signing key.
     async fn insert_key(&self, key: &KeyRecord) -> Result<()>;

@@ -22,6 +22,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/postgres/0002_clients.sql")),
     (3, include_str!("../migrations/postgres/0003_leases.sql")),
     (4, include_str!("../migrations/postgres/0004_kv.sql")),
+    (
+        5,
+        include_str!("../migrations/postgres/0005_revocation_feed.sql"),
+    ),
 ];
 
 /// Connection-pool settings.
@@ -445,12 +449,36 @@ impl Store for PgStore {
     }
 
     async fn purge_sessions(&self, before: i64) -> Result<u64> {
-        sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR idle_expires_at < $2")
-            .bind(before)
-            .bind(before)
-            .execute(&self.pool)
+        sqlx::query(
+            "DELETE FROM sessions WHERE (expires_at < $1 OR idle_expires_at < $1) \
+             AND (revoked_at IS NULL OR revoked_at < $1)",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(map_err)
+    }
+
+    async fn revocations_since(&self, from: i64, limit: u32) -> Result<Vec<(String, i64)>> {
+        sqlx::query(
+            "SELECT id, revoked_at FROM sessions WHERE revoked_at >= $1 \
+             ORDER BY revoked_at, id LIMIT $2",
+        )
+        .bind(from)
+        .bind(i64::from(limit))
+        .try_map(|r: PgRow| Ok((r.try_get("id")?, r.try_get("revoked_at")?)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn count_revocations_since(&self, from: i64) -> Result<u64> {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions WHERE revoked_at >= $1")
+            .bind(from)
+            .fetch_one(&self.pool)
             .await
-            .map(|r| r.rows_affected())
+            .map(|n| u64::try_from(n).unwrap_or(0))
             .map_err(map_err)
     }
 

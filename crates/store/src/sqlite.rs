@@ -20,6 +20,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_clients.sql")),
     (3, include_str!("../migrations/sqlite/0003_leases.sql")),
     (4, include_str!("../migrations/sqlite/0004_kv.sql")),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_revocation_feed.sql"),
+    ),
 ];
 
 /// The SQLite store.
@@ -451,12 +455,38 @@ impl Store for SqliteStore {
     }
 
     async fn purge_sessions(&self, before: i64) -> Result<u64> {
-        sqlx::query("DELETE FROM sessions WHERE expires_at < ? OR idle_expires_at < ?")
-            .bind(before)
-            .bind(before)
-            .execute(&self.pool)
+        sqlx::query(
+            "DELETE FROM sessions WHERE (expires_at < ? OR idle_expires_at < ?) \
+             AND (revoked_at IS NULL OR revoked_at < ?)",
+        )
+        .bind(before)
+        .bind(before)
+        .bind(before)
+        .execute(&self.pool)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(map_err)
+    }
+
+    async fn revocations_since(&self, from: i64, limit: u32) -> Result<Vec<(String, i64)>> {
+        sqlx::query(
+            "SELECT id, revoked_at FROM sessions WHERE revoked_at >= ? \
+             ORDER BY revoked_at, id LIMIT ?",
+        )
+        .bind(from)
+        .bind(i64::from(limit))
+        .try_map(|r: SqliteRow| Ok((r.try_get("id")?, r.try_get("revoked_at")?)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn count_revocations_since(&self, from: i64) -> Result<u64> {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions WHERE revoked_at >= ?")
+            .bind(from)
+            .fetch_one(&self.pool)
             .await
-            .map(|r| r.rows_affected())
+            .map(|n| u64::try_from(n).unwrap_or(0))
             .map_err(map_err)
     }
 

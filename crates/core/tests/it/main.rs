@@ -4,6 +4,7 @@
 
 mod accounts;
 mod breached;
+mod feed;
 mod keys;
 mod passwords;
 mod refresh;

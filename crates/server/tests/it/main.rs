@@ -19,6 +19,7 @@ mod oauth;
 mod ops;
 mod refresh;
 mod restart;
+mod revocations;
 mod sessions;
 mod support;
 mod tls;

@@ -1,0 +1,191 @@
+//! `GET /v1/revocations`: the revocation feed that resource servers follow
+//! (see `tessera_core::feed` for the cursor's meaning). HTTP Basic client
+//! authentication; an optional long poll (`wait`, seconds).
+
+use crate::error::{ApiError, ApiResult};
+use crate::oauth::{authenticate, client_credentials, invalid_client};
+use crate::state::AppState;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use std::collections::HashMap;
+use std::time::Duration;
+use tessera_core::feed::{Cursor, Page};
+
+/// Longest long poll, whatever `wait` asks for.
+pub(crate) const MAX_WAIT_SECS: u64 = 55;
+
+/// How often a waiting poll looks at the store for revocations made by other
+/// instances (those of this process wake it at once).
+const STORE_POLL: Duration = Duration::from_secs(1);
+
+fn params(raw: Option<&str>) -> ApiResult<(Option<Cursor>, u64)> {
+    let mut seen = HashMap::new();
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if seen.insert(k.into_owned(), v.into_owned()).is_some() {
+            return Err(ApiError::bad_request("a query parameter is repeated"));
+        }
+    }
+    let mut since = None;
+    let mut wait = 0;
+    for (k, v) in seen {
+        match k.as_str() {
+            "since" if v.is_empty() => {}
+            "since" => {
+                since = Some(v.parse::<Cursor>().map_err(|_| {
+                    ApiError::bad_request("`since` must be a cursor returned by this endpoint")
+                })?)
+            }
+            "wait" => {
+                wait = v.parse::<u64>().map_err(|_| {
+                    ApiError::bad_request("`wait` must be a whole number of seconds")
+                })?
+            }
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown query parameter `{}`",
+                    k.chars().take(40).collect::<String>()
+                )))
+            }
+        }
+    }
+    Ok((since, wait))
+}
+
+fn render(page: &Page, max_age: i64) -> Response {
+    let revoked: Vec<_> = page
+        .revoked
+        .iter()
+        .map(|r| json!({ "sid": r.sid, "revoked_at": r.revoked_at }))
+        .collect();
+    let mut res = Json(json!({
+        "revoked": revoked,
+        "cursor": page.cursor.to_string(),
+        "more": page.more,
+        "max_age": max_age,
+    }))
+    .into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// The revocation feed's answer.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct RevocationFeed {
+    /// Sessions revoked in the window, oldest first; may repeat entries of
+    /// the previous answer (deduplicate by `sid`).
+    revoked: Vec<RevokedSession>,
+    /// Pass as `since` in the next poll.
+    cursor: String,
+    /// `true`: the page was cut; poll again at once.
+    more: bool,
+    /// Seconds after `revoked_at` that an entry can be forgotten (the
+    /// access-token lifetime plus the leeway).
+    max_age: i64,
+}
+
+/// One revoked session.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct RevokedSession {
+    /// Session id: refuse access tokens whose `sid` claim equals it.
+    sid: String,
+    /// Unix seconds.
+    revoked_at: i64,
+}
+
+/// `GET /v1/revocations?since=<cursor>&wait=<seconds>`: sessions revoked
+/// recently (logout, logout everywhere, refresh-token reuse, admin), so that
+/// resource servers refuse their access tokens before they expire. With
+/// `wait`, the request is a long poll that answers as soon as something is
+/// revoked (at most 55 s, and within the request timeout).
+#[utoipa::path(
+    get,
+    path = "/v1/revocations",
+    tag = "resource-servers",
+    params(
+        ("since" = Option<String>, Query, description = "The `cursor` of the previous answer; omit for the whole current window"),
+        ("wait" = Option<u64>, Query, description = "Long poll: seconds to wait for a change (default 0)"),
+    ),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "The revocations since the cursor (`Cache-Control: no-store`);             an empty list with the same cursor when the wait ended without change", body = RevocationFeed),
+        (status = 400, description = "`invalid_request`: malformed cursor or parameter", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic`)", body = crate::openapi::ErrorBody),
+    )
+)]
+pub(crate) async fn revocations(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let creds = client_credentials(&headers, &HashMap::new())?;
+    if authenticate(&s.oauth, creds).await?.is_none() {
+        return Err(invalid_client(
+            "client authentication (HTTP Basic) is required",
+        ));
+    }
+    let (since, wait) = params(raw.as_deref())?;
+    // Stay inside the request deadline, which answers 408.
+    let cap = s
+        .config
+        .request_timeout
+        .0
+        .saturating_sub(Duration::from_secs(2))
+        .min(Duration::from_secs(MAX_WAIT_SECS));
+    let wait = Duration::from_secs(wait).min(cap);
+    let max_age = s.auth.feed_max_age();
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut signal = s.auth.revocation_signal();
+    let mut closing = s.closing.subscribe();
+    loop {
+        signal.borrow_and_update();
+        if let Some(page) = s.auth.revocations(since).await? {
+            return Ok(render(&page, max_age));
+        }
+        if tokio::time::Instant::now() >= deadline || *closing.borrow_and_update() {
+            break;
+        }
+        tokio::select! {
+            _ = signal.changed() => {}
+            _ = closing.changed() => {}
+            _ = tokio::time::sleep(STORE_POLL) => {}
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+    // Nothing new: the same cursor again.
+    let cursor = since.unwrap_or(Cursor { start: 0, seen: 0 });
+    Ok(render(
+        &Page {
+            revoked: Vec::new(),
+            cursor,
+            more: false,
+        },
+        max_age,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_is_strict() {
+        assert_eq!(params(None).map(|p| p.1).ok(), Some(0));
+        assert!(params(Some("since=1.2&wait=5")).is_ok());
+        assert!(params(Some("since=")).is_ok_and(|p| p.0.is_none()));
+        for bad in [
+            "since=x",
+            "wait=-1",
+            "wait=1.5",
+            "since=1.2&since=1.2",
+            "other=1",
+        ] {
+            assert!(params(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}
