@@ -641,19 +641,15 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-async fn fetch_jwks(src: &str) -> Result<String, String> {
-    if src.starts_with("http://") {
-        let resp = reqwest::get(src)
+async fn fetch_jwks(src: &str) -> Result<tessera_jose::Jwks, String> {
+    if src.starts_with("http://") || src.starts_with("https://") {
+        // The guard's client: rustls with the system's roots, no redirects.
+        tessera_guard::fetch_jwks(src, None, std::time::Duration::from_secs(10))
             .await
-            .map_err(|e| format!("fetching {src}: {e}"))?;
-        if !resp.status().is_success() {
-            return Err(format!("fetching {src}: HTTP {}", resp.status()));
-        }
-        resp.text().await.map_err(|e| format!("reading {src}: {e}"))
-    } else if src.starts_with("https://") {
-        Err("https JWKS URLs are not supported by this build yet; download the JWKS and pass the file".into())
+            .map_err(|e| format!("fetching {src}: {e}"))
     } else {
-        std::fs::read_to_string(src).map_err(|e| format!("reading {src}: {e}"))
+        let text = std::fs::read_to_string(src).map_err(|e| format!("reading {src}: {e}"))?;
+        tessera_jose::Jwks::from_json(&text).map_err(|e| format!("JWKS: {e}"))
     }
 }
 
@@ -665,8 +661,7 @@ async fn verify(
     aud: Option<String>,
     typ: &str,
 ) -> Result<(), String> {
-    let set = tessera_jose::Jwks::from_json(&fetch_jwks(jwks).await?)
-        .map_err(|e| format!("JWKS: {e}"))?;
+    let set = fetch_jwks(jwks).await?;
     let keys = KeySet::from_jwks(&set);
     let limits = tessera_jose::Limits::default();
     // Default iss/aud to the token's own only after the signature verifies.

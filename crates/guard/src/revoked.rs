@@ -1,0 +1,140 @@
+//! Following the auth server's revocation feed (`GET /v1/revocations`), so
+//! that an access token of a logged-out or theft-revoked session is refused
+//! within seconds instead of at its expiry.
+//!
+//! The follower long-polls with client credentials and keeps every revoked
+//! session id until `revoked_at + max_age` (the longest an access token of
+//! it can still be valid), so the list stays bounded. If the feed is
+//! unreachable, the list keeps what it had and polling retries with backoff;
+//! tokens are then only as fresh as their `exp` (see [`Stats`](crate::Stats)
+//! for the last successful poll).
+
+use crate::error::{Error, Result};
+use crate::http::Http;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+use tessera_jose::Clock;
+
+/// How long one long poll may wait on the server.
+const WAIT_SECS: u64 = 25;
+
+#[derive(Deserialize)]
+struct Page {
+    revoked: Vec<Entry>,
+    cursor: String,
+    #[serde(default)]
+    more: bool,
+    max_age: i64,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    sid: String,
+    revoked_at: i64,
+}
+
+pub(crate) struct Revocations {
+    /// Session id → forget after (Unix seconds).
+    sids: RwLock<HashMap<String, i64>>,
+    pub(crate) polls: AtomicU64,
+    pub(crate) last_ok: AtomicI64,
+}
+
+impl Revocations {
+    pub(crate) fn new() -> Self {
+        Revocations {
+            sids: RwLock::new(HashMap::new()),
+            polls: AtomicU64::new(0),
+            last_ok: AtomicI64::new(0),
+        }
+    }
+
+    pub(crate) fn is_revoked(&self, sid: &str) -> bool {
+        self.sids
+            .read()
+            .map(|m| m.contains_key(sid))
+            .unwrap_or(false)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.sids.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    fn apply(&self, page: &Page, now: i64) {
+        if let Ok(mut m) = self.sids.write() {
+            for e in &page.revoked {
+                let until = e.revoked_at.saturating_add(page.max_age.max(0));
+                if until > now {
+                    m.insert(e.sid.clone(), until);
+                }
+            }
+            m.retain(|_, until| *until > now);
+            metrics::gauge!("tessera_guard_revoked_sessions").set(m.len() as f64);
+        }
+    }
+}
+
+pub(crate) struct Follower {
+    pub http: Http,
+    pub url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Follower {
+    async fn poll(&self, cursor: Option<&str>, wait: u64) -> Result<Page> {
+        let mut url = format!("{}?wait={wait}", self.url);
+        if let Some(c) = cursor {
+            url.push_str("&since=");
+            url.push_str(c);
+        }
+        let got = self
+            .http
+            .get(&url, Some((&self.client_id, &self.client_secret)))
+            .await?;
+        serde_json::from_slice(&got.body)
+            .map_err(|_| Error::Fetch("revocation feed answer is not the expected JSON".into()))
+    }
+
+    /// The first poll (at build time): fails if the feed cannot be read.
+    pub(crate) async fn first(&self, into: &Revocations) -> Result<String> {
+        let page = self.poll(None, 0).await?;
+        into.apply(&page, self.clock.now());
+        into.polls.fetch_add(1, Ordering::Relaxed);
+        into.last_ok.store(self.clock.now(), Ordering::Relaxed);
+        Ok(page.cursor)
+    }
+
+    /// Follows the feed until `into` is dropped.
+    pub(crate) async fn run(self, into: Weak<Revocations>, mut cursor: String) {
+        let mut backoff = Duration::from_millis(500);
+        let mut wait = WAIT_SECS;
+        loop {
+            if into.strong_count() == 0 {
+                return;
+            }
+            match self.poll(Some(&cursor), wait).await {
+                Ok(page) => {
+                    // A cut page: the rest at once.
+                    wait = if page.more { 0 } else { WAIT_SECS };
+                    let Some(r) = into.upgrade() else { return };
+                    let now = self.clock.now();
+                    r.apply(&page, now);
+                    r.polls.fetch_add(1, Ordering::Relaxed);
+                    r.last_ok.store(now, Ordering::Relaxed);
+                    cursor = page.cursor;
+                    backoff = Duration::from_millis(500);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "revocation feed poll failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,585 @@
+//! The guard's promises, each against a real auth server and backend.
+
+use crate::support::{Auth, Backend, CLIENT, CLIENT_SECRET, T0};
+use serde_json::json;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tessera_guard::{CacheConfig, Error, Guard};
+use tessera_jose::{encode, Algorithm, SigningKey};
+use tokio::time::Instant;
+
+async fn guard_for(auth: &Auth) -> Guard {
+    Guard::builder(&auth.issuer, "tessera")
+        .clock(auth.clock.clone())
+        .build()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_valid_token_passes_and_its_claims_reach_the_handler() {
+    let auth = Auth::start().await;
+    let guard = guard_for(&auth).await;
+    let backend = Backend::start(&guard).await;
+    let (access, _) = auth.user("ada@example.com").await;
+    let (status, _, body) = backend.get("/api/hello", Some(&access)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["iss"], json!(auth.issuer));
+    assert_eq!(body["aud"], json!("tessera"));
+    assert!(body["sid"].is_string());
+}
+
+#[tokio::test]
+async fn missing_malformed_forged_and_wrong_audience_tokens_are_refused_with_rfc_6750_challenges() {
+    let auth = Auth::start().await;
+    let guard = guard_for(&auth).await;
+    let backend = Backend::start(&guard).await;
+    let (access, _) = auth.user("ada@example.com").await;
+
+    // No credentials: 401 and a bare challenge (RFC 6750 §3.1).
+    let (status, www, body) = backend.get("/api/hello", None).await;
+    assert_eq!(status, 401);
+    assert_eq!(www, "Bearer realm=\"tessera\"");
+    assert_eq!(body["error"], "unauthorized");
+
+    // Malformed Authorization header: 400 invalid_request.
+    let r = backend
+        .http
+        .get(format!("http://{}/api/hello", backend.addr))
+        .header("authorization", "Bearer a b c")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("error=\"invalid_request\""));
+
+    // Tampered payload.
+    let mut parts: Vec<String> = access.split('.').map(str::to_owned).collect();
+    let mut payload = tessera_jose::b64::decode(parts[1].as_bytes(), "p").unwrap();
+    let text = String::from_utf8(payload.clone())
+        .unwrap()
+        .replace("\"roles\":[]", "\"roles\":[\"admin\"]");
+    assert_ne!(
+        text.as_bytes(),
+        &payload[..],
+        "the payload has a roles claim to forge"
+    );
+    payload = text.into_bytes();
+    parts[1] = tessera_jose::b64::encode(&payload);
+    let forged = parts.join(".");
+    let (status, www, body) = backend.get("/api/admin", Some(&forged)).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(www.contains("error=\"invalid_token\""), "{www}");
+
+    // An attacker's key under the server's kid.
+    let kid = tessera_jose::dangerous::decode_unverified(&access, &Default::default())
+        .unwrap()
+        .header
+        .kid()
+        .unwrap()
+        .to_owned();
+    let evil = SigningKey::generate(Algorithm::ES256)
+        .unwrap()
+        .with_kid(kid);
+    let claims = tessera_jose::dangerous::decode_unverified(&access, &Default::default())
+        .unwrap()
+        .payload;
+    let forged = encode(&evil, Some("at+jwt"), &claims).unwrap();
+    let (status, _, body) = backend.get("/api/hello", Some(&forged)).await;
+    assert_eq!(status, 401);
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("signature"),
+        "{body}"
+    );
+
+    // A guard for another audience refuses the same genuine token.
+    let billing = Guard::builder(&auth.issuer, "billing")
+        .clock(auth.clock.clone())
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(
+        billing.verify(&access).await.unwrap_err(),
+        Error::InvalidToken(tessera_jose::Error::InvalidAudience)
+    );
+    // And one for another issuer.
+    let other = Guard::builder("https://elsewhere.example", "tessera")
+        .jwks_url(auth.url("/.well-known/jwks.json"))
+        .clock(auth.clock.clone())
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(
+        other.verify(&access).await.unwrap_err(),
+        Error::InvalidToken(tessera_jose::Error::InvalidIssuer)
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused_even_when_cached() {
+    let auth = Auth::start().await;
+    let guard = guard_for(&auth).await;
+    let backend = Backend::start(&guard).await;
+    let (access, _) = auth.user("ada@example.com").await;
+    assert_eq!(backend.get("/api/hello", Some(&access)).await.0, 200);
+    assert_eq!(backend.get("/api/hello", Some(&access)).await.0, 200);
+    assert_eq!(guard.stats().cache_hits, 1, "{:?}", guard.stats());
+    // 15 minutes of lifetime plus the 30 s leeway, then one second more.
+    auth.advance(15 * 60 + 29);
+    assert_eq!(
+        backend.get("/api/hello", Some(&access)).await.0,
+        200,
+        "inside the leeway"
+    );
+    auth.advance(1);
+    let (status, www, body) = backend.get("/api/hello", Some(&access)).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(www.contains("error=\"invalid_token\""), "{www}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn roles_and_scopes_are_enforced_with_403() {
+    let auth = Auth::start().await;
+    let guard = guard_for(&auth).await;
+    let backend = Backend::start(&guard).await;
+    let (user, _) = auth.user("user@example.com").await;
+    let (status, www, body) = backend.get("/api/admin", Some(&user)).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(www.contains("error=\"insufficient_scope\""), "{www}");
+    assert_eq!(body["error"], "insufficient_scope");
+    let admin = auth.admin("root@example.com").await;
+    assert_eq!(backend.get("/api/admin", Some(&admin)).await.0, 200);
+
+    // Scopes: a client-credentials token with and without the scope.
+    let scoped = auth.client_token(Some("reports:read")).await;
+    assert_eq!(backend.get("/api/reports", Some(&scoped)).await.0, 200);
+    let (status, www, _) = backend.get("/api/reports", Some(&user)).await;
+    assert_eq!(status, 403);
+    assert!(www.ends_with("scope=\"reports:read\""), "{www}");
+}
+
+#[tokio::test]
+async fn the_verified_token_cache_skips_repeat_verification_and_can_be_disabled() {
+    let auth = Auth::start().await;
+    let (access, _) = auth.user("ada@example.com").await;
+    let guard = guard_for(&auth).await;
+    for _ in 0..5 {
+        guard.verify(&access).await.unwrap();
+    }
+    let s = guard.stats();
+    assert_eq!(
+        (s.cache_misses, s.cache_hits, s.cache_len),
+        (1, 4, 1),
+        "{s:?}"
+    );
+
+    let uncached = Guard::builder(&auth.issuer, "tessera")
+        .clock(auth.clock.clone())
+        .cache_capacity(0)
+        .build()
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        uncached.verify(&access).await.unwrap();
+    }
+    assert_eq!(uncached.stats().cache_hits, 0);
+
+    // Bounded: a tiny cache never holds more than its capacity.
+    let small = Guard::builder(&auth.issuer, "tessera")
+        .clock(auth.clock.clone())
+        .cache_capacity(16)
+        .build()
+        .await
+        .unwrap();
+    for i in 0..40 {
+        let (t, _) = auth.user(&format!("u{i}@example.com")).await;
+        small.verify(&t).await.unwrap();
+    }
+    assert!(small.stats().cache_len <= 16, "{:?}", small.stats());
+}
+
+#[tokio::test]
+async fn key_rotation_mid_traffic_fails_no_request() {
+    let auth = Auth::start().await;
+    let guard = Guard::builder(&auth.issuer, "tessera")
+        .clock(auth.clock.clone())
+        .jwks_cache(CacheConfig {
+            unknown_kid_interval: Duration::from_millis(200),
+            ..CacheConfig::default()
+        })
+        .build()
+        .await
+        .unwrap();
+    let backend = Arc::new(Backend::start(&guard).await);
+    auth.user("ada@example.com").await;
+    let token = Arc::new(tokio::sync::RwLock::new(
+        auth.login("ada@example.com").await.0,
+    ));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ok = Arc::new(AtomicU64::new(0));
+    let mut traffic = Vec::new();
+    for _ in 0..4 {
+        let (backend, token, stop, ok) = (backend.clone(), token.clone(), stop.clone(), ok.clone());
+        traffic.push(tokio::spawn(async move {
+            let mut failures = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let t = token.read().await.clone();
+                let (status, _, body) = backend.get("/api/hello", Some(&t)).await;
+                if status == 200 {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    failures.push((status, body));
+                }
+            }
+            failures
+        }));
+    }
+    let ctx = Default::default();
+    let mut kids = std::collections::HashSet::new();
+    for round in 0..4 {
+        // Alternate a scheduled rotation (published ahead of use) and an
+        // immediate one (the new kid arrives before any refresh).
+        let immediate = round % 2 == 1;
+        auth.server()
+            .state()
+            .auth
+            .rotate_keys(immediate, &ctx)
+            .await
+            .unwrap();
+        if !immediate {
+            auth.advance(301);
+        }
+        let fresh = auth.login("ada@example.com").await.0;
+        let kid = tessera_jose::dangerous::decode_unverified(&fresh, &Default::default())
+            .unwrap()
+            .header
+            .kid()
+            .unwrap()
+            .to_owned();
+        kids.insert(kid);
+        *token.write().await = fresh;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in traffic {
+        let failures = t.await.unwrap();
+        assert!(
+            failures.is_empty(),
+            "requests failed during rotation: {failures:?}"
+        );
+    }
+    assert_eq!(kids.len(), 4, "every round signed with a new key");
+    assert!(ok.load(Ordering::Relaxed) > 20, "traffic flowed");
+}
+
+#[tokio::test]
+async fn cached_keys_keep_serving_while_the_auth_server_is_down_then_expire() {
+    let mut auth = Auth::start().await;
+    let (a, _) = auth.user("a@example.com").await;
+    let (b, _) = auth.user("b@example.com").await;
+    let guard = Guard::builder(&auth.issuer, "tessera")
+        .clock(auth.clock.clone())
+        .cache_capacity(0) // every request verifies the signature
+        .jwks_cache(CacheConfig {
+            max_stale: Duration::from_secs(3),
+            unknown_kid_interval: Duration::from_millis(10),
+            ..CacheConfig::default()
+        })
+        .build()
+        .await
+        .unwrap();
+    let backend = Backend::start(&guard).await;
+    auth.stop().await;
+    // The issuer is gone; the keys fetched at start still verify.
+    assert_eq!(backend.get("/api/hello", Some(&a)).await.0, 200);
+    assert_eq!(backend.get("/api/hello", Some(&b)).await.0, 200);
+    // An unknown kid now tries a fetch, which fails; still a clean 401.
+    let stranger = encode(
+        &SigningKey::generate(Algorithm::ES256).unwrap(),
+        Some("at+jwt"),
+        &json!({"iss": auth.issuer, "aud": "tessera", "sub": "x", "exp": T0 + 60}),
+    )
+    .unwrap();
+    assert_eq!(backend.get("/api/hello", Some(&stranger)).await.0, 401);
+    assert_eq!(backend.get("/api/hello", Some(&a)).await.0, 200);
+    // Past the staleness bound, nothing is trusted: 503, not a pass.
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let (status, _, body) = backend.get("/api/hello", Some(&a)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "temporarily_unavailable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_requests_with_a_new_kid_cause_one_fetch() {
+    let auth = Auth::start().await;
+    auth.user("ada@example.com").await;
+    let guard = guard_for(&auth).await;
+    assert_eq!(guard.stats().jwks_fetches, 1);
+    // A key the guard has never seen, in use at once.
+    auth.server()
+        .state()
+        .auth
+        .rotate_keys(true, &Default::default())
+        .await
+        .unwrap();
+    let token = Arc::new(auth.login("ada@example.com").await.0);
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let (g, t) = (guard.clone(), token.clone());
+        set.spawn(async move { g.verify(&t).await.map(|_| ()) });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap().unwrap();
+    }
+    assert_eq!(
+        guard.stats().jwks_fetches,
+        2,
+        "one fetch for the stampede: {:?}",
+        guard.stats()
+    );
+
+    // And 1000 tokens with a bogus kid: at most one more fetch in the interval.
+    let bogus = Arc::new(
+        encode(
+            &SigningKey::generate(Algorithm::ES256)
+                .unwrap()
+                .with_kid("no-such-key"),
+            Some("at+jwt"),
+            &json!({"iss": auth.issuer, "aud": "tessera", "sub": "x", "exp": T0 + 60}),
+        )
+        .unwrap(),
+    );
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let (g, t) = (guard.clone(), bogus.clone());
+        set.spawn(async move { g.verify(&t).await });
+    }
+    while let Some(r) = set.join_next().await {
+        assert_eq!(
+            r.unwrap().unwrap_err(),
+            Error::InvalidToken(tessera_jose::Error::UnknownKey)
+        );
+    }
+    assert_eq!(
+        guard.stats().jwks_fetches,
+        2,
+        "the interval absorbs bogus kids: {:?}",
+        guard.stats()
+    );
+}
+
+#[tokio::test]
+async fn logout_is_refused_by_the_backend_within_two_seconds() {
+    let auth = Auth::start().await;
+    let guard = Guard::builder(&auth.issuer, "tessera")
+        .clock(auth.clock.clone())
+        .follow_revocations(CLIENT, CLIENT_SECRET)
+        .build()
+        .await
+        .unwrap();
+    let backend = Backend::start(&guard).await;
+    let (access, refresh) = auth.user("ada@example.com").await;
+    let (other, _) = auth.user("bob@example.com").await;
+    // Verified and cached.
+    assert_eq!(backend.get("/api/hello", Some(&access)).await.0, 200);
+    assert_eq!(backend.get("/api/hello", Some(&access)).await.0, 200);
+    let r = auth
+        .http
+        .post(auth.url("/v1/auth/logout"))
+        .json(&json!({ "refresh_token": refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let started = Instant::now();
+    loop {
+        let (status, _, body) = backend.get("/api/hello", Some(&access)).await;
+        if status == 401 {
+            assert!(
+                body["error_description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("revoked"),
+                "{body}"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "still accepted {:?} after logout",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Other sessions are untouched.
+    assert_eq!(backend.get("/api/hello", Some(&other)).await.0, 200);
+    assert_eq!(guard.stats().revoked_sessions, 1);
+}
+
+#[tokio::test]
+async fn theft_detection_reaches_the_backend_too() {
+    let auth = Auth::start().await;
+    let guard = Guard::builder(&auth.issuer, "tessera")
+        .clock(auth.clock.clone())
+        .follow_revocations(CLIENT, CLIENT_SECRET)
+        .build()
+        .await
+        .unwrap();
+    let (_, refresh) = auth.user("ada@example.com").await;
+    let r = auth
+        .http
+        .post(auth.url("/v1/auth/refresh"))
+        .json(&json!({ "refresh_token": refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let next: serde_json::Value = r.json().await.unwrap();
+    let access = next["access_token"].as_str().unwrap().to_owned();
+    guard.verify(&access).await.unwrap();
+    // The spent token again, after the grace window: the session dies.
+    auth.advance(60);
+    let r = auth
+        .http
+        .post(auth.url("/v1/auth/refresh"))
+        .json(&json!({ "refresh_token": refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let started = Instant::now();
+    while guard.verify(&access).await.is_ok() {
+        assert!(started.elapsed() < Duration::from_secs(2), "theft not seen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(guard.verify(&access).await.unwrap_err(), Error::Revoked);
+}
+
+#[tokio::test]
+async fn discovery_checks_the_issuer_and_bad_setups_fail_at_build() {
+    let auth = Auth::start().await;
+    // The discovery document must name exactly the configured issuer.
+    let err = Guard::builder(format!("{}/", auth.issuer), "tessera")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Setup(ref m) if m.contains("different issuer")),
+        "{err}"
+    );
+    // Nothing listening.
+    let err = Guard::builder("http://127.0.0.1:9", "tessera")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Fetch(_)), "{err}");
+    // Not a URL we fetch.
+    let err = Guard::builder("file:///etc/passwd", "tessera")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Setup(_)), "{err}");
+    // Wrong client credentials for the feed.
+    let err = Guard::builder(&auth.issuer, "tessera")
+        .follow_revocations(CLIENT, "wrong-secret-0123456789abcdefghijklmnopqrstuvwxyz")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Fetch(ref m) if m.contains("401")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_naming_a_jku_never_causes_a_fetch_there() {
+    let auth = Auth::start().await;
+    let guard = guard_for(&auth).await;
+    // A listener that records any connection.
+    let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let trap_addr = trap.local_addr().unwrap();
+    let hit = Arc::new(AtomicU64::new(0));
+    let h = hit.clone();
+    let task = tokio::spawn(async move {
+        while trap.accept().await.is_ok() {
+            h.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let evil = SigningKey::generate(Algorithm::ES256).unwrap();
+    let claims = json!({"iss": auth.issuer, "aud": "tessera", "sub": "x", "exp": T0 + 60});
+    // Hand-build a header with jku and x5u pointing at the trap.
+    let header = json!({
+        "alg": "ES256", "typ": "at+jwt", "kid": "attacker",
+        "jku": format!("http://{trap_addr}/jwks.json"),
+        "x5u": format!("http://{trap_addr}/cert.pem"),
+    });
+    let h64 = tessera_jose::b64::encode(header.to_string().as_bytes());
+    let p64 = tessera_jose::b64::encode(claims.to_string().as_bytes());
+    let input = format!("{h64}.{p64}");
+    let sig = evil.sign(input.as_bytes()).unwrap();
+    let token = format!("{input}.{}", tessera_jose::b64::encode(&sig));
+    assert!(guard.verify(&token).await.is_err());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        hit.load(Ordering::Relaxed),
+        0,
+        "the guard connected to a URL from a token"
+    );
+    task.abort();
+}
+
+#[tokio::test]
+async fn https_discovery_with_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let auth = Auth::start_with(|cfg| {
+        cfg.tls_cert = Some(cert.clone());
+        cfg.tls_key = Some(key.clone());
+        let port = cfg.listen.port();
+        cfg.issuer = Some(format!("https://127.0.0.1:{port}"));
+    })
+    .await;
+    // Untrusted by default.
+    let err = Guard::builder(&auth.issuer, "tessera")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Fetch(_)), "{err}");
+    // Trusted with the CA.
+    let guard = Guard::builder(&auth.issuer, "tessera")
+        .ca_pem(ck.cert.pem())
+        .clock(auth.clock.clone())
+        .build()
+        .await
+        .unwrap();
+    // A token issued by the server verifies.
+    let core = &auth.server().state().auth;
+    let ctx = Default::default();
+    core.register("tls@example.com", crate::support::PASSWORD, &ctx)
+        .await
+        .unwrap();
+    let pair = core
+        .login("tls@example.com", crate::support::PASSWORD, &ctx)
+        .await
+        .unwrap();
+    let who = guard.verify(&pair.access_token).await.unwrap();
+    assert_eq!(who.session_id(), Some(pair.session_id.as_str()));
+}
