@@ -583,3 +583,59 @@ async fn https_discovery_with_a_private_ca() {
     let who = guard.verify(&pair.access_token).await.unwrap();
     assert_eq!(who.session_id(), Some(pair.session_id.as_str()));
 }
+
+#[tokio::test]
+async fn the_jwks_is_refreshed_in_the_background_as_cache_control_says() {
+    // max-age follows the server's publish lead: 2 s here.
+    let auth = Auth::start_with(|cfg| {
+        cfg.key_publish_lead = tessera_server::config::Dur(Duration::from_secs(2));
+    })
+    .await;
+    auth.user("ada@example.com").await;
+    let guard = Guard::builder(&auth.issuer, "tessera")
+        .clock(auth.clock.clone())
+        .jwks_cache(CacheConfig {
+            min_ttl: Duration::from_secs(1),
+            // Unknown kids may cause one fetch an hour: spend it now, so any
+            // key the guard learns later came from the background refresh.
+            unknown_kid_interval: Duration::from_secs(3600),
+            ..CacheConfig::default()
+        })
+        .build()
+        .await
+        .unwrap();
+    let bogus = encode(
+        &SigningKey::generate(Algorithm::ES256)
+            .unwrap()
+            .with_kid("bogus"),
+        Some("at+jwt"),
+        &json!({"iss": auth.issuer, "aud": "tessera", "sub": "x", "exp": T0 + 60}),
+    )
+    .unwrap();
+    assert!(guard.verify(&bogus).await.is_err());
+    assert_eq!(guard.stats().jwks_fetches, 2);
+    // A scheduled rotation publishes the next key before anyone signs with it.
+    auth.server()
+        .state()
+        .auth
+        .rotate_keys(false, &Default::default())
+        .await
+        .unwrap();
+    // No request at all: the refresh happens on its own, at 80% of max-age.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let fetched = guard.stats().jwks_fetches;
+    assert!(fetched >= 3, "no background refresh: {:?}", guard.stats());
+    // The new key signs; its token verifies although the guard may not
+    // fetch for an unknown kid: the background refresh brought the key.
+    auth.advance(3);
+    let token = auth.login("ada@example.com").await.0;
+    let kid = tessera_jose::dangerous::decode_unverified(&token, &Default::default())
+        .unwrap()
+        .header
+        .kid()
+        .unwrap()
+        .to_owned();
+    assert_ne!(kid, "bogus");
+    guard.verify(&token).await.unwrap();
+    assert_eq!(guard.stats().jwks_fetch_failures, 0);
+}
