@@ -9,6 +9,37 @@ use tessera_guard::{CacheConfig, Error, Guard};
 use tessera_jose::{encode, Algorithm, SigningKey};
 use tokio::time::Instant;
 
+/// A token signed by a key the auth server never had, under `kid` (or the
+/// key's thumbprint), with claims the guard would otherwise accept.
+fn foreign_token(auth: &Auth, kid: Option<&str>) -> String {
+    let mut key = SigningKey::generate(Algorithm::ES256).unwrap();
+    if let Some(kid) = kid {
+        key = key.with_kid(kid);
+    }
+    let claims = json!({"iss": auth.issuer, "aud": "tessera", "sub": "x", "exp": T0 + 60});
+    encode(&key, Some("at+jwt"), &claims).unwrap()
+}
+
+/// The `kid` of a token, read without verification.
+fn kid_of(token: &str) -> String {
+    tessera_jose::dangerous::decode_unverified(token, &Default::default())
+        .unwrap()
+        .header
+        .kid()
+        .unwrap()
+        .to_owned()
+}
+
+/// A guard that follows the revocation feed.
+async fn following_guard(auth: &Auth) -> Guard {
+    Guard::builder(&auth.issuer, "tessera")
+        .clock(auth.clock.clone())
+        .follow_revocations(CLIENT, CLIENT_SECRET)
+        .build()
+        .await
+        .unwrap()
+}
+
 async fn guard_for(auth: &Auth) -> Guard {
     Guard::builder(&auth.issuer, "tessera")
         .clock(auth.clock.clone())
@@ -76,12 +107,7 @@ async fn missing_malformed_forged_and_wrong_audience_tokens_are_refused_with_rfc
     assert!(www.contains("error=\"invalid_token\""), "{www}");
 
     // An attacker's key under the server's kid.
-    let kid = tessera_jose::dangerous::decode_unverified(&access, &Default::default())
-        .unwrap()
-        .header
-        .kid()
-        .unwrap()
-        .to_owned();
+    let kid = kid_of(&access);
     let evil = SigningKey::generate(Algorithm::ES256)
         .unwrap()
         .with_kid(kid);
@@ -264,12 +290,7 @@ async fn key_rotation_mid_traffic_fails_no_request() {
             auth.advance(301);
         }
         let fresh = auth.login("ada@example.com").await.0;
-        let kid = tessera_jose::dangerous::decode_unverified(&fresh, &Default::default())
-            .unwrap()
-            .header
-            .kid()
-            .unwrap()
-            .to_owned();
+        let kid = kid_of(&fresh);
         kids.insert(kid);
         *token.write().await = fresh;
         tokio::time::sleep(Duration::from_millis(400)).await;
@@ -308,12 +329,7 @@ async fn cached_keys_keep_serving_while_the_auth_server_is_down_then_expire() {
     assert_eq!(backend.get("/api/hello", Some(&a)).await.0, 200);
     assert_eq!(backend.get("/api/hello", Some(&b)).await.0, 200);
     // An unknown kid now tries a fetch, which fails; still a clean 401.
-    let stranger = encode(
-        &SigningKey::generate(Algorithm::ES256).unwrap(),
-        Some("at+jwt"),
-        &json!({"iss": auth.issuer, "aud": "tessera", "sub": "x", "exp": T0 + 60}),
-    )
-    .unwrap();
+    let stranger = foreign_token(&auth, None);
     assert_eq!(backend.get("/api/hello", Some(&stranger)).await.0, 401);
     assert_eq!(backend.get("/api/hello", Some(&a)).await.0, 200);
     // Past the staleness bound, nothing is trusted: 503, not a pass.
@@ -353,16 +369,7 @@ async fn a_thousand_concurrent_requests_with_a_new_kid_cause_one_fetch() {
     );
 
     // And 1000 tokens with a bogus kid: at most one more fetch in the interval.
-    let bogus = Arc::new(
-        encode(
-            &SigningKey::generate(Algorithm::ES256)
-                .unwrap()
-                .with_kid("no-such-key"),
-            Some("at+jwt"),
-            &json!({"iss": auth.issuer, "aud": "tessera", "sub": "x", "exp": T0 + 60}),
-        )
-        .unwrap(),
-    );
+    let bogus = Arc::new(foreign_token(&auth, Some("no-such-key")));
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..1000 {
         let (g, t) = (guard.clone(), bogus.clone());
@@ -385,12 +392,7 @@ async fn a_thousand_concurrent_requests_with_a_new_kid_cause_one_fetch() {
 #[tokio::test]
 async fn logout_is_refused_by_the_backend_within_two_seconds() {
     let auth = Auth::start().await;
-    let guard = Guard::builder(&auth.issuer, "tessera")
-        .clock(auth.clock.clone())
-        .follow_revocations(CLIENT, CLIENT_SECRET)
-        .build()
-        .await
-        .unwrap();
+    let guard = following_guard(&auth).await;
     let backend = Backend::start(&guard).await;
     let (access, refresh) = auth.user("ada@example.com").await;
     let (other, _) = auth.user("bob@example.com").await;
@@ -433,12 +435,7 @@ async fn logout_is_refused_by_the_backend_within_two_seconds() {
 #[tokio::test]
 async fn theft_detection_reaches_the_backend_too() {
     let auth = Auth::start().await;
-    let guard = Guard::builder(&auth.issuer, "tessera")
-        .clock(auth.clock.clone())
-        .follow_revocations(CLIENT, CLIENT_SECRET)
-        .build()
-        .await
-        .unwrap();
+    let guard = following_guard(&auth).await;
     let (_, refresh) = auth.user("ada@example.com").await;
     let r = auth
         .http
@@ -604,14 +601,7 @@ async fn the_jwks_is_refreshed_in_the_background_as_cache_control_says() {
         .build()
         .await
         .unwrap();
-    let bogus = encode(
-        &SigningKey::generate(Algorithm::ES256)
-            .unwrap()
-            .with_kid("bogus"),
-        Some("at+jwt"),
-        &json!({"iss": auth.issuer, "aud": "tessera", "sub": "x", "exp": T0 + 60}),
-    )
-    .unwrap();
+    let bogus = foreign_token(&auth, Some("bogus"));
     assert!(guard.verify(&bogus).await.is_err());
     assert_eq!(guard.stats().jwks_fetches, 2);
     // A scheduled rotation publishes the next key before anyone signs with it.
@@ -629,12 +619,7 @@ async fn the_jwks_is_refreshed_in_the_background_as_cache_control_says() {
     // fetch for an unknown kid: the background refresh brought the key.
     auth.advance(3);
     let token = auth.login("ada@example.com").await.0;
-    let kid = tessera_jose::dangerous::decode_unverified(&token, &Default::default())
-        .unwrap()
-        .header
-        .kid()
-        .unwrap()
-        .to_owned();
+    let kid = kid_of(&token);
     assert_ne!(kid, "bogus");
     guard.verify(&token).await.unwrap();
     assert_eq!(guard.stats().jwks_fetch_failures, 0);
