@@ -8,6 +8,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod logsink;
+
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Map, Value};
 use std::io::Read;
@@ -292,12 +294,16 @@ impl ConfigArgs {
     }
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, sink: &logsink::LogSink) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        // Colour codes only for a terminal, never into a log file.
+        .with_ansi(std::io::stdout().is_terminal())
+        .with_writer(sink.clone());
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Human => builder.try_init(),
@@ -334,16 +340,26 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => {
             let cfg = args.load()?;
-            init_logging(cfg.log_format);
+            let sink = logsink::LogSink::stdout();
+            init_logging(cfg.log_format, &sink);
             let server = tessera_server::spawn_with_signals(cfg, Arc::new(SystemClock))
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.to_string());
+            let server = match server {
+                Ok(server) => server,
+                Err(e) => {
+                    sink.flush();
+                    return Err(e);
+                }
+            };
             let addr = server.addr();
             let data_dir = server.state().config.data_dir.display().to_string();
             tracing::info!(
                 "Tessera is listening on http://{addr} (data in {data_dir}). Try: curl http://{addr}/.well-known/openid-configuration"
             );
+            sink.flush();
             server.wait().await;
+            sink.flush();
             Ok(())
         }
         Command::Users { cmd } => match cmd {
