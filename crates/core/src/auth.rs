@@ -13,7 +13,10 @@ use tessera_jose::{b64, crypto, Clock, UnverifiedToken, Validation};
 use tessera_store::{AuditEvent, Rotation, Session, Store, User};
 use zeroize::Zeroizing;
 
+mod live;
 mod verified;
+
+pub use live::Account;
 
 /// Longest chain walk when checking whether a spent token is genuine.
 /// A token further behind than this is not recognised as genuine (it is then
@@ -203,6 +206,9 @@ pub fn check_roles(roles: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Refresh refused because the session's account no longer exists.
+const ACCOUNT_GONE: &str = "the account no longer exists";
+
 /// The auth service: every rule, behind thin HTTP handlers.
 pub struct Auth {
     store: Arc<dyn Store>,
@@ -210,6 +216,8 @@ pub struct Auth {
     passwords: Passwords,
     /// Access tokens whose signature this process has verified.
     verified: verified::VerifiedTokens,
+    /// Recent positive session-liveness answers (see `live`).
+    live: live::LiveSessions,
     secret: ServerSecret,
     cfg: AuthConfig,
     clock: Arc<dyn Clock>,
@@ -246,6 +254,7 @@ impl Auth {
             keys,
             passwords,
             verified: Default::default(),
+            live: live::LiveSessions::new(cfg.session_cache_ttl),
             secret,
             cfg,
             clock,
@@ -262,6 +271,7 @@ impl Auth {
 
     /// Wakes revocation-feed waiters.
     pub(crate) fn signal_revoked(&self) {
+        self.live.forget_all();
         self.revoked.send_modify(|n| *n = n.wrapping_add(1));
     }
 
@@ -290,6 +300,25 @@ impl Auth {
         &self.validation
     }
 
+    fn audit_event(
+        &self,
+        event: &str,
+        user: Option<&str>,
+        session: Option<&str>,
+        ctx: &ClientInfo,
+        detail: Option<String>,
+    ) -> AuditEvent {
+        AuditEvent {
+            at: self.clock.now(),
+            event: event.into(),
+            user_id: user.map(str::to_owned),
+            session_id: session.map(str::to_owned),
+            ip: ctx.ip.clone(),
+            user_agent: ctx.user_agent.clone(),
+            detail,
+        }
+    }
+
     async fn audit(
         &self,
         event: &str,
@@ -298,15 +327,7 @@ impl Auth {
         ctx: &ClientInfo,
         detail: Option<String>,
     ) {
-        let e = AuditEvent {
-            at: self.clock.now(),
-            event: event.into(),
-            user_id: user.map(str::to_owned),
-            session_id: session.map(str::to_owned),
-            ip: ctx.ip.clone(),
-            user_agent: ctx.user_agent.clone(),
-            detail,
-        };
+        let e = self.audit_event(event, user, session, ctx, detail);
         if let Err(err) = self.store.audit(&e).await {
             tracing::error!(event, error = %err, "audit write failed");
         }
@@ -511,9 +532,9 @@ impl Auth {
         // A lost compare-and-swap means another request rotated first; look again.
         for _ in 0..4 {
             let now = self.clock.now();
-            let session = self
+            let (session, user) = self
                 .store
-                .session(&sid)
+                .session_with_user(&sid)
                 .await?
                 .ok_or(Error::InvalidGrant("unknown refresh token"))?;
             if session.revoked_at.is_some() {
@@ -530,6 +551,10 @@ impl Auth {
                 let idle = now
                     .saturating_add(secs(self.cfg.refresh_idle_ttl))
                     .min(session.expires_at);
+                let user = user.ok_or(Error::InvalidGrant(ACCOUNT_GONE))?;
+                // The audit row commits with the rotation (one transaction).
+                let audit =
+                    self.audit_event("refresh.rotated", Some(&user.id), Some(&sid), ctx, None);
                 let won = self
                     .store
                     .rotate_session(&Rotation {
@@ -539,12 +564,12 @@ impl Auth {
                         new_hash: &next.hash(),
                         now,
                         idle_expires_at: idle,
+                        audit: Some(&audit),
                     })
                     .await?;
                 if !won {
                     continue;
                 }
-                let user = self.live_user(&session.user_id).await?;
                 let rotated = Session {
                     generation: presented.saturating_add(1),
                     idle_expires_at: idle,
@@ -553,8 +578,6 @@ impl Auth {
                     ..session
                 };
                 let pair = self.pair(&user, &rotated, &next, now)?;
-                self.audit("refresh.rotated", Some(&user.id), Some(&sid), ctx, None)
-                    .await;
                 return Ok((pair, RefreshOutcome::Rotated));
             }
             if !self.genuine(&token, &session).await? {
@@ -571,7 +594,7 @@ impl Auth {
                 });
             if in_grace {
                 let next = token.successor(&self.secret);
-                let user = self.live_user(&session.user_id).await?;
+                let user = user.ok_or(Error::InvalidGrant(ACCOUNT_GONE))?;
                 let pair = self.pair(&user, &session, &next, now)?;
                 self.audit(
                     "refresh.grace_replay",
@@ -627,13 +650,6 @@ impl Auth {
         })
         .await
         .map_err(|e| Error::Internal(format!("refresh chain check: {e}")))
-    }
-
-    async fn live_user(&self, id: &str) -> Result<User> {
-        self.store
-            .user_by_id(id)
-            .await?
-            .ok_or(Error::InvalidGrant("the account no longer exists"))
     }
 
     /// Ends the session of a refresh token. Idempotent: an unknown, spent or
@@ -695,23 +711,67 @@ impl Auth {
             }
         };
         if let Some(sid) = claims.sid.as_deref() {
-            let live = self
-                .store
-                .session(sid)
-                .await?
-                .is_some_and(|s| s.user_id == claims.sub && s.is_live(now));
-            if !live {
-                return Err(Error::InvalidToken("the session has ended".into()));
-            }
+            self.check_live(sid, &claims.sub, now).await?;
         }
         Ok(Principal { claims })
     }
 
+    /// The session-liveness check of a Bearer request: the session exists,
+    /// is unrevoked and unexpired, and belongs to `sub`. Answered from the
+    /// short-lived cache in `live` when it can be, else from the store.
+    async fn check_live(&self, sid: &str, sub: &str, now: i64) -> Result<()> {
+        let now_ms = self.clock.now_millis();
+        let ticket = match self.live.get(sid, sub, now, now_ms) {
+            Ok(_) => return Ok(()),
+            Err(ticket) => ticket,
+        };
+        let found = if self.live.enabled() {
+            self.store.session_with_user(sid).await?
+        } else {
+            self.store.session(sid).await?.map(|s| (s, None))
+        };
+        let ended = || Error::InvalidToken("the session has ended".into());
+        let (session, user) = found.ok_or_else(ended)?;
+        if session.user_id != sub || !session.is_live(now) {
+            return Err(ended());
+        }
+        if let Some(user) = user {
+            let account = Arc::new(Account {
+                id: user.id,
+                email: user.email,
+                roles: user.roles,
+            });
+            self.live.insert(
+                ticket,
+                sid,
+                account,
+                session.expires_at,
+                session.idle_expires_at,
+                now_ms,
+            );
+        }
+        Ok(())
+    }
+
     /// The caller's account.
-    pub async fn me(&self, who: &Principal) -> Result<User> {
+    pub async fn me(&self, who: &Principal) -> Result<Account> {
+        if let Some(sid) = who.session_id() {
+            let now = self.clock.now();
+            if let Some(a) = self
+                .live
+                .account(sid, who.user_id(), now, self.clock.now_millis())
+            {
+                return Ok((*a).clone());
+            }
+        }
         self.store
             .user_by_id(who.user_id())
             .await?
+            .map(|u| Account {
+                id: u.id,
+                email: u.email,
+                roles: u.roles,
+            })
             .ok_or_else(|| Error::InvalidToken("the account no longer exists".into()))
     }
 
@@ -790,6 +850,7 @@ impl Auth {
         if !storable(user_id) || !self.store.set_roles(user_id, roles).await? {
             return Err(Error::NotFound("user"));
         }
+        self.live.forget_all();
         self.audit(
             "roles.changed",
             Some(user_id),

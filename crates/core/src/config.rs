@@ -54,6 +54,11 @@ pub struct AuthConfig {
     pub argon2: Argon2Params,
     /// How many password hashes may run at once.
     pub argon2_workers: usize,
+    /// How long a positive session-liveness answer may be reused by this
+    /// process's Bearer checks (revocations made by this process apply at
+    /// once; those made by other processes within this time). Zero: ask the
+    /// store on every request.
+    pub session_cache_ttl: Duration,
 }
 
 impl Default for AuthConfig {
@@ -72,6 +77,7 @@ impl Default for AuthConfig {
             registration_open: true,
             argon2: Argon2Params::default(),
             argon2_workers: 2,
+            session_cache_ttl: Duration::from_secs(1),
         }
     }
 }

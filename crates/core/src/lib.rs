@@ -55,8 +55,8 @@ mod secret;
 pub mod throttle;
 
 pub use auth::{
-    check_password, check_roles, normalize_email, AccessClaims, Auth, ClientInfo, Principal,
-    RefreshOutcome, TokenPair,
+    check_password, check_roles, normalize_email, AccessClaims, Account, Auth, ClientInfo,
+    Principal, RefreshOutcome, TokenPair,
 };
 pub use config::AuthConfig;
 pub use error::{Error, Result};

@@ -19,12 +19,16 @@ pub struct Dur(pub Duration);
 
 impl From<Dur> for String {
     fn from(d: Dur) -> String {
-        format!("{}s", d.0.as_secs())
+        if d.0.subsec_millis() == 0 {
+            format!("{}s", d.0.as_secs())
+        } else {
+            format!("{}ms", d.0.as_millis())
+        }
     }
 }
 
 impl Dur {
-    /// Parses `900`, `900s`, `15m`, `2h`, `30d` or `1w`.
+    /// Parses `250ms`, `900`, `900s`, `15m`, `2h`, `30d` or `1w`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let t = text.trim();
         let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
@@ -32,6 +36,9 @@ impl Dur {
         let n: u64 = num
             .parse()
             .map_err(|_| format!("`{text}` is not a duration (use e.g. 900, 15m, 30d)"))?;
+        if unit.trim() == "ms" {
+            return Ok(Dur(Duration::from_millis(n)));
+        }
         let mult = match unit.trim() {
             "" | "s" => 1,
             "m" => 60,
@@ -40,7 +47,7 @@ impl Dur {
             "w" => 604_800,
             _ => {
                 return Err(format!(
-                    "`{text}` has an unknown unit (use s, m, h, d or w)"
+                    "`{text}` has an unknown unit (use ms, s, m, h, d or w)"
                 ))
             }
         };
@@ -134,6 +141,9 @@ pub struct Config {
     pub argon2_parallelism: u32,
     /// Concurrent password hashes.
     pub argon2_workers: usize,
+    /// How long a Bearer check may reuse a positive session-liveness answer
+    /// (other processes' revocations apply within it; 0 disables the cache).
+    pub session_cache_ttl: Dur,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
     /// Largest accepted total size of request headers, in bytes (431 beyond).
@@ -276,6 +286,7 @@ impl Default for Config {
             argon2_iterations: 2,
             argon2_parallelism: 1,
             argon2_workers: 2,
+            session_cache_ttl: Dur(Duration::from_secs(1)),
             max_body_bytes: 16 * 1024,
             max_header_bytes: 16 * 1024,
             request_timeout: Dur(d(30)),
@@ -320,6 +331,7 @@ pub const KEYS: &[&str] = &[
     "argon2_iterations",
     "argon2_parallelism",
     "argon2_workers",
+    "session_cache_ttl",
     "max_body_bytes",
     "max_header_bytes",
     "request_timeout",
@@ -449,6 +461,9 @@ impl Config {
         }
         if self.argon2_workers == 0 {
             return Err(bad("argon2_workers", "must be at least 1"));
+        }
+        if self.session_cache_ttl.0 > Duration::from_secs(60) {
+            return Err(bad("session_cache_ttl", "must be at most 60s"));
         }
         if let Some(r) = &self.redis_url {
             if !(r.starts_with("redis://") || r.starts_with("rediss://")) {
@@ -591,6 +606,7 @@ impl Config {
                 parallelism: self.argon2_parallelism,
             },
             argon2_workers: self.argon2_workers,
+            session_cache_ttl: self.session_cache_ttl.0,
         })
     }
 }

@@ -171,6 +171,9 @@ pub struct Rotation<'a> {
     pub now: i64,
     /// New idle expiry.
     pub idle_expires_at: i64,
+    /// An audit event committed in the same transaction, only if the
+    /// rotation wins (one commit per refresh instead of two).
+    pub audit: Option<&'a AuditEvent>,
 }
 
 /// A signing key row. The private key is sealed by the caller.
@@ -268,8 +271,12 @@ pub trait Store: Send + Sync + 'static {
     async fn create_session(&self, session: &Session) -> Result<()>;
     /// Finds a session by id.
     async fn session(&self, id: &str) -> Result<Option<Session>>;
+    /// Finds a session and its user in one query (`None` for the user if the
+    /// account is gone).
+    async fn session_with_user(&self, id: &str) -> Result<Option<(Session, Option<User>)>>;
     /// Atomically replaces the current token hash if (and only if) the
-    /// session is unrevoked and still at the expected generation and hash.
+    /// session is unrevoked and still at the expected generation and hash,
+    /// and appends `rotation.audit` in the same transaction when it does.
     /// Returns whether this call won.
     async fn rotate_session(&self, rotation: &Rotation<'_>) -> Result<bool>;
     /// Revokes one session; false if it was already revoked or absent.

@@ -370,7 +370,64 @@ impl Store for PgStore {
         .map_err(map_err)
     }
 
+    async fn session_with_user(&self, id: &str) -> Result<Option<(Session, Option<User>)>> {
+        sqlx::query(
+            "SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, \
+             s.idle_expires_at, s.revoked_at, s.revoked_reason, s.user_agent, s.ip, s.generation, \
+             s.token_hash, s.rotated_at, u.email AS u_email, u.password_hash AS u_password_hash, \
+             u.roles AS u_roles, u.created_at AS u_created_at \
+             FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+        )
+        .bind(id)
+        .try_map(|row: PgRow| {
+            let session = session_from(&row)?;
+            let user = match row.try_get::<Option<String>, _>("u_email")? {
+                None => None,
+                Some(email) => Some(User {
+                    id: session.user_id.clone(),
+                    email,
+                    password_hash: row.try_get("u_password_hash")?,
+                    roles: roles_from(row.try_get::<&str, _>("u_roles")?),
+                    created_at: row.try_get("u_created_at")?,
+                }),
+            };
+            Ok((session, user))
+        })
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
     async fn rotate_session(&self, r: &Rotation<'_>) -> Result<bool> {
+        if let Some(a) = r.audit {
+            // One statement, one round trip, one commit: the audit row is
+            // inserted only for the row the compare-and-swap changed.
+            return sqlx::query(
+                "WITH r AS (UPDATE sessions SET token_hash = $1, generation = generation + 1, \
+                 rotated_at = $2, last_used_at = $2, idle_expires_at = $3 \
+                 WHERE id = $4 AND generation = $5 AND token_hash = $6 AND revoked_at IS NULL \
+                 RETURNING id) \
+                 INSERT INTO audit_log (at, event, user_id, session_id, ip, user_agent, detail) \
+                 SELECT $7, $8, $9, $10, $11, $12, $13 FROM r RETURNING id",
+            )
+            .bind(r.new_hash)
+            .bind(r.now)
+            .bind(r.idle_expires_at)
+            .bind(r.session_id)
+            .bind(r.expected_generation)
+            .bind(r.expected_hash)
+            .bind(a.at)
+            .bind(&a.event)
+            .bind(&a.user_id)
+            .bind(&a.session_id)
+            .bind(&a.ip)
+            .bind(&a.user_agent)
+            .bind(&a.detail)
+            .fetch_all(&self.pool)
+            .await
+            .map(|rows| rows.len() == 1)
+            .map_err(map_err);
+        }
         sqlx::query(
             "UPDATE sessions SET token_hash = $1, generation = generation + 1, rotated_at = $2, \
              last_used_at = $3, idle_expires_at = $4 \

@@ -147,6 +147,42 @@ fn client_from(row: &SqliteRow) -> std::result::Result<Client, sqlx::Error> {
     })
 }
 
+/// A session and its user (left join: the user may be gone).
+const SESSION_WITH_USER: &str = "SELECT s.id, s.user_id, s.created_at, s.last_used_at, \
+    s.expires_at, s.idle_expires_at, s.revoked_at, s.revoked_reason, s.user_agent, s.ip, \
+    s.generation, s.token_hash, s.rotated_at, u.email AS u_email, \
+    u.password_hash AS u_password_hash, u.roles AS u_roles, u.created_at AS u_created_at \
+    FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id = ?";
+
+fn session_with_user_from(
+    row: &SqliteRow,
+) -> std::result::Result<(Session, Option<User>), sqlx::Error> {
+    let session = session_from(row)?;
+    let user = match row.try_get::<Option<String>, _>("u_email")? {
+        None => None,
+        Some(email) => Some(User {
+            id: session.user_id.clone(),
+            email,
+            password_hash: row.try_get("u_password_hash")?,
+            roles: roles_from(row.try_get::<&str, _>("u_roles")?),
+            created_at: row.try_get("u_created_at")?,
+        }),
+    };
+    Ok((session, user))
+}
+
+/// One refresh rotation and its audit row, sent to SQLite's connection
+/// thread as one multi-statement command (one round trip, one commit). The
+/// audit row is inserted only if the compare-and-swap changed a row.
+const ROTATE_AUDITED: &str = "BEGIN IMMEDIATE; \
+    UPDATE sessions SET token_hash = ?1, generation = generation + 1, rotated_at = ?2, \
+    last_used_at = ?2, idle_expires_at = ?3 \
+    WHERE id = ?4 AND generation = ?5 AND token_hash = ?6 AND revoked_at IS NULL \
+    RETURNING generation; \
+    INSERT INTO audit_log (at, event, user_id, session_id, ip, user_agent, detail) \
+    SELECT ?7, ?8, ?9, ?10, ?11, ?12, ?13 WHERE changes() = 1; \
+    COMMIT;";
+
 const SESSION_COLS: &str = "id, user_id, created_at, last_used_at, expires_at, idle_expires_at, \
     revoked_at, revoked_reason, user_agent, ip, generation, token_hash, rotated_at";
 
@@ -216,6 +252,43 @@ impl SqliteStore {
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// The rotation and its audit row in one transaction. It runs on its own
+    /// task, so a caller that goes away (a client disconnecting) cannot stop
+    /// it between `BEGIN` and `COMMIT`; a failed statement is rolled back
+    /// before the connection goes back to the pool.
+    async fn rotate_audited(&self, r: &Rotation<'_>, a: &AuditEvent) -> Result<bool> {
+        let query = sqlx::query(ROTATE_AUDITED)
+            .bind(r.new_hash.to_vec())
+            .bind(r.now)
+            .bind(r.idle_expires_at)
+            .bind(r.session_id.to_owned())
+            .bind(r.expected_generation)
+            .bind(r.expected_hash.to_vec())
+            .bind(a.at)
+            .bind(a.event.clone())
+            .bind(a.user_id.clone())
+            .bind(a.session_id.clone())
+            .bind(a.ip.clone())
+            .bind(a.user_agent.clone())
+            .bind(a.detail.clone());
+        let (pool, writes) = (self.pool.clone(), self.writes.clone());
+        tokio::spawn(async move {
+            let _write = writes.lock_owned().await;
+            let mut conn = pool.acquire().await.map_err(map_err)?;
+            match query.fetch_all(&mut *conn).await {
+                Ok(rows) => Ok(rows.len() == 1),
+                Err(e) => {
+                    // Ends the transaction if BEGIN got through; an error
+                    // here only means there was none.
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                    Err(map_err(e))
+                }
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("rotation task: {e}")))?
     }
 
     /// Applies pending migrations under SQLite's write lock, so two processes
@@ -373,7 +446,19 @@ impl Store for SqliteStore {
             .map_err(map_err)
     }
 
+    async fn session_with_user(&self, id: &str) -> Result<Option<(Session, Option<User>)>> {
+        sqlx::query(SESSION_WITH_USER)
+            .bind(id)
+            .try_map(|r: SqliteRow| session_with_user_from(&r))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
     async fn rotate_session(&self, r: &Rotation<'_>) -> Result<bool> {
+        if let Some(audit) = r.audit {
+            return self.rotate_audited(r, audit).await;
+        }
         let _write = self.writes.lock().await;
         sqlx::query(
             "UPDATE sessions SET token_hash = ?, generation = generation + 1, rotated_at = ?, \

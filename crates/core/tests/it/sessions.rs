@@ -272,3 +272,165 @@ async fn set_roles_validates_and_new_tokens_carry_new_roles() {
     assert_eq!(changed.len(), 4);
     assert_eq!(changed[0].detail.as_deref(), Some("admin,billing:read"));
 }
+
+/// The Bearer check's liveness cache (`session_cache_ttl`): this process's
+/// revocations apply at once; a revocation committed by another process
+/// (here: straight into the store) within the ttl, and never later.
+#[tokio::test]
+async fn liveness_cache_other_processes_revocations_apply_within_the_ttl() {
+    use std::time::Duration;
+    let env = crate::env_with(tessera_core::AuthConfig {
+        session_cache_ttl: Duration::from_millis(1500),
+        ..crate::cfg()
+    })
+    .await;
+    let a = env.user("ada@example.com").await;
+    env.auth.authenticate(&a.access_token).await.unwrap();
+    // Another process ends the session.
+    assert!(env
+        .store
+        .revoke_session(&a.session_id, T0, "admin_revoked")
+        .await
+        .unwrap());
+    env.clock.advance(Duration::from_millis(1400));
+    let who = env.auth.authenticate(&a.access_token).await;
+    assert!(who.is_ok(), "inside the ttl the cached answer may serve");
+    env.clock.advance(Duration::from_millis(100));
+    assert_eq!(
+        env.auth.authenticate(&a.access_token).await.unwrap_err(),
+        session_ended(),
+        "at the ttl the store is asked again"
+    );
+    // Negative answers are not cached, and stay negative.
+    env.clock.advance(Duration::from_millis(10));
+    assert_eq!(
+        env.auth.authenticate(&a.access_token).await.unwrap_err(),
+        session_ended()
+    );
+}
+
+#[tokio::test]
+async fn liveness_cache_off_asks_the_store_every_time() {
+    let env = crate::env_with(tessera_core::AuthConfig {
+        session_cache_ttl: std::time::Duration::ZERO,
+        ..crate::cfg()
+    })
+    .await;
+    let a = env.user("ada@example.com").await;
+    env.auth.authenticate(&a.access_token).await.unwrap();
+    assert!(env
+        .store
+        .revoke_session(&a.session_id, T0, "admin_revoked")
+        .await
+        .unwrap());
+    assert_eq!(
+        env.auth.authenticate(&a.access_token).await.unwrap_err(),
+        session_ended()
+    );
+}
+
+#[tokio::test]
+async fn liveness_cache_never_outlives_local_changes() {
+    // Default ttl (1 s) and a clock that does not move: only the
+    // invalidation can make these pass.
+    let env = env().await;
+    let a = env.user("ada@example.com").await;
+    let b = env.login("ada@example.com").await;
+    let other = env.user("bob@example.com").await;
+    for t in [&a, &b, &other] {
+        env.auth.authenticate(&t.access_token).await.unwrap();
+    }
+    // A role change shows in /v1/me at once.
+    let who = env.auth.authenticate(&a.access_token).await.unwrap();
+    assert!(env.auth.me(&who).await.unwrap().roles.is_empty());
+    env.auth
+        .set_roles(&a.user_id, &["editor".into()], &ctx())
+        .await
+        .unwrap();
+    let who = env.auth.authenticate(&a.access_token).await.unwrap();
+    let me = env.auth.me(&who).await.unwrap();
+    assert_eq!(
+        (me.id.as_str(), me.email.as_str(), me.roles.clone()),
+        (
+            a.user_id.as_str(),
+            "ada@example.com",
+            vec!["editor".to_owned()]
+        )
+    );
+    // Logout: that session at once, the other sessions untouched.
+    env.auth.logout(&a.refresh_token, &ctx()).await.unwrap();
+    assert_eq!(
+        env.auth.authenticate(&a.access_token).await.unwrap_err(),
+        session_ended()
+    );
+    env.auth.authenticate(&b.access_token).await.unwrap();
+    env.auth.authenticate(&other.access_token).await.unwrap();
+    // Ending a session by id, and logout everywhere.
+    let who_b = env.auth.authenticate(&b.access_token).await.unwrap();
+    env.auth.logout_all(&who_b, &ctx()).await.unwrap();
+    assert_eq!(
+        env.auth.authenticate(&b.access_token).await.unwrap_err(),
+        session_ended()
+    );
+    let who_o = env.auth.authenticate(&other.access_token).await.unwrap();
+    env.auth
+        .end_session(&who_o, &other.session_id, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(
+        env.auth
+            .authenticate(&other.access_token)
+            .await
+            .unwrap_err(),
+        session_ended()
+    );
+    // Reuse detection kills the family's access tokens at once too.
+    let c = env.user("cy@example.com").await;
+    env.auth.authenticate(&c.access_token).await.unwrap();
+    env.auth.refresh(&c.refresh_token, &ctx()).await.unwrap();
+    env.at(60);
+    assert!(env.auth.refresh(&c.refresh_token, &ctx()).await.is_err());
+    assert_eq!(
+        env.auth.authenticate(&c.access_token).await.unwrap_err(),
+        session_ended()
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_audits_in_the_same_commit() {
+    let env = env().await;
+    let a = env.user("ada@example.com").await;
+    let (next, outcome) = env.auth.refresh(&a.refresh_token, &ctx()).await.unwrap();
+    assert_eq!(outcome, RefreshOutcome::Rotated);
+    let rotated: Vec<_> = env
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e.event == "refresh.rotated")
+        .collect();
+    assert_eq!(rotated.len(), 1);
+    assert_eq!(
+        rotated[0].session_id.as_deref(),
+        Some(a.session_id.as_str())
+    );
+    assert_eq!(rotated[0].user_id.as_deref(), Some(a.user_id.as_str()));
+    assert_eq!(rotated[0].ip.as_deref(), Some("203.0.113.9"));
+    assert_eq!(next.session_id, a.session_id);
+    // A lost race (the token already spent, inside the grace window) is a
+    // grace replay with its own event, and no second rotation row.
+    let (_, outcome) = env.auth.refresh(&a.refresh_token, &ctx()).await.unwrap();
+    assert_eq!(outcome, RefreshOutcome::GraceReplay);
+    let events = env.events().await;
+    assert_eq!(
+        events.iter().filter(|e| *e == "refresh.rotated").count(),
+        1,
+        "{events:?}"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| *e == "refresh.grace_replay")
+            .count(),
+        1
+    );
+}

@@ -125,6 +125,7 @@ async fn rotation_is_a_compare_and_swap() {
             new_hash: new,
             now: 150,
             idle_expires_at: 650,
+            audit: None,
         };
         assert!(s.rotate_session(&r(0, &[1; 32], &[2; 32])).await.unwrap());
         // The same expectation loses the second time.
@@ -138,6 +139,78 @@ async fn rotation_is_a_compare_and_swap() {
         assert!(s.revoke_session("s1", 160, "logout").await.unwrap());
         assert!(!s.revoke_session("s1", 161, "logout").await.unwrap());
         assert!(!s.rotate_session(&r(1, &[2; 32], &[3; 32])).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn audited_rotation_commits_its_audit_row_only_when_it_wins() {
+    for (_dir, s) in backends().await {
+        s.create_user(&user("u1", "a@x.io")).await.unwrap();
+        s.create_session(&session("s1", "u1")).await.unwrap();
+        let event = |detail: &str| AuditEvent {
+            at: 150,
+            event: "refresh.rotated".into(),
+            user_id: Some("u1".into()),
+            session_id: Some("s1".into()),
+            ip: Some("192.0.2.1".into()),
+            user_agent: None,
+            detail: Some(detail.into()),
+        };
+        let (won, lost, late) = (event("won"), event("lost"), event("revoked"));
+        let r = |gen, old: &'static [u8], new: &'static [u8], audit| Rotation {
+            session_id: "s1",
+            expected_generation: gen,
+            expected_hash: old,
+            new_hash: new,
+            now: 150,
+            idle_expires_at: 650,
+            audit: Some(audit),
+        };
+        assert!(s
+            .rotate_session(&r(0, &[1; 32], &[2; 32], &won))
+            .await
+            .unwrap());
+        // Lost compare-and-swaps (stale generation, wrong hash) write nothing.
+        assert!(!s
+            .rotate_session(&r(0, &[1; 32], &[3; 32], &lost))
+            .await
+            .unwrap());
+        assert!(!s
+            .rotate_session(&r(1, &[9; 32], &[3; 32], &lost))
+            .await
+            .unwrap());
+        let got = s.session("s1").await.unwrap().unwrap();
+        assert_eq!((got.generation, got.token_hash.clone()), (1, vec![2; 32]));
+        assert_eq!((got.last_used_at, got.idle_expires_at), (150, 650));
+        assert!(s.revoke_session("s1", 160, "logout").await.unwrap());
+        assert!(!s
+            .rotate_session(&r(1, &[2; 32], &[3; 32], &late))
+            .await
+            .unwrap());
+        let log = s.audit_after(0, 10).await.unwrap();
+        let events: Vec<_> = log.iter().map(|a| a.event.clone()).collect();
+        assert_eq!(
+            events,
+            std::slice::from_ref(&won),
+            "only the winning rotation is audited"
+        );
+        // The connection is usable (no transaction left open) for the next writer.
+        s.create_session(&session("s2", "u1")).await.unwrap();
+        assert!(s.session("s2").await.unwrap().is_some());
+    }
+}
+
+#[tokio::test]
+async fn session_with_user_joins_the_account() {
+    for (_dir, s) in backends().await {
+        s.create_user(&user("u1", "a@x.io")).await.unwrap();
+        assert!(s.set_roles("u1", &["admin".into()]).await.unwrap());
+        s.create_session(&session("s1", "u1")).await.unwrap();
+        let (got, u) = s.session_with_user("s1").await.unwrap().unwrap();
+        assert_eq!(got, s.session("s1").await.unwrap().unwrap());
+        let u = u.expect("the user exists");
+        assert_eq!(u, s.user_by_id("u1").await.unwrap().unwrap());
+        assert!(s.session_with_user("nope").await.unwrap().is_none());
     }
 }
 
@@ -299,6 +372,7 @@ async fn concurrent_rotations_have_one_winner() {
                     new_hash: &new,
                     now: 150,
                     idle_expires_at: 650,
+                    audit: None,
                 })
                 .await
                 .unwrap()

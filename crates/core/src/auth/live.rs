@@ -1,0 +1,249 @@
+//! A short-lived, bounded cache of the session-liveness check that every
+//! Bearer request makes, so a client calling an API many times a second does
+//! not cost a database round trip per call.
+//!
+//! What it remembers is only a *positive* answer read from the store — "this
+//! session was unrevoked, belonged to this user, and had these expiries" —
+//! together with the account (`email`, `roles`) for `/v1/me`. A hit is used
+//! only if all of these hold:
+//! - it was read less than `ttl` ago (by the service's [`Clock`](tessera_jose::Clock));
+//! - the session's absolute and idle expiries are still in the future (a
+//!   refresh only ever extends the idle expiry, so the cached one errs early);
+//! - the token's `sub` is the session's user.
+//!
+//! Revocations made by this process take effect at once: every revocation
+//! and role change calls [`LiveSessions::forget_all`] after the store has
+//! committed it, and an epoch counter stops a lookup that read the store
+//! before the revocation from caching its stale answer afterwards.
+//! Revocations made elsewhere (another instance on the same PostgreSQL
+//! database, or `tessera sessions revoke` on the same SQLite file) reach this
+//! process's Bearer checks within `ttl` (default 1 s; `session_cache_ttl = "0s"`
+//! turns the cache off and every request asks the store).
+//!
+//! Negative answers are never cached. Memory is bounded: at most
+//! [`CAPACITY`] sessions; a full cache is emptied and refills from the store.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Most sessions remembered (about 200 bytes each).
+pub(crate) const CAPACITY: usize = 16_384;
+
+/// The account data `/v1/me` shows (never the password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// User id (the tokens' `sub`).
+    pub id: String,
+    /// Normalised email.
+    pub email: String,
+    /// Roles, in order.
+    pub roles: Vec<String>,
+}
+
+/// One cached positive liveness answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Live {
+    pub(crate) account: Arc<Account>,
+    pub(crate) expires_at: i64,
+    pub(crate) idle_expires_at: i64,
+    /// When it was read from the store (clock milliseconds).
+    read_at_ms: i64,
+}
+
+#[derive(Default)]
+struct Inner {
+    map: HashMap<String, Live>,
+    /// Bumped by every `forget_all`.
+    epoch: u64,
+}
+
+/// Live sessions this process has recently read from the store.
+pub(crate) struct LiveSessions {
+    ttl_ms: i64,
+    inner: Mutex<Inner>,
+}
+
+/// What a lookup must present to insert its answer afterwards.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ticket(u64);
+
+impl LiveSessions {
+    pub(crate) fn new(ttl: std::time::Duration) -> Self {
+        LiveSessions {
+            ttl_ms: i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        self.ttl_ms > 0
+    }
+
+    /// A fresh positive answer for `sid` owned by `sub` at `now` (seconds) /
+    /// `now_ms` (milliseconds), or a ticket to insert one after reading the store.
+    pub(crate) fn get(
+        &self,
+        sid: &str,
+        sub: &str,
+        now: i64,
+        now_ms: i64,
+    ) -> Result<Arc<Account>, Ticket> {
+        let g = self.lock();
+        match g.map.get(sid) {
+            Some(e)
+                if self.ttl_ms > 0
+                    && now_ms >= e.read_at_ms
+                    && now_ms - e.read_at_ms < self.ttl_ms
+                    && now < e.expires_at
+                    && now < e.idle_expires_at
+                    && e.account.id == sub =>
+            {
+                Ok(e.account.clone())
+            }
+            _ => Err(Ticket(g.epoch)),
+        }
+    }
+
+    /// Remembers a positive answer read from the store after `ticket` was
+    /// taken, unless something was revoked in between.
+    pub(crate) fn insert(
+        &self,
+        ticket: Ticket,
+        sid: &str,
+        account: Arc<Account>,
+        expires_at: i64,
+        idle_expires_at: i64,
+        read_at_ms: i64,
+    ) {
+        if self.ttl_ms <= 0 {
+            return;
+        }
+        let mut g = self.lock();
+        if g.epoch != ticket.0 {
+            return;
+        }
+        if g.map.len() >= CAPACITY && !g.map.contains_key(sid) {
+            g.map.clear();
+        }
+        g.map.insert(
+            sid.to_owned(),
+            Live {
+                account,
+                expires_at,
+                idle_expires_at,
+                read_at_ms,
+            },
+        );
+    }
+
+    /// The cached account of `sid` if it is fresh (for `/v1/me` right after
+    /// the Bearer check filled it).
+    pub(crate) fn account(
+        &self,
+        sid: &str,
+        sub: &str,
+        now: i64,
+        now_ms: i64,
+    ) -> Option<Arc<Account>> {
+        self.get(sid, sub, now, now_ms).ok()
+    }
+
+    /// Forgets everything and invalidates lookups in flight. Called after
+    /// every revocation or account change this process commits.
+    pub(crate) fn forget_all(&self) {
+        let mut g = self.lock();
+        g.map.clear();
+        g.epoch = g.epoch.wrapping_add(1);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().map.len()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn account(id: &str) -> Arc<Account> {
+        Arc::new(Account {
+            id: id.into(),
+            email: format!("{id}@example.com"),
+            roles: vec![],
+        })
+    }
+
+    #[test]
+    fn a_hit_needs_freshness_expiry_and_the_same_user() {
+        let c = LiveSessions::new(Duration::from_millis(1000));
+        let t = c.get("s1", "u1", 100, 100_000).unwrap_err();
+        c.insert(t, "s1", account("u1"), 200, 150, 100_000);
+        assert_eq!(c.get("s1", "u1", 100, 100_999).unwrap().id, "u1");
+        assert!(
+            c.get("s1", "u1", 101, 101_000).is_err(),
+            "older than the ttl"
+        );
+        assert!(
+            c.get("s1", "u2", 100, 100_500).is_err(),
+            "another user's token"
+        );
+        assert!(
+            c.get("s1", "u1", 150, 100_500).is_err(),
+            "idle expiry passed"
+        );
+        assert!(
+            c.get("s1", "u1", 100, 99_000).is_err(),
+            "clock went backwards"
+        );
+        let t = c.get("s2", "u1", 100, 100_000).unwrap_err();
+        c.insert(t, "s2", account("u1"), 120, 500, 100_000);
+        assert!(
+            c.get("s2", "u1", 120, 100_100).is_err(),
+            "absolute expiry passed"
+        );
+    }
+
+    #[test]
+    fn a_revocation_between_lookup_and_insert_wins() {
+        let c = LiveSessions::new(Duration::from_secs(1));
+        let before = c.get("s1", "u1", 100, 100_000).unwrap_err();
+        c.forget_all();
+        c.insert(before, "s1", account("u1"), 200, 200, 100_000);
+        assert!(c.get("s1", "u1", 100, 100_000).is_err());
+        let t = c.get("s1", "u1", 100, 100_000).unwrap_err();
+        c.insert(t, "s1", account("u1"), 200, 200, 100_000);
+        assert!(c.get("s1", "u1", 100, 100_000).is_ok());
+        c.forget_all();
+        assert!(
+            c.get("s1", "u1", 100, 100_000).is_err(),
+            "forgotten at once"
+        );
+    }
+
+    #[test]
+    fn zero_ttl_disables_and_capacity_bounds() {
+        let off = LiveSessions::new(Duration::ZERO);
+        assert!(!off.enabled());
+        let t = off.get("s1", "u1", 100, 100_000).unwrap_err();
+        off.insert(t, "s1", account("u1"), 200, 200, 100_000);
+        assert!(off.get("s1", "u1", 100, 100_000).is_err());
+
+        let c = LiveSessions::new(Duration::from_secs(1));
+        for i in 0..CAPACITY + 10 {
+            let sid = format!("s{i}");
+            let t = c.get(&sid, "u1", 100, 100_000).unwrap_err();
+            c.insert(t, &sid, account("u1"), 200, 200, 100_000);
+            assert!(c.len() <= CAPACITY);
+        }
+        assert!(c
+            .get(&format!("s{}", CAPACITY + 9), "u1", 100, 100_000)
+            .is_ok());
+    }
+}
