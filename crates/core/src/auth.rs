@@ -269,6 +269,12 @@ impl Auth {
         self.revoked.subscribe()
     }
 
+    /// Clears the liveness cache when dropped, so a revocation that commits
+    /// but whose call then fails or is cancelled still applies at once.
+    pub(crate) fn forget_on_drop(&self) -> live::ForgetOnDrop<'_> {
+        self.live.forget_on_drop()
+    }
+
     /// Wakes revocation-feed waiters.
     pub(crate) fn signal_revoked(&self) {
         self.live.forget_all();
@@ -606,6 +612,8 @@ impl Auth {
                 .await;
                 return Ok((pair, RefreshOutcome::GraceReplay));
             }
+            // Clears the liveness cache however this call ends (see `live`).
+            let _forget = self.live.forget_on_drop();
             self.store
                 .revoke_session(&sid, now, "refresh_token_reuse")
                 .await?;
@@ -663,11 +671,16 @@ impl Auth {
         let Some(session) = self.store.session(&sid).await? else {
             return Ok(());
         };
-        if self.genuine(&token, &session).await?
-            && self
-                .store
-                .revoke_session(&sid, self.clock.now(), "logout")
-                .await?
+        if !self.genuine(&token, &session).await? {
+            return Ok(());
+        }
+        // A forged token must not be able to empty the cache; a genuine one
+        // clears it however the store call ends (see `live`).
+        let _forget = self.live.forget_on_drop();
+        if self
+            .store
+            .revoke_session(&sid, self.clock.now(), "logout")
+            .await?
         {
             self.signal_revoked();
             self.audit("logout", Some(&session.user_id), Some(&sid), ctx, None)
@@ -777,6 +790,7 @@ impl Auth {
 
     /// Ends every session of the caller.
     pub async fn logout_all(&self, who: &Principal, ctx: &ClientInfo) -> Result<usize> {
+        let _forget = self.live.forget_on_drop();
         let ids = self
             .store
             .revoke_user_sessions(who.user_id(), self.clock.now(), "logout_all")
@@ -808,6 +822,7 @@ impl Auth {
         }
         match self.store.session(sid).await? {
             Some(s) if s.user_id == who.user_id() => {
+                let _forget = self.live.forget_on_drop();
                 if self
                     .store
                     .revoke_session(sid, self.clock.now(), "user_revoked")
@@ -847,6 +862,7 @@ impl Auth {
         ctx: &ClientInfo,
     ) -> Result<User> {
         check_roles(roles)?;
+        let _forget = self.live.forget_on_drop();
         if !storable(user_id) || !self.store.set_roles(user_id, roles).await? {
             return Err(Error::NotFound("user"));
         }
@@ -870,6 +886,7 @@ impl Auth {
         if !storable(user_id) || self.store.user_by_id(user_id).await?.is_none() {
             return Err(Error::NotFound("user"));
         }
+        let _forget = self.live.forget_on_drop();
         let ids = self
             .store
             .revoke_user_sessions(user_id, self.clock.now(), "admin_revoked")

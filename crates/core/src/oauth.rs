@@ -253,6 +253,7 @@ impl OAuth {
         let store = self.auth.store();
         match &claims.sid {
             Some(sid) => {
+                let _forget = self.auth.forget_on_drop();
                 if store.revoke_session(sid, now, "token_revoked").await? {
                     self.auth.signal_revoked();
                     self.audit("token.revoked", Some(&claims.sub), Some(sid), ctx)

@@ -282,7 +282,15 @@ impl SqliteStore {
                 Err(e) => {
                     // Ends the transaction if BEGIN got through; an error
                     // here only means there was none.
-                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                    if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                        // Most likely no transaction was open (BEGIN failed,
+                        // or SQLite rolled back itself); if one still is, the
+                        // connection must not go back to the pool holding it.
+                        let open = !rollback.to_string().contains("no transaction is active");
+                        if open {
+                            conn.close_on_drop();
+                        }
+                    }
                     Err(map_err(e))
                 }
             }

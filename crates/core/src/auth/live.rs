@@ -160,9 +160,26 @@ impl LiveSessions {
         g.epoch = g.epoch.wrapping_add(1);
     }
 
+    /// Calls [`forget_all`](Self::forget_all) when dropped: taken before a
+    /// revocation's store call, so a revocation that commits but whose call
+    /// then fails or is cancelled (a client disconnecting) is still not
+    /// served from the cache.
+    pub(crate) fn forget_on_drop(&self) -> ForgetOnDrop<'_> {
+        ForgetOnDrop(self)
+    }
+
     #[cfg(test)]
     fn len(&self) -> usize {
         self.lock().map.len()
+    }
+}
+
+/// See [`LiveSessions::forget_on_drop`].
+pub(crate) struct ForgetOnDrop<'a>(&'a LiveSessions);
+
+impl Drop for ForgetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.forget_all();
     }
 }
 
@@ -224,6 +241,25 @@ mod tests {
         assert!(
             c.get("s1", "u1", 100, 100_000).is_err(),
             "forgotten at once"
+        );
+    }
+
+    #[test]
+    fn a_cancelled_or_failed_revocation_still_forgets() {
+        let c = LiveSessions::new(Duration::from_secs(1));
+        let t = c.get("s1", "u1", 100, 100_000).unwrap_err();
+        c.insert(t, "s1", account("u1"), 200, 200, 100_000);
+        let in_flight = c.get("s2", "u1", 100, 100_000).unwrap_err();
+        {
+            let _forget = c.forget_on_drop();
+            // The revocation's store call would run here and fail, or its
+            // future be dropped: the guard still runs.
+        }
+        assert!(c.get("s1", "u1", 100, 100_000).is_err());
+        c.insert(in_flight, "s2", account("u1"), 200, 200, 100_000);
+        assert!(
+            c.get("s2", "u1", 100, 100_000).is_err(),
+            "a lookup from before is refused"
         );
     }
 
