@@ -342,9 +342,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             let cfg = args.load()?;
             let sink = logsink::LogSink::stdout();
             init_logging(cfg.log_format, &sink);
-            let server = tessera_server::spawn_with_signals(cfg, Arc::new(SystemClock))
-                .await
-                .map_err(|e| e.to_string());
+            // The binary owns the process-wide metrics recorder; the server
+            // renders it and keeps it drained.
+            let opts = tessera_server::Metrics::install()
+                .map(|m| tessera_server::Options::default().metrics(m).signals(true))
+                .map_err(|e| format!("metrics: {e}"));
+            let server = match opts {
+                Ok(opts) => tessera_server::spawn_with(cfg, Arc::new(SystemClock), opts)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
             let server = match server {
                 Ok(server) => server,
                 Err(e) => {

@@ -228,10 +228,21 @@ impl Throttle {
         let capacity = f64::from(per_minute);
         let per_ms = capacity / 60_000.0;
         let mut m = lock(&self.buckets);
-        if m.len() >= MAX_KEYS {
-            m.retain(|_, b| now_ms.saturating_sub(b.at_ms) < 60_000);
-        }
         let key = (action as u8, ip.to_owned());
+        if m.len() >= MAX_KEYS && !m.contains_key(&key) {
+            // A bucket untouched for a minute is full again: forgetting it
+            // changes nothing.
+            m.retain(|_, b| now_ms.saturating_sub(b.at_ms) < 60_000);
+            if m.len() >= MAX_KEYS {
+                // Still full (more than MAX_KEYS addresses within a minute):
+                // forget the least recently used tenth, so the table stays
+                // bounded whatever the traffic.
+                let mut ages: Vec<i64> = m.values().map(|b| b.at_ms).collect();
+                ages.sort_unstable();
+                let cut = ages.get(ages.len() / 10).copied().unwrap_or(now_ms);
+                m.retain(|_, b| b.at_ms > cut);
+            }
+        }
         let (b, verdict) = take_token(m.get(&key).copied(), capacity, per_ms, now_ms);
         m.insert(key, b);
         verdict
@@ -519,6 +530,26 @@ mod tests {
             Ok(())
         );
         assert_eq!(t.rate(Action::Refresh, Some("1.1.1.1"), now), Ok(()));
+    }
+
+    #[test]
+    fn tables_stay_bounded_when_every_address_is_new_within_a_minute() {
+        let t = Throttle::new(ThrottleConfig::default());
+        let now = 7_000_000;
+        // More distinct addresses than the table keeps, all within one
+        // minute (so none is stale): the table must still stay bounded.
+        for i in 0..(MAX_KEYS + 5_000) {
+            let ip = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+            let at = now + i64::try_from(i / 10).unwrap_or(0);
+            assert_eq!(t.rate(Action::Register, Some(&ip), at), Ok(()));
+            t.login_failed("x@x.io", Some(&ip), at);
+        }
+        assert!(lock(&t.buckets).len() <= MAX_KEYS);
+        assert!(lock(&t.ips).len() <= MAX_KEYS);
+        // The newest address is still remembered.
+        let last = MAX_KEYS + 5_000 - 1;
+        let ip = format!("10.{}.{}.{}", last >> 16, (last >> 8) & 255, last & 255);
+        assert!(lock(&t.buckets).contains_key(&(Action::Register as u8, ip)));
     }
 }
 

@@ -29,6 +29,7 @@ mod state;
 mod web;
 
 pub use error::{ApiError, ApiResult};
+pub use observe::Metrics;
 pub use state::AppState;
 
 use axum::extract::DefaultBodyLimit;
@@ -56,6 +57,8 @@ pub enum StartError {
     Core(tessera_core::Error),
     /// The socket could not be bound.
     Bind(std::io::Error),
+    /// The Prometheus recorder could not be built or installed.
+    Metrics(metrics_exporter_prometheus::BuildError),
 }
 
 impl fmt::Display for StartError {
@@ -65,11 +68,28 @@ impl fmt::Display for StartError {
             StartError::Store(e) => write!(f, "store: {e}"),
             StartError::Core(e) => write!(f, "{e}"),
             StartError::Bind(e) => write!(f, "cannot listen: {e}"),
+            StartError::Metrics(e) => write!(f, "metrics: {e}"),
         }
     }
 }
 
-impl std::error::Error for StartError {}
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Config(e) => Some(e),
+            StartError::Store(e) => Some(e),
+            StartError::Core(e) => Some(e),
+            StartError::Bind(e) => Some(e),
+            StartError::Metrics(e) => Some(e),
+        }
+    }
+}
+
+impl From<metrics_exporter_prometheus::BuildError> for StartError {
+    fn from(e: metrics_exporter_prometheus::BuildError) -> Self {
+        StartError::Metrics(e)
+    }
+}
 
 /// Builds the shared state: opens the store, loads the secret and keys.
 pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
@@ -122,6 +142,7 @@ pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState,
         throttle: Arc::new(throttle),
         config: Arc::new(cfg),
         closing: Arc::new(tokio::sync::watch::Sender::new(false)),
+        metrics: None,
     })
 }
 
@@ -215,6 +236,16 @@ pub struct RunningServer {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     maintenance: JoinHandle<()>,
+    upkeep: Option<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    fn stop_background(&self) {
+        self.maintenance.abort();
+        if let Some(u) = &self.upkeep {
+            u.abort();
+        }
+    }
 }
 
 impl RunningServer {
@@ -230,7 +261,7 @@ impl RunningServer {
 
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn shutdown(mut self) {
-        self.maintenance.abort();
+        self.stop_background();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -240,29 +271,49 @@ impl RunningServer {
     /// Waits until the server stops by itself (after a shutdown signal).
     pub async fn wait(mut self) {
         let _ = (&mut self.task).await;
-        self.maintenance.abort();
+        self.stop_background();
+    }
+}
+
+/// How [`spawn_with`] runs the server.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Options {
+    /// The Prometheus registry to serve at `/metrics` and keep drained
+    /// (see [`Metrics::install`]); `None` answers `/metrics` with 404.
+    pub metrics: Option<Metrics>,
+    /// Also stop gracefully on SIGTERM or Ctrl-C.
+    pub signals: bool,
+}
+
+impl Options {
+    /// Serve `/metrics` from `metrics` and run its upkeep.
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Stop gracefully on SIGTERM or Ctrl-C as well.
+    pub fn signals(mut self, on: bool) -> Self {
+        self.signals = on;
+        self
     }
 }
 
 /// Builds the state, binds `cfg.listen`, and serves in the background until
-/// [`RunningServer::shutdown`] (or SIGTERM/Ctrl-C when `signals` is set).
+/// [`RunningServer::shutdown`]. No metrics, no signal handling: see [`spawn_with`].
 pub async fn spawn(cfg: Config, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
-    spawn_inner(cfg, clock, false).await
+    spawn_with(cfg, clock, Options::default()).await
 }
 
-/// Like [`spawn`], and also stops gracefully on SIGTERM or Ctrl-C.
-pub async fn spawn_with_signals(
+/// Like [`spawn`], with [`Options`]: metrics (and their upkeep task, owned by
+/// the returned server) and signal handling.
+pub async fn spawn_with(
     cfg: Config,
     clock: Arc<dyn Clock>,
+    opts: Options,
 ) -> Result<RunningServer, StartError> {
-    spawn_inner(cfg, clock, true).await
-}
-
-async fn spawn_inner(
-    cfg: Config,
-    clock: Arc<dyn Clock>,
-    signals: bool,
-) -> Result<RunningServer, StartError> {
+    let signals = opts.signals;
     let listen = cfg.listen;
     let tls = match (&cfg.tls_cert, &cfg.tls_key) {
         (Some(cert), Some(key)) => Some(
@@ -276,7 +327,8 @@ async fn spawn_inner(
         ),
         _ => None,
     };
-    let state = build_state(cfg, clock).await?;
+    let mut state = build_state(cfg, clock).await?;
+    state.metrics = opts.metrics;
     let listener = std::net::TcpListener::bind(listen).map_err(StartError::Bind)?;
     listener.set_nonblocking(true).map_err(StartError::Bind)?;
     let addr = listener.local_addr().map_err(StartError::Bind)?;
@@ -324,7 +376,10 @@ async fn spawn_inner(
             })
         }
     };
-    observe::prometheus();
+    let upkeep = state
+        .metrics
+        .as_ref()
+        .map(|m| m.spawn_upkeep(observe::UPKEEP_INTERVAL));
     let auth = state.auth.clone();
     let every = state.config.maintenance_interval.0;
     let maintenance = tokio::spawn(async move {
@@ -351,6 +406,7 @@ async fn spawn_inner(
         stop: Some(tx),
         task,
         maintenance,
+        upkeep,
     })
 }
 

@@ -19,4 +19,7 @@ pub struct AppState {
     /// Set to `true` when the server starts shutting down, so long polls
     /// answer at once instead of holding the graceful shutdown.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The Prometheus registry `/metrics` renders; `None` when the process
+    /// installed none (then `/metrics` answers 404).
+    pub metrics: Option<crate::observe::Metrics>,
 }

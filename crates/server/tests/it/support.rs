@@ -213,7 +213,7 @@ impl TestServer {
         }
         adjust(&mut cfg);
         let clock = Arc::new(ManualClock::new(T0));
-        let server = tessera_server::spawn(cfg.clone(), clock.clone())
+        let server = tessera_server::spawn_with(cfg.clone(), clock.clone(), options())
             .await
             .expect("server starts");
         let base = format!("http://{}", server.addr());
@@ -243,7 +243,7 @@ impl TestServer {
         if let Some(s) = self.server.take() {
             s.shutdown().await;
         }
-        let server = tessera_server::spawn(self.cfg.clone(), self.clock.clone())
+        let server = tessera_server::spawn_with(self.cfg.clone(), self.clock.clone(), options())
             .await
             .expect("server restarts");
         self.base = format!("http://{}", server.addr());
@@ -400,4 +400,12 @@ impl TestServer {
             .require("jti");
         tessera_jose::decode::<Value>(token, &keys, &validation, &*self.clock)
     }
+}
+
+/// How test servers run: with this test process's metrics registry,
+/// installed once per process as `tessera serve` does.
+fn options() -> tessera_server::Options {
+    static METRICS: std::sync::OnceLock<tessera_server::Metrics> = std::sync::OnceLock::new();
+    let m = METRICS.get_or_init(|| tessera_server::Metrics::install().expect("metrics recorder"));
+    tessera_server::Options::default().metrics(m.clone())
 }
