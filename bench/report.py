@@ -97,3 +97,15 @@ if peer:
                 print(f"| {p['scenario']} | {f(t['per_core_rps'])} ({backend}) | {f(p['per_core_rps'])} "
                       f"| {t['per_core_rps'] / p['per_core_rps']:.1f}× |")
     print()
+
+soak = [r for r in rows if r.get("scenario") == "soak"]
+if soak:
+    print("| soak (no scraper) | backend | s | /v1/me | refreshes | registrations + logins | errors "
+          "| anonymous RSS, first third → last third (MiB) | growth | RSS start → end (MiB) | verdict |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in soak:
+        print(f"| soak | {r['backend']} | {r['duration_s']} | {r['me_requests']:,} | {r['refresh_requests']:,} "
+              f"| {r['churn_registrations']} + {r['churn_logins']} | {r['errors']} "
+              f"| {r['anon_first_third_mib']} → {r['anon_last_third_mib']} | {r['anon_growth']:+.1%} "
+              f"| {r['rss_start_mib']} → {r['rss_end_mib']} | {r['verdict']} |")
+    print("\nRSS samples every 10 s: `soak-<backend>.csv` beside this file.\n")

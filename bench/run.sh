@@ -12,10 +12,16 @@
 #   latency             refresh paced at BENCH_LOAD (default 50%) of a fresh peak run
 #   rss                 idle RSS, then RSS with 100k live sessions (+ a refresh run over them)
 #   argon2              raw Argon2id rate, same crate and parameters (bench/argon2-rate)
+#   soak                BENCH_SOAK_S (default 600) of mixed load on a server nobody scrapes:
+#                       refresh chains on 4 connections, GET /v1/me on 16, and a registration
+#                       plus a login every 10 s; RSS (anonymous and file parts) sampled every
+#                       10 s. Verdict: 0 errors, and the mean anonymous RSS of the last third
+#                       within 10 % of the first third's.
 # Peer scenarios (oidc-provider in bench/peer, in-memory adapter):
 #   peer_jwks  peer_client_credentials  peer_refresh   (peer = all three)
 # Suites:
 #   tessera   the five scenarios + latency on BENCH_DB
+# Several scenarios may be named at once: bench/run.sh me refresh
 #   all       argon2, then tessera on sqlite and on postgres, rss on sqlite, then peer
 #             (BENCH_DB set: that backend only)
 #
@@ -404,6 +410,79 @@ sc_argon2() {
     done | tee -a "$OUT/results.jsonl" | tee -a "$OUT/summary.txt"
 }
 
+# soak: mixed load for BENCH_SOAK_S seconds against a server that nobody
+# scrapes (no GET /metrics during the run), RSS sampled every 10 s.
+sc_soak() {
+    local dur=${BENCH_SOAK_S:-600} extra=()
+    # Access tokens for /v1/me must outlive the run (the default is 15 min).
+    if ((dur > 780)); then extra+=("access_token_ttl = \"$((dur + 120))s\""); fi
+    start_tessera "${extra[@]}"
+    setup_sessions "$SESSIONS"
+    local csv=$OUT/soak-$DB.csv
+    echo "t_s,vm_rss_kib,rss_anon_kib,rss_file_kib,rss_shmem_kib" >"$csv"
+    local t_start
+    t_start=$(date +%s)
+    (
+        while kill -0 "$SERVER_PID" 2>/dev/null; do
+            printf '%s,%s,%s,%s,%s\n' "$(($(date +%s) - t_start))" \
+                "$(status_kb "$SERVER_PID" VmRSS)" "$(status_kb "$SERVER_PID" RssAnon)" \
+                "$(status_kb "$SERVER_PID" RssFile)" "$(status_kb "$SERVER_PID" RssShmem)" >>"$csv"
+            sleep 10
+        done
+    ) &
+    local sampler=$!
+    python3 "$HERE/setup.py" churn "$(TURL)" "$PASSWORD" "$dur" "$WORK/churn.json" &
+    local churn=$!
+    # Refresh chains on 4 connections, over 8 sessions: with exactly one token
+    # per connection the Lua pool runs dry at wrk's first request (seen: every
+    # later request then sends no token), so it holds two per connection, as
+    # the refresh scenario's 64 sessions on 32 connections do.
+    head -n 8 "$WORK/refresh.txt" >"$WORK/soak-refresh.txt"
+    (BENCH_TOKENS=$WORK/soak-refresh.txt BENCH_THREADS=1 wrk -t1 -c4 -d"${dur}s" --timeout 10s \
+        -s "$HERE/wrk/refresh.lua" "$(TURL)" >"$WORK/soak-refresh.out") &
+    local wr=$!
+    BENCH_TOKENS=$WORK/access.txt BENCH_THREADS=1 wrk -t1 -c16 -d"${dur}s" --timeout 10s \
+        -s "$HERE/wrk/me.lua" "$(TURL)" >"$WORK/soak-me.out"
+    wait "$wr" "$churn"
+    sleep 1
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    python3 - "$OUT/results.jsonl" "$csv" "$DB" "$dur" "$WORK/soak-me.out" "$WORK/soak-refresh.out" \
+        "$WORK/churn.json" <<'PY' | tee -a "$OUT/summary.txt"
+import csv, json, sys
+out, path, db, dur, me_out, rf_out, churn = sys.argv[1:]
+rows = [r for r in csv.DictReader(open(path)) if r["rss_anon_kib"]]
+def wrk(p):
+    line = next(l for l in open(p) if l.startswith("WRKJSON "))
+    return json.loads(line[len("WRKJSON "):])
+me, rf, ch = wrk(me_out), wrk(rf_out), json.load(open(churn))
+third = max(1, len(rows) // 3)
+first = sum(int(r["rss_anon_kib"]) for r in rows[:third]) / third
+last = sum(int(r["rss_anon_kib"]) for r in rows[-third:]) / third
+errors = me["errors"] + rf["errors"] + ch["errors"]
+growth = (last - first) / first if first else None
+r = {
+  "scenario": "soak", "server": "tessera", "backend": db, "duration_s": int(dur),
+  "me_requests": me["requests"], "refresh_requests": rf["requests"],
+  "churn_registrations": ch["registrations"], "churn_logins": ch["logins"],
+  "errors": errors, "error_codes": {"me": me["codes"], "refresh": rf["codes"], "churn": ch["codes"]},
+  "samples": len(rows),
+  "anon_first_third_mib": round(first / 1024, 1), "anon_last_third_mib": round(last / 1024, 1),
+  "anon_growth": round(growth, 4) if growth is not None else None,
+  "rss_start_mib": round(int(rows[0]["vm_rss_kib"]) / 1024, 1),
+  "rss_end_mib": round(int(rows[-1]["vm_rss_kib"]) / 1024, 1),
+  "file_end_mib": round(int(rows[-1]["rss_file_kib"]) / 1024, 1),
+  "verdict": "pass" if errors == 0 and growth is not None and abs(growth) <= 0.10 else "FAIL",
+}
+open(out, "a").write(json.dumps(r) + "\n")
+print(f"soak {db} {dur}s: me {me['requests']:,}, refresh {rf['requests']:,}, "
+      f"churn {ch['registrations']}+{ch['logins']}, errors {errors}; anonymous RSS "
+      f"{r['anon_first_third_mib']} -> {r['anon_last_third_mib']} MiB ({r['anon_growth']:+.1%}); "
+      f"RSS {r['rss_start_mib']} -> {r['rss_end_mib']} MiB: {r['verdict']}")
+PY
+    stop_server
+}
+
 # ---------------------------------------------------------------- peer scenarios
 PURL() { echo "http://127.0.0.1:$PEER_PORT"; }
 PAUTH() { echo "Basic $(printf 'bench:%s' "$CLIENT_SECRET" | base64 -w0)"; }
@@ -451,27 +530,32 @@ tessera_suite() {
 }
 
 main() {
-    [[ $# -ge 1 ]] || { sed -n '2,30p' "$0"; exit 2; }
+    [[ $# -ge 1 ]] || { sed -n '2,36p' "$0"; exit 2; }
     ensure_tools
     machine "$@"
     DB=${BENCH_DB:-sqlite}
-    case $1 in
-        login | refresh | me | client_credentials | jwks | latency | rss)
-            ensure_tessera; "sc_$1" ;;
-        argon2) sc_argon2 ;;
-        peer_jwks | peer_client_credentials | peer_refresh)
-            ensure_peer; "sc_$1" ;;
-        peer) ensure_peer; sc_peer_jwks; sc_peer_client_credentials; sc_peer_refresh ;;
-        tessera) ensure_tessera; tessera_suite ;;
-        all)
-            ensure_tessera; ensure_peer
-            sc_argon2
-            for DB in ${BENCH_DB:-sqlite postgres}; do tessera_suite; done
-            DB=${BENCH_DB:-sqlite}; sc_rss
-            sc_peer_jwks; sc_peer_client_credentials; sc_peer_refresh
-            ;;
-        *) echo "unknown scenario: $1" >&2; exit 2 ;;
-    esac
+    local sc
+    for sc in "$@"; do
+        case $sc in
+            login | refresh | me | client_credentials | jwks | latency | rss | soak)
+                ensure_tessera; "sc_$sc" ;;
+            argon2) sc_argon2 ;;
+            peer_jwks | peer_client_credentials | peer_refresh)
+                ensure_peer; "sc_$sc" ;;
+            peer) ensure_peer; sc_peer_jwks; sc_peer_client_credentials; sc_peer_refresh ;;
+            tessera) ensure_tessera; tessera_suite ;;
+            all)
+                ensure_tessera; ensure_peer
+                sc_argon2
+                for DB in ${BENCH_DB:-sqlite postgres}; do tessera_suite; done
+                DB=${BENCH_DB:-sqlite}; sc_rss
+                sc_peer_jwks; sc_peer_client_credentials; sc_peer_refresh
+                ;;
+            *) echo "unknown scenario: $sc" >&2; exit 2 ;;
+        esac
+        # Built once per invocation.
+        BENCH_NO_BUILD=1
+    done
     python3 "$HERE/report.py" "$OUT" >"$OUT/results.md"
     log "results: $OUT/results.md"
 }

@@ -169,6 +169,35 @@ def peer_tokens(base, client_secret, n, out_refresh):
         f.write("\n".join(toks) + "\n")
 
 
+def churn(base, password, duration, out):
+    """A registration and a login every 10 s for duration seconds (the soak's
+    background traffic); every non-2xx or failed request is counted."""
+    deadline = time.time() + float(duration)
+    stats = {"registrations": 0, "logins": 0, "errors": 0, "codes": {}}
+
+    def count(kind, fn):
+        try:
+            fn()
+            stats[kind] += 1
+        except urllib.error.HTTPError as e:
+            stats["errors"] += 1
+            stats["codes"][f"s{e.code}"] = stats["codes"].get(f"s{e.code}", 0) + 1
+        except (urllib.error.URLError, OSError) as e:
+            stats["errors"] += 1
+            stats["codes"]["socket"] = stats["codes"].get("socket", 0) + 1
+
+    while time.time() < deadline:
+        t0 = time.time()
+        email = f"soak-{secrets.token_hex(6)}@example.com"
+        count("registrations", lambda: post_json(f"{base}/v1/auth/register",
+                                                 {"email": email, "password": password}))
+        count("logins", lambda: post_json(f"{base}/v1/auth/login",
+                                          {"email": email, "password": password}))
+        time.sleep(max(0.0, min(10.0 - (time.time() - t0), deadline - time.time())))
+    with open(out, "w") as f:
+        json.dump(stats, f)
+
+
 if __name__ == "__main__":
     cmd, *a = sys.argv[1:]
     if cmd == "wait":
@@ -179,6 +208,8 @@ if __name__ == "__main__":
         logins(a[0], a[1], int(a[2]), a[3], a[4], a[5])
     elif cmd == "bulk-sessions":
         bulk_sessions(a[0], a[1], a[2], int(a[3]), a[4])
+    elif cmd == "churn":
+        churn(a[0], a[1], a[2], a[3])
     elif cmd == "peer-tokens":
         peer_tokens(a[0], a[1], int(a[2]), a[3])
     else:
