@@ -1,5 +1,10 @@
 //! Server configuration: `tessera.toml`, then `TESSERA_<KEY>` environment
 //! variables, then command-line flags, each overriding the one before.
+//!
+//! Every key is defined once, in the `config_keys!` table below, with a
+//! one-line doc: the [`Config`] struct (whose fields are the TOML keys), its
+//! defaults, and [`KEYS`] (from which come the `TESSERA_*` variables and the
+//! CLI's `--flags` with their help text) all come from that table.
 
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
@@ -101,91 +106,197 @@ pub enum LogFormat {
     Json,
 }
 
-/// Every setting. See `tessera.example.toml` for documentation of each key.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
+/// One configuration key, as documented in `tessera serve --help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyDoc {
+    /// The TOML key (`access_token_ttl`).
+    pub name: &'static str,
+    /// One line saying what it does.
+    pub doc: &'static str,
+    /// The default as written in a file (`15m`), or a description of it;
+    /// empty when the key is unset by default.
+    pub default: &'static str,
+    /// The placeholder for the value in help text (`DURATION`).
+    pub value_name: &'static str,
+    /// How the value is written on the command line.
+    pub kind: ValueKind,
+}
+
+impl KeyDoc {
+    /// The one-line description, without the leading space of its doc comment.
+    pub fn doc(&self) -> &'static str {
+        self.doc.trim()
+    }
+
+    /// The command-line flag without its dashes (`access-token-ttl`).
+    pub fn flag(&self) -> String {
+        self.name.replace('_', "-")
+    }
+
+    /// The environment variable (`TESSERA_ACCESS_TOKEN_TTL`).
+    pub fn env(&self) -> String {
+        format!("TESSERA_{}", self.name.to_ascii_uppercase())
+    }
+
+    /// The default for help text, if the key has one.
+    pub fn default_text(&self) -> Option<&'static str> {
+        Some(self.default).filter(|d| !d.is_empty())
+    }
+}
+
+/// How a key's value is written on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ValueKind {
+    /// A whole number (passed to the loader as a number).
+    Integer,
+    /// Text: durations, addresses, paths, URLs, names and lists.
+    Text,
+}
+
+/// The command-line kind of each field type.
+trait KeyValue {
+    const KIND: ValueKind;
+}
+
+macro_rules! key_kind {
+    ($kind:ident: $($t:ty),*) => {
+        $(impl KeyValue for $t {
+            const KIND: ValueKind = ValueKind::$kind;
+        })*
+    };
+}
+
+key_kind!(Integer: u32, usize);
+key_kind!(Text: String, Option<String>, PathBuf, Option<PathBuf>, SocketAddr, Dur,
+    Registration, LogFormat, OriginList, CookieSecurity);
+
+/// Defines every key once: its one-line doc, type, default, the default as
+/// written in a file, and its value name. From this come the [`Config`]
+/// struct (and so its TOML keys), its [`Default`], and [`KEYS`], from which
+/// the loader takes the `TESSERA_*` variables and the CLI its flags.
+macro_rules! config_keys {
+    ($(
+        #[doc = $doc:literal]
+        $name:ident: $ty:ty = $default:expr, $shown:literal, $value_name:literal;
+    )*) => {
+        /// Every setting; each field's doc is the key's help text.
+        #[derive(Clone, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Config {
+            $(
+                #[doc = $doc]
+                pub $name: $ty,
+            )*
+        }
+
+        impl Default for Config {
+            fn default() -> Self {
+                Config {
+                    $($name: $default,)*
+                }
+            }
+        }
+
+        /// The keys accepted in files, environment and flags, in help order.
+        pub const KEYS: &[KeyDoc] = &[
+            $(KeyDoc {
+                name: stringify!($name),
+                doc: $doc,
+                default: $shown,
+                value_name: $value_name,
+                kind: <$ty as KeyValue>::KIND,
+            },)*
+        ];
+    };
+}
+
+const fn secs(s: u64) -> Dur {
+    Dur(Duration::from_secs(s))
+}
+
+const DAY: u64 = 86_400;
+
+config_keys! {
     /// Socket address to listen on.
-    pub listen: SocketAddr,
+    listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 8080)), "127.0.0.1:8080", "ADDR";
     /// Directory for the SQLite database and the server secret.
-    pub data_dir: PathBuf,
-    /// `sqlite:` or `postgres:` URL; default: SQLite in `data_dir`.
-    pub database_url: Option<String>,
-    /// `iss` of tokens; default `http://<listen>`.
-    pub issuer: Option<String>,
+    data_dir: PathBuf = PathBuf::from("tessera-data"), "tessera-data", "DIR";
+    /// `sqlite:` or `postgres:` URL of the database (default: SQLite in `data_dir`).
+    database_url: Option<String> = None, "", "URL";
+    /// `iss` of tokens.
+    issuer: Option<String> = None, "http(s)://<listen>", "URL";
     /// `aud` of access tokens.
-    pub audience: String,
+    audience: String = "tessera".into(), "tessera", "TEXT";
     /// Access-token lifetime.
-    pub access_token_ttl: Dur,
+    access_token_ttl: Dur = secs(15 * 60), "15m", "DURATION";
     /// Absolute refresh-token (session) lifetime.
-    pub refresh_token_ttl: Dur,
-    /// Idle refresh-token lifetime.
-    pub refresh_idle_ttl: Dur,
-    /// Grace window for replaying the parent refresh token; 0 disables.
-    pub refresh_reuse_grace: Dur,
+    refresh_token_ttl: Dur = secs(30 * DAY), "30d", "DURATION";
+    /// Idle refresh-token (session) lifetime.
+    refresh_idle_ttl: Dur = secs(7 * DAY), "7d", "DURATION";
+    /// Grace window for replaying the parent refresh token (0 disables).
+    refresh_reuse_grace: Dur = secs(10), "10s", "DURATION";
     /// Clock-skew allowance.
-    pub leeway: Dur,
+    leeway: Dur = secs(30), "30s", "DURATION";
     /// Algorithm of new signing keys: ES256, RS256, PS256 or EdDSA.
-    pub signing_alg: String,
-    /// Automatic key rotation period; 0 disables.
-    pub key_rotation_interval: Dur,
+    signing_alg: String = "ES256".into(), "ES256", "ALG";
+    /// Automatic key rotation period (0 disables).
+    key_rotation_interval: Dur = secs(30 * DAY), "30d", "DURATION";
     /// How long a new key is published before it signs (also the JWKS max-age).
-    pub key_publish_lead: Dur,
-    /// `open` or `closed`.
-    pub registration: Registration,
+    key_publish_lead: Dur = secs(300), "5m", "DURATION";
+    /// Who may create an account: `open` (anyone) or `closed` (operators and admins).
+    registration: Registration = Registration::Open, "open", "open|closed";
     /// Argon2id memory in KiB.
-    pub argon2_memory_kib: u32,
+    argon2_memory_kib: u32 = 19_456, "19456", "KIB";
     /// Argon2id iterations.
-    pub argon2_iterations: u32,
+    argon2_iterations: u32 = 2, "2", "N";
     /// Argon2id lanes.
-    pub argon2_parallelism: u32,
+    argon2_parallelism: u32 = 1, "1", "N";
     /// Concurrent password hashes.
-    pub argon2_workers: usize,
-    /// How long a Bearer check may reuse a positive session-liveness answer
-    /// (other processes' revocations apply within it; 0 disables the cache).
-    pub session_cache_ttl: Dur,
-    /// Largest accepted request body in bytes.
-    pub max_body_bytes: usize,
+    argon2_workers: usize = 2, "2", "N";
+    /// How long a Bearer check may reuse a positive session-liveness answer (other processes' revocations apply within it; 0 disables the cache; at most 60s).
+    session_cache_ttl: Dur = secs(1), "1s", "DURATION";
+    /// Largest accepted request body in bytes (413 beyond).
+    max_body_bytes: usize = 16 * 1024, "16384", "BYTES";
     /// Largest accepted total size of request headers, in bytes (431 beyond).
-    pub max_header_bytes: usize,
+    max_header_bytes: usize = 16 * 1024, "16384", "BYTES";
     /// Per-request timeout.
-    pub request_timeout: Dur,
-    /// `human` or `json`.
-    pub log_format: LogFormat,
-    /// Server secret (base64url, 32+ bytes). Default: `secret.key` in `data_dir`.
-    pub secret: Option<String>,
-    /// Origins allowed to call the API from a browser (CORS); empty: CORS off.
-    pub cors_origins: OriginList,
+    request_timeout: Dur = secs(30), "30s", "DURATION";
+    /// Log output: `human` or `json` (one object per line).
+    log_format: LogFormat = LogFormat::Human, "human", "human|json";
+    /// Server secret, base64url of 32+ bytes (default: `secret.key` in `data_dir`; required with PostgreSQL).
+    secret: Option<String> = None, "", "BASE64URL";
+    /// Origins allowed to call the API from a browser (CORS), comma-separated; none: CORS off.
+    cors_origins: OriginList = OriginList::default(), "", "ORIGINS";
     /// Redis URL for shared login throttling and rate limits (instead of the database).
-    pub redis_url: Option<String>,
-    /// How often an instance reloads keys from the store, rotates on
-    /// schedule, and updates gauges (bounds how fast new keys are picked up).
-    pub maintenance_interval: Dur,
+    redis_url: Option<String> = None, "", "URL";
+    /// How often an instance reloads keys from the store, rotates on schedule, and updates gauges (at most `key_publish_lead`).
+    maintenance_interval: Dur = secs(30), "30s", "DURATION";
     /// PostgreSQL: largest number of pooled connections.
-    pub db_max_connections: u32,
+    db_max_connections: u32 = 16, "16", "N";
     /// PostgreSQL: how long a request waits for a connection before a 503.
-    pub db_acquire_timeout: Dur,
+    db_acquire_timeout: Dur = secs(5), "5s", "DURATION";
     /// PostgreSQL: longest a statement may run.
-    pub db_statement_timeout: Dur,
+    db_statement_timeout: Dur = secs(10), "10s", "DURATION";
     /// PEM certificate chain; with `tls_key`, serve HTTPS directly.
-    pub tls_cert: Option<PathBuf>,
+    tls_cert: Option<PathBuf> = None, "", "PATH";
     /// PEM private key for `tls_cert`.
-    pub tls_key: Option<PathBuf>,
+    tls_key: Option<PathBuf> = None, "", "PATH";
     /// Failed logins allowed per account before backoff starts.
-    pub login_max_failures: u32,
+    login_max_failures: u32 = 5, "5", "N";
     /// Failed logins allowed per client IP before backoff starts.
-    pub login_ip_max_failures: u32,
+    login_ip_max_failures: u32 = 50, "50", "N";
     /// First backoff delay (doubles with each further failure).
-    pub login_backoff_base: Dur,
+    login_backoff_base: Dur = secs(1), "1s", "DURATION";
     /// Longest backoff delay.
-    pub login_backoff_max: Dur,
+    login_backoff_max: Dur = secs(15 * 60), "15m", "DURATION";
     /// Registrations per client IP per minute (0 disables the limit).
-    pub register_rate_per_minute: u32,
+    register_rate_per_minute: u32 = 20, "20", "N";
     /// Refreshes per client IP per minute (0 disables the limit).
-    pub refresh_rate_per_minute: u32,
-    /// Cookie mode: `auto` (Secure and `__Host-` when the issuer is https),
-    /// `secure`, or `insecure-dev` (plain-HTTP development only).
-    pub cookie_security: CookieSecurity,
+    refresh_rate_per_minute: u32 = 600, "600", "N";
+    /// Refresh-cookie mode: `auto` (Secure and `__Host-` when the issuer is https), `secure`, or `insecure-dev` (plain-HTTP development only).
+    cookie_security: CookieSecurity = CookieSecurity::Auto, "auto", "auto|secure|insecure-dev";
 }
 
 /// How refresh-token cookies are marked.
@@ -264,96 +375,6 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        let d = Duration::from_secs;
-        Config {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            data_dir: PathBuf::from("tessera-data"),
-            database_url: None,
-            issuer: None,
-            audience: "tessera".into(),
-            access_token_ttl: Dur(d(15 * 60)),
-            refresh_token_ttl: Dur(d(30 * 86_400)),
-            refresh_idle_ttl: Dur(d(7 * 86_400)),
-            refresh_reuse_grace: Dur(d(10)),
-            leeway: Dur(d(30)),
-            signing_alg: "ES256".into(),
-            key_rotation_interval: Dur(d(30 * 86_400)),
-            key_publish_lead: Dur(d(300)),
-            registration: Registration::Open,
-            argon2_memory_kib: 19_456,
-            argon2_iterations: 2,
-            argon2_parallelism: 1,
-            argon2_workers: 2,
-            session_cache_ttl: Dur(Duration::from_secs(1)),
-            max_body_bytes: 16 * 1024,
-            max_header_bytes: 16 * 1024,
-            request_timeout: Dur(d(30)),
-            log_format: LogFormat::Human,
-            secret: None,
-            cors_origins: OriginList::default(),
-            cookie_security: CookieSecurity::Auto,
-            redis_url: None,
-            maintenance_interval: Dur(d(30)),
-            db_max_connections: 16,
-            db_acquire_timeout: Dur(d(5)),
-            db_statement_timeout: Dur(d(10)),
-            tls_cert: None,
-            tls_key: None,
-            login_max_failures: 5,
-            login_ip_max_failures: 50,
-            login_backoff_base: Dur(d(1)),
-            login_backoff_max: Dur(d(15 * 60)),
-            register_rate_per_minute: 20,
-            refresh_rate_per_minute: 600,
-        }
-    }
-}
-
-/// The keys accepted in files, environment and flags.
-pub const KEYS: &[&str] = &[
-    "listen",
-    "data_dir",
-    "database_url",
-    "issuer",
-    "audience",
-    "access_token_ttl",
-    "refresh_token_ttl",
-    "refresh_idle_ttl",
-    "refresh_reuse_grace",
-    "leeway",
-    "signing_alg",
-    "key_rotation_interval",
-    "key_publish_lead",
-    "registration",
-    "argon2_memory_kib",
-    "argon2_iterations",
-    "argon2_parallelism",
-    "argon2_workers",
-    "session_cache_ttl",
-    "max_body_bytes",
-    "max_header_bytes",
-    "request_timeout",
-    "log_format",
-    "secret",
-    "cors_origins",
-    "cookie_security",
-    "redis_url",
-    "maintenance_interval",
-    "db_max_connections",
-    "db_acquire_timeout",
-    "db_statement_timeout",
-    "tls_cert",
-    "tls_key",
-    "login_max_failures",
-    "login_ip_max_failures",
-    "login_backoff_base",
-    "login_backoff_max",
-    "register_rate_per_minute",
-    "refresh_rate_per_minute",
-];
-
 /// A configuration problem, naming the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError(pub String);
@@ -393,7 +414,7 @@ impl Config {
         for (k, v) in env {
             if let Some(key) = k.strip_prefix("TESSERA_") {
                 let key = key.to_ascii_lowercase();
-                if KEYS.contains(&key.as_str()) {
+                if KEYS.iter().any(|k| k.name == key) {
                     env_map.insert(key, env_value(v));
                 }
             }
@@ -677,6 +698,72 @@ mod tests {
             err.0.contains("acess_token_ttl"),
             "unknown keys are named: {err}"
         );
+    }
+
+    /// The keys named in the first column of the README's configuration table.
+    fn readme_keys() -> Vec<String> {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("\n## Configuration\n")
+            .expect("README has a Configuration section");
+        let section = &readme[start + 1..];
+        let end = section[3..].find("\n#").map_or(section.len(), |e| e + 3);
+        let mut keys = Vec::new();
+        for line in section[..end].lines() {
+            let Some(first) = line.strip_prefix("| `").map(|_| &line[1..]) else {
+                continue;
+            };
+            let cell = first.split('|').next().unwrap_or_default();
+            keys.extend(cell.split('`').skip(1).step_by(2).map(str::to_owned));
+        }
+        keys
+    }
+
+    #[test]
+    fn the_readme_table_lists_every_key_and_nothing_else() {
+        let listed = readme_keys();
+        let names: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
+        for name in &names {
+            assert!(listed.iter().any(|l| l == name), "README lacks `{name}`");
+        }
+        for l in &listed {
+            assert!(names.contains(&l.as_str()), "README lists `{l}`, not a key");
+        }
+        assert_eq!(listed.len(), names.len(), "each key once: {listed:?}");
+    }
+
+    #[test]
+    fn the_key_table_matches_the_struct() {
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let fields = defaults.as_object().unwrap();
+        assert_eq!(fields.len(), KEYS.len());
+        for key in KEYS {
+            assert!(fields.contains_key(key.name), "{}", key.name);
+            assert!(
+                !key.doc().is_empty() && !key.doc().contains('\n'),
+                "{}",
+                key.name
+            );
+            assert!(key.env().starts_with("TESSERA_"));
+        }
+    }
+
+    #[test]
+    fn each_shown_default_is_the_default() {
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let none = serde_json::Map::new();
+        for key in KEYS {
+            let default = &defaults[key.name];
+            if default.is_null() {
+                continue; // an unset key's text describes what applies instead
+            }
+            let shown = key.default_text().unwrap_or_default();
+            let env = vec![(key.env(), shown.to_owned())];
+            let cfg = Config::load(None, &env, &none)
+                .unwrap_or_else(|e| panic!("{} = {shown:?}: {e}", key.name));
+            let value = &serde_json::to_value(cfg).unwrap()[key.name];
+            assert_eq!(value, default, "{}: help shows {shown:?}", key.name);
+        }
     }
 
     #[test]

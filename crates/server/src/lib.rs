@@ -91,32 +91,47 @@ impl From<metrics_exporter_prometheus::BuildError> for StartError {
     }
 }
 
-/// Builds the shared state: opens the store, loads the secret and keys.
-pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
-    let auth_cfg = cfg.auth_config().map_err(StartError::Config)?;
-    let store = tessera_store::open_with(cfg.database_url.as_deref(), &cfg.data_dir, cfg.pg_pool())
+/// Opens (and migrates) the configured store: SQLite in `data_dir`, or `database_url`.
+pub async fn open_store(cfg: &Config) -> Result<Arc<dyn tessera_store::Store>, StartError> {
+    tessera_store::open_with(cfg.database_url.as_deref(), &cfg.data_dir, cfg.pg_pool())
         .await
-        .map_err(StartError::Store)?;
-    let shared_db = cfg
-        .database_url
+        .map_err(StartError::Store)
+}
+
+/// True when the database is PostgreSQL, shared by every instance.
+fn shared_db(cfg: &Config) -> bool {
+    cfg.database_url
         .as_deref()
-        .is_some_and(|u| u.starts_with("postgres:") || u.starts_with("postgresql:"));
-    if shared_db && cfg.secret.is_none() {
+        .is_some_and(|u| u.starts_with("postgres:") || u.starts_with("postgresql:"))
+}
+
+/// The server secret: `secret`, else `secret.key` in `data_dir` (created on
+/// first use); PostgreSQL requires `secret`.
+pub fn server_secret(cfg: &Config) -> Result<ServerSecret, StartError> {
+    if shared_db(cfg) && cfg.secret.is_none() {
         return Err(StartError::Config(config::ConfigError(
             "`secret`: is required with PostgreSQL, so that every instance seals keys and derives \
              refresh tokens alike (generate one with `tessera gen-secret`)"
                 .into(),
         )));
     }
-    let secret = match &cfg.secret {
+    match &cfg.secret {
         Some(s) => {
             let bytes = tessera_jose::b64::decode(s.trim().as_bytes(), "secret").map_err(|_| {
                 StartError::Config(config::ConfigError("`secret`: not base64url".into()))
             })?;
-            ServerSecret::from_bytes(&bytes).map_err(StartError::Core)?
+            ServerSecret::from_bytes(&bytes).map_err(StartError::Core)
         }
-        None => ServerSecret::load_or_create(&cfg.data_dir).map_err(StartError::Core)?,
-    };
+        None => ServerSecret::load_or_create(&cfg.data_dir).map_err(StartError::Core),
+    }
+}
+
+/// Builds the shared state: opens the store, loads the secret and keys.
+pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
+    let auth_cfg = cfg.auth_config().map_err(StartError::Config)?;
+    let store = open_store(&cfg).await?;
+    let shared_db = shared_db(&cfg);
+    let secret = server_secret(&cfg)?;
     let auth = Arc::new(
         Auth::new(store, secret.clone(), auth_cfg, clock)
             .await

@@ -287,6 +287,51 @@ fn bad_configuration_names_the_key_and_help_exists() {
         );
     }
 }
+#[test]
+fn serve_help_documents_every_configuration_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tessera(dir.path(), &["serve", "--help"], None);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for key in tessera_server::config::KEYS {
+        let flag = format!("--{} <{}>", key.flag(), key.value_name);
+        assert!(help.contains(&flag), "{flag} missing:\n{help}");
+        assert!(
+            help.contains(key.doc()),
+            "{} undocumented:\n{help}",
+            key.name
+        );
+        assert!(help.contains(&key.env()), "{} names no variable", key.name);
+    }
+    for flag in [
+        "--secret <",
+        "--tls-cert <",
+        "--cors-origins <",
+        "--redis-url <",
+        "--db-max-connections <",
+    ] {
+        assert!(help.contains(flag), "{flag}");
+    }
+}
+
+#[test]
+fn a_configuration_flag_reaches_an_admin_command() {
+    // `--data-dir` from the key table decides where the store is opened.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = ok_json(d, &["migrate", "--data-dir", "elsewhere", "--json"], None);
+    assert!(out["migrated"].as_str().unwrap().contains("elsewhere"));
+    assert!(d.join("elsewhere/tessera.db").exists());
+    let env = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["migrate", "--json"])
+        .env("TESSERA_DATA_DIR", "from-env")
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(env.status.success());
+    assert!(d.join("from-env/tessera.db").exists());
+}
+
 mod multi_instance;
 
 #[test]

@@ -1,0 +1,67 @@
+//! `tessera keys`: list and rotate signing keys.
+
+use super::open::open;
+use super::{operator, print};
+use crate::args::ConfigArgs;
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum KeysCmd {
+    /// List signing keys.
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Create a new signing key (published now; signs after the publish lead).
+    Rotate {
+        /// Sign with the new key at once (after a suspected compromise).
+        #[arg(long)]
+        immediate: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+pub async fn run(cmd: KeysCmd, json: bool) -> anyhow::Result<()> {
+    match cmd {
+        KeysCmd::List { config } => list(&config, json).await,
+        KeysCmd::Rotate { immediate, config } => rotate(&config, immediate, json).await,
+    }
+}
+
+async fn list(config: &ConfigArgs, json: bool) -> anyhow::Result<()> {
+    let admin = open(config).await?;
+    let now = admin.auth.clock().now();
+    let keys = admin.auth.keys().current(now);
+    let v = serde_json::to_value(keys.infos()).unwrap_or_default();
+    print(json, &v, || {
+        keys.infos()
+            .iter()
+            .map(|k| {
+                format!(
+                    "{}\t{}\tcreated {}\tsigns from {}{}{}",
+                    k.kid,
+                    k.alg,
+                    k.created_at,
+                    k.activates_at,
+                    k.retired_at
+                        .map(|r| format!("\tretired {r}"))
+                        .unwrap_or_default(),
+                    if k.signing { "\t(signing)" } else { "" }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(())
+}
+
+async fn rotate(config: &ConfigArgs, immediate: bool, json: bool) -> anyhow::Result<()> {
+    let admin = open(config).await?;
+    let info = admin.auth.rotate_keys(immediate, &operator()).await?;
+    let v = serde_json::to_value(&info).unwrap_or_default();
+    print(json, &v, || {
+        format!("new key {} signs from {}", info.kid, info.activates_at)
+    });
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! One file per command group, each with its subcommands and one small
+//! function per mode; what they share is here.
+
+pub mod audit;
+pub mod clients;
+pub mod keys;
+pub mod migrate;
+pub mod open;
+pub mod serve;
+pub mod sessions;
+pub mod token;
+pub mod users;
+
+use anyhow::Context;
+use serde_json::Value;
+use std::io::Read;
+use tessera_core::ClientInfo;
+
+/// Prints `value` as JSON in `--json` mode, else the human text.
+pub fn print(json_mode: bool, value: &Value, human: impl FnOnce() -> String) {
+    if json_mode {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        );
+    } else {
+        println!("{}", human());
+    }
+}
+
+/// Who the audit log names for an operator's change.
+pub fn operator() -> ClientInfo {
+    ClientInfo {
+        ip: None,
+        user_agent: Some("tessera-cli".into()),
+    }
+}
+
+/// Standard input without its final line break (passwords and secrets
+/// never go on the command line).
+pub fn read_stdin(what: &str) -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading the {what} from stdin"))?;
+    let len = text.trim_end_matches(['\r', '\n']).len();
+    text.truncate(len);
+    Ok(text)
+}
