@@ -719,7 +719,7 @@ impl Auth {
                 }
                 let data = result.map_err(|e| Error::InvalidToken(e.to_string()))?;
                 let claims = data.claims.clone();
-                self.verified.insert(digest, data);
+                self.verified.insert(digest, data, &self.validation, now);
                 claims
             }
         };

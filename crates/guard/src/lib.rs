@@ -274,8 +274,8 @@ impl Guard {
         let c = self.inner.cache.as_ref();
         let r = self.inner.revocations.as_ref();
         Stats {
-            cache_hits: c.map_or(0, |c| c.hits.load(Ordering::Relaxed)),
-            cache_misses: c.map_or(0, |c| c.misses.load(Ordering::Relaxed)),
+            cache_hits: c.map_or(0, |c| c.stats().hits),
+            cache_misses: c.map_or(0, |c| c.stats().misses),
             cache_len: c.map_or(0, VerifiedCache::len),
             jwks_fetches: self.inner.keys.fetches.load(Ordering::Relaxed),
             jwks_fetch_failures: self.inner.keys.fetch_failures.load(Ordering::Relaxed),

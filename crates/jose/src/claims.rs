@@ -1,7 +1,7 @@
 //! Registered claims (RFC 7519 §4.1) and their validation.
 
 use crate::error::Error;
-use crate::header::Header;
+use crate::header::{Header, Limits, ACCESS_TOKEN_TYP};
 use crate::json::{self, Fields, Strict};
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -189,11 +189,8 @@ pub struct Validation {
     require_exp: bool,
     required: Vec<&'static str>,
     /// Size and nesting caps applied before any other work.
-    pub limits: crate::jws::Limits,
+    pub limits: Limits,
 }
-
-/// The `typ` of an RFC 9068 access token.
-pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 impl Validation {
     /// Requires this issuer and this audience.
@@ -206,7 +203,7 @@ impl Validation {
             max_age: None,
             require_exp: true,
             required: Vec::new(),
-            limits: crate::jws::Limits::default(),
+            limits: Limits::default(),
         }
     }
 
@@ -254,7 +251,7 @@ impl Validation {
     }
 
     /// Replaces the size caps.
-    pub fn with_limits(mut self, limits: crate::jws::Limits) -> Self {
+    pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
     }

@@ -6,9 +6,9 @@
 
 use crate::b64;
 use crate::error::{Error, Result};
-use crate::header::Header;
+use crate::header::{Header, Limits};
 use crate::json;
-use crate::jws::{split, Limits};
+use crate::jws::split;
 
 /// **Not verified:** a token's header and payload as they claim to be.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ pub fn decode_unverified(token: &str, limits: &Limits) -> Result<UnverifiedParts
     let payload_bytes = b64::decode(p.as_bytes(), "payload is not base64url")?;
     json::check(&payload_bytes, limits.max_depth)?;
     b64::decode(s.as_bytes(), "signature is not base64url")?;
-    let parse = |b: &[u8]| serde_json::from_slice(b).map_err(|_| Error::Malformed("JSON"));
+    let parse = |b: &[u8]| serde_json::from_slice(b).map_err(|e| Error::json("JSON", &e));
     Ok(UnverifiedParts {
         header,
         header_json: parse(&header_bytes)?,

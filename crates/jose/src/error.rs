@@ -1,11 +1,15 @@
-//! The one error type of this crate.
+//! The one error type of this crate, and the [`Cause`] some of its variants
+//! keep for [`std::error::Error::source`].
 
 use core::fmt;
+use std::sync::Arc;
 
 /// Why a token, key or claim set was refused.
 ///
 /// Each variant names a cause a caller can act on. None of them carries key
-/// material or token contents, so an `Error` is always safe to log.
+/// material or token contents, so an `Error` is always safe to log. Where an
+/// underlying library failed (`serde_json`, the cryptographic provider), the
+/// variant keeps that failure as a [`Cause`], returned by `source()`.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -48,7 +52,24 @@ pub enum Error {
     /// Key material was refused; the text says why (never the material).
     InvalidKey(&'static str),
     /// The cryptographic provider failed (for example during key generation).
-    Crypto,
+    Crypto(Cause),
+    /// The claims do not deserialize into the caller's type (after the token
+    /// verified and validated), or do not serialize when signing; `what`
+    /// says which.
+    Claims {
+        /// Which way it failed.
+        what: &'static str,
+        /// `serde_json`'s reason, reduced to its category and position.
+        source: Cause,
+    },
+    /// JSON this library writes, or re-reads after checking it, failed in
+    /// `serde_json`; `what` names the document.
+    Json {
+        /// The document.
+        what: &'static str,
+        /// `serde_json`'s reason, reduced to its category and position.
+        source: Cause,
+    },
 }
 
 impl fmt::Display for Error {
@@ -75,12 +96,149 @@ impl fmt::Display for Error {
             Error::MissingClaim(c) => write!(f, "missing required claim `{c}`"),
             Error::InvalidClaim(c) => write!(f, "claim `{c}` has an invalid type or value"),
             Error::InvalidKey(why) => write!(f, "invalid key: {why}"),
-            Error::Crypto => f.write_str("cryptographic operation failed"),
+            Error::Crypto(_) => f.write_str("cryptographic operation failed"),
+            Error::Claims { what, .. } => write!(f, "claim `{what}` has an invalid type or value"),
+            Error::Json { what, .. } => write!(f, "malformed token: {what}"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Crypto(cause)
+            | Error::Claims { source: cause, .. }
+            | Error::Json { source: cause, .. } => Some(cause.inner()),
+            _ => None,
+        }
+    }
+}
+
+impl Error {
+    /// A failure of the cryptographic provider.
+    pub(crate) fn crypto<E: std::error::Error + Send + Sync + 'static>(e: E) -> Self {
+        Error::Crypto(Cause(Arc::new(e)))
+    }
+
+    /// Claims that did not (de)serialize.
+    pub(crate) fn claims(what: &'static str, e: &serde_json::Error) -> Self {
+        Error::Claims {
+            what,
+            source: Cause::json(e),
+        }
+    }
+
+    /// JSON that did not (de)serialize.
+    pub(crate) fn json(what: &'static str, e: &serde_json::Error) -> Self {
+        Error::Json {
+            what,
+            source: Cause::json(e),
+        }
+    }
+}
+
+/// The underlying failure behind an [`Error`].
+///
+/// It never carries token contents or key material: a `serde_json` error is
+/// kept as its category and position only (its message can quote the
+/// input). Two causes are equal when they read the same.
+#[derive(Clone)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    fn json(e: &serde_json::Error) -> Self {
+        Cause(Arc::new(JsonError {
+            category: e.classify(),
+            line: e.line(),
+            column: e.column(),
+        }))
+    }
+
+    fn inner(&self) -> &(dyn std::error::Error + 'static) {
+        &*self.0
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for Cause {}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// A `serde_json` error without its message (which can quote the input).
+#[derive(Debug)]
+struct JsonError {
+    category: serde_json::error::Category,
+    line: usize,
+    column: usize,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use serde_json::error::Category;
+        let what = match self.category {
+            Category::Io => "an I/O error",
+            Category::Syntax => "a syntax error",
+            Category::Data => "a value of the wrong type or range",
+            Category::Eof => "an unexpected end of input",
+        };
+        write!(
+            f,
+            "JSON: {what} at line {} column {}",
+            self.line, self.column
+        )
+    }
+}
+
+impl std::error::Error for JsonError {}
 
 /// Shorthand for `Result<T, tessera_jose::Error>`.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn causes_are_kept_without_the_input() {
+        let e = serde_json::from_str::<u8>(r#""secret-value""#).unwrap_err();
+        let err = Error::claims("claims do not match the expected type", &e);
+        assert_eq!(
+            err.to_string(),
+            "claim `claims do not match the expected type` has an invalid type or value"
+        );
+        let cause = err.source().unwrap().to_string();
+        assert_eq!(
+            cause,
+            "JSON: a value of the wrong type or range at line 1 column 14"
+        );
+        assert!(!format!("{err:?}").contains("secret"));
+        assert_eq!(err.clone(), err);
+        let crypto = Error::crypto(aws_lc_rs::error::Unspecified);
+        assert_eq!(crypto.to_string(), "cryptographic operation failed");
+        assert!(crypto.source().is_some());
+        assert!(Error::Expired.source().is_none());
+    }
+}

@@ -1,9 +1,34 @@
-//! The JOSE header of a compact JWS.
+//! The JOSE header of a compact JWS, the caps checked before any parsing
+//! ([`Limits`]), and the access-token header a key writes and recognises.
 
 use crate::alg::Algorithm;
-use crate::error::Error;
+use crate::b64;
+use crate::error::{Error, Result};
 use crate::json::{self, CowStr, Fields, Strict};
 use serde::de::MapAccess;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// The `typ` of an RFC 9068 access token.
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// Caps checked before any expensive work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest accepted compact token, in bytes (default 8 KiB).
+    pub max_token_len: usize,
+    /// Deepest accepted JSON nesting in header and payload (default 32).
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_token_len: 8 * 1024,
+            max_depth: 32,
+        }
+    }
+}
 
 /// A parsed JOSE header.
 ///
@@ -106,4 +131,39 @@ impl<'de> Fields<'de> for HeaderFields {
         }
         Ok(true)
     }
+}
+
+#[derive(Serialize)]
+struct OutHeader<'a> {
+    alg: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    typ: Option<&'a str>,
+    kid: &'a str,
+}
+
+/// The header [`crate::encode`] writes with a key for an access token (`typ` is
+/// `at+jwt`): its base64url text, and that text's parse.
+#[derive(Debug)]
+pub(crate) struct KnownHeader {
+    pub(crate) b64: String,
+    pub(crate) header: Header,
+}
+
+/// The [`KnownHeader`] of a key with this algorithm and `kid`.
+pub(crate) fn known_header(alg: Algorithm, kid: &str) -> Option<Arc<KnownHeader>> {
+    let json = header_json(alg, Some(ACCESS_TOKEN_TYP), kid).ok()?;
+    let header = Header::parse(&json, 1).ok()?;
+    Some(Arc::new(KnownHeader {
+        b64: b64::encode(&json),
+        header,
+    }))
+}
+
+pub(crate) fn header_json(alg: Algorithm, typ: Option<&str>, kid: &str) -> Result<Vec<u8>> {
+    serde_json::to_vec(&OutHeader {
+        alg: alg.as_str(),
+        typ,
+        kid,
+    })
+    .map_err(|e| Error::json("header does not serialize", &e))
 }

@@ -1,35 +1,14 @@
 //! Compact JWS: strict parsing, the `Unverified` → `Verified` typestate,
 //! signing, and the one-call [`decode`].
 
-use crate::alg::Algorithm;
 use crate::b64;
-use crate::claims::{RegisteredClaims, Validation, ACCESS_TOKEN_TYP};
+use crate::claims::{RegisteredClaims, Validation};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::header::Header;
+use crate::header::{header_json, Header, Limits, ACCESS_TOKEN_TYP};
 use crate::key::{KeySet, SigningKey, VerifyingKey};
-use crate::strict_de;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::sync::Arc;
-
-/// Caps checked before any expensive work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Longest accepted compact token, in bytes (default 8 KiB).
-    pub max_token_len: usize,
-    /// Deepest accepted JSON nesting in header and payload (default 32).
-    pub max_depth: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_token_len: 8 * 1024,
-            max_depth: 32,
-        }
-    }
-}
 
 /// A compact JWS that has been parsed but **not verified**.
 ///
@@ -175,23 +154,13 @@ impl VerifiedToken {
         validation: &Validation,
         now: i64,
     ) -> Result<TokenData<T>> {
-        // One strict pass that reads the registered claims and the caller's
-        // type together. It declines anything it cannot vouch for; then the
-        // two passes below give the same result or the precise error.
-        if let Some((registered, claims)) =
-            strict_de::parse_claims::<T>(&self.payload, self.max_depth)
-        {
-            validation.check(&self.header, &registered, now)?;
-            return Ok(TokenData {
-                header: self.header,
-                registered,
-                claims,
-            });
-        }
+        // Two passes: the strict one (duplicate members and the depth cap
+        // anywhere in the payload, registered claims type-checked), then
+        // plain `serde_json` into the caller's type over the same bytes.
         let registered = RegisteredClaims::parse(&self.payload, self.max_depth)?;
         validation.check(&self.header, &registered, now)?;
         let claims = serde_json::from_slice(&self.payload)
-            .map_err(|_| Error::InvalidClaim("claims do not match the expected type"))?;
+            .map_err(|e| Error::claims("claims do not match the expected type", &e))?;
         Ok(TokenData {
             header: self.header,
             registered,
@@ -227,41 +196,6 @@ pub fn decode<T: DeserializeOwned>(
         .validate(validation, clock.now())
 }
 
-#[derive(Serialize)]
-struct OutHeader<'a> {
-    alg: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    typ: Option<&'a str>,
-    kid: &'a str,
-}
-
-/// The header [`encode`] writes with a key for an access token (`typ` is
-/// `at+jwt`): its base64url text, and that text's parse.
-#[derive(Debug)]
-pub(crate) struct KnownHeader {
-    pub(crate) b64: String,
-    pub(crate) header: Header,
-}
-
-/// The [`KnownHeader`] of a key with this algorithm and `kid`.
-pub(crate) fn known_header(alg: Algorithm, kid: &str) -> Option<Arc<KnownHeader>> {
-    let json = header_json(alg, Some(ACCESS_TOKEN_TYP), kid).ok()?;
-    let header = Header::parse(&json, 1).ok()?;
-    Some(Arc::new(KnownHeader {
-        b64: b64::encode(&json),
-        header,
-    }))
-}
-
-fn header_json(alg: Algorithm, typ: Option<&str>, kid: &str) -> Result<Vec<u8>> {
-    serde_json::to_vec(&OutHeader {
-        alg: alg.as_str(),
-        typ,
-        kid,
-    })
-    .map_err(|_| Error::Malformed("header does not serialize"))
-}
-
 /// An upper bound on the base64url length of `n` bytes that cannot overflow
 /// for any `n` an allocation can hold (`n * 4` could, on 32-bit targets).
 fn b64_len(n: usize) -> usize {
@@ -276,7 +210,7 @@ pub fn encode<T: Serialize + ?Sized>(
     claims: &T,
 ) -> Result<String> {
     let payload =
-        serde_json::to_vec(claims).map_err(|_| Error::InvalidClaim("claims do not serialize"))?;
+        serde_json::to_vec(claims).map_err(|e| Error::claims("claims do not serialize", &e))?;
     let known = key
         .verifying_key()
         .known_header()
@@ -305,6 +239,7 @@ pub fn encode<T: Serialize + ?Sized>(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::alg::Algorithm;
     use crate::clock::ManualClock;
     use serde_json::{json, Value};
 

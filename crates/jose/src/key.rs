@@ -2,9 +2,8 @@
 
 use crate::alg::{Algorithm, Family};
 use crate::error::{Error, Result};
-use crate::header::Header;
+use crate::header::{known_header, Header, KnownHeader};
 use crate::jwk::{Jwk, Jwks};
-use crate::jws::{known_header, KnownHeader};
 use crate::pem;
 use crate::provider::{PrivateKey, PublicKey, PublicParams};
 use std::fmt;

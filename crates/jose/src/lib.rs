@@ -16,6 +16,31 @@
 //!   base64url, JSON objects without duplicate members, size and depth caps
 //!   checked first, any `crit` refused, and `jwk`/`jku`/`x5u`/`x5c` never used.
 //! - **Time is a parameter** ([`Clock`]).
+//! - **One error type**, [`Error`], whose variants keep the failure of an
+//!   underlying library (as a [`Cause`], from `source()`) where there is one.
+//!
+//! A verifier that sees the same token many times can skip its signature on
+//! a repeat with [`cache::VerifiedCache`] (Tessera's server and guard both
+//! do); the caller still checks the key, the claims and the time on a hit.
+//!
+//! ## Layout
+//!
+//! Each file imports only files below it in this list, so there is no
+//! import circle inside the crate:
+//!
+//! | file | holds | imports |
+//! |---|---|---|
+//! | `error` | [`Error`], [`Cause`] | — |
+//! | `clock` | [`Clock`] and its two implementations | — |
+//! | `alg`, `b64`, `der`, `json`, `pem` | algorithms, canonical base64url, DER, strict JSON, PEM | `error` |
+//! | `provider` | the only file that calls aws-lc-rs | `alg`, `der`, `error` |
+//! | `crypto`, `cache` | hashing/random/AEAD for other crates; the verified-token cache | `provider` (`crypto`: `error`) |
+//! | `header` | [`Header`], [`Limits`], the access-token header a key writes | `alg`, `b64`, `error`, `json` |
+//! | `claims` | [`RegisteredClaims`], [`Validation`] | `error`, `header`, `json` |
+//! | `jwk` | [`Jwk`], [`Jwks`] | `alg`, `b64`, `der`, `error`, `json`, `provider` |
+//! | `key` | [`SigningKey`], [`VerifyingKey`], [`KeySet`] | `alg`, `error`, `header`, `jwk`, `pem`, `provider` |
+//! | `jws` | parse → verify → validate, [`encode`], [`decode`] | `b64`, `claims`, `clock`, `error`, `header`, `key` |
+//! | `dangerous` | reading without verifying | `b64`, `error`, `header`, `json`, `jws` |
 //!
 //! ```
 //! use tessera_jose::{decode, encode, Algorithm, KeySet, ManualClock, SigningKey, Validation};
@@ -51,6 +76,7 @@
 
 mod alg;
 pub mod b64;
+pub mod cache;
 mod claims;
 mod clock;
 pub mod crypto;
@@ -64,13 +90,12 @@ mod jws;
 mod key;
 pub mod pem;
 mod provider;
-mod strict_de;
 
 pub use alg::{Algorithm, Family};
-pub use claims::{Audience, RegisteredClaims, Validation, ACCESS_TOKEN_TYP};
+pub use claims::{Audience, RegisteredClaims, Validation};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{Error, Result};
-pub use header::Header;
+pub use error::{Cause, Error, Result};
+pub use header::{Header, Limits, ACCESS_TOKEN_TYP};
 pub use jwk::{Jwk, Jwks};
-pub use jws::{decode, encode, Limits, TokenData, UnverifiedToken, VerifiedToken};
+pub use jws::{decode, encode, TokenData, UnverifiedToken, VerifiedToken};
 pub use key::{KeySet, SigningKey, VerifyingKey};

@@ -123,7 +123,7 @@ fn coord_len(alg: Algorithm) -> usize {
 /// Fills a new buffer with `len` bytes from the OS CSPRNG.
 pub(crate) fn random(len: usize) -> Result<Zeroizing<Vec<u8>>> {
     let mut buf = Zeroizing::new(vec![0u8; len]);
-    rand::fill(&mut buf).map_err(|_| Error::Crypto)?;
+    rand::fill(&mut buf).map_err(Error::crypto)?;
     Ok(buf)
 }
 
@@ -148,9 +148,9 @@ pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
 /// random 96-bit nonce is prepended to the output.
 pub(crate) fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
     use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-    let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| Error::Crypto)?);
+    let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(Error::crypto)?);
     let mut nonce = [0u8; NONCE_LEN];
-    rand::fill(&mut nonce).map_err(|_| Error::Crypto)?;
+    rand::fill(&mut nonce).map_err(Error::crypto)?;
     let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + 16);
     out.extend_from_slice(&nonce);
     let mut body = plaintext.to_vec();
@@ -159,7 +159,7 @@ pub(crate) fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u
         Aad::from(aad),
         &mut body,
     )
-    .map_err(|_| Error::Crypto)?;
+    .map_err(Error::crypto)?;
     out.extend_from_slice(&body);
     Ok(out)
 }
@@ -168,7 +168,7 @@ pub(crate) fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u
 pub(crate) fn open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
     const BAD: Error = Error::InvalidKey("sealed data does not open");
-    let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| Error::Crypto)?);
+    let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(Error::crypto)?);
     if sealed.len() < NONCE_LEN + 16 {
         return Err(BAD);
     }
@@ -203,13 +203,13 @@ impl PrivateKey {
             },
             Family::Rsa => rsa::KeyPair::generate(rsa::KeySize::Rsa2048)
                 .map(PrivateKey::Rsa)
-                .map_err(|_| Error::Crypto),
+                .map_err(Error::crypto),
             Family::Ec => EcdsaKeyPair::generate(ecdsa_signing(alg)?)
                 .map(PrivateKey::Ec)
-                .map_err(|_| Error::Crypto),
+                .map_err(Error::crypto),
             Family::Okp => Ed25519KeyPair::generate()
                 .map(PrivateKey::Ed)
-                .map_err(|_| Error::Crypto),
+                .map_err(Error::crypto),
         }
     }
 
@@ -325,13 +325,13 @@ impl PrivateKey {
                     msg,
                     &mut sig,
                 )
-                .map_err(|_| Error::Crypto)?;
+                .map_err(Error::crypto)?;
                 Ok(sig)
             }
             PrivateKey::Ec(k) => k
                 .sign(&rand::SystemRandom::new(), msg)
                 .map(|s| s.as_ref().to_vec())
-                .map_err(|_| Error::Crypto),
+                .map_err(Error::crypto),
             PrivateKey::Ed(k) => Ok(k.sign(msg).as_ref().to_vec()),
         }
     }
@@ -365,15 +365,15 @@ impl PrivateKey {
             PrivateKey::Hmac { .. } => return Err(Error::InvalidKey("HMAC keys have no DER form")),
             PrivateKey::Rsa(k) => AsDer::<Pkcs8V1Der>::as_der(k)
                 .map(|d| d.as_ref().to_vec())
-                .map_err(|_| Error::Crypto)?,
+                .map_err(Error::crypto)?,
             PrivateKey::Ec(k) => k
                 .to_pkcs8v1()
                 .map(|d| d.as_ref().to_vec())
-                .map_err(|_| Error::Crypto)?,
+                .map_err(Error::crypto)?,
             PrivateKey::Ed(k) => k
                 .to_pkcs8v1()
                 .map(|d| d.as_ref().to_vec())
-                .map_err(|_| Error::Crypto)?,
+                .map_err(Error::crypto)?,
         };
         Ok(Zeroizing::new(der))
     }
@@ -387,13 +387,13 @@ impl PrivateKey {
             }
             PrivateKey::Ec(k) => {
                 let d = AsBigEndian::<EcPrivateKeyBin>::as_be_bytes(&k.private_key())
-                    .map_err(|_| Error::Crypto)?;
+                    .map_err(Error::crypto)?;
                 Ok(PrivateParams::Scalar(Zeroizing::new(d.as_ref().to_vec())))
             }
             PrivateKey::Ed(k) => {
-                let seed = k.seed().map_err(|_| Error::Crypto)?;
-                let s = AsBigEndian::<Curve25519SeedBin>::as_be_bytes(&seed)
-                    .map_err(|_| Error::Crypto)?;
+                let seed = k.seed().map_err(Error::crypto)?;
+                let s =
+                    AsBigEndian::<Curve25519SeedBin>::as_be_bytes(&seed).map_err(Error::crypto)?;
                 Ok(PrivateParams::Scalar(Zeroizing::new(s.as_ref().to_vec())))
             }
         }
@@ -427,7 +427,7 @@ impl PublicKey {
             Family::Ec | Family::Okp => {
                 let parsed = ParsedPublicKey::new(verification(alg)?, der).map_err(bad)?;
                 let spki = AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(&parsed)
-                    .map_err(|_| Error::Crypto)?;
+                    .map_err(Error::crypto)?;
                 let spki = spki.as_ref();
                 if alg.family() == Family::Okp {
                     let x = spki
@@ -510,7 +510,7 @@ impl PublicKey {
             PublicKey::Hmac(_) => Err(Error::InvalidKey("HMAC keys are not public keys")),
             PublicKey::Asym(k) => AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(k)
                 .map(|d| d.as_ref().to_vec())
-                .map_err(|_| Error::Crypto),
+                .map_err(Error::crypto),
         }
     }
 }

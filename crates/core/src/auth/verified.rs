@@ -14,13 +14,14 @@
 //! - the session-liveness check in [`super::Auth::authenticate`] is not
 //!   cached at all.
 //!
-//! Failed verifications are never cached. Memory is bounded: two
-//! generations of at most `CAPACITY / 2` entries each; when the young one
-//! fills up, the old one is dropped (a hit in the old one is promoted).
+//! Failed verifications are never cached. Memory is bounded by the one
+//! verified-token cache of the workspace, [`tessera_jose::cache`] (sharded,
+//! entries dropped once past `exp` plus leeway, then an arbitrary eighth of a
+//! full shard), shared with `tessera-guard`.
 
 use super::AccessClaims;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use tessera_jose::cache::{Key, VerifiedCache};
 use tessera_jose::{KeySet, TokenData, Validation};
 
 /// Most tokens remembered (about 0.5 KiB each).
@@ -28,16 +29,17 @@ const CAPACITY: usize = 4096;
 
 type Entry = Arc<TokenData<AccessClaims>>;
 
-#[derive(Default)]
-struct Generations {
-    young: HashMap<[u8; 32], Entry>,
-    old: HashMap<[u8; 32], Entry>,
+/// Tokens whose signature was verified by this process.
+pub(crate) struct VerifiedTokens {
+    cache: VerifiedCache<Entry>,
 }
 
-/// Tokens whose signature was verified by this process.
-#[derive(Default)]
-pub(crate) struct VerifiedTokens {
-    inner: Mutex<Generations>,
+impl Default for VerifiedTokens {
+    fn default() -> Self {
+        VerifiedTokens {
+            cache: VerifiedCache::new(CAPACITY),
+        }
+    }
 }
 
 impl VerifiedTokens {
@@ -45,22 +47,12 @@ impl VerifiedTokens {
     /// that is still in `keys` and it still passes `validation` at `now`.
     pub(crate) fn get(
         &self,
-        digest: &[u8; 32],
+        digest: &Key,
         keys: &KeySet,
         validation: &Validation,
         now: i64,
     ) -> Option<AccessClaims> {
-        let entry = {
-            let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            match g.young.get(digest) {
-                Some(e) => e.clone(),
-                None => {
-                    let e = g.old.remove(digest)?;
-                    Self::insert_locked(&mut g, *digest, e.clone());
-                    e
-                }
-            }
-        };
+        let entry = self.cache.get(digest, now)?;
         keys.select(entry.header.kid()).ok()?;
         validation
             .check(&entry.header, &entry.registered, now)
@@ -68,17 +60,21 @@ impl VerifiedTokens {
         Some(entry.claims.clone())
     }
 
-    /// Remembers a token that was just verified and validated.
-    pub(crate) fn insert(&self, digest: [u8; 32], data: TokenData<AccessClaims>) {
-        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        Self::insert_locked(&mut g, digest, Arc::new(data));
-    }
-
-    fn insert_locked(g: &mut Generations, digest: [u8; 32], e: Entry) {
-        if g.young.len() >= CAPACITY / 2 {
-            g.old = std::mem::take(&mut g.young);
-        }
-        g.young.insert(digest, e);
+    /// Remembers a token that was just verified and validated with
+    /// `validation` at `now`, until its `exp` plus the leeway.
+    pub(crate) fn insert(
+        &self,
+        digest: Key,
+        data: TokenData<AccessClaims>,
+        validation: &Validation,
+        now: i64,
+    ) {
+        let leeway = i64::try_from(validation.leeway()).unwrap_or(i64::MAX);
+        let expires_at = data
+            .registered
+            .exp
+            .map_or(i64::MAX, |exp| exp.saturating_add(leeway));
+        self.cache.insert(digest, Arc::new(data), expires_at, now);
     }
 }
 
@@ -115,7 +111,7 @@ mod tests {
             cache.get(&d, &keys, &v, 1_500).is_none(),
             "nothing cached yet"
         );
-        cache.insert(d, data);
+        cache.insert(d, data, &v, 1_500);
         assert_eq!(cache.get(&d, &keys, &v, 1_500), Some(claims));
         let other = tessera_jose::crypto::sha256(format!("{token}x").as_bytes());
         assert!(cache.get(&other, &keys, &v, 1_500).is_none(), "other bytes");

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::sync::OnceLock;
 use tessera_jose::{
     b64, crypto, dangerous, decode, encode, Algorithm, Error, Jwk, Jwks, KeySet, Limits,
-    ManualClock, SigningKey, UnverifiedToken, Validation, VerifyingKey,
+    ManualClock, SigningKey, UnverifiedToken, Validation, VerifyingKey, ACCESS_TOKEN_TYP,
 };
 
 const NOW: i64 = 1_700_000_000;
@@ -1280,4 +1280,80 @@ fn hostile_jwks_are_refused_without_panicking() {
         VerifyingKey::from_jwk(&wrong, None).unwrap_err(),
         Error::UnsupportedAlgorithm
     );
+}
+
+// ---------------------------------------------------------------- the per-key cached header
+
+/// The cached access-token header is the key's own (alg, kid), follows
+/// `with_kid` on both key types, and never lets a token reach another key.
+#[test]
+fn cached_header_is_bound_to_its_key() {
+    let clock = ManualClock::new(NOW);
+    let claims = json!({"iss": ISS, "aud": AUD, "exp": NOW + 900});
+    let hs = SigningKey::from_hmac_secret(Algorithm::HS256, &[1u8; 32])
+        .unwrap()
+        .with_kid("k");
+    let token = encode(&hs, Some(ACCESS_TOKEN_TYP), &claims).unwrap();
+    let header: Value = serde_json::from_slice(
+        &b64::decode(token.split('.').next().unwrap().as_bytes(), "h").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header, json!({"alg": "HS256", "typ": "at+jwt", "kid": "k"}));
+
+    // Renamed after the fact: the header follows.
+    let renamed = SigningKey::from_hmac_secret(Algorithm::HS256, &[1u8; 32])
+        .unwrap()
+        .with_kid("k")
+        .with_kid("k2");
+    let t2 = encode(&renamed, Some(ACCESS_TOKEN_TYP), &claims).unwrap();
+    let h2 = UnverifiedToken::parse(&t2, &Limits::default()).unwrap();
+    assert_eq!(h2.header().kid(), Some("k2"));
+
+    // A verifying key renamed: the old token names an unknown key.
+    let vk: VerifyingKey = hs.verifying_key().clone().with_kid("other");
+    let ks: KeySet = [vk].into_iter().collect();
+    assert_eq!(
+        decode::<Value>(&token, &ks, &validation(), &clock).map(|_| ()),
+        Err(Error::UnknownKey)
+    );
+    // A verifying key renamed to the token's kid: it verifies again.
+    let vk = hs.verifying_key().clone().with_kid("x").with_kid("k");
+    let ks: KeySet = [vk].into_iter().collect();
+    assert!(decode::<Value>(&token, &ks, &validation(), &clock).is_ok());
+
+    // Same kid, other secret: the header is recognised, the signature is not.
+    let other = SigningKey::from_hmac_secret(Algorithm::HS256, &[2u8; 32])
+        .unwrap()
+        .with_kid("k");
+    let ks: KeySet = [other.verifying_key().clone()].into_iter().collect();
+    assert_eq!(
+        decode::<Value>(&token, &ks, &validation(), &clock).map(|_| ()),
+        Err(Error::InvalidSignature)
+    );
+    // Same kid, other algorithm: the key's algorithm decides.
+    let es = SigningKey::generate(Algorithm::ES256)
+        .unwrap()
+        .with_kid("k");
+    let ks: KeySet = [es.verifying_key().clone()].into_iter().collect();
+    assert_eq!(
+        decode::<Value>(&token, &ks, &validation(), &clock).map(|_| ()),
+        Err(Error::AlgorithmMismatch)
+    );
+    // Several keys: each token reaches its own.
+    let ks: KeySet = [
+        es.verifying_key().clone().with_kid("e"),
+        hs.verifying_key().clone(),
+        renamed.verifying_key().clone(),
+    ]
+    .into_iter()
+    .collect();
+    for t in [&token, &t2] {
+        let data = decode::<Value>(t, &ks, &validation(), &clock).unwrap();
+        assert_eq!(
+            &data.header,
+            UnverifiedToken::parse(t, &Limits::default())
+                .unwrap()
+                .header()
+        );
+    }
 }

@@ -1,10 +1,11 @@
 //! Integration tests for tessera-jose, compiled as one binary.
 
 mod attacks;
+mod canonical_b64;
 mod interop_jsonwebtoken;
 mod props;
-mod review_c48c88c;
 mod rfc_vectors;
 mod roundtrip;
+mod strict_json;
 mod wycheproof_jws;
 mod wycheproof_primitives;

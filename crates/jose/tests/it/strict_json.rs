@@ -1,46 +1,42 @@
-//! Review of c48c88c ("faster verify path"): regression tests for what the
-//! review found, and differential property tests of the canonical base64url
-//! decoder and of the strict JSON rules against simple references.
+//! Strict JSON through the whole verify path: regression tests for what a
+//! review of an earlier one-pass claims reader found (each still holds for
+//! the two-pass path that replaced it), and differential property tests of
+//! the strict JSON rules, and of `decode`, against simple references.
 //!
-//! The findings:
-//! - the one-pass claims reader relied on its refusals reaching the top: a
-//!   caller's type that swallows a deserializer error (a lenient visitor, a
-//!   "default on error" field) got claims of the wrong type accepted, an empty
-//!   container past the depth cap accepted, or a typed claim different from
-//!   what `serde_json` reads from the same verified payload;
+//! What they pin down:
+//! - a caller's type that swallows a deserializer error (a lenient visitor, a
+//!   "default on error" field) never gets claims of the wrong type accepted,
+//!   an empty container past the depth cap accepted, or a typed claim
+//!   different from what `serde_json` reads from the same verified payload;
 //! - a member named with `serde_json`'s reserved `$serde_json::private::`
-//!   prefix turns, in a `serde_json::Value` under the `raw_value` feature
-//!   (enabled in the server's build), the JSON text inside a string into an
-//!   object no strict check had seen (duplicates, depth);
-//! - the array form of `aud` was not counted toward the depth cap while
-//!   every other array was (`json::check` and `decode` disagreed);
-//! - `encode`'s capacity arithmetic (`len * 4`) could overflow on 32-bit.
+//!   prefix is refused anywhere (in a `serde_json::Value` under the
+//!   `raw_value` feature, enabled in the server's build, it would turn the
+//!   JSON text inside a string into an object no strict check had seen);
+//! - the array form of `aud` counts toward the depth cap like every other
+//!   array (`json::check` and `decode` agree).
 
 // Test helpers outside `#[test]` functions unwrap too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::{DecodePaddingMode, Engine};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::{self, Debug, Write as _};
 use std::sync::OnceLock;
 use tessera_jose::{
-    b64, dangerous, decode, encode, json as strict_json, Algorithm, Audience, Error, Header,
-    KeySet, Limits, ManualClock, RegisteredClaims, SigningKey, TokenData, UnverifiedToken,
-    Validation, VerifyingKey, ACCESS_TOKEN_TYP,
+    b64, dangerous, decode, json as strict_json, Algorithm, Audience, Error, Header, KeySet,
+    Limits, ManualClock, RegisteredClaims, SigningKey, TokenData, UnverifiedToken, Validation,
 };
 
 const NOW: i64 = 1_700_000_000;
 const ISS: &str = "https://auth.example";
 const AUD: &str = "api";
 
-fn config(cases: u32) -> ProptestConfig {
+pub(crate) fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases,
         failure_persistence: None,
@@ -48,7 +44,7 @@ fn config(cases: u32) -> ProptestConfig {
     }
 }
 
-fn hs_key() -> &'static SigningKey {
+pub(crate) fn hs_key() -> &'static SigningKey {
     static KEY: OnceLock<SigningKey> = OnceLock::new();
     KEY.get_or_init(|| {
         SigningKey::from_hmac_secret(Algorithm::HS256, &[7u8; 32])
@@ -62,7 +58,7 @@ fn hs_keys() -> KeySet {
 }
 
 /// A token over any header and payload text, signed with [`hs_key`].
-fn sign(header: &str, payload: &[u8]) -> String {
+pub(crate) fn sign(header: &str, payload: &[u8]) -> String {
     let input = format!(
         "{}.{}",
         b64::encode(header.as_bytes()),
@@ -157,7 +153,7 @@ struct Loose {
 }
 
 // ---------------------------------------------------------------------------
-// Finding 1: errors swallowed by the caller's type.
+// Errors swallowed by the caller's type.
 
 /// A claim of the wrong type is `InvalidClaim` even when the caller's type
 /// ignores the error it was given.
@@ -240,7 +236,7 @@ fn swallowed_depth_errors_are_still_refused() {
 }
 
 /// A typed claim is what `serde_json` reads from the verified payload, even
-/// where the one-pass reader cannot present a value and the caller's type
+/// where a strict reader could not present a value and the caller's type
 /// would swallow its refusal.
 #[test]
 fn typed_claims_equal_serde_json_with_lenient_fields() {
@@ -288,7 +284,7 @@ fn f32_claims_equal_serde_json() {
 }
 
 // ---------------------------------------------------------------------------
-// Finding 2: serde_json's reserved member names.
+// serde_json's reserved member names.
 
 /// Member names with `serde_json`'s private prefix are refused anywhere: in
 /// the payload whatever the caller's type, in `json::check`, in the
@@ -344,7 +340,7 @@ fn serde_json_reserved_member_names_are_refused() {
 }
 
 // ---------------------------------------------------------------------------
-// Finding 3: the array form of `aud` and the depth cap.
+// The array form of `aud` and the depth cap.
 
 /// `aud` as an array is one level of nesting, like any array: the cap
 /// applies to it exactly as `json::check` applies it.
@@ -386,254 +382,6 @@ fn aud_array_counts_toward_the_depth_cap() {
         Err(Error::TooDeep)
     );
     assert!(decode_payload::<Value>(payload, &with_depth(validation(), 2)).is_ok());
-}
-
-// ---------------------------------------------------------------------------
-// The per-key cached header (no finding: these guard its binding).
-
-/// The cached access-token header is the key's own (alg, kid), follows
-/// `with_kid` on both key types, and never lets a token reach another key.
-#[test]
-fn cached_header_is_bound_to_its_key() {
-    let clock = ManualClock::new(NOW);
-    let claims = json!({"iss": ISS, "aud": AUD, "exp": NOW + 900});
-    let hs = SigningKey::from_hmac_secret(Algorithm::HS256, &[1u8; 32])
-        .unwrap()
-        .with_kid("k");
-    let token = encode(&hs, Some(ACCESS_TOKEN_TYP), &claims).unwrap();
-    let header: Value = serde_json::from_slice(
-        &b64::decode(token.split('.').next().unwrap().as_bytes(), "h").unwrap(),
-    )
-    .unwrap();
-    assert_eq!(header, json!({"alg": "HS256", "typ": "at+jwt", "kid": "k"}));
-
-    // Renamed after the fact: the header follows.
-    let renamed = SigningKey::from_hmac_secret(Algorithm::HS256, &[1u8; 32])
-        .unwrap()
-        .with_kid("k")
-        .with_kid("k2");
-    let t2 = encode(&renamed, Some(ACCESS_TOKEN_TYP), &claims).unwrap();
-    let h2 = UnverifiedToken::parse(&t2, &Limits::default()).unwrap();
-    assert_eq!(h2.header().kid(), Some("k2"));
-
-    // A verifying key renamed: the old token names an unknown key.
-    let vk: VerifyingKey = hs.verifying_key().clone().with_kid("other");
-    let ks: KeySet = [vk].into_iter().collect();
-    assert_eq!(
-        decode::<Value>(&token, &ks, &validation(), &clock).map(|_| ()),
-        Err(Error::UnknownKey)
-    );
-    // A verifying key renamed to the token's kid: it verifies again.
-    let vk = hs.verifying_key().clone().with_kid("x").with_kid("k");
-    let ks: KeySet = [vk].into_iter().collect();
-    assert!(decode::<Value>(&token, &ks, &validation(), &clock).is_ok());
-
-    // Same kid, other secret: the header is recognised, the signature is not.
-    let other = SigningKey::from_hmac_secret(Algorithm::HS256, &[2u8; 32])
-        .unwrap()
-        .with_kid("k");
-    let ks: KeySet = [other.verifying_key().clone()].into_iter().collect();
-    assert_eq!(
-        decode::<Value>(&token, &ks, &validation(), &clock).map(|_| ()),
-        Err(Error::InvalidSignature)
-    );
-    // Same kid, other algorithm: the key's algorithm decides.
-    let es = SigningKey::generate(Algorithm::ES256)
-        .unwrap()
-        .with_kid("k");
-    let ks: KeySet = [es.verifying_key().clone()].into_iter().collect();
-    assert_eq!(
-        decode::<Value>(&token, &ks, &validation(), &clock).map(|_| ()),
-        Err(Error::AlgorithmMismatch)
-    );
-    // Several keys: each token reaches its own.
-    let ks: KeySet = [
-        es.verifying_key().clone().with_kid("e"),
-        hs.verifying_key().clone(),
-        renamed.verifying_key().clone(),
-    ]
-    .into_iter()
-    .collect();
-    for t in [&token, &t2] {
-        let data = decode::<Value>(t, &ks, &validation(), &clock).unwrap();
-        assert_eq!(
-            &data.header,
-            UnverifiedToken::parse(t, &Limits::default())
-                .unwrap()
-                .header()
-        );
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Differential: the base64url decoder against the `base64` crate.
-
-/// The reference: unpadded URL-safe, padding refused, non-zero trailing bits
-/// refused.
-fn reference_b64() -> GeneralPurpose {
-    GeneralPurpose::new(
-        &base64::alphabet::URL_SAFE,
-        GeneralPurposeConfig::new()
-            .with_encode_padding(false)
-            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
-            .with_decode_allow_trailing_bits(false),
-    )
-}
-
-/// Ways to spoil (or keep) a valid encoding.
-#[derive(Debug, Clone)]
-enum Tweak {
-    None,
-    Pad(usize),
-    Replace(prop::sample::Index, u8),
-    Insert(prop::sample::Index, u8),
-    Remove(prop::sample::Index),
-    /// Sets low bits of the last character (the unused bits, when any).
-    LastBits(u8),
-    /// `-` → `+` and `_` → `/` (the standard alphabet).
-    Standard,
-    Truncate(usize),
-}
-
-fn tweak() -> impl Strategy<Value = Tweak> {
-    let special = prop_oneof![
-        prop::sample::select(b"=+/ \n\t\r.\0\x7f\x80\xff-_AQgw".to_vec()),
-        any::<u8>(),
-    ];
-    prop_oneof![
-        2 => Just(Tweak::None),
-        1 => (1usize..4).prop_map(Tweak::Pad),
-        2 => (any::<prop::sample::Index>(), special.clone()).prop_map(|(i, b)| Tweak::Replace(i, b)),
-        2 => (any::<prop::sample::Index>(), special).prop_map(|(i, b)| Tweak::Insert(i, b)),
-        1 => any::<prop::sample::Index>().prop_map(Tweak::Remove),
-        2 => (1u8..16).prop_map(Tweak::LastBits),
-        1 => Just(Tweak::Standard),
-        1 => (1usize..4).prop_map(Tweak::Truncate),
-    ]
-}
-
-fn apply(text: &str, t: &Tweak) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut b = text.as_bytes().to_vec();
-    match t {
-        Tweak::None => {}
-        Tweak::Pad(n) => b.extend(std::iter::repeat_n(b'=', *n)),
-        Tweak::Replace(i, c) if !b.is_empty() => {
-            let i = i.index(b.len());
-            b[i] = *c;
-        }
-        Tweak::Insert(i, c) => {
-            let i = i.index(b.len() + 1);
-            b.insert(i, *c);
-        }
-        Tweak::Remove(i) if !b.is_empty() => {
-            b.remove(i.index(b.len()));
-        }
-        Tweak::LastBits(bits) => {
-            if let Some(last) = b.last_mut() {
-                let v = ALPHABET.iter().position(|c| c == last).unwrap();
-                *last = ALPHABET[(v & !0x0F) | (v ^ usize::from(*bits)) & 0x0F];
-            }
-        }
-        Tweak::Standard => {
-            for c in &mut b {
-                *c = match *c {
-                    b'-' => b'+',
-                    b'_' => b'/',
-                    c => c,
-                };
-            }
-        }
-        Tweak::Truncate(n) => b.truncate(b.len().saturating_sub(*n)),
-        Tweak::Replace(..) | Tweak::Remove(_) => {}
-    }
-    b
-}
-
-/// Random text: mostly alphabet characters, with padding, the standard
-/// alphabet, whitespace and arbitrary bytes mixed in.
-fn b64ish() -> impl Strategy<Value = Vec<u8>> {
-    vec(
-        prop_oneof![
-            30 => prop::sample::select(
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".to_vec()
-            ),
-            1 => prop::sample::select(b"=+/ \n\t\r.\0".to_vec()),
-            1 => any::<u8>(),
-        ],
-        0..48,
-    )
-}
-
-proptest! {
-    #![proptest_config(config(2048))]
-
-    /// On arbitrary text, the crate's decoder accepts exactly what the
-    /// reference accepts, with the same bytes.
-    #[test]
-    fn b64_matches_reference_on_random_text(text in b64ish()) {
-        let want = reference_b64().decode(&text).ok();
-        prop_assert_eq!(b64::decode(&text, "x").ok(), want);
-    }
-
-    /// On valid encodings, spoiled or not, the same.
-    #[test]
-    fn b64_matches_reference_on_tweaked_encodings(
-        bytes in vec(any::<u8>(), 0..400),
-        t in tweak(),
-    ) {
-        let text = apply(&b64::encode(&bytes), &t);
-        let want = reference_b64().decode(&text).ok();
-        let got = b64::decode(&text, "x").ok();
-        prop_assert_eq!(&got, &want);
-        if matches!(t, Tweak::None) {
-            prop_assert_eq!(got, Some(bytes));
-        }
-    }
-
-    /// Through the token parser, where a header of up to 256 bytes is decoded
-    /// on the stack and a longer one on the heap, and the signature apart.
-    #[test]
-    fn b64_matches_reference_in_tokens(
-        pad in 0usize..400,
-        seg in 0usize..2,
-        t in tweak(),
-    ) {
-        let header = format!(r#"{{"alg":"HS256","kid":"review","x":"{}"}}"#, "y".repeat(pad));
-        let token = sign(&header, br#"{"iss":"https://auth.example"}"#);
-        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-        let spoiled = apply(&parts[seg * 2], &t);
-        // The parser reads text; segments with other bytes are not tokens.
-        prop_assume!(!spoiled.contains(&b'.'));
-        let Ok(spoiled) = String::from_utf8(spoiled) else {
-            return Ok(());
-        };
-        let reference = reference_b64().decode(&spoiled);
-        parts[seg * 2] = spoiled;
-        let token = parts.join(".");
-        let got = UnverifiedToken::parse(&token, &Limits::default()).map(|_| ());
-        let what = ["header is not base64url", "signature is not base64url"][seg];
-        match reference {
-            Err(_) => prop_assert_eq!(got, Err(Error::Malformed(what))),
-            Ok(_) => prop_assert_ne!(got, Err(Error::Malformed(what))),
-        }
-    }
-}
-
-#[test]
-fn b64_edges() {
-    let r = reference_b64();
-    for text in [
-        "", "A", "AA", "AB", "AAA", "AAB", "AAAA", "AAAAA", "QQ", "QR", "QUI", "QUJ", "QQ=",
-        "QQ==", "Q===", "====", "=", "a+b/", "a-b_", "AA AA", " AAAA", "AAAA\n", "AA.A", "_w",
-        "_x", "__8", "__9", "____", "-_-_", "\u{e9}AA",
-    ] {
-        assert_eq!(
-            b64::decode(text.as_bytes(), "x").ok(),
-            r.decode(text).ok(),
-            "{text:?}"
-        );
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1160,7 +908,7 @@ proptest! {
 
     /// Objects around and past the sixteen names kept inline: a repeat of
     /// any member at any later place is found, in `json::check` and in the
-    /// typed one-pass reader alike.
+    /// typed path of `decode` alike.
     #[test]
     fn repeats_in_large_objects_are_found(
         n in 1usize..48,
