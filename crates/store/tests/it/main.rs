@@ -546,3 +546,39 @@ async fn kv_backends_agree() {
         assert_eq!(kv.kv_get("k", now).await.unwrap(), None);
     }
 }
+
+/// An unreachable database is "unavailable" (retry may help), and the
+/// driver's error is kept as the source.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn an_unreachable_database_is_unavailable_with_its_cause() {
+    use std::error::Error as _;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = tessera_store::PgPoolSettings {
+        acquire_timeout: std::time::Duration::from_secs(2),
+        ..Default::default()
+    };
+    let url = "postgres://nobody@127.0.0.1:1/none";
+    let Err(err) = tessera_store::open_with(Some(url), dir.path(), settings).await else {
+        panic!("nothing listens on port 1");
+    };
+    assert!(err.is_unavailable(), "{err}");
+    assert!(
+        err.source().is_some_and(|s| s.is::<sqlx::Error>()),
+        "{err:?}"
+    );
+}
+
+/// An embedded-only build refuses PostgreSQL URLs with a clear error.
+#[cfg(not(feature = "postgres"))]
+#[tokio::test]
+async fn postgres_urls_need_the_postgres_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "postgres://nobody@127.0.0.1/none";
+    let Err(err) = tessera_store::open(Some(url), dir.path()).await else {
+        panic!("opened a PostgreSQL URL without the feature");
+    };
+    assert!(matches!(err, StoreError::Config(_)), "{err}");
+    assert!(err.to_string().contains("`postgres`"), "{err}");
+    assert!(!err.is_unavailable());
+}
