@@ -66,9 +66,10 @@ impl std::error::Error for Error {}
 
 impl From<tessera_store::StoreError> for Error {
     fn from(e: tessera_store::StoreError) -> Self {
-        match e {
-            tessera_store::StoreError::Unavailable(m) => Error::Unavailable(m),
-            other => Error::Internal(other.to_string()),
+        if e.is_unavailable() {
+            Error::Unavailable(e.to_string())
+        } else {
+            Error::Internal(e.to_string())
         }
     }
 }

@@ -568,7 +568,7 @@ mod shared_tests {
         };
         let memory = Limiter::Memory(Throttle::new(cfg));
         // Two "instances" over one store.
-        let kv: Arc<dyn tessera_store::Kv> = Arc::new(tessera_store::StoreKv(store.clone()));
+        let kv: Arc<dyn tessera_store::Kv> = store.clone().into_kv();
         let a = Limiter::Shared(SharedThrottle::new(kv.clone(), cfg));
         let b = Limiter::Shared(SharedThrottle::new(kv, cfg));
         let now = 9_000_000;

@@ -146,8 +146,8 @@ pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState,
             .map_err(StartError::Store)?;
         Limiter::Shared(SharedThrottle::new(Arc::new(kv), cfg.throttle_config()))
     } else if shared_db {
-        let kv = tessera_store::StoreKv(auth.store().clone());
-        Limiter::Shared(SharedThrottle::new(Arc::new(kv), cfg.throttle_config()))
+        let kv = auth.store().clone().into_kv();
+        Limiter::Shared(SharedThrottle::new(kv, cfg.throttle_config()))
     } else {
         Limiter::Memory(Throttle::new(cfg.throttle_config()))
     };

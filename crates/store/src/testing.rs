@@ -5,7 +5,7 @@
 //! `TESSERA_TEST_POSTGRES_URL`, with a new schema per call; anything else
 //! selects SQLite in the given directory.
 
-use crate::{PgPoolSettings, PgStore, Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -20,11 +20,17 @@ pub async fn fresh_database_url() -> Result<Option<String>> {
     if !postgres_requested() {
         return Ok(None);
     }
+    fresh_postgres_url().await.map(Some)
+}
+
+#[cfg(feature = "postgres")]
+async fn fresh_postgres_url() -> Result<String> {
+    use crate::{PgPoolSettings, PgStore};
     let base = std::env::var("TESSERA_TEST_POSTGRES_URL").map_err(|_| {
-        StoreError::Backend("TESSERA_TEST_BACKEND=postgres needs TESSERA_TEST_POSTGRES_URL".into())
+        StoreError::Config("TESSERA_TEST_BACKEND=postgres needs TESSERA_TEST_POSTGRES_URL")
     })?;
-    let bytes =
-        tessera_jose::crypto::random_bytes(8).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let bytes = tessera_jose::crypto::random_bytes(8)
+        .map_err(|_| StoreError::Config("no randomness for a test schema name"))?;
     let schema = format!(
         "t_{}",
         bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
@@ -32,9 +38,14 @@ pub async fn fresh_database_url() -> Result<Option<String>> {
     let pg = PgStore::open_in_schema(&base, Some(&schema), PgPoolSettings::default()).await?;
     pg.close().await;
     let sep = if base.contains('?') { '&' } else { '?' };
-    Ok(Some(format!(
-        "{base}{sep}options=-c%20search_path%3D{schema}"
-    )))
+    Ok(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn fresh_postgres_url() -> Result<String> {
+    Err(StoreError::Config(
+        "TESSERA_TEST_BACKEND=postgres needs tessera-store's `postgres` feature",
+    ))
 }
 
 /// Opens the database a URL from [`fresh_database_url`] names.

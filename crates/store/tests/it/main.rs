@@ -8,7 +8,11 @@ use tessera_store::{AuditEvent, KeyRecord, Rotation, Session, Store, StoreError,
 /// Where a backend lives, for tests that need a raw connection.
 enum Raw {
     Sqlite(std::path::PathBuf),
-    Postgres { url: String, schema: String },
+    #[cfg(feature = "postgres")]
+    Postgres {
+        url: String,
+        schema: String,
+    },
 }
 
 /// SQLite always; PostgreSQL when `TESSERA_TEST_POSTGRES_URL` is set, in a
@@ -20,6 +24,7 @@ async fn stores() -> Vec<(tempfile::TempDir, Arc<dyn Store>, Raw)> {
     if let Some(p) = out.first_mut() {
         p.2 = Raw::Sqlite(p.0.path().join("tessera.db"));
     }
+    #[cfg(feature = "postgres")]
     match std::env::var("TESSERA_TEST_POSTGRES_URL") {
         Ok(url) => {
             let bytes = tessera_jose::crypto::random_bytes(6).unwrap();
@@ -46,6 +51,7 @@ async fn stores() -> Vec<(tempfile::TempDir, Arc<dyn Store>, Raw)> {
 }
 
 /// Says a part was skipped, past the test harness's output capture.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn skipped(what: &str) {
     use std::io::Write;
     let _ = writeln!(
@@ -343,6 +349,7 @@ async fn audit_log_is_append_only() {
                     .await
                     .is_err());
             }
+            #[cfg(feature = "postgres")]
             Raw::Postgres { url, schema } => {
                 let pool = sqlx::PgPool::connect(&url).await.unwrap();
                 let upd = format!("UPDATE {schema}.audit_log SET event = 'y'");
@@ -387,6 +394,7 @@ async fn concurrent_rotations_have_one_winner() {
     }
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn migrations_are_idempotent_and_race_free() {
     let Ok(url) = std::env::var("TESSERA_TEST_POSTGRES_URL") else {
@@ -483,12 +491,13 @@ async fn kv_is_a_versioned_compare_and_swap_with_expiry() {
 
 /// The shared-throttle key-value: in each database backend, and in Redis
 /// when `TESSERA_TEST_REDIS_URL` is set.
+#[cfg(feature = "redis")]
 #[tokio::test]
 async fn kv_backends_agree() {
-    use tessera_store::{Kv, RedisKv, StoreKv};
-    let mut kvs: Vec<(Box<dyn Kv>, tempfile::TempDir)> = Vec::new();
+    use tessera_store::{Kv, RedisKv};
+    let mut kvs: Vec<(Arc<dyn Kv>, tempfile::TempDir)> = Vec::new();
     for (dir, s) in backends().await {
-        kvs.push((Box::new(StoreKv(s)), dir));
+        kvs.push((s.into_kv(), dir));
     }
     match std::env::var("TESSERA_TEST_REDIS_URL") {
         Ok(url) => {
@@ -498,7 +507,7 @@ async fn kv_backends_agree() {
                 bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
             );
             kvs.push((
-                Box::new(RedisKv::connect(&url, &prefix).await.unwrap()),
+                Arc::new(RedisKv::connect(&url, &prefix).await.unwrap()),
                 tempfile::tempdir().unwrap(),
             ));
         }
@@ -536,4 +545,40 @@ async fn kv_backends_agree() {
         kv.kv_delete("k").await.unwrap();
         assert_eq!(kv.kv_get("k", now).await.unwrap(), None);
     }
+}
+
+/// An unreachable database is "unavailable" (retry may help), and the
+/// driver's error is kept as the source.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn an_unreachable_database_is_unavailable_with_its_cause() {
+    use std::error::Error as _;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = tessera_store::PgPoolSettings {
+        acquire_timeout: std::time::Duration::from_secs(2),
+        ..Default::default()
+    };
+    let url = "postgres://nobody@127.0.0.1:1/none";
+    let Err(err) = tessera_store::open_with(Some(url), dir.path(), settings).await else {
+        panic!("nothing listens on port 1");
+    };
+    assert!(err.is_unavailable(), "{err}");
+    assert!(
+        err.source().is_some_and(|s| s.is::<sqlx::Error>()),
+        "{err:?}"
+    );
+}
+
+/// An embedded-only build refuses PostgreSQL URLs with a clear error.
+#[cfg(not(feature = "postgres"))]
+#[tokio::test]
+async fn postgres_urls_need_the_postgres_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "postgres://nobody@127.0.0.1/none";
+    let Err(err) = tessera_store::open(Some(url), dir.path()).await else {
+        panic!("opened a PostgreSQL URL without the feature");
+    };
+    assert!(matches!(err, StoreError::Config(_)), "{err}");
+    assert!(err.to_string().contains("`postgres`"), "{err}");
+    assert!(!err.is_unavailable());
 }

@@ -1,53 +1,8 @@
-//! Shared key-value state with optimistic concurrency, for throttling that
-//! several instances must agree on: in the database ([`StoreKv`]) or in
-//! Redis ([`RedisKv`]).
+//! The shared key-value in Redis (feature `redis`), for throttling that
+//! several instances must agree on without a shared SQL database.
 
-use crate::{Result, Store, StoreError};
+use crate::{Kv, Result};
 use async_trait::async_trait;
-use std::sync::Arc;
-
-/// A versioned key-value with compare-and-swap and expiry. Times are in the
-/// caller's unit (milliseconds for throttling).
-#[async_trait]
-pub trait Kv: Send + Sync + 'static {
-    /// The value and its version, if present and unexpired.
-    async fn kv_get(&self, key: &str, now: i64) -> Result<Option<(Vec<u8>, i64)>>;
-    /// Writes if the version is still `expected` (`None`: if absent or
-    /// expired). True if this write won.
-    async fn kv_put(
-        &self,
-        key: &str,
-        expected: Option<i64>,
-        value: &[u8],
-        expires_at: i64,
-        now: i64,
-    ) -> Result<bool>;
-    /// Deletes a key.
-    async fn kv_delete(&self, key: &str) -> Result<()>;
-}
-
-/// The [`Kv`] of a [`Store`] (its `kv` table).
-pub struct StoreKv(pub Arc<dyn Store>);
-
-#[async_trait]
-impl Kv for StoreKv {
-    async fn kv_get(&self, key: &str, now: i64) -> Result<Option<(Vec<u8>, i64)>> {
-        self.0.kv_get(key, now).await
-    }
-    async fn kv_put(
-        &self,
-        key: &str,
-        expected: Option<i64>,
-        value: &[u8],
-        expires_at: i64,
-        now: i64,
-    ) -> Result<bool> {
-        self.0.kv_put(key, expected, value, expires_at, now).await
-    }
-    async fn kv_delete(&self, key: &str) -> Result<()> {
-        self.0.kv_delete(key).await
-    }
-}
 
 /// A [`Kv`] in Redis. Values carry an 8-byte version prefix; a Lua script
 /// makes the compare-and-swap atomic; Redis expires keys by itself.
@@ -65,10 +20,6 @@ impl std::fmt::Debug for RedisKv {
     }
 }
 
-fn redis_err(e: redis::RedisError) -> StoreError {
-    StoreError::Unavailable(format!("redis: {e}"))
-}
-
 const CAS: &str = r"
 local cur = redis.call('GET', KEYS[1])
 if cur and string.sub(cur, 1, 8) == ARGV[1] then
@@ -81,8 +32,8 @@ return 0
 impl RedisKv {
     /// Connects to `url` (`redis://host:port/db`); keys are prefixed with `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self> {
-        let client = redis::Client::open(url).map_err(redis_err)?;
-        let conn = client.get_connection_manager().await.map_err(redis_err)?;
+        let client = redis::Client::open(url)?;
+        let conn = client.get_connection_manager().await?;
         Ok(RedisKv {
             conn,
             prefix: prefix.to_owned(),
@@ -105,8 +56,7 @@ impl Kv for RedisKv {
         let raw: Option<Vec<u8>> = redis::cmd("GET")
             .arg(self.key(key))
             .query_async(&mut conn)
-            .await
-            .map_err(redis_err)?;
+            .await?;
         Ok(raw.and_then(|v| {
             let ver = i64::from_be_bytes(v.get(..8)?.try_into().ok()?);
             Some((v.get(8..)?.to_vec(), ver))
@@ -135,8 +85,7 @@ impl Kv for RedisKv {
                     .arg("PX")
                     .arg(ttl)
                     .query_async(&mut conn)
-                    .await
-                    .map_err(redis_err)?;
+                    .await?;
                 Ok(ok.is_some())
             }
             Some(v) => {
@@ -146,8 +95,7 @@ impl Kv for RedisKv {
                     .arg(stored)
                     .arg(ttl)
                     .invoke_async(&mut conn)
-                    .await
-                    .map_err(redis_err)?;
+                    .await?;
                 Ok(won == 1)
             }
         }
@@ -160,6 +108,11 @@ impl Kv for RedisKv {
             .query_async::<i64>(&mut conn)
             .await
             .map(|_| ())
-            .map_err(redis_err)
+            .map_err(Into::into)
+    }
+
+    /// Redis expires keys by itself: nothing to purge.
+    async fn kv_purge(&self, _now: i64) -> Result<u64> {
+        Ok(0)
     }
 }

@@ -1,0 +1,179 @@
+//! The rows the store keeps and the arguments of its atomic operations.
+
+use std::fmt;
+
+/// A user account. `Debug` omits the password hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    /// Opaque id (the `sub` of its tokens).
+    pub id: String,
+    /// Normalised email.
+    pub email: String,
+    /// PHC-format password hash.
+    pub password_hash: String,
+    /// Roles, in order.
+    pub roles: Vec<String>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A user to create.
+pub type NewUser = User;
+
+/// A session: one refresh-token family. `Debug` omits the token hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Opaque id (the `sid` of its tokens).
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// Login time.
+    pub created_at: i64,
+    /// Last refresh.
+    pub last_used_at: i64,
+    /// Absolute expiry.
+    pub expires_at: i64,
+    /// Idle expiry (moves forward on each refresh).
+    pub idle_expires_at: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+    /// Why it was revoked.
+    pub revoked_reason: Option<String>,
+    /// User agent at login.
+    pub user_agent: Option<String>,
+    /// Client IP at login.
+    pub ip: Option<String>,
+    /// Rotation counter of the current refresh token (0 at login).
+    pub generation: i64,
+    /// SHA-256 of the current refresh token.
+    pub token_hash: Vec<u8>,
+    /// When the current token replaced its parent.
+    pub rotated_at: Option<i64>,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("roles", &self.roles)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("created_at", &self.created_at)
+            .field("last_used_at", &self.last_used_at)
+            .field("expires_at", &self.expires_at)
+            .field("idle_expires_at", &self.idle_expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .field("revoked_reason", &self.revoked_reason)
+            .field("generation", &self.generation)
+            .field("rotated_at", &self.rotated_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// True if not revoked and neither expiry has passed at `now`.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at && now < self.idle_expires_at
+    }
+}
+
+/// The compare-and-swap of one refresh rotation.
+#[derive(Debug, Clone)]
+pub struct Rotation<'a> {
+    /// Session id.
+    pub session_id: &'a str,
+    /// The generation the caller saw.
+    pub expected_generation: i64,
+    /// The token hash the caller saw.
+    pub expected_hash: &'a [u8],
+    /// The successor's hash.
+    pub new_hash: &'a [u8],
+    /// Time of the rotation.
+    pub now: i64,
+    /// New idle expiry.
+    pub idle_expires_at: i64,
+    /// An audit event committed in the same transaction, only if the
+    /// rotation wins (one commit per refresh instead of two).
+    pub audit: Option<&'a AuditEvent>,
+}
+
+/// A signing key row. The private key is sealed by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// Key id.
+    pub kid: String,
+    /// JOSE algorithm name.
+    pub alg: String,
+    /// Sealed private key (opaque to the store).
+    pub sealed_key: Vec<u8>,
+    /// Public JWK JSON.
+    pub public_jwk: String,
+    /// Creation (publication) time.
+    pub created_at: i64,
+    /// From when it may sign.
+    pub activates_at: i64,
+    /// When a newer key took over signing.
+    pub retired_at: Option<i64>,
+}
+
+/// A registered OAuth client.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Client {
+    /// Client id.
+    pub id: String,
+    /// Keyed hash of the secret (opaque to the store).
+    pub secret_hash: Vec<u8>,
+    /// Scopes it may request.
+    pub scopes: Vec<String>,
+    /// Grant types it may use.
+    pub grants: Vec<String>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("scopes", &self.scopes)
+            .field("grants", &self.grants)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A security event to append to the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Time.
+    pub at: i64,
+    /// Event name, e.g. `login.success`.
+    pub event: String,
+    /// User, if known.
+    pub user_id: Option<String>,
+    /// Session, if any.
+    pub session_id: Option<String>,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// User agent.
+    pub user_agent: Option<String>,
+    /// Free-form detail (never a secret).
+    pub detail: Option<String>,
+}
+
+/// An audit event as stored, with its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Monotonic id (the paging cursor).
+    pub id: i64,
+    /// The event.
+    pub event: AuditEvent,
+}

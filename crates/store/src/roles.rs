@@ -1,0 +1,171 @@
+//! The role traits: what Tessera keeps, one trait per kind of row, and the
+//! [`Store`] that is all of them.
+//!
+//! A backend implements every role; a component that needs only one role
+//! can take just that trait (`Arc<dyn Kv>` for the shared throttle). The
+//! methods of all roles are callable on a `dyn Store` without importing the
+//! role traits; generic code imports them with `use tessera_store::prelude::*`.
+
+use crate::{AuditEvent, AuditRecord, Client, KeyRecord, NewUser, Result, Rotation, Session, User};
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// Liveness of the backend (for readiness probes).
+#[async_trait]
+pub trait Health: Send + Sync {
+    /// Answers when the database answers.
+    async fn ping(&self) -> Result<()>;
+}
+
+/// User accounts.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates a user; `Conflict` if the email exists.
+    async fn create_user(&self, user: &NewUser) -> Result<()>;
+    /// Finds a user by normalised email.
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    /// Finds a user by id.
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>>;
+    /// Lists users ordered by email, after the given email, at most `limit`.
+    async fn list_users(&self, after_email: Option<&str>, limit: u32) -> Result<Vec<User>>;
+    /// Replaces a user's roles; false if there is no such user.
+    async fn set_roles(&self, user_id: &str, roles: &[String]) -> Result<bool>;
+    /// Replaces a user's password hash.
+    async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<bool>;
+}
+
+/// Sessions (refresh-token families), their rotation and revocation.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session.
+    async fn create_session(&self, session: &Session) -> Result<()>;
+    /// Finds a session by id.
+    async fn session(&self, id: &str) -> Result<Option<Session>>;
+    /// Finds a session and its user in one query (`None` for the user if the
+    /// account is gone).
+    async fn session_with_user(&self, id: &str) -> Result<Option<(Session, Option<User>)>>;
+    /// Atomically replaces the current token hash if (and only if) the
+    /// session is unrevoked and still at the expected generation and hash,
+    /// and appends `rotation.audit` in the same transaction when it does.
+    /// Returns whether this call won.
+    async fn rotate_session(&self, rotation: &Rotation<'_>) -> Result<bool>;
+    /// Revokes one session; false if it was already revoked or absent.
+    async fn revoke_session(&self, id: &str, now: i64, reason: &str) -> Result<bool>;
+    /// Revokes every live session of a user; returns the ids revoked.
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        now: i64,
+        reason: &str,
+    ) -> Result<Vec<String>>;
+    /// The user's unrevoked, unexpired sessions, newest first.
+    async fn live_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>>;
+    /// Counts unrevoked, unexpired sessions (for metrics).
+    async fn count_live_sessions(&self, now: i64) -> Result<i64>;
+    /// Deletes sessions that expired before `before`; returns how many.
+    /// Sessions revoked at or after `before` stay, so that the revocation
+    /// feed never loses a recent entry.
+    async fn purge_sessions(&self, before: i64) -> Result<u64>;
+    /// Sessions revoked at or after `from` as `(id, revoked_at)`, oldest
+    /// first (ties by id), at most `limit` (the revocation feed).
+    async fn revocations_since(&self, from: i64, limit: u32) -> Result<Vec<(String, i64)>>;
+    /// How many sessions were revoked at or after `from`.
+    async fn count_revocations_since(&self, from: i64) -> Result<u64>;
+}
+
+/// Signing keys (sealed by the caller).
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Adds a signing key.
+    async fn insert_key(&self, key: &KeyRecord) -> Result<()>;
+    /// All signing keys, oldest first.
+    async fn keys(&self) -> Result<Vec<KeyRecord>>;
+    /// Marks a key retired from signing at `at` (if not already).
+    async fn retire_key(&self, kid: &str, at: i64) -> Result<()>;
+    /// Deletes a key.
+    async fn delete_key(&self, kid: &str) -> Result<()>;
+}
+
+/// OAuth clients, and the denylist of their session-less access tokens.
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Registers an OAuth client; `Conflict` if the id exists.
+    async fn create_client(&self, client: &Client) -> Result<()>;
+    /// Finds a client.
+    async fn client(&self, id: &str) -> Result<Option<Client>>;
+    /// All clients, by id.
+    async fn clients(&self) -> Result<Vec<Client>>;
+    /// Deletes a client; false if absent.
+    async fn delete_client(&self, id: &str) -> Result<bool>;
+    /// Denylists a session-less access token until it expires.
+    async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<()>;
+    /// True if the token id is denylisted.
+    async fn is_token_revoked(&self, jti: &str) -> Result<bool>;
+    /// Drops denylist entries that expired before `before`.
+    async fn purge_revoked_tokens(&self, before: i64) -> Result<u64>;
+}
+
+/// The append-only audit log.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends a security event.
+    async fn audit(&self, event: &AuditEvent) -> Result<()>;
+    /// Reads audit events with id greater than `after`, oldest first.
+    async fn audit_after(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>>;
+    /// Reads the newest `limit` audit events with id less than `before`, newest first.
+    async fn audit_before(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>>;
+}
+
+/// Named leases, so that one instance of several runs a periodic job.
+#[async_trait]
+pub trait Leases: Send + Sync {
+    /// Takes (or renews) the lease `name` for `holder` until `now + ttl`, if it
+    /// is free, expired, or already held by `holder`. True if held now.
+    async fn try_lease(&self, name: &str, holder: &str, now: i64, ttl: i64) -> Result<bool>;
+}
+
+/// A versioned key-value with compare-and-swap and expiry, for state that
+/// several instances must agree on (the shared throttle): in the database
+/// (every [`Store`]) or in Redis ([`crate::RedisKv`], feature `redis`).
+///
+/// Times are in the caller's unit (milliseconds for throttling).
+#[async_trait]
+pub trait Kv: Send + Sync {
+    /// The value and its version, if present and unexpired.
+    async fn kv_get(&self, key: &str, now: i64) -> Result<Option<(Vec<u8>, i64)>>;
+    /// Writes if the version is still `expected` (`None`: if absent or
+    /// expired). True if this write won.
+    async fn kv_put(
+        &self,
+        key: &str,
+        expected: Option<i64>,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool>;
+    /// Deletes a key.
+    async fn kv_delete(&self, key: &str) -> Result<()>;
+    /// Deletes expired values; returns how many (0 where the backend
+    /// expires values by itself).
+    async fn kv_purge(&self, now: i64) -> Result<u64>;
+}
+
+/// Everything Tessera keeps: every role, from one backend. Implemented for
+/// every type that implements all the roles; `Arc<dyn Store>` is how the
+/// layers above hold it.
+pub trait Store:
+    Health + UserStore + SessionStore + KeyStore + ClientStore + AuditLog + Leases + Kv + 'static
+{
+    /// This store as its [`Kv`] role (the shared throttle in the database).
+    fn into_kv(self: Arc<Self>) -> Arc<dyn Kv>;
+}
+
+impl<T> Store for T
+where
+    T: Health + UserStore + SessionStore + KeyStore + ClientStore + AuditLog + Leases + Kv,
+    T: 'static,
+{
+    fn into_kv(self: Arc<Self>) -> Arc<dyn Kv> {
+        self
+    }
+}
