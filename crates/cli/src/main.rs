@@ -321,9 +321,9 @@ fn print(json_mode: bool, value: &Value, human: impl FnOnce() -> String) {
     }
 }
 
-async fn state(cfg: &ConfigArgs) -> Result<tessera_server::AppState, String> {
+async fn state(cfg: &ConfigArgs) -> Result<tessera_core::App, String> {
     let cfg = cfg.load()?;
-    tessera_server::build_state(cfg, Arc::new(SystemClock))
+    tessera_server::open_app(&cfg, Arc::new(SystemClock))
         .await
         .map_err(|e| e.to_string())
 }
@@ -376,7 +376,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 let pw = pw.trim_end_matches(['\r', '\n']);
                 let st = state(&config).await?;
                 let user = st
-                    .auth
+                    .accounts
                     .create_user(&email, pw, &roles)
                     .await
                     .map_err(|e| e.to_string())?;
@@ -392,7 +392,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 let mut after: Option<String> = None;
                 loop {
                     let page = st
-                        .auth
+                        .accounts
                         .list_users(after.as_deref(), 500)
                         .await
                         .map_err(|e| e.to_string())?;
@@ -422,13 +422,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             } => {
                 let st = state(&config).await?;
                 let user = st
-                    .auth
+                    .accounts
                     .user_by_email(&email)
                     .await
                     .map_err(|e| e.to_string())?
                     .ok_or_else(|| format!("no user with email {email}"))?;
                 let user = st
-                    .auth
+                    .accounts
                     .set_roles(&user.id, &roles, &operator())
                     .await
                     .map_err(|e| e.to_string())?;
@@ -454,8 +454,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 let secret = secret.trim_end_matches(['\r', '\n']);
                 let st = state(&config).await?;
                 let c = st
-                    .oauth
-                    .create_client(&id, secret, &scopes, &grants)
+                    .clients
+                    .create(&id, secret, &scopes, &grants)
                     .await
                     .map_err(|e| e.to_string())?;
                 let v = json!({"id": c.id, "scopes": c.scopes, "grants": c.grants});
@@ -466,7 +466,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             ClientsCmd::List { config } => {
                 let st = state(&config).await?;
-                let list = st.oauth.clients().await.map_err(|e| e.to_string())?;
+                let list = st.clients.list().await.map_err(|e| e.to_string())?;
                 let v: Vec<Value> = list
                     .iter()
                     .map(|c| json!({"id": c.id, "scopes": c.scopes, "grants": c.grants, "created_at": c.created_at}))
@@ -488,12 +488,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             ClientsCmd::Delete { id, config } => {
                 let st = state(&config).await?;
-                if !st
-                    .oauth
-                    .delete_client(&id)
-                    .await
-                    .map_err(|e| e.to_string())?
-                {
+                if !st.clients.delete(&id).await.map_err(|e| e.to_string())? {
                     return Err(format!("no client with id {id}"));
                 }
                 print(j, &json!({"deleted": id}), || {
@@ -507,7 +502,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => {
             let st = state(&config).await?;
             let id = if user.contains('@') {
-                st.auth
+                st.accounts
                     .user_by_email(&user)
                     .await
                     .map_err(|e| e.to_string())?
@@ -517,7 +512,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 user
             };
             let n = st
-                .auth
+                .sessions
                 .revoke_user_sessions(&id, &operator())
                 .await
                 .map_err(|e| e.to_string())?;
@@ -529,11 +524,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Keys { cmd } => match cmd {
             KeysCmd::List { config } => {
                 let st = state(&config).await?;
-                let now = st.auth.clock().now();
-                let keys = st.auth.keys().current(now);
-                let v = serde_json::to_value(keys.infos()).unwrap_or_default();
+                let infos = st.tokens.key_infos();
+                let v = serde_json::to_value(&infos).unwrap_or_default();
                 print(j, &v, || {
-                    keys.infos()
+                    infos
                         .iter()
                         .map(|k| {
                             format!(
@@ -556,7 +550,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             KeysCmd::Rotate { immediate, config } => {
                 let st = state(&config).await?;
                 let info = st
-                    .auth
+                    .tokens
                     .rotate_keys(immediate, &operator())
                     .await
                     .map_err(|e| e.to_string())?;
@@ -622,9 +616,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => {
             let st = state(&config).await?;
             let mut rows = st
-                .auth
-                .store()
-                .audit_before(None, lines.clamp(1, 10_000))
+                .audit
+                .before(None, lines.clamp(1, 10_000))
                 .await
                 .map_err(|e| e.to_string())?;
             rows.reverse();

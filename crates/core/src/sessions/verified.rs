@@ -11,14 +11,14 @@
 //! - the header and registered claims are validated again at the current
 //!   time (`exp`, `nbf`, `iat`, `iss`, `aud`, `typ`), with the same
 //!   [`Validation`];
-//! - the session-liveness check in [`super::Auth::authenticate`] is not
+//! - the session-liveness check in [`super::Sessions::authenticate`] is not
 //!   cached at all.
 //!
 //! Failed verifications are never cached. Memory is bounded: two
 //! generations of at most `CAPACITY / 2` entries each; when the young one
 //! fills up, the old one is dropped (a hit in the old one is promoted).
 
-use super::AccessClaims;
+use crate::AccessClaims;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tessera_jose::{KeySet, TokenData, Validation};
