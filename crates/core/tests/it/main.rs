@@ -9,6 +9,7 @@ mod keys;
 mod passwords;
 mod refresh;
 mod sessions;
+mod throttling;
 
 use std::sync::Arc;
 use std::time::Duration;
