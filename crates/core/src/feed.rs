@@ -2,7 +2,7 @@
 //! resource servers can refuse their access tokens before they expire.
 //!
 //! An access token outlives its session's revocation by at most the
-//! access-token lifetime plus the leeway ([`Auth::feed_max_age`]), so the
+//! access-token lifetime plus the leeway ([`Feed::max_age`]), so the
 //! feed keeps exactly that window and drops anything older.
 //!
 //! ## The cursor
@@ -16,9 +16,11 @@
 //! window starts [`OVERLAP`] seconds before the newest entry, so a row that
 //! commits late but inside that margin is still delivered.
 
-use crate::{Auth, Result};
+use crate::ctx::Ctx;
+use crate::Result;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// Seconds of overlap between consecutive windows (late commits, clock
 /// skew between instances).
@@ -91,12 +93,28 @@ pub struct Page {
     pub more: bool,
 }
 
-impl Auth {
+/// The revocation feed.
+#[derive(Clone)]
+pub struct Feed {
+    ctx: Arc<Ctx>,
+}
+
+impl fmt::Debug for Feed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Feed").finish_non_exhaustive()
+    }
+}
+
+impl Feed {
+    pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
+        Feed { ctx }
+    }
+
     /// How long a revocation matters: the access-token lifetime plus the
     /// validation leeway. Followers may forget an entry this long after its
     /// `revoked_at`.
-    pub fn feed_max_age(&self) -> i64 {
-        let c = self.config();
+    pub fn max_age(&self) -> i64 {
+        let c = &self.ctx.cfg;
         i64::try_from(
             c.access_token_ttl
                 .as_secs()
@@ -105,25 +123,31 @@ impl Auth {
         .unwrap_or(i64::MAX)
     }
 
+    /// A receiver that changes after every session revocation made by this
+    /// process (other instances are seen by polling the store).
+    pub fn revocation_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.ctx.revocation_signal()
+    }
+
     /// Reads the feed. `None` means nothing changed since `since` (a long
     /// poll should wait); no cursor, or one older than the store keeps
     /// revocations for, gets the whole current window.
     pub async fn revocations(&self, since: Option<Cursor>) -> Result<Option<Page>> {
-        let now = self.clock().now();
-        let floor = now.saturating_sub(self.feed_max_age());
-        // Revoked sessions are kept a day (see `maintain`); a cursor older
+        let now = self.ctx.now();
+        let floor = now.saturating_sub(self.max_age());
+        // Revoked sessions are kept a day (see `Maintenance::run`); a cursor older
         // than that can no longer be compared, so it starts afresh.
         let retained = now.saturating_sub(86_400 - OVERLAP);
         let from = match since {
             Some(c) if c.start >= retained && c.start <= now.saturating_add(OVERLAP) => {
-                if self.store().count_revocations_since(c.start).await? == c.seen {
+                if self.ctx.store.count_revocations_since(c.start).await? == c.seen {
                     return Ok(None);
                 }
                 c.start.max(floor)
             }
             _ => floor,
         };
-        let rows = self.store().revocations_since(from, PAGE_LIMIT).await?;
+        let rows = self.ctx.store.revocations_since(from, PAGE_LIMIT).await?;
         let more = rows.len() >= PAGE_LIMIT as usize;
         let newest = rows.last().map_or(from, |r| r.1);
         // The next window: OVERLAP before the newest entry, but never before

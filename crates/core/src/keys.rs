@@ -90,7 +90,7 @@ fn build(loaded: Vec<Arc<Loaded>>, now: i64) -> Result<KeyState> {
         .or_else(|| loaded.iter().filter(active).max_by_key(newest))
         .or_else(|| loaded.iter().min_by_key(|l| l.record.activates_at))
         .map(|l| l.key.clone())
-        .ok_or_else(|| Error::Internal("no signing key".into()))?;
+        .ok_or_else(|| Error::internal_msg("no signing key"))?;
     let next_activation = loaded
         .iter()
         .map(|l| l.record.activates_at)
@@ -152,7 +152,7 @@ const KEY_LEASE_TTL: i64 = 60;
 fn instance_id() -> Result<String> {
     crypto::random_bytes(12)
         .map(|b| tessera_jose::b64::encode(&b))
-        .map_err(|e| Error::Internal(e.to_string()))
+        .map_err(Error::internal)
 }
 
 impl std::fmt::Debug for Keys {
@@ -166,8 +166,8 @@ impl std::fmt::Debug for Keys {
 async fn generate(alg: Algorithm) -> Result<SigningKey> {
     tokio::task::spawn_blocking(move || SigningKey::generate(alg))
         .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(|e| Error::Internal(format!("key generation: {e}")))
+        .map_err(Error::internal)?
+        .map_err(|e| Error::internal_in("key generation", e))
 }
 
 /// Generates a key, seals it, and stores it; returns its kid and activation time.
@@ -179,20 +179,18 @@ async fn create_key(
     lead: i64,
 ) -> Result<(String, i64)> {
     let key = generate(alg).await?;
-    let jwk = key
-        .to_private_jwk()
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let jwk = key.to_private_jwk().map_err(Error::internal)?;
     let sealed = crypto::seal(
         secret.seal_key(),
         key.kid().as_bytes(),
         jwk.to_json().as_bytes(),
     )
-    .map_err(|e| Error::Internal(e.to_string()))?;
+    .map_err(Error::internal)?;
     let public = key
         .verifying_key()
         .to_jwk()
         .map(|j| j.to_json())
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .map_err(Error::internal)?;
     let activates_at = now.saturating_add(lead);
     store
         .insert_key(&KeyRecord {
@@ -235,8 +233,8 @@ impl Keys {
                 break;
             }
             if waited >= 300 {
-                return Err(Error::Unavailable(
-                    "another instance holds the key lease but created no key".into(),
+                return Err(Error::unavailable_msg(
+                    "another instance holds the key lease but created no key",
                 ));
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -260,21 +258,21 @@ impl Keys {
     async fn load(store: &dyn Store, secret: &ServerSecret) -> Result<Vec<Arc<Loaded>>> {
         let mut out = Vec::new();
         for record in store.keys().await? {
-            let alg: Algorithm = record
-                .alg
-                .parse()
-                .map_err(|_| Error::Internal(format!("key {}: unknown algorithm", record.kid)))?;
+            let alg: Algorithm = record.alg.parse().map_err(|_| {
+                Error::internal_msg(format!("key {}: unknown algorithm", record.kid))
+            })?;
             let json = crypto::open(secret.seal_key(), record.kid.as_bytes(), &record.sealed_key)
                 .map_err(|_| {
-                Error::Internal(format!(
+                Error::internal_msg(format!(
                     "key {} cannot be unsealed: is this the server secret that sealed it?",
                     record.kid
                 ))
             })?;
-            let text = std::str::from_utf8(&json).map_err(|e| Error::Internal(e.to_string()))?;
-            let jwk = Jwk::from_json(text).map_err(|e| Error::Internal(e.to_string()))?;
+            let what = || format!("key {}", record.kid);
+            let text = std::str::from_utf8(&json).map_err(|e| Error::internal_in(what(), e))?;
+            let jwk = Jwk::from_json(text).map_err(|e| Error::internal_in(what(), e))?;
             let key = SigningKey::from_jwk(&jwk, Some(alg))
-                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(|e| Error::internal_in(what(), e))?
                 .with_kid(record.kid.clone());
             out.push(Arc::new(Loaded {
                 record,
@@ -329,7 +327,7 @@ impl Keys {
             .iter()
             .find(|i| i.kid == kid)
             .cloned()
-            .ok_or_else(|| Error::Internal("new key not loaded".into()))
+            .ok_or_else(|| Error::internal_msg("new key not loaded"))
     }
 
     /// Creates a new key. It is published now; it signs after the publish
@@ -369,7 +367,7 @@ impl Keys {
     async fn reload_locked(&self, now: i64) -> Result<()> {
         let loaded = Self::load(&*self.store, &self.secret).await?;
         if loaded.is_empty() {
-            return Err(Error::Internal("no signing keys in the store".into()));
+            return Err(Error::internal_msg("no signing keys in the store"));
         }
         self.publish(build(loaded, now)?);
         Ok(())

@@ -1,9 +1,23 @@
 //! # tessera-core
 //!
-//! Tessera's rules, independent of HTTP: password hashing, login, refresh
-//! rotation with a grace window and reuse detection, sessions, and signing
-//! key rotation. Time comes from a [`tessera_jose::Clock`]; storage from a
-//! [`tessera_store::Store`].
+//! Tessera's rules, independent of HTTP, as services with one job each,
+//! built together by [`App::open`] (or [`App::new`] over an open store):
+//!
+//! | service | job |
+//! |---|---|
+//! | [`Accounts`] | registration, operator-created users, roles, the password and email policy |
+//! | [`Sessions`] | login under the backoff rules, refresh rotation (rate limited), logout, the session list, the Bearer check |
+//! | [`Tokens`] | the signing keys: JWKS, rotation |
+//! | [`Clients`](oauth::Clients) and [`OAuth`](oauth::OAuth) | the OAuth client registry; the token endpoint's [`Grant`](oauth::Grant)s, revocation, introspection |
+//! | [`Feed`](feed::Feed) | the revocation feed resource servers follow |
+//! | [`Audit`] | reading the audit log ([`AuditEvent`] names what is written) |
+//! | [`Maintenance`] | the timer's work and the readiness probe |
+//!
+//! The services share one private context (store, clock, server secret,
+//! policy, keys, liveness cache); none of them hands out the store. Time
+//! comes from a [`tessera_jose::Clock`]; storage from a
+//! [`tessera_store::Store`]. The services of later issues (mail, OAuth
+//! authorization codes and consent, MFA, DPoP) join [`App`] the same way.
 //!
 //! ## Refresh rotation, exactly
 //! - The current token rotates: the session's hash moves to its successor in
@@ -19,46 +33,53 @@
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use std::sync::Arc;
-//! use tessera_core::{Auth, AuthConfig, ClientInfo, ServerSecret, config::Argon2Params};
+//! use tessera_core::{App, AppConfig, ClientInfo, config::Argon2Params};
 //! use tessera_jose::ManualClock;
 //!
 //! let dir = tempfile::tempdir().unwrap();
-//! let store = tessera_store::open(None, dir.path()).await.unwrap();
-//! let cfg = AuthConfig {
-//!     argon2: Argon2Params { memory_kib: 256, iterations: 1, parallelism: 1 },
-//!     ..AuthConfig::default()
-//! };
+//! let mut cfg = AppConfig::new(dir.path());
+//! cfg.auth.argon2 = Argon2Params { memory_kib: 256, iterations: 1, parallelism: 1 };
 //! let clock = Arc::new(ManualClock::new(1_700_000_000));
-//! let auth = Auth::new(store, ServerSecret::from_bytes(&[7; 32])?, cfg, clock).await?;
+//! let app = App::open(cfg, clock).await?;
 //! let ctx = ClientInfo::default();
-//! auth.register("ada@example.com", "correct horse battery", &ctx).await?;
-//! let pair = auth.login("ada@example.com", "correct horse battery", &ctx).await?;
-//! let (next, _) = auth.refresh(&pair.refresh_token, &ctx).await?;
+//! app.accounts.register("ada@example.com", "correct horse battery", &ctx).await?;
+//! let pair = app.sessions.login("ada@example.com", "correct horse battery", &ctx).await?;
+//! let (next, _) = app.sessions.refresh(&pair.refresh_token, &ctx).await?;
 //! assert_ne!(*next.refresh_token, *pair.refresh_token);
-//! let me = auth.authenticate(&next.access_token).await?;
+//! let me = app.sessions.authenticate(&next.access_token).await?;
 //! assert_eq!(me.session_id(), Some(pair.session_id.as_str()));
 //! # Ok::<(), tessera_core::Error>(())
 //! # });
 //! ```
 #![forbid(unsafe_code)]
 
-mod auth;
+mod accounts;
+mod app;
+mod audit;
 pub mod breached;
 pub mod config;
+mod ctx;
 mod error;
 pub mod feed;
 mod keys;
+mod maintenance;
 pub mod oauth;
 pub mod password;
 pub mod refresh;
 mod secret;
+mod sessions;
 pub mod throttle;
+mod tokens;
 
-pub use auth::{
-    check_password, check_roles, normalize_email, AccessClaims, Account, Auth, ClientInfo,
-    Principal, RefreshOutcome, TokenPair,
-};
+pub use accounts::{check_password, check_roles, normalize_email, Accounts};
+pub use app::{App, AppConfig};
+pub use audit::{Audit, AuditEvent};
 pub use config::AuthConfig;
-pub use error::{Error, Result};
+pub use error::{BoxError, Error, Result, TokenRefused};
 pub use keys::{KeyInfo, KeyState, Keys};
+pub use maintenance::Maintenance;
 pub use secret::ServerSecret;
+pub use sessions::{
+    Account, ClientInfo, RefreshOutcome, RefreshPermit, Sessions, TokenPair, REUSE_DETECTED,
+};
+pub use tokens::{AccessClaims, Principal, Tokens};

@@ -59,7 +59,7 @@ impl Memory {
 
 fn argon(p: Argon2Params) -> Result<(Argon2<'static>, Params)> {
     let params = Params::new(p.memory_kib, p.iterations, p.parallelism, None)
-        .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
+        .map_err(|e| Error::internal_in("argon2 parameters", e))?;
     Ok((
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()),
         params,
@@ -74,10 +74,11 @@ fn hash_with(
     memory: &Memory,
     password: &[u8],
 ) -> Result<String> {
-    let internal = |e: &dyn std::fmt::Display| Error::Internal(format!("argon2: {e}"));
-    let salt_raw =
-        tessera_jose::crypto::random_bytes(16).map_err(|e| Error::Internal(e.to_string()))?;
-    let salt = SaltString::encode_b64(&salt_raw).map_err(|e| internal(&e))?;
+    fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Error {
+        Error::internal_in("argon2", e)
+    }
+    let salt_raw = tessera_jose::crypto::random_bytes(16).map_err(Error::internal)?;
+    let salt = SaltString::encode_b64(&salt_raw).map_err(internal)?;
     let mut out = Zeroizing::new(vec![
         0u8;
         params
@@ -88,13 +89,13 @@ fn hash_with(
         .with(params.block_count(), |m| {
             argon.hash_password_into_with_memory(password, &salt_raw, &mut out, m)
         })
-        .map_err(|e| internal(&e))?;
+        .map_err(internal)?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(params).map_err(|e| internal(&e))?,
+        params: ParamsString::try_from(params).map_err(internal)?,
         salt: Some(salt.as_salt()),
-        hash: Some(Output::new(&out).map_err(|e| internal(&e))?),
+        hash: Some(Output::new(&out).map_err(internal)?),
     };
     Ok(phc.to_string())
 }
@@ -169,14 +170,14 @@ impl Passwords {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| Error::Unavailable("password workers closed".into()))?;
+            .map_err(|_| Error::unavailable_msg("password workers closed"))?;
         let argon = self.argon.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             f(&argon)
         })
         .await
-        .map_err(|e| Error::Internal(format!("password worker: {e}")))
+        .map_err(|e| Error::internal_in("password worker", e))
     }
 
     /// Hashes a password (PHC string).

@@ -39,7 +39,7 @@ impl std::fmt::Debug for RefreshToken {
 impl RefreshToken {
     /// A new family's first token.
     pub fn first(session: &[u8; 16]) -> Result<Self> {
-        let secret = crypto::random_bytes(32).map_err(|e| Error::Internal(e.to_string()))?;
+        let secret = crypto::random_bytes(32).map_err(Error::internal)?;
         let mut raw = Zeroizing::new([0u8; RAW_LEN]);
         raw[..16].copy_from_slice(session);
         raw[24..].copy_from_slice(&secret);

@@ -42,17 +42,19 @@ impl ServerSecret {
     /// Reads `secret.key` from `dir`, creating it (mode 0600) on first start.
     pub fn load_or_create(dir: &Path) -> Result<Self> {
         let path = dir.join("secret.key");
-        let io = |e: std::io::Error| Error::Internal(format!("{}: {e}", path.display()));
+        let io = |e: std::io::Error| Error::internal_in(path.display().to_string(), e);
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let text = Zeroizing::new(bytes);
-                let decoded = tessera_jose::b64::decode(text.trim_ascii(), "secret.key")
-                    .map_err(|_| Error::Internal(format!("{} is not base64url", path.display())))?;
+                let decoded =
+                    tessera_jose::b64::decode(text.trim_ascii(), "secret.key").map_err(|_| {
+                        Error::internal_msg(format!("{} is not base64url", path.display()))
+                    })?;
                 Self::from_bytes(&Zeroizing::new(decoded))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(dir).map_err(io)?;
-                let root = crypto::random_bytes(32).map_err(|e| Error::Internal(e.to_string()))?;
+                let root = crypto::random_bytes(32).map_err(Error::internal)?;
                 let text = Zeroizing::new(tessera_jose::b64::encode(&root));
                 write_private(&path, text.as_bytes()).map_err(io)?;
                 Self::from_bytes(&root)

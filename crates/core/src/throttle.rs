@@ -329,9 +329,7 @@ impl SharedThrottle {
                 return Ok(out);
             }
         }
-        Err(crate::Error::Unavailable(
-            "throttle state is contended".into(),
-        ))
+        Err(crate::Error::unavailable_msg("throttle state is contended"))
     }
 
     async fn check_login(

@@ -128,7 +128,17 @@ impl From<tessera_core::Error> for ApiError {
     fn from(e: tessera_core::Error) -> Self {
         use tessera_core::Error as E;
         match e {
-            E::InvalidInput { .. } => Self::bad_request(e.to_string()),
+            E::InvalidInput { .. } | E::MissingParameter(_) => Self::bad_request(e.to_string()),
+            E::UnsupportedGrantType => Self::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                e.to_string(),
+            ),
+            E::ClientAuthenticationRequired => ApiError {
+                basic_challenge: true,
+                ..Self::new(StatusCode::UNAUTHORIZED, "invalid_client", e.to_string())
+            },
+            E::TooManyRequests(r) => Self::too_many(r.0),
             E::EmailTaken => Self::new(StatusCode::CONFLICT, "email_taken", e.to_string()),
             E::RegistrationClosed => {
                 Self::new(StatusCode::FORBIDDEN, "registration_closed", e.to_string())
@@ -147,7 +157,7 @@ impl From<tessera_core::Error> for ApiError {
                 Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", why)
             }
             E::InvalidScope(why) => Self::new(StatusCode::BAD_REQUEST, "invalid_scope", why),
-            E::InvalidToken(why) => Self::invalid_token(why),
+            E::InvalidToken(why) => Self::invalid_token(why.to_string()),
             E::Forbidden(why) => Self::insufficient(why),
             E::NotFound(what) => Self::not_found(format!("{what} not found")),
             E::Unavailable(why) => {

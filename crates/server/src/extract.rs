@@ -204,7 +204,7 @@ impl FromRequestParts<AppState> for Bearer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(parts)?;
-        let who = state.auth.authenticate(token).await?;
+        let who = state.app.sessions.authenticate(token).await?;
         // Tessera's own endpoints serve users; a client-credentials token
         // (no session) is for resource servers, not for acting as a user.
         if who.session_id().is_none() {

@@ -124,7 +124,7 @@ pub(crate) async fn revocations(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let creds = client_credentials(&headers, &HashMap::new())?;
-    if authenticate(&s.oauth, creds).await?.is_none() {
+    if authenticate(&s.app.clients, creds).await?.is_none() {
         return Err(invalid_client(
             "client authentication (HTTP Basic) is required",
         ));
@@ -138,13 +138,13 @@ pub(crate) async fn revocations(
         .saturating_sub(Duration::from_secs(2))
         .min(Duration::from_secs(MAX_WAIT_SECS));
     let wait = Duration::from_secs(wait).min(cap);
-    let max_age = s.auth.feed_max_age();
+    let max_age = s.app.feed.max_age();
     let deadline = tokio::time::Instant::now() + wait;
-    let mut signal = s.auth.revocation_signal();
+    let mut signal = s.app.feed.revocation_signal();
     let mut closing = s.closing.subscribe();
     loop {
         signal.borrow_and_update();
-        if let Some(page) = s.auth.revocations(since).await? {
+        if let Some(page) = s.app.feed.revocations(since).await? {
             return Ok(render(&page, max_age));
         }
         if tokio::time::Instant::now() >= deadline || *closing.borrow_and_update() {

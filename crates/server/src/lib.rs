@@ -40,7 +40,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_core::{Auth, ServerSecret};
+use tessera_core::App;
 use tessera_jose::Clock;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -91,70 +91,51 @@ impl From<metrics_exporter_prometheus::BuildError> for StartError {
     }
 }
 
-/// Opens (and migrates) the configured store: SQLite in `data_dir`, or `database_url`.
-pub async fn open_store(cfg: &Config) -> Result<Arc<dyn tessera_store::Store>, StartError> {
-    tessera_store::open_with(cfg.database_url.as_deref(), &cfg.data_dir, cfg.pg_pool())
+/// The core's settings from the server's configuration.
+pub fn app_config(cfg: &Config) -> Result<tessera_core::AppConfig, StartError> {
+    let mut app = tessera_core::AppConfig::new(cfg.data_dir.clone());
+    app.auth = cfg.auth_config().map_err(StartError::Config)?;
+    app.database_url = cfg.database_url.clone();
+    app.pg_pool = cfg.pg_pool();
+    app.secret = cfg.secret.clone().map(Into::into);
+    app.redis_url = cfg.redis_url.clone();
+    app.throttle = cfg.throttle_config();
+    Ok(app)
+}
+
+/// Opens the core (store, secret, keys, throttle) for this configuration,
+/// without any HTTP: what the CLI's admin commands use.
+pub async fn open_app(cfg: &Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
+    App::open(app_config(cfg)?, clock)
         .await
-        .map_err(StartError::Store)
+        .map_err(start_error)
 }
 
-/// True when the database is PostgreSQL, shared by every instance.
-fn shared_db(cfg: &Config) -> bool {
-    cfg.database_url
-        .as_deref()
-        .is_some_and(|u| u.starts_with("postgres:") || u.starts_with("postgresql:"))
-}
-
-/// The server secret: `secret`, else `secret.key` in `data_dir` (created on
-/// first use); PostgreSQL requires `secret`.
-pub fn server_secret(cfg: &Config) -> Result<ServerSecret, StartError> {
-    if shared_db(cfg) && cfg.secret.is_none() {
-        return Err(StartError::Config(config::ConfigError(
-            "`secret`: is required with PostgreSQL, so that every instance seals keys and derives \
-             refresh tokens alike (generate one with `tessera gen-secret`)"
-                .into(),
-        )));
-    }
-    match &cfg.secret {
-        Some(s) => {
-            let bytes = tessera_jose::b64::decode(s.trim().as_bytes(), "secret").map_err(|_| {
-                StartError::Config(config::ConfigError("`secret`: not base64url".into()))
-            })?;
-            ServerSecret::from_bytes(&bytes).map_err(StartError::Core)
+/// Sorts the core's start-up failures into configuration, store and core.
+fn start_error(e: tessera_core::Error) -> StartError {
+    use tessera_core::Error as E;
+    use tessera_store::StoreError;
+    match e {
+        E::Config { key, message } => {
+            StartError::Config(config::ConfigError(format!("`{key}`: {message}")))
         }
-        None => ServerSecret::load_or_create(&cfg.data_dir).map_err(StartError::Core),
+        E::Unavailable(c) if c.is::<StoreError>() => match c.downcast::<StoreError>() {
+            Ok(s) => StartError::Store(*s),
+            Err(c) => StartError::Core(E::Unavailable(c)),
+        },
+        E::Internal(c) if c.is::<StoreError>() => match c.downcast::<StoreError>() {
+            Ok(s) => StartError::Store(*s),
+            Err(c) => StartError::Core(E::Internal(c)),
+        },
+        other => StartError::Core(other),
     }
 }
 
-/// Builds the shared state: opens the store, loads the secret and keys.
+/// Builds the shared state: the core's services and the configuration.
 pub async fn build_state(cfg: Config, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
-    let auth_cfg = cfg.auth_config().map_err(StartError::Config)?;
-    let store = open_store(&cfg).await?;
-    let shared_db = shared_db(&cfg);
-    let secret = server_secret(&cfg)?;
-    let auth = Arc::new(
-        Auth::new(store, secret.clone(), auth_cfg, clock)
-            .await
-            .map_err(StartError::Core)?,
-    );
-    // Several instances: throttling is shared too, in Redis when configured,
-    // else in the shared database.
-    use tessera_core::throttle::{Limiter, SharedThrottle, Throttle};
-    let throttle = if let Some(url) = &cfg.redis_url {
-        let kv = tessera_store::RedisKv::connect(url, "tessera:throttle:")
-            .await
-            .map_err(StartError::Store)?;
-        Limiter::Shared(SharedThrottle::new(Arc::new(kv), cfg.throttle_config()))
-    } else if shared_db {
-        let kv = auth.store().clone().into_kv();
-        Limiter::Shared(SharedThrottle::new(kv, cfg.throttle_config()))
-    } else {
-        Limiter::Memory(Throttle::new(cfg.throttle_config()))
-    };
+    let app = open_app(&cfg, clock).await?;
     Ok(AppState {
-        oauth: Arc::new(tessera_core::oauth::OAuth::new(auth.clone(), secret)),
-        auth,
-        throttle: Arc::new(throttle),
+        app: Arc::new(app),
         config: Arc::new(cfg),
         closing: Arc::new(tokio::sync::watch::Sender::new(false)),
         metrics: None,
@@ -395,23 +376,20 @@ pub async fn spawn_with(
         .metrics
         .as_ref()
         .map(|m| m.spawn_upkeep(observe::UPKEEP_INTERVAL));
-    let auth = state.auth.clone();
+    let app = state.app.clone();
     let every = state.config.maintenance_interval.0;
     let maintenance = tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            if let Err(e) = auth.maintain().await {
+            if let Err(e) = app.maintenance.run().await {
                 tracing::warn!(error = %e, "maintenance failed");
             }
-            let now = auth.clock().now();
-            if let Ok(n) = auth.store().count_live_sessions(now).await {
+            if let Ok(n) = app.maintenance.live_sessions().await {
                 metrics::gauge!("tessera_active_sessions").set(n as f64);
             }
-            let keys = auth.keys().current(now);
-            if let Some(k) = keys.infos().iter().find(|k| k.signing) {
-                metrics::gauge!("tessera_signing_key_age_seconds")
-                    .set(now.saturating_sub(k.created_at) as f64);
+            if let Some(age) = app.tokens.signing_key_age() {
+                metrics::gauge!("tessera_signing_key_age_seconds").set(age as f64);
             }
         }
     });

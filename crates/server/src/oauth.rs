@@ -6,7 +6,6 @@ use crate::extract::{Client as Peer, RawBody};
 use crate::openapi::{
     ErrorBody, IntrospectionResponse, OAuthTokenResponse, TokenParams, TokenRequest,
 };
-use crate::routes::throttled_login;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -15,7 +14,7 @@ use axum::Json;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use tessera_core::oauth::{OAuth, TokenHint};
+use tessera_core::oauth::{Clients, Grant, Granted, TokenHint};
 use tessera_core::Error as CoreError;
 use tessera_store::Client;
 
@@ -121,13 +120,13 @@ pub(crate) fn client_credentials(
 }
 
 pub(crate) async fn authenticate(
-    oauth: &OAuth,
+    clients: &Clients,
     creds: Option<(String, String)>,
 ) -> ApiResult<Option<Client>> {
     match creds {
         None => Ok(None),
-        Some((id, secret)) => oauth
-            .authenticate_client(&id, &secret)
+        Some((id, secret)) => clients
+            .authenticate(&id, &secret)
             .await
             .map(Some)
             .map_err(oauth_error),
@@ -174,63 +173,23 @@ pub(crate) async fn token(
 ) -> ApiResult<Response> {
     let f = form(&headers, &body)?;
     let creds = client_credentials(&headers, &f)?;
-    let client = authenticate(&s.oauth, creds).await?;
-    let grant = required(&f, "grant_type")?;
-    let scope = f
-        .get("scope")
-        .map(String::as_str)
-        .filter(|x| !x.trim().is_empty());
-    match grant {
-        "password" => {
-            if let Some(c) = &client {
-                OAuth::check_grant(c, "password").map_err(oauth_error)?;
-            }
-            if scope.is_some() {
-                return Err(err("invalid_scope", "user tokens carry roles, not scopes"));
-            }
-            let user = required(&f, "username")?;
-            let pass = required(&f, "password")?;
-            let pair = throttled_login(&s, user, pass, &ctx).await.map_err(|e| {
-                if e.status == StatusCode::UNAUTHORIZED {
-                    err("invalid_grant", "invalid username or password")
-                } else {
-                    e
-                }
-            })?;
-            Ok(no_store(json!({
-                "access_token": pair.access_token,
-                "token_type": "Bearer",
-                "expires_in": pair.expires_in,
-                "refresh_token": pair.refresh_token.as_str(),
-                "refresh_token_expires_in": pair.refresh_token_expires_in,
-            })))
-        }
-        "refresh_token" => {
-            if let Some(c) = &client {
-                OAuth::check_grant(c, "refresh_token").map_err(oauth_error)?;
-            }
-            if scope.is_some() {
-                return Err(err("invalid_scope", "a refresh cannot change the scope"));
-            }
-            crate::routes::rate(&s, tessera_core::throttle::Action::Refresh, &ctx).await?;
-            let rt = required(&f, "refresh_token")?;
-            let (pair, _) = s.auth.refresh(rt, &ctx).await.map_err(oauth_error)?;
-            Ok(no_store(json!({
-                "access_token": pair.access_token,
-                "token_type": "Bearer",
-                "expires_in": pair.expires_in,
-                "refresh_token": pair.refresh_token.as_str(),
-                "refresh_token_expires_in": pair.refresh_token_expires_in,
-            })))
-        }
-        "client_credentials" => {
-            let client =
-                client.ok_or_else(|| invalid_client("client authentication is required"))?;
-            let t = s
-                .oauth
-                .client_credentials(&client, scope, &ctx)
-                .await
-                .map_err(oauth_error)?;
+    let client = authenticate(&s.app.clients, creds).await?;
+    let grant = Grant::from_params(|name| f.get(name).map(String::as_str));
+    let granted = s
+        .app
+        .oauth
+        .exchange(client.as_ref(), grant, &ctx)
+        .await
+        .map_err(oauth_error)?;
+    match granted {
+        Granted::Pair(pair) => Ok(no_store(json!({
+            "access_token": pair.access_token,
+            "token_type": "Bearer",
+            "expires_in": pair.expires_in,
+            "refresh_token": pair.refresh_token.as_str(),
+            "refresh_token_expires_in": pair.refresh_token_expires_in,
+        }))),
+        Granted::Client(t) => {
             let mut v = json!({
                 "access_token": t.access_token,
                 "token_type": "Bearer",
@@ -241,10 +200,6 @@ pub(crate) async fn token(
             }
             Ok(no_store(v))
         }
-        _ => Err(err(
-            "unsupported_grant_type",
-            "grant_type must be password, refresh_token or client_credentials",
-        )),
     }
 }
 
@@ -277,9 +232,10 @@ pub(crate) async fn revoke(
 ) -> ApiResult<Response> {
     let f = form(&headers, &body)?;
     let creds = client_credentials(&headers, &f)?;
-    authenticate(&s.oauth, creds).await?;
+    authenticate(&s.app.clients, creds).await?;
     let token = required(&f, "token")?;
-    s.oauth
+    s.app
+        .oauth
         .revoke(token, hint(&f), &ctx)
         .await
         .map_err(oauth_error)?;
@@ -310,11 +266,12 @@ pub(crate) async fn introspect(
 ) -> ApiResult<Response> {
     let f = form(&headers, &body)?;
     let creds = client_credentials(&headers, &f)?;
-    if authenticate(&s.oauth, creds).await?.is_none() {
+    if authenticate(&s.app.clients, creds).await?.is_none() {
         return Err(invalid_client("client authentication is required"));
     }
     let token = required(&f, "token")?;
     let v = s
+        .app
         .oauth
         .introspect(token, hint(&f))
         .await

@@ -722,7 +722,8 @@ mod tests {
     async fn documented_shapes_match_answers() -> TestResult {
         let (state, _dir) = state().await?;
         state
-            .auth
+            .app
+            .accounts
             .create_user(
                 "root@example.com",
                 "correct horse battery",

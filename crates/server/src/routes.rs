@@ -151,64 +151,6 @@ fn no_store(mut res: Response) -> Response {
     res
 }
 
-/// The throttling key of an account: its normalised email, whether or not
-/// the account exists. A string that is not an email (never an account) is
-/// kept short and free of NUL, so the shared throttle can always store it.
-fn account_key(email: &str) -> String {
-    tessera_core::normalize_email(email).unwrap_or_else(|_| {
-        email
-            .trim()
-            .to_lowercase()
-            .replace('\0', "\u{fffd}")
-            .chars()
-            .take(254)
-            .collect()
-    })
-}
-
-pub(crate) async fn rate(
-    s: &AppState,
-    action: tessera_core::throttle::Action,
-    ctx: &tessera_core::ClientInfo,
-) -> ApiResult<()> {
-    let now = s.auth.clock().now_millis();
-    s.throttle
-        .rate(action, ctx.ip.as_deref(), now)
-        .await
-        .map_err(|r| ApiError::too_many(r.0))
-}
-
-/// Logs in under the backoff rules: a throttled account or IP gets 429 before
-/// any password work; failures count, a success resets the account.
-pub(crate) async fn throttled_login(
-    s: &AppState,
-    email: &str,
-    password: &str,
-    ctx: &tessera_core::ClientInfo,
-) -> Result<TokenPair, ApiError> {
-    let key = account_key(email);
-    let ip = ctx.ip.as_deref();
-    let now = s.auth.clock().now_millis();
-    s.throttle
-        .check_login(&key, ip, now)
-        .await
-        .map_err(|r| ApiError::too_many(r.0))?;
-    match s.auth.login(email, password, ctx).await {
-        Ok(pair) => {
-            s.throttle.login_succeeded(&key).await;
-            Ok(pair)
-        }
-        Err(e) => {
-            if matches!(e, tessera_core::Error::InvalidCredentials) {
-                s.throttle
-                    .login_failed(&key, ip, s.auth.clock().now_millis())
-                    .await;
-            }
-            Err(e.into())
-        }
-    }
-}
-
 #[utoipa::path(
     post,
     path = "/v1/auth/register",
@@ -229,8 +171,11 @@ pub(crate) async fn register(
     Client(ctx): Client,
     JsonBody(body): JsonBody<Credentials>,
 ) -> ApiResult<Response> {
-    rate(&s, tessera_core::throttle::Action::Register, &ctx).await?;
-    let user = s.auth.register(&body.email, &body.password, &ctx).await?;
+    let user = s
+        .app
+        .accounts
+        .register(&body.email, &body.password, &ctx)
+        .await?;
     Ok((StatusCode::CREATED, Json(UserView::from(user))).into_response())
 }
 
@@ -254,7 +199,11 @@ pub(crate) async fn login(
     Client(ctx): Client,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> ApiResult<Response> {
-    let pair = throttled_login(&s, &body.email, &body.password, &ctx).await?;
+    let pair = s
+        .app
+        .sessions
+        .login(&body.email, &body.password, &ctx)
+        .await?;
     if body.cookie {
         cookie_response(&s, &pair)
     } else {
@@ -287,13 +236,13 @@ pub(crate) async fn refresh(
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<RefreshBody>,
 ) -> ApiResult<Response> {
-    rate(&s, tessera_core::throttle::Action::Refresh, &ctx).await?;
+    let permit = s.app.sessions.admit_refresh(&ctx).await?;
     match refresh_token_of(&s, &headers, body)? {
         Carrier::Body(t) => {
-            let (pair, _outcome) = s.auth.refresh(&t, &ctx).await?;
+            let (pair, _outcome) = s.app.sessions.refresh_admitted(permit, &t, &ctx).await?;
             Ok(token_response(&pair))
         }
-        Carrier::Cookie(t) => match s.auth.refresh(&t, &ctx).await {
+        Carrier::Cookie(t) => match s.app.sessions.refresh_admitted(permit, &t, &ctx).await {
             Ok((pair, _outcome)) => cookie_response(&s, &pair),
             Err(e) => {
                 // A dead cookie is cleared so the browser stops sending it.
@@ -333,7 +282,7 @@ pub(crate) async fn logout(
         Carrier::Body(t) => (t, false),
         Carrier::Cookie(t) => (t, true),
     };
-    s.auth.logout(&token, &ctx).await?;
+    s.app.sessions.logout(&token, &ctx).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     if from_cookie {
         if let Some(c) = cookie::clear(&s.config) {
@@ -358,7 +307,7 @@ pub(crate) async fn logout_all(
     Client(ctx): Client,
     Bearer(who): Bearer,
 ) -> ApiResult<StatusCode> {
-    s.auth.logout_all(&who, &ctx).await?;
+    s.app.sessions.logout_all(&who, &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -373,7 +322,7 @@ pub(crate) async fn logout_all(
     )
 )]
 pub(crate) async fn me(State(s): State<AppState>, Bearer(who): Bearer) -> ApiResult<Json<Value>> {
-    let user = s.auth.me(&who).await?;
+    let user = s.app.accounts.me(&who).await?;
     Ok(Json(json!({
         "id": user.id,
         "email": user.email,
@@ -398,8 +347,9 @@ pub(crate) async fn sessions(
 ) -> ApiResult<Json<Value>> {
     let current = who.session_id().map(str::to_owned);
     let list: Vec<Value> = s
-        .auth
-        .sessions(&who)
+        .app
+        .sessions
+        .list(&who)
         .await?
         .into_iter()
         .map(|x| {
@@ -435,7 +385,7 @@ pub(crate) async fn end_session(
     Bearer(who): Bearer,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<StatusCode> {
-    s.auth.end_session(&who, &id, &ctx).await?;
+    s.app.sessions.end(&who, &id, &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -449,15 +399,14 @@ pub(crate) async fn end_session(
     )
 )]
 pub(crate) async fn jwks(State(s): State<AppState>) -> Response {
-    let now = s.auth.clock().now();
-    let keys = s.auth.keys().current(now);
+    let jwks = s.app.tokens.jwks_json();
     let max_age = s.config.key_publish_lead.0.as_secs().min(3600);
     let mut res = (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/jwk-set+json"),
         )],
-        keys.jwks_json().to_string(),
+        jwks.to_string(),
     )
         .into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}, must-revalidate")) {
@@ -544,7 +493,8 @@ pub(crate) async fn admin_users(
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = q.limit.unwrap_or(100);
     let users: Vec<UserView> = s
-        .auth
+        .app
+        .accounts
         .list_users(q.after.as_deref(), limit)
         .await?
         .into_iter()
@@ -581,7 +531,7 @@ pub(crate) async fn admin_set_roles(
     PathParam(id): PathParam<String>,
     JsonBody(body): JsonBody<RolesBody>,
 ) -> ApiResult<Json<UserView>> {
-    let user = s.auth.set_roles(&id, &body.roles, &ctx).await?;
+    let user = s.app.accounts.set_roles(&id, &body.roles, &ctx).await?;
     Ok(Json(user.into()))
 }
 
@@ -604,7 +554,7 @@ pub(crate) async fn admin_revoke_sessions(
     Admin(_admin): Admin,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<Json<Value>> {
-    let n = s.auth.revoke_user_sessions(&id, &ctx).await?;
+    let n = s.app.sessions.revoke_user_sessions(&id, &ctx).await?;
     Ok(Json(json!({ "revoked": n })))
 }
 
@@ -639,7 +589,8 @@ pub(crate) async fn admin_rotate_keys(
 ) -> ApiResult<Response> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let info = s
-        .auth
+        .app
+        .tokens
         .rotate_keys(q.immediate.unwrap_or(false), &ctx)
         .await?;
     Ok((StatusCode::CREATED, Json(info)).into_response())
@@ -657,9 +608,7 @@ pub(crate) async fn admin_rotate_keys(
     )
 )]
 pub(crate) async fn admin_keys(State(s): State<AppState>, Admin(_admin): Admin) -> Json<Value> {
-    let now = s.auth.clock().now();
-    let keys = s.auth.keys().current(now);
-    Json(json!({ "keys": keys.infos() }))
+    Json(json!({ "keys": s.app.tokens.key_infos() }))
 }
 
 /// Paging for `GET /v1/admin/audit`.
@@ -694,12 +643,7 @@ pub(crate) async fn admin_audit(
 ) -> ApiResult<Json<Value>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let rows = s
-        .auth
-        .store()
-        .audit_before(q.before, limit)
-        .await
-        .map_err(tessera_core::Error::from)?;
+    let rows = s.app.audit.before(q.before, limit).await?;
     let next = if rows.len() as u32 == limit {
         rows.last().map(|r| r.id)
     } else {
@@ -743,7 +687,7 @@ pub(crate) async fn healthz() -> Json<Value> {
     )
 )]
 pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
-    match s.auth.store().ping().await {
+    match s.app.maintenance.ready().await {
         Ok(()) => Json(json!({ "status": "ready" })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

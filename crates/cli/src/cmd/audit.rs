@@ -27,10 +27,7 @@ pub async fn run(cmd: AuditCmd, json: bool) -> anyhow::Result<()> {
 /// The newest `lines` events (1 to 10,000), oldest first.
 async fn tail(config: &ConfigArgs, lines: u32, json: bool) -> anyhow::Result<()> {
     let admin = open(config).await?;
-    let mut rows = admin
-        .store
-        .audit_before(None, lines.clamp(1, 10_000))
-        .await?;
+    let mut rows = admin.audit.before(None, lines.clamp(1, 10_000)).await?;
     rows.reverse();
     let v: Vec<Value> = rows
         .iter()

@@ -64,10 +64,7 @@ async fn create(
 ) -> anyhow::Result<()> {
     let secret = read_stdin("secret")?;
     let admin = open(config).await?;
-    let c = admin
-        .oauth
-        .create_client(id, &secret, scopes, grants)
-        .await?;
+    let c = admin.clients.create(id, &secret, scopes, grants).await?;
     let v = json!({"id": c.id, "scopes": c.scopes, "grants": c.grants});
     print(json, &v, || {
         format!("created client {} (grants: {})", c.id, c.grants.join(", "))
@@ -77,7 +74,7 @@ async fn create(
 
 async fn list(config: &ConfigArgs, json: bool) -> anyhow::Result<()> {
     let admin = open(config).await?;
-    let list = admin.oauth.clients().await?;
+    let list = admin.clients.list().await?;
     let v: Vec<Value> = list
         .iter()
         .map(|c| json!({"id": c.id, "scopes": c.scopes, "grants": c.grants, "created_at": c.created_at}))
@@ -100,7 +97,7 @@ async fn list(config: &ConfigArgs, json: bool) -> anyhow::Result<()> {
 
 async fn delete(config: &ConfigArgs, id: &str, json: bool) -> anyhow::Result<()> {
     let admin = open(config).await?;
-    if !admin.oauth.delete_client(id).await? {
+    if !admin.clients.delete(id).await? {
         bail!("no client with id {id}");
     }
     print(json, &json!({"deleted": id}), || {

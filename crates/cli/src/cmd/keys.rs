@@ -31,11 +31,10 @@ pub async fn run(cmd: KeysCmd, json: bool) -> anyhow::Result<()> {
 
 async fn list(config: &ConfigArgs, json: bool) -> anyhow::Result<()> {
     let admin = open(config).await?;
-    let now = admin.auth.clock().now();
-    let keys = admin.auth.keys().current(now);
-    let v = serde_json::to_value(keys.infos()).unwrap_or_default();
+    let infos = admin.tokens.key_infos();
+    let v = serde_json::to_value(&infos).unwrap_or_default();
     print(json, &v, || {
-        keys.infos()
+        infos
             .iter()
             .map(|k| {
                 format!(
@@ -58,7 +57,7 @@ async fn list(config: &ConfigArgs, json: bool) -> anyhow::Result<()> {
 
 async fn rotate(config: &ConfigArgs, immediate: bool, json: bool) -> anyhow::Result<()> {
     let admin = open(config).await?;
-    let info = admin.auth.rotate_keys(immediate, &operator()).await?;
+    let info = admin.tokens.rotate_keys(immediate, &operator()).await?;
     let v = serde_json::to_value(&info).unwrap_or_default();
     print(json, &v, || {
         format!("new key {} signs from {}", info.kid, info.activates_at)

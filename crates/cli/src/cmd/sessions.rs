@@ -30,7 +30,7 @@ async fn revoke(config: &ConfigArgs, user: String, json: bool) -> anyhow::Result
     let admin = open(config).await?;
     let id = if user.contains('@') {
         admin
-            .auth
+            .accounts
             .user_by_email(&user)
             .await?
             .ok_or_else(|| anyhow!("no user with email {user}"))?
@@ -38,7 +38,10 @@ async fn revoke(config: &ConfigArgs, user: String, json: bool) -> anyhow::Result
     } else {
         user
     };
-    let n = admin.auth.revoke_user_sessions(&id, &operator()).await?;
+    let n = admin
+        .sessions
+        .revoke_user_sessions(&id, &operator())
+        .await?;
     print(json, &json!({"user": id, "revoked": n}), || {
         format!("revoked {n} session(s)")
     });

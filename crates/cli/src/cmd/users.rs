@@ -69,7 +69,7 @@ async fn create(
 ) -> anyhow::Result<()> {
     let password = read_stdin("password")?;
     let admin = open(config).await?;
-    let user = admin.auth.create_user(email, &password, roles).await?;
+    let user = admin.accounts.create_user(email, &password, roles).await?;
     let v = json!({"id": user.id, "email": user.email, "roles": user.roles});
     print(json, &v, || {
         format!("created user {} ({})", user.email, user.id)
@@ -82,7 +82,7 @@ async fn list(config: &ConfigArgs, json: bool) -> anyhow::Result<()> {
     let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = admin.auth.list_users(after.as_deref(), PAGE).await?;
+        let page = admin.accounts.list_users(after.as_deref(), PAGE).await?;
         let done = page.len() < PAGE as usize;
         after = page.last().map(|u| u.email.clone());
         all.extend(page);
@@ -113,11 +113,14 @@ async fn set_roles(
 ) -> anyhow::Result<()> {
     let admin = open(config).await?;
     let user = admin
-        .auth
+        .accounts
         .user_by_email(email)
         .await?
         .ok_or_else(|| anyhow!("no user with email {email}"))?;
-    let user = admin.auth.set_roles(&user.id, roles, &operator()).await?;
+    let user = admin
+        .accounts
+        .set_roles(&user.id, roles, &operator())
+        .await?;
     let v = json!({"id": user.id, "email": user.email, "roles": user.roles});
     print(json, &v, || {
         format!("{} now has roles [{}]", user.email, user.roles.join(", "))

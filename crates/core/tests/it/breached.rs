@@ -19,19 +19,32 @@ async fn register_refuses_a_common_password_and_accepts_a_strong_one() {
     // Both on the bundled list; the second only once lower-cased.
     for (i, pw) in ["qwertyuiop", "Password1"].into_iter().enumerate() {
         let email = format!("common{i}@example.com");
-        let e = env.auth.register(&email, pw, &ctx()).await.unwrap_err();
+        let e = env
+            .auth
+            .accounts
+            .register(&email, pw, &ctx())
+            .await
+            .unwrap_err();
         let message = password_error(e);
         assert!(message.contains("too common"), "{pw}: {message}");
-        assert!(env.auth.user_by_email(&email).await.unwrap().is_none());
+        assert!(env
+            .auth
+            .accounts
+            .user_by_email(&email)
+            .await
+            .unwrap()
+            .is_none());
     }
 
     let strong = "vN4#tq8-Lw2@zR7!kP5s";
     assert!(!breached::is_common(strong));
     env.auth
+        .accounts
         .register("strong@example.com", strong, &ctx())
         .await
         .unwrap();
     env.auth
+        .sessions
         .login("strong@example.com", strong, &ctx())
         .await
         .unwrap();
@@ -42,12 +55,14 @@ async fn operators_cannot_create_accounts_with_common_passwords_either() {
     let env = env().await;
     let e = env
         .auth
+        .accounts
         .create_user("root@example.com", "iloveyou", &["admin".to_owned()])
         .await
         .unwrap_err();
     password_error(e);
     assert!(env
         .auth
+        .accounts
         .user_by_email("root@example.com")
         .await
         .unwrap()

@@ -14,11 +14,15 @@ async fn a_late_commit_inside_the_overlap_is_still_delivered() {
     let a = e.user("a@example.com").await;
     let b = e.user("b@example.com").await;
     e.at(100);
-    e.auth.logout(&a.refresh_token, &ctx()).await.unwrap();
-    let p = e.auth.revocations(None).await.unwrap().unwrap();
+    e.auth
+        .sessions
+        .logout(&a.refresh_token, &ctx())
+        .await
+        .unwrap();
+    let p = e.auth.feed.revocations(None).await.unwrap().unwrap();
     assert_eq!(sids(&p), HashSet::from([a.session_id.clone()]));
     assert_eq!(
-        e.auth.revocations(Some(p.cursor)).await.unwrap(),
+        e.auth.feed.revocations(Some(p.cursor)).await.unwrap(),
         None,
         "nothing new"
     );
@@ -29,16 +33,26 @@ async fn a_late_commit_inside_the_overlap_is_still_delivered() {
         .revoke_session(&b.session_id, e.clock_now() - (OVERLAP - 5), "logout")
         .await
         .unwrap();
-    let q = e.auth.revocations(Some(p.cursor)).await.unwrap().unwrap();
+    let q = e
+        .auth
+        .feed
+        .revocations(Some(p.cursor))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(sids(&q).contains(&b.session_id), "{q:?}");
-    assert_eq!(e.auth.revocations(Some(q.cursor)).await.unwrap(), None);
+    assert_eq!(e.auth.feed.revocations(Some(q.cursor)).await.unwrap(), None);
 }
 
 #[tokio::test]
 async fn old_forged_or_future_cursors_start_afresh() {
     let e = env().await;
     let a = e.user("a@example.com").await;
-    e.auth.logout(&a.refresh_token, &ctx()).await.unwrap();
+    e.auth
+        .sessions
+        .logout(&a.refresh_token, &ctx())
+        .await
+        .unwrap();
     let now = e.clock_now();
     for c in [
         Cursor { start: 0, seen: 0 },
@@ -51,7 +65,7 @@ async fn old_forged_or_future_cursors_start_afresh() {
             seen: 7,
         },
     ] {
-        let p = e.auth.revocations(Some(c)).await.unwrap().unwrap();
+        let p = e.auth.feed.revocations(Some(c)).await.unwrap().unwrap();
         assert_eq!(sids(&p), HashSet::from([a.session_id.clone()]), "{c:?}");
     }
 }
@@ -60,12 +74,17 @@ async fn old_forged_or_future_cursors_start_afresh() {
 async fn the_window_is_bounded_by_the_access_token_lifetime() {
     let e = env().await;
     let a = e.user("a@example.com").await;
-    e.auth.logout(&a.refresh_token, &ctx()).await.unwrap();
-    let max_age = e.auth.feed_max_age();
+    e.auth
+        .sessions
+        .logout(&a.refresh_token, &ctx())
+        .await
+        .unwrap();
+    let max_age = e.auth.feed.max_age();
     assert_eq!(max_age, 900 + 30);
     e.at(max_age);
     assert_eq!(
         e.auth
+            .feed
             .revocations(None)
             .await
             .unwrap()
@@ -77,6 +96,7 @@ async fn the_window_is_bounded_by_the_access_token_lifetime() {
     e.at(max_age + 1);
     assert!(e
         .auth
+        .feed
         .revocations(None)
         .await
         .unwrap()
@@ -84,6 +104,6 @@ async fn the_window_is_bounded_by_the_access_token_lifetime() {
         .revoked
         .is_empty());
     // Maintenance keeps revoked rows a day, whatever their expiry.
-    e.auth.maintain().await.unwrap();
+    e.auth.maintenance.run().await.unwrap();
     assert!(e.store.session(&a.session_id).await.unwrap().is_some());
 }

@@ -9,12 +9,15 @@ mod keys;
 mod passwords;
 mod refresh;
 mod sessions;
+mod throttling;
 
 use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
 use tessera_core::config::Argon2Params;
-use tessera_core::{Auth, AuthConfig, ClientInfo, ServerSecret, TokenPair};
+use tessera_core::throttle::{BackoffPolicy, Limiter, Throttle, ThrottleConfig};
+use tessera_core::{App, AuthConfig, ClientInfo, Error, ServerSecret, TokenPair};
+use tessera_jose::Clock;
 use tessera_jose::{b64, crypto, dangerous, Limits, ManualClock};
 use tessera_store::Store;
 
@@ -63,7 +66,41 @@ pub(crate) struct Env {
     pub(crate) db_url: Option<String>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<ManualClock>,
-    pub(crate) auth: Auth,
+    /// The services under test.
+    pub(crate) auth: App,
+}
+
+/// Throttling that never refuses: these tests are about the rules, and the
+/// server's suites test the backoff and rate limits.
+pub(crate) fn no_throttle() -> Limiter {
+    let never = BackoffPolicy {
+        free_failures: u32::MAX,
+        base_delay_ms: 0,
+        max_delay_ms: 0,
+        reset_after_ms: 0,
+    };
+    Limiter::Memory(Throttle::new(ThrottleConfig {
+        account: never,
+        ip: never,
+        register_per_minute: 0,
+        refresh_per_minute: 0,
+    }))
+}
+
+/// The services over `store`, as one server instance builds them.
+pub(crate) async fn app_with(
+    store: Arc<dyn Store>,
+    secret: ServerSecret,
+    cfg: AuthConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<App, Error> {
+    App::new(store, secret, cfg, no_throttle(), clock).await
+}
+
+/// What the tests compare of an error: its variant and its text (core's
+/// `Error` keeps its causes and is not `PartialEq`).
+pub(crate) fn key(e: &Error) -> (std::mem::Discriminant<Error>, String) {
+    (std::mem::discriminant(e), e.to_string())
 }
 
 pub(crate) async fn env() -> Env {
@@ -77,7 +114,7 @@ pub(crate) async fn env_with(cfg: AuthConfig) -> Env {
         .await
         .unwrap();
     let clock = Arc::new(ManualClock::new(T0));
-    let auth = Auth::new(store.clone(), secret(), cfg, clock.clone())
+    let auth = crate::app_with(store.clone(), secret(), cfg, clock.clone())
         .await
         .unwrap();
     Env {
@@ -96,12 +133,20 @@ impl Env {
 
     /// Registers `email` and logs in once.
     pub(crate) async fn user(&self, email: &str) -> TokenPair {
-        self.auth.register(email, PASSWORD, &ctx()).await.unwrap();
+        self.auth
+            .accounts
+            .register(email, PASSWORD, &ctx())
+            .await
+            .unwrap();
         self.login(email).await
     }
 
     pub(crate) async fn login(&self, email: &str) -> TokenPair {
-        self.auth.login(email, PASSWORD, &ctx()).await.unwrap()
+        self.auth
+            .sessions
+            .login(email, PASSWORD, &ctx())
+            .await
+            .unwrap()
     }
 
     pub(crate) async fn session(&self, sid: &str) -> tessera_store::Session {
@@ -125,8 +170,7 @@ impl Env {
 
     /// The `kid`s in the published JWKS.
     pub(crate) fn jwks_kids(&self) -> Vec<String> {
-        let state = self.auth.keys().current(self.clock_now());
-        let jwks: serde_json::Value = serde_json::from_str(state.jwks_json()).unwrap();
+        let jwks: serde_json::Value = serde_json::from_str(&self.auth.tokens.jwks_json()).unwrap();
         let mut kids: Vec<String> = jwks["keys"]
             .as_array()
             .unwrap()

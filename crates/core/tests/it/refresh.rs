@@ -4,7 +4,7 @@
 use crate::{cfg, ctx, encode_raw, env, env_with, forge, generation, kid, raw, secret, T0};
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_core::{Auth, AuthConfig, Error, RefreshOutcome, ServerSecret};
+use tessera_core::{AuthConfig, Error, RefreshOutcome, ServerSecret};
 
 const REUSED: Error =
     Error::InvalidGrant("refresh token was already used; the session has been revoked");
@@ -14,7 +14,7 @@ const ENDED: Error = Error::InvalidGrant("session has ended");
 const EXPIRED: Error = Error::InvalidGrant("refresh token has expired");
 
 fn session_ended() -> Error {
-    Error::InvalidToken("the session has ended".into())
+    Error::InvalidToken(tessera_core::TokenRefused::SessionEnded)
 }
 
 #[tokio::test]
@@ -22,7 +22,12 @@ async fn the_current_token_rotates() {
     let env = env().await;
     let p0 = env.user("ada@example.com").await;
     env.at(60);
-    let (p1, how) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    let (p1, how) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(how, RefreshOutcome::Rotated);
     assert_ne!(*p1.refresh_token, *p0.refresh_token);
     assert_eq!(generation(&p1.refresh_token), 1);
@@ -45,11 +50,21 @@ async fn the_current_token_rotates() {
     let c = crate::claims(&p1.access_token);
     assert_eq!(c["iat"], T0 + 60);
     assert_eq!(c["sid"], p0.session_id.as_str());
-    let me = env.auth.authenticate(&p1.access_token).await.unwrap();
+    let me = env
+        .auth
+        .sessions
+        .authenticate(&p1.access_token)
+        .await
+        .unwrap();
     assert_eq!(me.user_id(), p0.user_id);
 
     env.at(120);
-    let (p2, how) = env.auth.refresh(&p1.refresh_token, &ctx()).await.unwrap();
+    let (p2, how) = env
+        .auth
+        .sessions
+        .refresh(&p1.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(how, RefreshOutcome::Rotated);
     assert_eq!(generation(&p2.refresh_token), 2);
     assert_eq!(env.session(&p0.session_id).await.generation, 2);
@@ -68,18 +83,33 @@ async fn the_current_token_rotates() {
 async fn parent_within_grace_gets_the_same_successor() {
     let env = env().await;
     let p0 = env.user("ada@example.com").await;
-    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    let (p1, _) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
 
     // 5 s later, and again at the very edge of the 10 s window.
     for at in [5, 10] {
         env.at(at);
-        let (again, how) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+        let (again, how) = env
+            .auth
+            .sessions
+            .refresh(&p0.refresh_token, &ctx())
+            .await
+            .unwrap();
         assert_eq!(how, RefreshOutcome::GraceReplay, "at +{at}s");
         assert_eq!(*again.refresh_token, *p1.refresh_token, "same successor");
         // A fresh, valid access token.
         assert_ne!(again.access_token, p1.access_token);
         assert_eq!(crate::claims(&again.access_token)["iat"], T0 + at);
-        let me = env.auth.authenticate(&again.access_token).await.unwrap();
+        let me = env
+            .auth
+            .sessions
+            .authenticate(&again.access_token)
+            .await
+            .unwrap();
         assert_eq!(me.session_id(), Some(p0.session_id.as_str()));
     }
     // No rotation happened: the successor is still current and rotates.
@@ -88,7 +118,12 @@ async fn parent_within_grace_gets_the_same_successor() {
         (s.generation, s.rotated_at, s.revoked_at),
         (1, Some(T0), None)
     );
-    let (p2, how) = env.auth.refresh(&p1.refresh_token, &ctx()).await.unwrap();
+    let (p2, how) = env
+        .auth
+        .sessions
+        .refresh(&p1.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(how, RefreshOutcome::Rotated);
     assert_eq!(generation(&p2.refresh_token), 2);
     let events = env.events().await;
@@ -106,17 +141,33 @@ async fn parent_within_grace_gets_the_same_successor() {
 async fn parent_after_grace_revokes_the_session() {
     let env = env().await;
     let p0 = env.user("ada@example.com").await;
-    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
-    env.auth.authenticate(&p0.access_token).await.unwrap();
-    env.auth.authenticate(&p1.access_token).await.unwrap();
+    let (p1, _) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
+    env.auth
+        .sessions
+        .authenticate(&p0.access_token)
+        .await
+        .unwrap();
+    env.auth
+        .sessions
+        .authenticate(&p1.access_token)
+        .await
+        .unwrap();
 
     env.at(11);
     assert_eq!(
-        env.auth
-            .refresh(&p0.refresh_token, &ctx())
-            .await
-            .unwrap_err(),
-        REUSED
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&p0.refresh_token, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&REUSED)
     );
     let s = env.session(&p0.session_id).await;
     assert_eq!(s.revoked_at, Some(T0 + 11));
@@ -138,26 +189,44 @@ async fn parent_after_grace_revokes_the_session() {
 
     // Every access token of the session dies at once, and so does the family.
     assert_eq!(
-        env.auth.authenticate(&p0.access_token).await.unwrap_err(),
-        session_ended()
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&p0.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
     );
     assert_eq!(
-        env.auth.authenticate(&p1.access_token).await.unwrap_err(),
-        session_ended()
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&p1.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
     );
     assert_eq!(
-        env.auth
-            .refresh(&p1.refresh_token, &ctx())
-            .await
-            .unwrap_err(),
-        ENDED
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&p1.refresh_token, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&ENDED)
     );
     assert_eq!(
-        env.auth
-            .refresh(&p0.refresh_token, &ctx())
-            .await
-            .unwrap_err(),
-        ENDED
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&p0.refresh_token, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&ENDED)
     );
 }
 
@@ -165,28 +234,50 @@ async fn parent_after_grace_revokes_the_session() {
 async fn grandparent_within_grace_revokes() {
     let env = env().await;
     let p0 = env.user("ada@example.com").await;
-    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    let (p1, _) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
     env.at(1);
-    let (p2, _) = env.auth.refresh(&p1.refresh_token, &ctx()).await.unwrap();
+    let (p2, _) = env
+        .auth
+        .sessions
+        .refresh(&p1.refresh_token, &ctx())
+        .await
+        .unwrap();
     env.at(2);
     assert_eq!(
-        env.auth
-            .refresh(&p0.refresh_token, &ctx())
-            .await
-            .unwrap_err(),
-        REUSED
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&p0.refresh_token, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&REUSED)
     );
     assert!(env.session(&p0.session_id).await.revoked_at.is_some());
     assert_eq!(
-        env.auth.authenticate(&p2.access_token).await.unwrap_err(),
-        session_ended()
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&p2.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
     );
     assert_eq!(
-        env.auth
-            .refresh(&p2.refresh_token, &ctx())
-            .await
-            .unwrap_err(),
-        ENDED
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&p2.refresh_token, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&ENDED)
     );
     let audit = env.audit().await;
     let reuse = audit
@@ -207,22 +298,36 @@ async fn zero_grace_makes_any_parent_replay_a_reuse() {
     })
     .await;
     let p0 = env.user("ada@example.com").await;
-    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    let (p1, _) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
     // Same second as the rotation.
     assert_eq!(
-        env.auth
-            .refresh(&p0.refresh_token, &ctx())
-            .await
-            .unwrap_err(),
-        REUSED
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&p0.refresh_token, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&REUSED)
     );
     assert_eq!(
         env.session(&p0.session_id).await.revoked_reason.as_deref(),
         Some("refresh_token_reuse")
     );
     assert_eq!(
-        env.auth.authenticate(&p1.access_token).await.unwrap_err(),
-        session_ended()
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&p1.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
     );
     assert!(env
         .events()
@@ -234,8 +339,18 @@ async fn zero_grace_makes_any_parent_replay_a_reuse() {
 async fn forged_tokens_are_refused_and_never_revoke() {
     let env = env().await;
     let p0 = env.user("ada@example.com").await;
-    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
-    let (p2, _) = env.auth.refresh(&p1.refresh_token, &ctx()).await.unwrap();
+    let (p1, _) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
+    let (p2, _) = env
+        .auth
+        .sessions
+        .refresh(&p1.refresh_token, &ctx())
+        .await
+        .unwrap();
 
     // Right session id, random secret, every interesting generation: the
     // current one, the parent (inside and after the grace window), older
@@ -246,11 +361,17 @@ async fn forged_tokens_are_refused_and_never_revoke() {
             let forged = forge(&p0.refresh_token, g);
             assert_eq!(generation(&forged), g);
             assert_eq!(
-                env.auth.refresh(&forged, &ctx()).await.unwrap_err(),
-                UNKNOWN,
+                crate::key(
+                    &env.auth
+                        .sessions
+                        .refresh(&forged, &ctx())
+                        .await
+                        .unwrap_err()
+                ),
+                crate::key(&UNKNOWN),
                 "generation {g} at +{at}s"
             );
-            env.auth.logout(&forged, &ctx()).await.unwrap();
+            env.auth.sessions.logout(&forged, &ctx()).await.unwrap();
         }
     }
     // A genuine secret with its generation changed.
@@ -265,25 +386,40 @@ async fn forged_tokens_are_refused_and_never_revoke() {
     flipped[40] ^= 1;
     for bad in [shifted, moved, flipped] {
         let text = encode_raw(&bad);
-        assert_eq!(env.auth.refresh(&text, &ctx()).await.unwrap_err(), UNKNOWN);
-        env.auth.logout(&text, &ctx()).await.unwrap();
+        assert_eq!(
+            crate::key(&env.auth.sessions.refresh(&text, &ctx()).await.unwrap_err()),
+            crate::key(&UNKNOWN)
+        );
+        env.auth.sessions.logout(&text, &ctx()).await.unwrap();
     }
     // A session id that does not exist.
     let mut nowhere = raw(&p2.refresh_token);
     nowhere[..16].fill(0);
     assert_eq!(
-        env.auth
-            .refresh(&encode_raw(&nowhere), &ctx())
-            .await
-            .unwrap_err(),
-        UNKNOWN
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&encode_raw(&nowhere), &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&UNKNOWN)
     );
 
     // The session is untouched, and its real current token still works.
     let s = env.session(&p0.session_id).await;
     assert_eq!((s.revoked_at, s.generation), (None, 2));
-    env.auth.authenticate(&p2.access_token).await.unwrap();
-    let (p3, how) = env.auth.refresh(&p2.refresh_token, &ctx()).await.unwrap();
+    env.auth
+        .sessions
+        .authenticate(&p2.access_token)
+        .await
+        .unwrap();
+    let (p3, how) = env
+        .auth
+        .sessions
+        .refresh(&p2.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(how, RefreshOutcome::Rotated);
     assert_eq!(generation(&p3.refresh_token), 3);
     let events = env.events().await;
@@ -330,11 +466,11 @@ async fn malformed_tokens_are_refused() {
     ];
     for (i, bad) in cases.iter().enumerate() {
         assert_eq!(
-            env.auth.refresh(bad, &ctx()).await.unwrap_err(),
-            MALFORMED,
+            crate::key(&env.auth.sessions.refresh(bad, &ctx()).await.unwrap_err()),
+            crate::key(&MALFORMED),
             "case {i}"
         );
-        match env.auth.logout(bad, &ctx()).await.unwrap_err() {
+        match env.auth.sessions.logout(bad, &ctx()).await.unwrap_err() {
             Error::InvalidInput { field, .. } => assert_eq!(field, "refresh_token"),
             other => panic!("case {i}: {other:?}"),
         }
@@ -342,7 +478,7 @@ async fn malformed_tokens_are_refused() {
     // The canonical form of the last character check above is accepted.
     assert_eq!(generation(good), 0);
     assert!(env.session(&p0.session_id).await.revoked_at.is_none());
-    env.auth.refresh(good, &ctx()).await.unwrap();
+    env.auth.sessions.refresh(good, &ctx()).await.unwrap();
 }
 
 #[tokio::test]
@@ -354,6 +490,7 @@ async fn long_chains_tell_genuine_from_forged() {
     for _ in 0..300 {
         current = env
             .auth
+            .sessions
             .refresh(&current.refresh_token, &ctx())
             .await
             .unwrap()
@@ -362,26 +499,35 @@ async fn long_chains_tell_genuine_from_forged() {
     assert_eq!(generation(&current.refresh_token), 300);
     env.at(60);
     assert_eq!(
-        env.auth
-            .refresh(&forge(&p0.refresh_token, 0), &ctx())
-            .await
-            .unwrap_err(),
-        UNKNOWN
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&forge(&p0.refresh_token, 0), &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&UNKNOWN)
     );
     assert!(env.session(&p0.session_id).await.revoked_at.is_none());
     assert_eq!(
-        env.auth
-            .refresh(&p0.refresh_token, &ctx())
-            .await
-            .unwrap_err(),
-        REUSED
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&p0.refresh_token, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&REUSED)
     );
     assert_eq!(
-        env.auth
-            .authenticate(&current.access_token)
-            .await
-            .unwrap_err(),
-        session_ended()
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&current.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
     );
 }
 
@@ -394,7 +540,7 @@ async fn concurrent_refreshes_get_one_identical_successor() {
     let tasks: Vec<_> = (0..32)
         .map(|_| {
             let (auth, token) = (auth.clone(), token.clone());
-            tokio::spawn(async move { auth.refresh(&token, &ctx()).await })
+            tokio::spawn(async move { auth.sessions.refresh(&token, &ctx()).await })
         })
         .collect();
     let mut results = Vec::new();
@@ -406,7 +552,10 @@ async fn concurrent_refreshes_get_one_identical_successor() {
     for (pair, _) in &results {
         assert_eq!(*pair.refresh_token, *first);
         assert_eq!(pair.session_id, p0.session_id);
-        auth.authenticate(&pair.access_token).await.unwrap();
+        auth.sessions
+            .authenticate(&pair.access_token)
+            .await
+            .unwrap();
     }
     let rotated = results
         .iter()
@@ -433,7 +582,7 @@ async fn concurrent_refreshes_get_one_identical_successor() {
         31
     );
     // The one successor carries on.
-    let (p2, how) = auth.refresh(&first, &ctx()).await.unwrap();
+    let (p2, how) = auth.sessions.refresh(&first, &ctx()).await.unwrap();
     assert_eq!(how, RefreshOutcome::Rotated);
     assert_eq!(generation(&p2.refresh_token), 2);
 }
@@ -442,7 +591,12 @@ async fn concurrent_refreshes_get_one_identical_successor() {
 async fn tokens_and_keys_survive_a_restart() {
     let env = env().await;
     let p0 = env.user("ada@example.com").await;
-    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    let (p1, _) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
     let kid_before = kid(&p1.access_token);
     let crate::Env {
         dir,
@@ -459,33 +613,50 @@ async fn tokens_and_keys_survive_a_restart() {
         .await
         .unwrap();
     clock.set(T0 + 5);
-    let auth = Auth::new(store.clone(), secret(), cfg(), clock.clone())
+    let auth = crate::app_with(store.clone(), secret(), cfg(), clock.clone())
         .await
         .unwrap();
-    let me = auth.authenticate(&p1.access_token).await.unwrap();
+    let me = auth.sessions.authenticate(&p1.access_token).await.unwrap();
     assert_eq!(me.session_id(), Some(p0.session_id.as_str()));
-    auth.authenticate(&p0.access_token).await.unwrap();
+    auth.sessions.authenticate(&p0.access_token).await.unwrap();
     // The grace replay derives the very same successor after the restart...
-    let (again, how) = auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    let (again, how) = auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(how, RefreshOutcome::GraceReplay);
     assert_eq!(*again.refresh_token, *p1.refresh_token);
     // ...the current token rotates, signed by the same key...
-    let (p2, how) = auth.refresh(&p1.refresh_token, &ctx()).await.unwrap();
+    let (p2, how) = auth
+        .sessions
+        .refresh(&p1.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(how, RefreshOutcome::Rotated);
     assert_eq!(generation(&p2.refresh_token), 2);
     assert_eq!(kid(&p2.access_token), kid_before);
     // ...and reuse is still recognised.
     clock.set(T0 + 100);
     assert_eq!(
-        auth.refresh(&p0.refresh_token, &ctx()).await.unwrap_err(),
-        REUSED
+        crate::key(
+            &auth
+                .sessions
+                .refresh(&p0.refresh_token, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&REUSED)
     );
     drop(auth);
 
     // Another server secret cannot unseal the keys.
     let other = ServerSecret::from_bytes(&[8; 32]).unwrap();
-    match Auth::new(store.clone(), other, cfg(), clock.clone()).await {
-        Err(Error::Internal(msg)) => assert!(msg.contains("cannot be unsealed"), "{msg}"),
+    match crate::app_with(store.clone(), other, cfg(), clock.clone()).await {
+        Err(e @ Error::Internal(_)) => {
+            let msg = e.to_string();
+            assert!(msg.contains("cannot be unsealed"), "{msg}")
+        }
         other => panic!("expected an unsealing error, got {other:?}"),
     }
 }
@@ -501,13 +672,24 @@ async fn a_different_secret_cannot_continue_a_chain() {
         .successor(&ServerSecret::from_bytes(&[9; 32]).unwrap());
     assert_eq!(rogue.generation(), 1);
     assert_eq!(
-        env.auth.refresh(&rogue.encode(), &ctx()).await.unwrap_err(),
-        UNKNOWN
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&rogue.encode(), &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&UNKNOWN)
     );
     let genuine = tessera_core::refresh::RefreshToken::parse(&p0.refresh_token)
         .unwrap()
         .successor(&secret());
-    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    let (p1, _) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(*genuine.encode(), *p1.refresh_token);
 }
 
@@ -523,28 +705,51 @@ async fn idle_expiry_moves_on_refresh() {
     assert_eq!(p0.refresh_token_expires_in, 100);
 
     env.at(99);
-    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    let (p1, _) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(p1.refresh_token_expires_in, 100);
     assert_eq!(env.session(&p0.session_id).await.idle_expires_at, T0 + 199);
 
     env.at(198);
-    let (p2, _) = env.auth.refresh(&p1.refresh_token, &ctx()).await.unwrap();
+    let (p2, _) = env
+        .auth
+        .sessions
+        .refresh(&p1.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(env.session(&p0.session_id).await.idle_expires_at, T0 + 298);
-    env.auth.authenticate(&p2.access_token).await.unwrap();
+    env.auth
+        .sessions
+        .authenticate(&p2.access_token)
+        .await
+        .unwrap();
 
     // Idle for exactly the idle lifetime: expired.
     env.at(298);
     assert_eq!(
-        env.auth
-            .refresh(&p2.refresh_token, &ctx())
-            .await
-            .unwrap_err(),
-        EXPIRED
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&p2.refresh_token, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&EXPIRED)
     );
     // The access token is within its own lifetime, but its session is over.
     assert_eq!(
-        env.auth.authenticate(&p2.access_token).await.unwrap_err(),
-        session_ended()
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&p2.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
     );
     // Expiry is not a revocation, and it is not reuse.
     let s = env.session(&p0.session_id).await;
@@ -565,41 +770,72 @@ async fn idle_expiry_never_passes_the_absolute_expiry() {
     .await;
     let p0 = env.user("ada@example.com").await;
     env.at(90);
-    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    let (p1, _) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(env.session(&p0.session_id).await.idle_expires_at, T0 + 190);
     assert_eq!(p1.refresh_token_expires_in, 100);
 
     env.at(180);
-    let (p2, _) = env.auth.refresh(&p1.refresh_token, &ctx()).await.unwrap();
+    let (p2, _) = env
+        .auth
+        .sessions
+        .refresh(&p1.refresh_token, &ctx())
+        .await
+        .unwrap();
     let s = env.session(&p0.session_id).await;
     assert_eq!((s.idle_expires_at, s.expires_at), (T0 + 250, T0 + 250));
     assert_eq!(p2.refresh_token_expires_in, 70);
 
     env.at(249);
-    let (p3, _) = env.auth.refresh(&p2.refresh_token, &ctx()).await.unwrap();
+    let (p3, _) = env
+        .auth
+        .sessions
+        .refresh(&p2.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(p3.refresh_token_expires_in, 1);
     assert_eq!(env.session(&p0.session_id).await.idle_expires_at, T0 + 250);
-    env.auth.authenticate(&p3.access_token).await.unwrap();
+    env.auth
+        .sessions
+        .authenticate(&p3.access_token)
+        .await
+        .unwrap();
 
     env.at(250);
     assert_eq!(
-        env.auth
-            .refresh(&p3.refresh_token, &ctx())
-            .await
-            .unwrap_err(),
-        EXPIRED
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&p3.refresh_token, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&EXPIRED)
     );
     // A grace replay of the parent does not outlive the session either.
     assert_eq!(
-        env.auth
-            .refresh(&p2.refresh_token, &ctx())
-            .await
-            .unwrap_err(),
-        EXPIRED
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&p2.refresh_token, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&EXPIRED)
     );
     assert_eq!(
-        env.auth.authenticate(&p3.access_token).await.unwrap_err(),
-        session_ended()
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&p3.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
     );
 }
 
@@ -609,16 +845,37 @@ async fn access_tokens_expire_at_the_leeway_edge() {
     let p0 = env.user("ada@example.com").await;
     // exp = T0 + 900, leeway 30: valid while now < exp + leeway.
     env.at(929);
-    env.auth.authenticate(&p0.access_token).await.unwrap();
+    env.auth
+        .sessions
+        .authenticate(&p0.access_token)
+        .await
+        .unwrap();
     env.at(930);
     assert_eq!(
-        env.auth.authenticate(&p0.access_token).await.unwrap_err(),
-        Error::InvalidToken("token has expired".into())
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&p0.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&Error::InvalidToken(tessera_core::TokenRefused::Jose(
+            tessera_jose::Error::Expired
+        )))
     );
     // The refresh token is unaffected.
-    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    let (p1, _) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(crate::claims(&p1.access_token)["exp"], T0 + 930 + 900);
-    env.auth.authenticate(&p1.access_token).await.unwrap();
+    env.auth
+        .sessions
+        .authenticate(&p1.access_token)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -628,18 +885,31 @@ async fn grace_window_is_measured_both_ways() {
     let env = env().await;
     let p0 = env.user("ada@example.com").await;
     env.at(1000);
-    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    let (p1, _) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
     env.at(990);
-    let (again, how) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    let (again, how) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(how, RefreshOutcome::GraceReplay);
     assert_eq!(*again.refresh_token, *p1.refresh_token);
     env.at(989);
     assert_eq!(
-        env.auth
-            .refresh(&p0.refresh_token, &ctx())
-            .await
-            .unwrap_err(),
-        REUSED
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&p0.refresh_token, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&REUSED)
     );
 }
 
@@ -647,7 +917,12 @@ async fn grace_window_is_measured_both_ways() {
 async fn secrets_stay_out_of_debug_output_and_errors() {
     let env = env().await;
     let p0 = env.user("ada@example.com").await;
-    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
+    let (p1, _) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
     let secret_part = |t: &str| t[40..].to_owned();
     let shown = [
         format!("{p0:?}"),
@@ -658,7 +933,8 @@ async fn secrets_stay_out_of_debug_output_and_errors() {
         ),
         format!("{:?}", secret()),
         format!("{:?}", env.auth),
-        format!("{:?}", env.auth.keys()),
+        format!("{:?}", env.auth.tokens),
+        format!("{:?}", env.auth.sessions),
     ];
     for text in &shown {
         for token in [&p0.refresh_token, &p1.refresh_token] {
@@ -674,7 +950,7 @@ async fn secrets_stay_out_of_debug_output_and_errors() {
         forge(&p1.refresh_token, 1),
         format!("{}x", &*p1.refresh_token),
     ] {
-        let e = env.auth.refresh(&bad, &ctx()).await.unwrap_err();
+        let e = env.auth.sessions.refresh(&bad, &ctx()).await.unwrap_err();
         let text = format!("{e} {e:?}");
         assert!(!text.contains(&secret_part(&bad)), "{text}");
     }

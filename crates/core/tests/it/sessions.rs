@@ -4,7 +4,7 @@ use crate::{ctx, env, T0};
 use tessera_core::{Error, RefreshOutcome};
 
 fn session_ended() -> Error {
-    Error::InvalidToken("the session has ended".into())
+    Error::InvalidToken(tessera_core::TokenRefused::SessionEnded)
 }
 
 #[tokio::test]
@@ -13,25 +13,46 @@ async fn logout_is_idempotent_and_kills_access_tokens_at_once() {
     let a = env.user("ada@example.com").await;
     let b = env.login("ada@example.com").await;
     env.at(30);
-    env.auth.logout(&a.refresh_token, &ctx()).await.unwrap();
+    env.auth
+        .sessions
+        .logout(&a.refresh_token, &ctx())
+        .await
+        .unwrap();
     let s = env.session(&a.session_id).await;
     assert_eq!(s.revoked_at, Some(T0 + 30));
     assert_eq!(s.revoked_reason.as_deref(), Some("logout"));
     assert_eq!(
-        env.auth.authenticate(&a.access_token).await.unwrap_err(),
-        session_ended()
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&a.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
     );
     assert_eq!(
-        env.auth
-            .refresh(&a.refresh_token, &ctx())
-            .await
-            .unwrap_err(),
-        Error::InvalidGrant("session has ended")
+        crate::key(
+            &env.auth
+                .sessions
+                .refresh(&a.refresh_token, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&Error::InvalidGrant("session has ended"))
     );
     // Again, and again later: no error, nothing changes.
-    env.auth.logout(&a.refresh_token, &ctx()).await.unwrap();
+    env.auth
+        .sessions
+        .logout(&a.refresh_token, &ctx())
+        .await
+        .unwrap();
     env.at(60);
-    env.auth.logout(&a.refresh_token, &ctx()).await.unwrap();
+    env.auth
+        .sessions
+        .logout(&a.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(env.session(&a.session_id).await.revoked_at, Some(T0 + 30));
     let audit = env.audit().await;
     let logouts: Vec<_> = audit.iter().filter(|e| e.event == "logout").collect();
@@ -42,21 +63,41 @@ async fn logout_is_idempotent_and_kills_access_tokens_at_once() {
     );
 
     // The other session of the same user lives on.
-    env.auth.authenticate(&b.access_token).await.unwrap();
-    let (b1, how) = env.auth.refresh(&b.refresh_token, &ctx()).await.unwrap();
+    env.auth
+        .sessions
+        .authenticate(&b.access_token)
+        .await
+        .unwrap();
+    let (b1, how) = env
+        .auth
+        .sessions
+        .refresh(&b.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(how, RefreshOutcome::Rotated);
     // A spent token of the family still logs it out (its holder could have
     // revoked it through reuse detection anyway).
     env.at(100);
-    env.auth.logout(&b.refresh_token, &ctx()).await.unwrap();
+    env.auth
+        .sessions
+        .logout(&b.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(
-        env.auth.authenticate(&b1.access_token).await.unwrap_err(),
-        session_ended()
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&b1.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
     );
     // A purged or never-existing session is not an error either.
     let mut nowhere = crate::raw(&b.refresh_token);
     nowhere[..16].fill(0xab);
     env.auth
+        .sessions
         .logout(&crate::encode_raw(&nowhere), &ctx())
         .await
         .unwrap();
@@ -69,10 +110,16 @@ async fn logout_all_ends_every_session_of_the_caller_only() {
     let a2 = env.login("ada@example.com").await;
     let a3 = env.login("ada@example.com").await;
     let bob = env.user("bob@example.com").await;
-    let me = env.auth.authenticate(&a1.access_token).await.unwrap();
+    let me = env
+        .auth
+        .sessions
+        .authenticate(&a1.access_token)
+        .await
+        .unwrap();
     let mut listed: Vec<String> = env
         .auth
-        .sessions(&me)
+        .sessions
+        .list(&me)
         .await
         .unwrap()
         .into_iter()
@@ -88,26 +135,39 @@ async fn logout_all_ends_every_session_of_the_caller_only() {
     assert_eq!(listed, expected);
 
     env.at(5);
-    assert_eq!(env.auth.logout_all(&me, &ctx()).await.unwrap(), 3);
+    assert_eq!(env.auth.sessions.logout_all(&me, &ctx()).await.unwrap(), 3);
     for p in [&a1, &a2, &a3] {
         assert_eq!(
-            env.auth.authenticate(&p.access_token).await.unwrap_err(),
-            session_ended()
+            crate::key(
+                &env.auth
+                    .sessions
+                    .authenticate(&p.access_token)
+                    .await
+                    .unwrap_err()
+            ),
+            crate::key(&session_ended())
         );
         let s = env.session(&p.session_id).await;
         assert_eq!(s.revoked_reason.as_deref(), Some("logout_all"));
         assert_eq!(
-            env.auth
-                .refresh(&p.refresh_token, &ctx())
-                .await
-                .unwrap_err(),
-            Error::InvalidGrant("session has ended")
+            crate::key(
+                &env.auth
+                    .sessions
+                    .refresh(&p.refresh_token, &ctx())
+                    .await
+                    .unwrap_err()
+            ),
+            crate::key(&Error::InvalidGrant("session has ended"))
         );
     }
-    assert!(env.auth.sessions(&me).await.unwrap().is_empty());
-    assert_eq!(env.auth.logout_all(&me, &ctx()).await.unwrap(), 0);
+    assert!(env.auth.sessions.list(&me).await.unwrap().is_empty());
+    assert_eq!(env.auth.sessions.logout_all(&me, &ctx()).await.unwrap(), 0);
     // Bob is untouched.
-    env.auth.authenticate(&bob.access_token).await.unwrap();
+    env.auth
+        .sessions
+        .authenticate(&bob.access_token)
+        .await
+        .unwrap();
     let audit = env.audit().await;
     let all = audit.iter().find(|e| e.event == "logout.all").unwrap();
     assert_eq!(all.detail.as_deref(), Some("3 sessions"));
@@ -119,27 +179,43 @@ async fn end_session_refuses_other_users_sessions() {
     let a1 = env.user("ada@example.com").await;
     let a2 = env.login("ada@example.com").await;
     let bob = env.user("bob@example.com").await;
-    let ada = env.auth.authenticate(&a1.access_token).await.unwrap();
+    let ada = env
+        .auth
+        .sessions
+        .authenticate(&a1.access_token)
+        .await
+        .unwrap();
 
     assert_eq!(
-        env.auth
-            .end_session(&ada, &bob.session_id, &ctx())
-            .await
-            .unwrap_err(),
-        Error::NotFound("session")
+        crate::key(
+            &env.auth
+                .sessions
+                .end(&ada, &bob.session_id, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&Error::NotFound("session"))
     );
     assert_eq!(
-        env.auth
-            .end_session(&ada, "no-such-session", &ctx())
-            .await
-            .unwrap_err(),
-        Error::NotFound("session")
+        crate::key(
+            &env.auth
+                .sessions
+                .end(&ada, "no-such-session", &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&Error::NotFound("session"))
     );
     assert!(env.session(&bob.session_id).await.revoked_at.is_none());
-    env.auth.authenticate(&bob.access_token).await.unwrap();
+    env.auth
+        .sessions
+        .authenticate(&bob.access_token)
+        .await
+        .unwrap();
 
     env.auth
-        .end_session(&ada, &a2.session_id, &ctx())
+        .sessions
+        .end(&ada, &a2.session_id, &ctx())
         .await
         .unwrap();
     assert_eq!(
@@ -147,18 +223,30 @@ async fn end_session_refuses_other_users_sessions() {
         Some("user_revoked")
     );
     assert_eq!(
-        env.auth.authenticate(&a2.access_token).await.unwrap_err(),
-        session_ended()
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&a2.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
     );
     // Ending it again is fine; the caller's own current session is unaffected.
     env.auth
-        .end_session(&ada, &a2.session_id, &ctx())
+        .sessions
+        .end(&ada, &a2.session_id, &ctx())
         .await
         .unwrap();
-    env.auth.authenticate(&a1.access_token).await.unwrap();
+    env.auth
+        .sessions
+        .authenticate(&a1.access_token)
+        .await
+        .unwrap();
     let listed: Vec<String> = env
         .auth
-        .sessions(&ada)
+        .sessions
+        .list(&ada)
         .await
         .unwrap()
         .into_iter()
@@ -177,6 +265,7 @@ async fn admin_revocation_kills_access_tokens() {
     let bob = env.user("bob@example.com").await;
     assert_eq!(
         env.auth
+            .sessions
             .revoke_user_sessions(&a1.user_id, &ctx())
             .await
             .unwrap(),
@@ -184,21 +273,38 @@ async fn admin_revocation_kills_access_tokens() {
     );
     for p in [&a1, &a2] {
         assert_eq!(
-            env.auth.authenticate(&p.access_token).await.unwrap_err(),
-            session_ended()
+            crate::key(
+                &env.auth
+                    .sessions
+                    .authenticate(&p.access_token)
+                    .await
+                    .unwrap_err()
+            ),
+            crate::key(&session_ended())
         );
     }
-    env.auth.authenticate(&bob.access_token).await.unwrap();
+    env.auth
+        .sessions
+        .authenticate(&bob.access_token)
+        .await
+        .unwrap();
     assert_eq!(
-        env.auth
-            .revoke_user_sessions("no-such-user", &ctx())
-            .await
-            .unwrap_err(),
-        Error::NotFound("user")
+        crate::key(
+            &env.auth
+                .sessions
+                .revoke_user_sessions("no-such-user", &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&Error::NotFound("user"))
     );
     // A new login works after a revocation.
     let a3 = env.login("ada@example.com").await;
-    env.auth.authenticate(&a3.access_token).await.unwrap();
+    env.auth
+        .sessions
+        .authenticate(&a3.access_token)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -208,18 +314,34 @@ async fn set_roles_validates_and_new_tokens_carry_new_roles() {
     let roles = vec!["admin".to_owned(), "billing:read".to_owned()];
     let user = env
         .auth
+        .accounts
         .set_roles(&p0.user_id, &roles, &ctx())
         .await
         .unwrap();
     assert_eq!(user.roles, roles);
 
     // Tokens already issued keep the roles they were issued with...
-    let old = env.auth.authenticate(&p0.access_token).await.unwrap();
+    let old = env
+        .auth
+        .sessions
+        .authenticate(&p0.access_token)
+        .await
+        .unwrap();
     assert!(!old.has_role("admin"));
     assert!(old.claims.roles.is_empty());
     // ...the next refresh carries the new ones.
-    let (p1, _) = env.auth.refresh(&p0.refresh_token, &ctx()).await.unwrap();
-    let me = env.auth.authenticate(&p1.access_token).await.unwrap();
+    let (p1, _) = env
+        .auth
+        .sessions
+        .refresh(&p0.refresh_token, &ctx())
+        .await
+        .unwrap();
+    let me = env
+        .auth
+        .sessions
+        .authenticate(&p1.access_token)
+        .await
+        .unwrap();
     assert_eq!(me.claims.roles, roles);
     assert!(me.has_role("admin") && me.has_role("billing:read"));
     assert!(!me.has_role("Admin"));
@@ -233,7 +355,7 @@ async fn set_roles_validates_and_new_tokens_carry_new_roles() {
         (0..65).map(|i| format!("r{i}")).collect(),
     ];
     for bad in &invalid {
-        match env.auth.set_roles(&p0.user_id, bad, &ctx()).await {
+        match env.auth.accounts.set_roles(&p0.user_id, bad, &ctx()).await {
             Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "roles"),
             other => panic!("{bad:?}: {other:?}"),
         }
@@ -241,28 +363,42 @@ async fn set_roles_validates_and_new_tokens_carry_new_roles() {
     // Edge cases that are valid.
     let edge: Vec<String> = (0..64).map(|i| format!("r{i}")).collect();
     env.auth
+        .accounts
         .set_roles(&p0.user_id, &edge, &ctx())
         .await
         .unwrap();
     let long = vec!["A-z_0.9:".repeat(8)];
     assert_eq!(long[0].len(), 64);
     env.auth
+        .accounts
         .set_roles(&p0.user_id, &long, &ctx())
         .await
         .unwrap();
-    env.auth.set_roles(&p0.user_id, &[], &ctx()).await.unwrap();
-    let (p2, _) = env.auth.refresh(&p1.refresh_token, &ctx()).await.unwrap();
+    env.auth
+        .accounts
+        .set_roles(&p0.user_id, &[], &ctx())
+        .await
+        .unwrap();
+    let (p2, _) = env
+        .auth
+        .sessions
+        .refresh(&p1.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(
         crate::claims(&p2.access_token)["roles"],
         serde_json::json!([])
     );
 
     assert_eq!(
-        env.auth
-            .set_roles("no-such-user", &roles, &ctx())
-            .await
-            .unwrap_err(),
-        Error::NotFound("user")
+        crate::key(
+            &env.auth
+                .accounts
+                .set_roles("no-such-user", &roles, &ctx())
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&Error::NotFound("user"))
     );
     let audit = env.audit().await;
     let changed: Vec<_> = audit
@@ -285,7 +421,11 @@ async fn liveness_cache_other_processes_revocations_apply_within_the_ttl() {
     })
     .await;
     let a = env.user("ada@example.com").await;
-    env.auth.authenticate(&a.access_token).await.unwrap();
+    env.auth
+        .sessions
+        .authenticate(&a.access_token)
+        .await
+        .unwrap();
     // Another process ends the session.
     assert!(env
         .store
@@ -293,19 +433,31 @@ async fn liveness_cache_other_processes_revocations_apply_within_the_ttl() {
         .await
         .unwrap());
     env.clock.advance(Duration::from_millis(1400));
-    let who = env.auth.authenticate(&a.access_token).await;
+    let who = env.auth.sessions.authenticate(&a.access_token).await;
     assert!(who.is_ok(), "inside the ttl the cached answer may serve");
     env.clock.advance(Duration::from_millis(100));
     assert_eq!(
-        env.auth.authenticate(&a.access_token).await.unwrap_err(),
-        session_ended(),
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&a.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended()),
         "at the ttl the store is asked again"
     );
     // Negative answers are not cached, and stay negative.
     env.clock.advance(Duration::from_millis(10));
     assert_eq!(
-        env.auth.authenticate(&a.access_token).await.unwrap_err(),
-        session_ended()
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&a.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
     );
 }
 
@@ -317,15 +469,25 @@ async fn liveness_cache_off_asks_the_store_every_time() {
     })
     .await;
     let a = env.user("ada@example.com").await;
-    env.auth.authenticate(&a.access_token).await.unwrap();
+    env.auth
+        .sessions
+        .authenticate(&a.access_token)
+        .await
+        .unwrap();
     assert!(env
         .store
         .revoke_session(&a.session_id, T0, "admin_revoked")
         .await
         .unwrap());
     assert_eq!(
-        env.auth.authenticate(&a.access_token).await.unwrap_err(),
-        session_ended()
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&a.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
     );
 }
 
@@ -338,17 +500,32 @@ async fn liveness_cache_never_outlives_local_changes() {
     let b = env.login("ada@example.com").await;
     let other = env.user("bob@example.com").await;
     for t in [&a, &b, &other] {
-        env.auth.authenticate(&t.access_token).await.unwrap();
+        env.auth
+            .sessions
+            .authenticate(&t.access_token)
+            .await
+            .unwrap();
     }
     // A role change shows in /v1/me at once.
-    let who = env.auth.authenticate(&a.access_token).await.unwrap();
-    assert!(env.auth.me(&who).await.unwrap().roles.is_empty());
+    let who = env
+        .auth
+        .sessions
+        .authenticate(&a.access_token)
+        .await
+        .unwrap();
+    assert!(env.auth.accounts.me(&who).await.unwrap().roles.is_empty());
     env.auth
+        .accounts
         .set_roles(&a.user_id, &["editor".into()], &ctx())
         .await
         .unwrap();
-    let who = env.auth.authenticate(&a.access_token).await.unwrap();
-    let me = env.auth.me(&who).await.unwrap();
+    let who = env
+        .auth
+        .sessions
+        .authenticate(&a.access_token)
+        .await
+        .unwrap();
+    let me = env.auth.accounts.me(&who).await.unwrap();
     assert_eq!(
         (me.id.as_str(), me.email.as_str(), me.roles.clone()),
         (
@@ -358,41 +535,98 @@ async fn liveness_cache_never_outlives_local_changes() {
         )
     );
     // Logout: that session at once, the other sessions untouched.
-    env.auth.logout(&a.refresh_token, &ctx()).await.unwrap();
-    assert_eq!(
-        env.auth.authenticate(&a.access_token).await.unwrap_err(),
-        session_ended()
-    );
-    env.auth.authenticate(&b.access_token).await.unwrap();
-    env.auth.authenticate(&other.access_token).await.unwrap();
-    // Ending a session by id, and logout everywhere.
-    let who_b = env.auth.authenticate(&b.access_token).await.unwrap();
-    env.auth.logout_all(&who_b, &ctx()).await.unwrap();
-    assert_eq!(
-        env.auth.authenticate(&b.access_token).await.unwrap_err(),
-        session_ended()
-    );
-    let who_o = env.auth.authenticate(&other.access_token).await.unwrap();
     env.auth
-        .end_session(&who_o, &other.session_id, &ctx())
+        .sessions
+        .logout(&a.refresh_token, &ctx())
         .await
         .unwrap();
     assert_eq!(
-        env.auth
-            .authenticate(&other.access_token)
-            .await
-            .unwrap_err(),
-        session_ended()
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&a.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
+    );
+    env.auth
+        .sessions
+        .authenticate(&b.access_token)
+        .await
+        .unwrap();
+    env.auth
+        .sessions
+        .authenticate(&other.access_token)
+        .await
+        .unwrap();
+    // Ending a session by id, and logout everywhere.
+    let who_b = env
+        .auth
+        .sessions
+        .authenticate(&b.access_token)
+        .await
+        .unwrap();
+    env.auth.sessions.logout_all(&who_b, &ctx()).await.unwrap();
+    assert_eq!(
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&b.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
+    );
+    let who_o = env
+        .auth
+        .sessions
+        .authenticate(&other.access_token)
+        .await
+        .unwrap();
+    env.auth
+        .sessions
+        .end(&who_o, &other.session_id, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&other.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
     );
     // Reuse detection kills the family's access tokens at once too.
     let c = env.user("cy@example.com").await;
-    env.auth.authenticate(&c.access_token).await.unwrap();
-    env.auth.refresh(&c.refresh_token, &ctx()).await.unwrap();
+    env.auth
+        .sessions
+        .authenticate(&c.access_token)
+        .await
+        .unwrap();
+    env.auth
+        .sessions
+        .refresh(&c.refresh_token, &ctx())
+        .await
+        .unwrap();
     env.at(60);
-    assert!(env.auth.refresh(&c.refresh_token, &ctx()).await.is_err());
+    assert!(env
+        .auth
+        .sessions
+        .refresh(&c.refresh_token, &ctx())
+        .await
+        .is_err());
     assert_eq!(
-        env.auth.authenticate(&c.access_token).await.unwrap_err(),
-        session_ended()
+        crate::key(
+            &env.auth
+                .sessions
+                .authenticate(&c.access_token)
+                .await
+                .unwrap_err()
+        ),
+        crate::key(&session_ended())
     );
 }
 
@@ -400,7 +634,12 @@ async fn liveness_cache_never_outlives_local_changes() {
 async fn a_refresh_audits_in_the_same_commit() {
     let env = env().await;
     let a = env.user("ada@example.com").await;
-    let (next, outcome) = env.auth.refresh(&a.refresh_token, &ctx()).await.unwrap();
+    let (next, outcome) = env
+        .auth
+        .sessions
+        .refresh(&a.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(outcome, RefreshOutcome::Rotated);
     let rotated: Vec<_> = env
         .audit()
@@ -418,7 +657,12 @@ async fn a_refresh_audits_in_the_same_commit() {
     assert_eq!(next.session_id, a.session_id);
     // A lost race (the token already spent, inside the grace window) is a
     // grace replay with its own event, and no second rotation row.
-    let (_, outcome) = env.auth.refresh(&a.refresh_token, &ctx()).await.unwrap();
+    let (_, outcome) = env
+        .auth
+        .sessions
+        .refresh(&a.refresh_token, &ctx())
+        .await
+        .unwrap();
     assert_eq!(outcome, RefreshOutcome::GraceReplay);
     let events = env.events().await;
     assert_eq!(

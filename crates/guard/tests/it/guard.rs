@@ -282,7 +282,8 @@ async fn key_rotation_mid_traffic_fails_no_request() {
         let immediate = round % 2 == 1;
         auth.server()
             .state()
-            .auth
+            .app
+            .tokens
             .rotate_keys(immediate, &ctx)
             .await
             .unwrap();
@@ -348,7 +349,8 @@ async fn a_thousand_concurrent_requests_with_a_new_kid_cause_one_fetch() {
     // A key the guard has never seen, in use at once.
     auth.server()
         .state()
-        .auth
+        .app
+        .tokens
         .rotate_keys(true, &Default::default())
         .await
         .unwrap();
@@ -568,12 +570,14 @@ async fn https_discovery_with_a_private_ca() {
         .await
         .unwrap();
     // A token issued by the server verifies.
-    let core = &auth.server().state().auth;
+    let core = &auth.server().state().app;
     let ctx = Default::default();
-    core.register("tls@example.com", crate::support::PASSWORD, &ctx)
+    core.accounts
+        .register("tls@example.com", crate::support::PASSWORD, &ctx)
         .await
         .unwrap();
     let pair = core
+        .sessions
         .login("tls@example.com", crate::support::PASSWORD, &ctx)
         .await
         .unwrap();
@@ -607,7 +611,8 @@ async fn the_jwks_is_refreshed_in_the_background_as_cache_control_says() {
     // A scheduled rotation publishes the next key before anyone signs with it.
     auth.server()
         .state()
-        .auth
+        .app
+        .tokens
         .rotate_keys(false, &Default::default())
         .await
         .unwrap();

@@ -75,8 +75,9 @@ impl Auth {
         };
         auth.server()
             .state()
-            .oauth
-            .create_client(
+            .app
+            .clients
+            .create(
                 CLIENT,
                 CLIENT_SECRET,
                 &["reports:read".into()],
@@ -141,7 +142,8 @@ impl Auth {
             .payload;
         self.server()
             .state()
-            .auth
+            .app
+            .accounts
             .set_roles(
                 claims["sub"].as_str().unwrap(),
                 &["admin".into()],

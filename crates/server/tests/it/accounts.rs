@@ -168,7 +168,8 @@ async fn closed_registration_is_403() {
     // Operators can still create users through the core, and they can log in.
     t.server()
         .state()
-        .auth
+        .app
+        .accounts
         .create_user("ada@x.io", PASSWORD, &[])
         .await
         .unwrap();

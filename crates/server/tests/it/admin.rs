@@ -82,7 +82,8 @@ async fn the_role_is_read_from_the_token() {
     let u = t.user("ada@x.io").await;
     t.server()
         .state()
-        .auth
+        .app
+        .accounts
         .set_roles(&u.id, &["admin".into()], &Default::default())
         .await
         .unwrap();

@@ -85,7 +85,8 @@ async fn me_reports_the_current_roles() {
     let u = t.user("ada@x.io").await;
     t.server()
         .state()
-        .auth
+        .app
+        .accounts
         .set_roles(&u.id, &["editor".into()], &Default::default())
         .await
         .unwrap();

@@ -156,8 +156,9 @@ const BYSTANDER: &str = "bystander@fuzz.test";
 async fn core_login(t: &TestServer, email: &str) -> tessera_core::TokenPair {
     t.server()
         .state()
-        .auth
-        .login(email, PASSWORD, &ClientInfo::default())
+        .app
+        .sessions
+        .login_unthrottled(email, PASSWORD, &ClientInfo::default())
         .await
         .unwrap()
 }
@@ -166,7 +167,8 @@ async fn core_login(t: &TestServer, email: &str) -> tessera_core::TokenPair {
 async fn fresh_admin(t: &TestServer, pool: &Pool) -> String {
     t.server()
         .state()
-        .auth
+        .app
+        .accounts
         .set_roles(&pool.admin_id, &["admin".into()], &ClientInfo::default())
         .await
         .unwrap();
@@ -185,20 +187,22 @@ async fn refill(t: &TestServer, pool: &mut Pool) {
         pool.refresh.push(p.refresh_token.as_str().to_owned());
         pool.sids.push(p.session_id.clone());
     }
-    let cc = t
-        .server()
-        .state()
-        .oauth
-        .authenticate_client(CLIENT, &pool.client_secret)
+    let app = &t.server().state().app;
+    let cc = app
+        .clients
+        .authenticate(CLIENT, &pool.client_secret)
         .await
         .unwrap();
-    let tok = t
-        .server()
-        .state()
+    let grant = tessera_core::oauth::Grant::ClientCredentials { scope: None };
+    let tok = match app
         .oauth
-        .client_credentials(&cc, None, &ClientInfo::default())
+        .exchange(Some(&cc), grant, &ClientInfo::default())
         .await
-        .unwrap();
+        .unwrap()
+    {
+        tessera_core::oauth::Granted::Client(tok) => tok,
+        other => panic!("not a client token: {other:?}"),
+    };
     pool.access.push(tok.access_token);
 }
 
@@ -858,8 +862,9 @@ async fn random_requests_never_break_the_server() {
     let client_secret = "fuzz-secret-0123456789abcdefghijklmnopqrstuvwxyz".to_owned();
     t.server()
         .state()
-        .oauth
-        .create_client(
+        .app
+        .clients
+        .create(
             CLIENT,
             &client_secret,
             &["read".into(), "write".into()],

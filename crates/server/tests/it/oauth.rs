@@ -19,8 +19,9 @@ async fn client(t: &TestServer, id: &str, scopes: &[&str], grants: &[&str]) -> S
     let grants: Vec<String> = grants.iter().map(|s| (*s).to_owned()).collect();
     t.server()
         .state()
-        .oauth
-        .create_client(id, &secret, &scopes, &grants)
+        .app
+        .clients
+        .create(id, &secret, &scopes, &grants)
         .await
         .unwrap();
     secret
@@ -206,8 +207,9 @@ async fn basic_credentials_are_form_urlencoded() {
     let secret = "plus+and:colon%-0123456789abcdefghijklmnop";
     t.server()
         .state()
-        .oauth
-        .create_client("urn:app", secret, &["read".into()], &[])
+        .app
+        .clients
+        .create("urn:app", secret, &["read".into()], &[])
         .await
         .unwrap();
     let encode = |s: &str| -> String { form_urlencoded::byte_serialize(s.as_bytes()).collect() };
@@ -1094,8 +1096,9 @@ async fn client_tokens_cannot_act_as_users_on_tessera_endpoints() {
     let state = t.server().state();
     let secret = "s".repeat(40);
     state
-        .oauth
-        .create_client(
+        .app
+        .clients
+        .create(
             "svc",
             &secret,
             &["read:x".into()],

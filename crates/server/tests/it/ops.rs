@@ -518,9 +518,9 @@ async fn password_hashes_are_upgraded_at_login_after_the_parameters_change() {
     let admin = t.admin("root@x.io").await;
     let u = t.user("ada@x.io").await;
     let stored = |t: &TestServer, email: &'static str| {
-        let store = t.server().state().auth.store().clone();
+        let app = t.server().state().app.clone();
         async move {
-            store
+            app.accounts
                 .user_by_email(email)
                 .await
                 .unwrap()

@@ -15,8 +15,9 @@ async fn with_client() -> TestServer {
     let t = TestServer::start().await;
     t.server()
         .state()
-        .oauth
-        .create_client(ID, SECRET, &[], &["client_credentials".into()])
+        .app
+        .clients
+        .create(ID, SECRET, &[], &["client_credentials".into()])
         .await
         .unwrap();
     t

@@ -348,7 +348,8 @@ impl TestServer {
         let mut u = self.user(email).await;
         self.server()
             .state()
-            .auth
+            .app
+            .accounts
             .set_roles(&u.id, &["admin".into()], &Default::default())
             .await
             .unwrap();

@@ -1,0 +1,214 @@
+//! Accounts: registration, operator-created users, lookups, roles, and the
+//! password and email policy.
+
+use crate::audit::AuditEvent;
+use crate::ctx::{random_id, storable, Ctx};
+use crate::error::{Error, Result, TokenRefused};
+use crate::sessions::Account;
+use crate::throttle::{Action, Limiter};
+use crate::{ClientInfo, Principal};
+use std::sync::Arc;
+use tessera_store::User;
+
+/// Normalises an email: trimmed, lower-case, and plausibly shaped.
+pub fn normalize_email(raw: &str) -> Result<String> {
+    let email = raw.trim().to_lowercase();
+    let bad = |m: &str| Error::InvalidInput {
+        field: "email",
+        message: m.into(),
+    };
+    if email.is_empty() || email.len() > 254 {
+        return Err(bad("must be 1 to 254 characters"));
+    }
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("must not contain spaces or control characters"));
+    }
+    match email.rsplit_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && !domain.is_empty()
+                && !domain.starts_with('.')
+                && !domain.ends_with('.') =>
+        {
+            Ok(email)
+        }
+        _ => Err(bad("is not an email address")),
+    }
+}
+
+/// Checks a new password: 8 to 1024 characters, not on the list of common
+/// breached passwords ([`crate::breached`]), no composition rules.
+pub fn check_password(pw: &str) -> Result<()> {
+    let n = pw.chars().count();
+    if !(8..=1024).contains(&n) {
+        return Err(Error::InvalidInput {
+            field: "password",
+            message: "must be 8 to 1024 characters".into(),
+        });
+    }
+    if crate::breached::is_common(pw) {
+        return Err(Error::InvalidInput {
+            field: "password",
+            message: "is too common (it appears in lists of breached passwords); choose another"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// Valid role names: 1–64 of `[A-Za-z0-9_.:-]`.
+pub fn check_roles(roles: &[String]) -> Result<()> {
+    if roles.len() > 64 {
+        return Err(Error::InvalidInput {
+            field: "roles",
+            message: "at most 64 roles".into(),
+        });
+    }
+    for r in roles {
+        let ok = !r.is_empty()
+            && r.len() <= 64
+            && r.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
+        if !ok {
+            return Err(Error::InvalidInput {
+                field: "roles",
+                message: "each role is 1 to 64 characters of A-Z a-z 0-9 _ . : -".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Users: who they are and what roles they hold.
+#[derive(Clone)]
+pub struct Accounts {
+    ctx: Arc<Ctx>,
+    limiter: Arc<Limiter>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts").finish_non_exhaustive()
+    }
+}
+
+impl Accounts {
+    pub(crate) fn new(ctx: Arc<Ctx>, limiter: Arc<Limiter>) -> Self {
+        Accounts { ctx, limiter }
+    }
+
+    /// Self-registration: rate limited per client IP, refused when
+    /// registration is closed.
+    pub async fn register(&self, email: &str, password: &str, ctx: &ClientInfo) -> Result<User> {
+        let now_ms = self.ctx.now_millis();
+        self.limiter
+            .rate(Action::Register, ctx.ip.as_deref(), now_ms)
+            .await
+            .map_err(Error::TooManyRequests)?;
+        if !self.ctx.cfg.registration_open {
+            return Err(Error::RegistrationClosed);
+        }
+        let user = self.create_user(email, password, &[]).await?;
+        self.ctx
+            .audit(AuditEvent::UserRegistered, Some(&user.id), None, ctx, None)
+            .await;
+        Ok(user)
+    }
+
+    /// Creates a user with roles (operators and admins; ignores `registration`).
+    pub async fn create_user(&self, email: &str, password: &str, roles: &[String]) -> Result<User> {
+        let email = normalize_email(email)?;
+        check_password(password)?;
+        check_roles(roles)?;
+        let hash = self.ctx.passwords.hash(password).await?;
+        let user = User {
+            id: random_id(16)?,
+            email,
+            password_hash: hash,
+            roles: roles.to_vec(),
+            created_at: self.ctx.now(),
+        };
+        match self.ctx.store.create_user(&user).await {
+            Ok(()) => Ok(user),
+            Err(tessera_store::StoreError::Conflict) => Err(Error::EmailTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The caller's account.
+    pub async fn me(&self, who: &Principal) -> Result<Account> {
+        if let Some(sid) = who.session_id() {
+            let now = self.ctx.now();
+            if let Some(a) = self
+                .ctx
+                .live
+                .account(sid, who.user_id(), now, self.ctx.now_millis())
+            {
+                return Ok((*a).clone());
+            }
+        }
+        self.ctx
+            .store
+            .user_by_id(who.user_id())
+            .await?
+            .map(|u| Account {
+                id: u.id,
+                email: u.email,
+                roles: u.roles,
+            })
+            .ok_or(Error::InvalidToken(TokenRefused::AccountGone))
+    }
+
+    /// Admin: users, paged by email.
+    pub async fn list_users(&self, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
+        if after.is_some_and(|a| !storable(a)) {
+            return Err(Error::InvalidInput {
+                field: "after",
+                message: "must not contain NUL".into(),
+            });
+        }
+        Ok(self
+            .ctx
+            .store
+            .list_users(after, limit.clamp(1, 500))
+            .await?)
+    }
+
+    /// Admin: finds a user by email.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        Ok(self
+            .ctx
+            .store
+            .user_by_email(&normalize_email(email)?)
+            .await?)
+    }
+
+    /// Admin: replaces a user's roles.
+    pub async fn set_roles(
+        &self,
+        user_id: &str,
+        roles: &[String],
+        ctx: &ClientInfo,
+    ) -> Result<User> {
+        check_roles(roles)?;
+        let _forget = self.ctx.forget_on_drop();
+        if !storable(user_id) || !self.ctx.store.set_roles(user_id, roles).await? {
+            return Err(Error::NotFound("user"));
+        }
+        self.ctx.live.forget_all();
+        self.ctx
+            .audit(
+                AuditEvent::RolesChanged,
+                Some(user_id),
+                None,
+                ctx,
+                Some(roles.join(",")),
+            )
+            .await;
+        self.ctx
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(Error::NotFound("user"))
+    }
+}

@@ -1,0 +1,60 @@
+//! What a long-running process does on a timer, and what its readiness
+//! probe asks: key rotation and clean-up, purging expired rows, and whether
+//! the database answers.
+
+use crate::audit::AuditEvent;
+use crate::ctx::Ctx;
+use crate::error::Result;
+use crate::ClientInfo;
+use std::sync::Arc;
+
+/// Scheduled maintenance and readiness.
+#[derive(Clone)]
+pub struct Maintenance {
+    ctx: Arc<Ctx>,
+}
+
+impl std::fmt::Debug for Maintenance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Maintenance").finish_non_exhaustive()
+    }
+}
+
+impl Maintenance {
+    pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
+        Maintenance { ctx }
+    }
+
+    /// Scheduled maintenance: key rotation and clean-up, expired-session purge.
+    pub async fn run(&self) -> Result<()> {
+        let c = &self.ctx;
+        let now = c.now();
+        if let Some(info) = c.keys.maintain(now).await? {
+            let detail = Some(info.kid);
+            c.audit(
+                AuditEvent::KeyRotated,
+                None,
+                None,
+                &ClientInfo::default(),
+                detail,
+            )
+            .await;
+        }
+        // Keep expired sessions a day for the session list and audits.
+        c.store.purge_sessions(now.saturating_sub(86_400)).await?;
+        c.store.purge_revoked_tokens(now).await?;
+        // Throttle state is keyed in milliseconds.
+        c.store.kv_purge(c.now_millis()).await?;
+        Ok(())
+    }
+
+    /// Answers when the database answers.
+    pub async fn ready(&self) -> Result<()> {
+        Ok(self.ctx.store.ping().await?)
+    }
+
+    /// How many sessions are live now (for metrics).
+    pub async fn live_sessions(&self) -> Result<i64> {
+        Ok(self.ctx.store.count_live_sessions(self.ctx.now()).await?)
+    }
+}

@@ -1,0 +1,192 @@
+//! The token endpoint (RFC 6749 §4.3, §4.4, §6): one [`Grant`] in, one
+//! [`Granted`] out.
+
+use super::{valid_scope_token, OAuth};
+use crate::error::{Error, Result};
+use crate::tokens::{issue_access, Grantee};
+use crate::{ClientInfo, TokenPair};
+use tessera_store::Client;
+
+/// A token request's grant, as sent: a parameter that is absent or empty is
+/// `None`, and [`OAuth::exchange`] decides (in the order RFC 6749 implies)
+/// whether that is an error.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant<'a> {
+    /// `grant_type=password`: a user's email and password.
+    Password {
+        /// `username` (the email).
+        username: Option<&'a str>,
+        /// `password`.
+        password: Option<&'a str>,
+        /// `scope` (refused: user tokens carry roles).
+        scope: Option<&'a str>,
+    },
+    /// `grant_type=refresh_token`.
+    RefreshToken {
+        /// `refresh_token`.
+        refresh_token: Option<&'a str>,
+        /// `scope` (refused: a refresh keeps its grant).
+        scope: Option<&'a str>,
+    },
+    /// `grant_type=client_credentials`: a token for the client itself.
+    ClientCredentials {
+        /// `scope`: a subset of the client's; all of them when absent.
+        scope: Option<&'a str>,
+    },
+    /// No `grant_type`.
+    Missing,
+    /// A `grant_type` this server does not support.
+    Unsupported,
+}
+
+impl<'a> Grant<'a> {
+    /// The grant of a token request whose parameters `param` looks up.
+    pub fn from_params(param: impl Fn(&str) -> Option<&'a str>) -> Self {
+        let get = |name: &str| param(name).filter(|v| !v.is_empty());
+        let scope = param("scope").filter(|v| !v.trim().is_empty());
+        match get("grant_type") {
+            None => Grant::Missing,
+            Some("password") => Grant::Password {
+                username: get("username"),
+                password: get("password"),
+                scope,
+            },
+            Some("refresh_token") => Grant::RefreshToken {
+                refresh_token: get("refresh_token"),
+                scope,
+            },
+            Some("client_credentials") => Grant::ClientCredentials { scope },
+            Some(_) => Grant::Unsupported,
+        }
+    }
+}
+
+/// A client-credentials access token.
+#[derive(Debug, Clone)]
+pub struct ClientToken {
+    /// The signed access token.
+    pub access_token: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+    /// The granted scope (space-separated).
+    pub scope: String,
+}
+
+/// What the token endpoint grants.
+#[derive(Debug, Clone)]
+pub enum Granted {
+    /// A user's token pair (`password` and `refresh_token` grants).
+    Pair(TokenPair),
+    /// A client's own access token (`client_credentials`).
+    Client(ClientToken),
+}
+
+/// Refuses a grant the client is not registered for.
+fn check_grant(client: &Client, grant: &'static str) -> Result<()> {
+    if client.grants.iter().any(|g| g == grant) {
+        Ok(())
+    } else {
+        Err(Error::UnauthorizedClient(
+            "the client may not use this grant type",
+        ))
+    }
+}
+
+/// The scope to grant: the requested tokens (each allowed for the
+/// client), or all the client's scopes when none is requested.
+fn resolve_scope(client: &Client, requested: Option<&str>) -> Result<String> {
+    match requested.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(client.scopes.join(" ")),
+        Some(req) => {
+            let mut out: Vec<&str> = Vec::new();
+            for tok in req.split(' ').filter(|t| !t.is_empty()) {
+                if !valid_scope_token(tok) {
+                    return Err(Error::InvalidScope("malformed scope".into()));
+                }
+                if !client.scopes.iter().any(|s| s == tok) {
+                    return Err(Error::InvalidScope(format!(
+                        "`{tok}` is not allowed for this client"
+                    )));
+                }
+                if !out.contains(&tok) {
+                    out.push(tok);
+                }
+            }
+            Ok(out.join(" "))
+        }
+    }
+}
+
+impl OAuth {
+    /// The token endpoint: `client` is the authenticated client, if the
+    /// request authenticated one. Password logins are throttled and refreshes
+    /// rate limited as on Tessera's own endpoints.
+    pub async fn exchange(
+        &self,
+        client: Option<&Client>,
+        grant: Grant<'_>,
+        ctx: &ClientInfo,
+    ) -> Result<Granted> {
+        match grant {
+            Grant::Password {
+                username,
+                password,
+                scope,
+            } => {
+                if let Some(c) = client {
+                    check_grant(c, "password")?;
+                }
+                if scope.is_some() {
+                    let why = "user tokens carry roles, not scopes";
+                    return Err(Error::InvalidScope(why.into()));
+                }
+                let user = username.ok_or(Error::MissingParameter("username"))?;
+                let pass = password.ok_or(Error::MissingParameter("password"))?;
+                Ok(Granted::Pair(self.sessions.login(user, pass, ctx).await?))
+            }
+            Grant::RefreshToken {
+                refresh_token,
+                scope,
+            } => {
+                if let Some(c) = client {
+                    check_grant(c, "refresh_token")?;
+                }
+                if scope.is_some() {
+                    let why = "a refresh cannot change the scope";
+                    return Err(Error::InvalidScope(why.into()));
+                }
+                let permit = self.sessions.admit_refresh(ctx).await?;
+                let rt = refresh_token.ok_or(Error::MissingParameter("refresh_token"))?;
+                let (pair, _) = self.sessions.refresh_admitted(permit, rt, ctx).await?;
+                Ok(Granted::Pair(pair))
+            }
+            Grant::ClientCredentials { scope } => {
+                let client = client.ok_or(Error::ClientAuthenticationRequired)?;
+                Ok(Granted::Client(self.client_credentials(client, scope)?))
+            }
+            Grant::Missing => Err(Error::MissingParameter("grant_type")),
+            Grant::Unsupported => Err(Error::UnsupportedGrantType),
+        }
+    }
+
+    /// The client-credentials grant: an access token for the client itself
+    /// (`sub` and `client_id` are the client id), with no refresh token.
+    fn client_credentials(&self, client: &Client, scope: Option<&str>) -> Result<ClientToken> {
+        check_grant(client, "client_credentials")?;
+        let scope = resolve_scope(client, scope)?;
+        let to = Grantee {
+            sub: &client.id,
+            sid: None,
+            roles: &[],
+            scope: (!scope.is_empty()).then_some(scope.as_str()),
+            client_id: Some(&client.id),
+        };
+        let access = issue_access(&self.ctx, to, self.ctx.now())?;
+        Ok(ClientToken {
+            access_token: access,
+            expires_in: i64::try_from(self.ctx.cfg.access_token_ttl.as_secs()).unwrap_or(i64::MAX),
+            scope,
+        })
+    }
+}

@@ -1,0 +1,159 @@
+//! OAuth 2.0 interop: confidential [`Clients`], the token endpoint's grants
+//! ([`Grant`], one [`OAuth::exchange`]), token revocation (RFC 7009) and
+//! introspection (RFC 7662).
+//!
+//! Authorization codes and consent (the next issues) get their own module
+//! beside `grant` and `clients`.
+
+mod clients;
+mod grant;
+
+pub use clients::Clients;
+pub use grant::{ClientToken, Grant, Granted};
+
+use crate::audit::AuditEvent;
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::refresh::RefreshToken;
+use crate::tokens::verify_access;
+use crate::{ClientInfo, Sessions};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tessera_jose::crypto;
+
+/// Grant types a client may be allowed.
+pub const GRANTS: [&str; 3] = ["client_credentials", "password", "refresh_token"];
+
+/// Which kind of token a revocation or introspection request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenHint {
+    /// `access_token`.
+    Access,
+    /// `refresh_token`.
+    Refresh,
+    /// No (or an unknown) hint.
+    None,
+}
+
+/// Checks one scope token (RFC 6749 §3.3).
+fn valid_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
+/// The token endpoint's grants, revocation and introspection.
+#[derive(Clone)]
+pub struct OAuth {
+    ctx: Arc<Ctx>,
+    sessions: Sessions,
+}
+
+impl std::fmt::Debug for OAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth").finish_non_exhaustive()
+    }
+}
+
+impl OAuth {
+    pub(crate) fn new(ctx: Arc<Ctx>, sessions: Sessions) -> Self {
+        OAuth { ctx, sessions }
+    }
+
+    /// RFC 7009: revokes a refresh token (its session ends) or an access
+    /// token (its session ends; a session-less token is denylisted until it
+    /// expires). Unknown and invalid tokens are not an error.
+    pub async fn revoke(&self, token: &str, hint: TokenHint, ctx: &ClientInfo) -> Result<()> {
+        let looks_refresh = token.starts_with(crate::refresh::PREFIX);
+        if looks_refresh || hint == TokenHint::Refresh {
+            if RefreshToken::parse(token).is_ok() {
+                return self.sessions.logout(token, ctx).await;
+            }
+            if looks_refresh {
+                return Ok(());
+            }
+        }
+        let Some(claims) = verify_access(&self.ctx, token) else {
+            return Ok(());
+        };
+        let c = &self.ctx;
+        let now = c.now();
+        let user = Some(claims.sub.as_str());
+        match &claims.sid {
+            Some(sid) => {
+                let _forget = c.forget_on_drop();
+                if c.store.revoke_session(sid, now, "token_revoked").await? {
+                    c.signal_revoked();
+                    c.audit(AuditEvent::TokenRevoked, user, Some(sid), ctx, None)
+                        .await;
+                }
+            }
+            None => {
+                c.store.revoke_token(&claims.jti, claims.exp).await?;
+                c.audit(AuditEvent::TokenRevoked, user, None, ctx, None)
+                    .await;
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 7662: `{"active": false}` for anything that is not a live token;
+    /// the claims of a live access or refresh token.
+    pub async fn introspect(&self, token: &str, hint: TokenHint) -> Result<Value> {
+        let inactive = json!({ "active": false });
+        if token.starts_with(crate::refresh::PREFIX) || hint == TokenHint::Refresh {
+            if let Ok(t) = RefreshToken::parse(token) {
+                return self.introspect_refresh(&t).await;
+            }
+        }
+        let Some(claims) = verify_access(&self.ctx, token) else {
+            return Ok(inactive);
+        };
+        let now = self.ctx.now();
+        let store = &self.ctx.store;
+        let live = match &claims.sid {
+            Some(sid) => store
+                .session(sid)
+                .await?
+                .is_some_and(|s| s.user_id == claims.sub && s.is_live(now)),
+            None => !store.is_token_revoked(&claims.jti).await?,
+        };
+        if !live {
+            return Ok(inactive);
+        }
+        let mut v = serde_json::to_value(&claims).map_err(Error::internal)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("active".into(), Value::Bool(true));
+            obj.insert("token_type".into(), Value::from("Bearer"));
+            if claims.sid.is_some() {
+                obj.insert("username".into(), Value::from(claims.sub.clone()));
+            }
+        }
+        Ok(v)
+    }
+
+    async fn introspect_refresh(&self, t: &RefreshToken) -> Result<Value> {
+        let now = self.ctx.now();
+        let store = &self.ctx.store;
+        let Some(session) = store.session(&t.session_id()).await? else {
+            return Ok(json!({ "active": false }));
+        };
+        let current = t.generation() == session.generation
+            && crypto::constant_time_eq(&t.hash(), &session.token_hash);
+        if !current || !session.is_live(now) {
+            return Ok(json!({ "active": false }));
+        }
+        let user = store.user_by_id(&session.user_id).await?;
+        Ok(json!({
+            "active": true,
+            "token_type": "refresh_token",
+            "iss": self.ctx.cfg.issuer,
+            "sub": session.user_id,
+            "sid": session.id,
+            "iat": session.rotated_at.unwrap_or(session.created_at),
+            "exp": session.expires_at.min(session.idle_expires_at),
+            "roles": user.map(|u| u.roles).unwrap_or_default(),
+        }))
+    }
+}

@@ -1,0 +1,355 @@
+//! Sessions: password login under the backoff rules, refresh-token rotation
+//! (see the crate docs), logout, the session list, and the Bearer check of
+//! access tokens with its short-lived liveness cache.
+
+mod bearer;
+pub(crate) mod live;
+mod refresh;
+pub(crate) mod verified;
+
+pub use live::Account;
+pub use refresh::{RefreshPermit, REUSE_DETECTED};
+
+use crate::audit::AuditEvent;
+use crate::config::secs;
+use crate::ctx::{storable, truncate, Ctx};
+use crate::error::{Error, Result};
+use crate::refresh::RefreshToken;
+use crate::throttle::Limiter;
+use crate::tokens::{issue_access, Grantee};
+use crate::Principal;
+use std::sync::Arc;
+use tessera_jose::crypto;
+use tessera_store::{Session, User};
+use zeroize::Zeroizing;
+
+/// Where a request came from (for sessions and the audit log).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// Client IP address.
+    pub ip: Option<String>,
+    /// `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
+/// An issued token pair. `Debug` hides both tokens.
+#[derive(Clone)]
+pub struct TokenPair {
+    /// The signed access token.
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The refresh token.
+    pub refresh_token: Zeroizing<String>,
+    /// Seconds until the refresh token expires (absolute or idle, whichever is first).
+    pub refresh_token_expires_in: i64,
+    /// The session the pair belongs to.
+    pub session_id: String,
+    /// The user.
+    pub user_id: String,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("session_id", &self.session_id)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What happened to a refresh, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// The token was current and was rotated.
+    Rotated,
+    /// The parent was replayed inside the grace window; same successor.
+    GraceReplay,
+}
+
+/// The throttling key of an account: its normalised email, whether or not
+/// the account exists. A string that is not an email (never an account) is
+/// kept short and free of NUL, so the shared throttle can always store it.
+fn account_key(email: &str) -> String {
+    crate::normalize_email(email).unwrap_or_else(|_| {
+        email
+            .trim()
+            .to_lowercase()
+            .replace('\0', "\u{fffd}")
+            .chars()
+            .take(254)
+            .collect()
+    })
+}
+
+/// Logins, refreshes, logouts and the Bearer check.
+#[derive(Clone)]
+pub struct Sessions {
+    ctx: Arc<Ctx>,
+    limiter: Arc<Limiter>,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions").finish_non_exhaustive()
+    }
+}
+
+impl Sessions {
+    pub(crate) fn new(ctx: Arc<Ctx>, limiter: Arc<Limiter>) -> Self {
+        Sessions { ctx, limiter }
+    }
+
+    /// Password login under the backoff rules: a throttled account or IP is
+    /// refused ([`Error::TooManyRequests`]) before any password work;
+    /// failures count, a success resets the account.
+    pub async fn login(&self, email: &str, password: &str, ctx: &ClientInfo) -> Result<TokenPair> {
+        let key = account_key(email);
+        let ip = ctx.ip.as_deref();
+        let now = self.ctx.now_millis();
+        self.limiter
+            .check_login(&key, ip, now)
+            .await
+            .map_err(Error::TooManyRequests)?;
+        let result = self.login_unthrottled(email, password, ctx).await;
+        match &result {
+            Ok(_) => self.limiter.login_succeeded(&key).await,
+            Err(Error::InvalidCredentials) => {
+                let now = self.ctx.now_millis();
+                self.limiter.login_failed(&key, ip, now).await;
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Password login without the backoff rules, for in-process callers
+    /// that do not face the network (operators' tools, tests): a new session
+    /// and token pair. A wrong password and an unknown email take the same
+    /// path and the same time. Network-facing callers use [`Sessions::login`].
+    pub async fn login_unthrottled(
+        &self,
+        email: &str,
+        password: &str,
+        ctx: &ClientInfo,
+    ) -> Result<TokenPair> {
+        let result = self.login_inner(email, password, ctx).await;
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(Error::InvalidCredentials) => "failure",
+            Err(_) => "error",
+        };
+        metrics::counter!("tessera_logins_total", "outcome" => outcome).increment(1);
+        result
+    }
+
+    async fn login_inner(
+        &self,
+        email: &str,
+        password: &str,
+        ctx: &ClientInfo,
+    ) -> Result<TokenPair> {
+        let c = &self.ctx;
+        let user = match crate::normalize_email(email) {
+            Ok(e) => c.store.user_by_email(&e).await?,
+            Err(_) => None,
+        };
+        let ok = c
+            .passwords
+            .verify(user.as_ref().map(|u| u.password_hash.as_str()), password)
+            .await?;
+        let user = match (ok, user) {
+            (true, Some(u)) => u,
+            (_, u) => {
+                let id = u.as_ref().map(|u| u.id.as_str());
+                c.audit(AuditEvent::LoginFailure, id, None, ctx, None).await;
+                return Err(Error::InvalidCredentials);
+            }
+        };
+        if c.passwords.needs_rehash(&user.password_hash) {
+            match c.passwords.hash(password).await {
+                Ok(h) => {
+                    if c.store.set_password_hash(&user.id, &h).await.is_ok() {
+                        c.audit(
+                            AuditEvent::PasswordRehashed,
+                            Some(&user.id),
+                            None,
+                            ctx,
+                            None,
+                        )
+                        .await;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "password re-hash failed"),
+            }
+        }
+        let pair = self.start_session(&user, ctx).await?;
+        let sid = Some(pair.session_id.as_str());
+        c.audit(AuditEvent::LoginSuccess, Some(&user.id), sid, ctx, None)
+            .await;
+        Ok(pair)
+    }
+
+    async fn start_session(&self, user: &User, ctx: &ClientInfo) -> Result<TokenPair> {
+        let cfg = &self.ctx.cfg;
+        let now = self.ctx.now();
+        let mut sid = [0u8; 16];
+        sid.copy_from_slice(&crypto::random_bytes(16).map_err(Error::internal)?);
+        let token = RefreshToken::first(&sid)?;
+        let session = Session {
+            id: token.session_id(),
+            user_id: user.id.clone(),
+            created_at: now,
+            last_used_at: now,
+            expires_at: now.saturating_add(secs(cfg.refresh_token_ttl)),
+            idle_expires_at: now.saturating_add(secs(cfg.refresh_idle_ttl)),
+            revoked_at: None,
+            revoked_reason: None,
+            user_agent: ctx.user_agent.as_ref().map(|s| truncate(s, 512)),
+            ip: ctx.ip.clone(),
+            generation: 0,
+            token_hash: token.hash().to_vec(),
+            rotated_at: None,
+        };
+        self.ctx.store.create_session(&session).await?;
+        self.pair(user, &session, &token, now)
+    }
+
+    fn pair(
+        &self,
+        user: &User,
+        session: &Session,
+        token: &RefreshToken,
+        now: i64,
+    ) -> Result<TokenPair> {
+        let to = Grantee {
+            sub: &user.id,
+            sid: Some(&session.id),
+            roles: &user.roles,
+            scope: None,
+            client_id: None,
+        };
+        Ok(TokenPair {
+            access_token: issue_access(&self.ctx, to, now)?,
+            expires_in: secs(self.ctx.cfg.access_token_ttl),
+            refresh_token: token.encode(),
+            refresh_token_expires_in: session
+                .expires_at
+                .min(session.idle_expires_at)
+                .saturating_sub(now)
+                .max(0),
+            session_id: session.id.clone(),
+            user_id: user.id.clone(),
+        })
+    }
+
+    /// Ends the session of a refresh token. Idempotent: an unknown, spent or
+    /// already-revoked token is not an error.
+    pub async fn logout(&self, text: &str, ctx: &ClientInfo) -> Result<()> {
+        let token = RefreshToken::parse(text).map_err(|_| Error::InvalidInput {
+            field: "refresh_token",
+            message: "is not a Tessera refresh token".into(),
+        })?;
+        let sid = token.session_id();
+        let Some(session) = self.ctx.store.session(&sid).await? else {
+            return Ok(());
+        };
+        if !self.genuine(&token, &session).await? {
+            return Ok(());
+        }
+        // A forged token must not be able to empty the cache; a genuine one
+        // clears it however the store call ends (see `live`).
+        let _forget = self.ctx.forget_on_drop();
+        if self
+            .ctx
+            .store
+            .revoke_session(&sid, self.ctx.now(), "logout")
+            .await?
+        {
+            self.ctx.signal_revoked();
+            self.ctx
+                .audit(
+                    AuditEvent::Logout,
+                    Some(&session.user_id),
+                    Some(&sid),
+                    ctx,
+                    None,
+                )
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Ends every session of the caller.
+    pub async fn logout_all(&self, who: &Principal, ctx: &ClientInfo) -> Result<usize> {
+        let n = self
+            .revoke_all(who.user_id(), "logout_all", AuditEvent::LogoutAll, ctx)
+            .await?;
+        Ok(n)
+    }
+
+    /// Admin: ends every session of a user.
+    pub async fn revoke_user_sessions(&self, user_id: &str, ctx: &ClientInfo) -> Result<usize> {
+        if !storable(user_id) || self.ctx.store.user_by_id(user_id).await?.is_none() {
+            return Err(Error::NotFound("user"));
+        }
+        self.revoke_all(user_id, "admin_revoked", AuditEvent::SessionsRevoked, ctx)
+            .await
+    }
+
+    async fn revoke_all(
+        &self,
+        user_id: &str,
+        reason: &str,
+        event: AuditEvent,
+        ctx: &ClientInfo,
+    ) -> Result<usize> {
+        let _forget = self.ctx.forget_on_drop();
+        let ids = self
+            .ctx
+            .store
+            .revoke_user_sessions(user_id, self.ctx.now(), reason)
+            .await?;
+        self.ctx.signal_revoked();
+        let detail = Some(format!("{} sessions", ids.len()));
+        self.ctx
+            .audit(event, Some(user_id), None, ctx, detail)
+            .await;
+        Ok(ids.len())
+    }
+
+    /// The caller's live sessions.
+    pub async fn list(&self, who: &Principal) -> Result<Vec<Session>> {
+        Ok(self
+            .ctx
+            .store
+            .live_sessions(who.user_id(), self.ctx.now())
+            .await?)
+    }
+
+    /// Ends one of the caller's sessions (404 for anyone else's).
+    pub async fn end(&self, who: &Principal, sid: &str, ctx: &ClientInfo) -> Result<()> {
+        if !storable(sid) {
+            return Err(Error::NotFound("session"));
+        }
+        match self.ctx.store.session(sid).await? {
+            Some(s) if s.user_id == who.user_id() => {
+                let _forget = self.ctx.forget_on_drop();
+                if self
+                    .ctx
+                    .store
+                    .revoke_session(sid, self.ctx.now(), "user_revoked")
+                    .await?
+                {
+                    self.ctx.signal_revoked();
+                    let user = Some(who.user_id());
+                    self.ctx
+                        .audit(AuditEvent::SessionRevoked, user, Some(sid), ctx, None)
+                        .await;
+                }
+                Ok(())
+            }
+            _ => Err(Error::NotFound("session")),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Access tokens and the keys that sign them: issuing, verifying the
+//! signature and claims, the published JWKS, and key rotation.
+
+use crate::audit::AuditEvent;
+use crate::config::secs;
+use crate::ctx::{random_id, Ctx};
+use crate::error::{Error, Result};
+use crate::keys::KeyInfo;
+use crate::ClientInfo;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tessera_jose::UnverifiedToken;
+
+/// The claims of a Tessera access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Subject: the user id (or the client id for client credentials).
+    pub sub: String,
+    /// Audience.
+    pub aud: String,
+    /// Expiry.
+    pub exp: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// Token id.
+    pub jti: String,
+    /// Session id (absent for client-credential tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Roles at issue time.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// OAuth scope, where one applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// OAuth client, where one applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// A verified caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The access token's claims.
+    pub claims: AccessClaims,
+}
+
+impl Principal {
+    /// The user id.
+    pub fn user_id(&self) -> &str {
+        &self.claims.sub
+    }
+    /// The session id, if the token has one.
+    pub fn session_id(&self) -> Option<&str> {
+        self.claims.sid.as_deref()
+    }
+    /// True if the token carries this role.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.claims.roles.iter().any(|r| r == role)
+    }
+}
+
+/// What an access token is issued for.
+pub(crate) struct Grantee<'a> {
+    pub(crate) sub: &'a str,
+    pub(crate) sid: Option<&'a str>,
+    pub(crate) roles: &'a [String],
+    pub(crate) scope: Option<&'a str>,
+    pub(crate) client_id: Option<&'a str>,
+}
+
+/// Signs an access token valid from `now`.
+pub(crate) fn issue_access(ctx: &Ctx, to: Grantee<'_>, now: i64) -> Result<String> {
+    let cfg = &ctx.cfg;
+    let claims = AccessClaims {
+        iss: cfg.issuer.clone(),
+        sub: to.sub.to_owned(),
+        aud: cfg.audience.clone(),
+        exp: now.saturating_add(secs(cfg.access_token_ttl)),
+        iat: now,
+        jti: random_id(12)?,
+        sid: to.sid.map(str::to_owned),
+        roles: to.roles.to_vec(),
+        scope: to.scope.map(str::to_owned),
+        client_id: to.client_id.map(str::to_owned),
+    };
+    let keys = ctx.keys.current(now);
+    tessera_jose::encode(keys.signer(), Some(tessera_jose::ACCESS_TOKEN_TYP), &claims)
+        .map_err(|e| Error::internal_in("signing", e))
+}
+
+/// Verifies an access token's signature and claims (not its liveness).
+pub(crate) fn verify_access(ctx: &Ctx, token: &str) -> Option<AccessClaims> {
+    let now = ctx.now();
+    let keys = ctx.keys.current(now);
+    let v = &ctx.validation;
+    UnverifiedToken::parse(token, &v.limits)
+        .and_then(|t| t.verify_with(keys.keyset()))
+        .and_then(|t| t.validate::<AccessClaims>(v, now))
+        .ok()
+        .map(|d| d.claims)
+}
+
+/// The signing keys as the world and operators see them.
+#[derive(Clone)]
+pub struct Tokens {
+    ctx: Arc<Ctx>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").finish_non_exhaustive()
+    }
+}
+
+impl Tokens {
+    pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
+        Tokens { ctx }
+    }
+
+    /// The published JWKS (every verification key), serialised.
+    pub fn jwks_json(&self) -> Arc<str> {
+        self.ctx.keys.current(self.ctx.now()).jwks_json().clone()
+    }
+
+    /// The published keys, for operators.
+    pub fn key_infos(&self) -> Vec<KeyInfo> {
+        self.ctx.keys.current(self.ctx.now()).infos().to_vec()
+    }
+
+    /// Seconds since the key that signs now was created.
+    pub fn signing_key_age(&self) -> Option<i64> {
+        let now = self.ctx.now();
+        let keys = self.ctx.keys.current(now);
+        keys.infos()
+            .iter()
+            .find(|k| k.signing)
+            .map(|k| now.saturating_sub(k.created_at))
+    }
+
+    /// Verifies an access token's signature and claims only: not whether
+    /// its session is still alive (see [`crate::Sessions::authenticate`]).
+    pub fn verify(&self, token: &str) -> Option<AccessClaims> {
+        verify_access(&self.ctx, token)
+    }
+
+    /// Admin: rotates the signing key.
+    pub async fn rotate_keys(&self, immediate: bool, ctx: &ClientInfo) -> Result<KeyInfo> {
+        let info = self.ctx.keys.rotate(self.ctx.now(), immediate).await?;
+        self.ctx
+            .audit(
+                AuditEvent::KeyRotated,
+                None,
+                None,
+                ctx,
+                Some(info.kid.clone()),
+            )
+            .await;
+        Ok(info)
+    }
+}
