@@ -3,18 +3,19 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Client as Peer, RawBody};
-use crate::openapi::{
-    ErrorBody, IntrospectionResponse, OAuthTokenResponse, TokenParams, TokenRequest,
-};
-use crate::routes::throttled_login;
+use crate::routes::{no_store, throttled_login, token_body};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
-use serde_json::{json, Value};
+use serde::Serialize;
 use std::collections::HashMap;
+use tessera_api::{
+    ErrorBody, GrantType, Introspection, OAuthTokenResponse, TokenParams, TokenRequest, TokenType,
+    TokenTypeHint,
+};
 use tessera_core::oauth::{OAuth, TokenHint};
 use tessera_core::Error as CoreError;
 use tessera_store::Client;
@@ -134,13 +135,9 @@ pub(crate) async fn authenticate(
     }
 }
 
-fn no_store(v: Value) -> Response {
-    let mut res = Json(v).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    res
+/// A JSON answer that must not be cached.
+fn no_store_json(body: impl Serialize) -> Response {
+    no_store(Json(body).into_response())
 }
 
 fn required<'a>(f: &'a HashMap<String, String>, name: &'static str) -> ApiResult<&'a str> {
@@ -163,7 +160,9 @@ fn required<'a>(f: &'a HashMap<String, String>, name: &'static str) -> ApiResult
         (status = 400, description = "RFC 6749 §5.2: `invalid_request`, `invalid_grant`, \
             `unauthorized_client`, `unsupported_grant_type` or `invalid_scope`", body = ErrorBody),
         (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic`)", body = ErrorBody),
-        (status = 429, description = "Too many attempts; see `Retry-After`", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub(crate) async fn token(
@@ -180,11 +179,17 @@ pub(crate) async fn token(
         .get("scope")
         .map(String::as_str)
         .filter(|x| !x.trim().is_empty());
-    match grant {
-        "password" => {
-            if let Some(c) = &client {
-                OAuth::check_grant(c, "password").map_err(oauth_error)?;
-            }
+    let grant = GrantType::from_param(grant).ok_or_else(|| {
+        err(
+            "unsupported_grant_type",
+            "grant_type must be password, refresh_token or client_credentials",
+        )
+    })?;
+    if let (Some(c), GrantType::Password | GrantType::RefreshToken) = (&client, grant) {
+        OAuth::check_grant(c, grant.as_str()).map_err(oauth_error)?;
+    }
+    let body = match grant {
+        GrantType::Password => {
             if scope.is_some() {
                 return Err(err("invalid_scope", "user tokens carry roles, not scopes"));
             }
@@ -197,33 +202,18 @@ pub(crate) async fn token(
                     e
                 }
             })?;
-            Ok(no_store(json!({
-                "access_token": pair.access_token,
-                "token_type": "Bearer",
-                "expires_in": pair.expires_in,
-                "refresh_token": pair.refresh_token.as_str(),
-                "refresh_token_expires_in": pair.refresh_token_expires_in,
-            })))
+            OAuthTokenResponse::from(token_body(&pair))
         }
-        "refresh_token" => {
-            if let Some(c) = &client {
-                OAuth::check_grant(c, "refresh_token").map_err(oauth_error)?;
-            }
+        GrantType::RefreshToken => {
             if scope.is_some() {
                 return Err(err("invalid_scope", "a refresh cannot change the scope"));
             }
             crate::routes::rate(&s, tessera_core::throttle::Action::Refresh, &ctx).await?;
             let rt = required(&f, "refresh_token")?;
             let (pair, _) = s.auth.refresh(rt, &ctx).await.map_err(oauth_error)?;
-            Ok(no_store(json!({
-                "access_token": pair.access_token,
-                "token_type": "Bearer",
-                "expires_in": pair.expires_in,
-                "refresh_token": pair.refresh_token.as_str(),
-                "refresh_token_expires_in": pair.refresh_token_expires_in,
-            })))
+            OAuthTokenResponse::from(token_body(&pair))
         }
-        "client_credentials" => {
+        GrantType::ClientCredentials => {
             let client =
                 client.ok_or_else(|| invalid_client("client authentication is required"))?;
             let t = s
@@ -231,28 +221,24 @@ pub(crate) async fn token(
                 .client_credentials(&client, scope, &ctx)
                 .await
                 .map_err(oauth_error)?;
-            let mut v = json!({
-                "access_token": t.access_token,
-                "token_type": "Bearer",
-                "expires_in": t.expires_in,
-            });
-            if !t.scope.is_empty() {
-                v["scope"] = Value::from(t.scope);
+            OAuthTokenResponse {
+                access_token: t.access_token,
+                token_type: TokenType::Bearer,
+                expires_in: t.expires_in,
+                refresh_token: None,
+                refresh_token_expires_in: None,
+                scope: (!t.scope.is_empty()).then_some(t.scope),
             }
-            Ok(no_store(v))
         }
-        _ => Err(err(
-            "unsupported_grant_type",
-            "grant_type must be password, refresh_token or client_credentials",
-        )),
-    }
+    };
+    Ok(no_store_json(body))
 }
 
 fn hint(f: &HashMap<String, String>) -> TokenHint {
-    match f.get("token_type_hint").map(String::as_str) {
-        Some("access_token") => TokenHint::Access,
-        Some("refresh_token") => TokenHint::Refresh,
-        _ => TokenHint::None,
+    match TokenTypeHint::from_param(f.get("token_type_hint").map(String::as_str)) {
+        Some(TokenTypeHint::AccessToken) => TokenHint::Access,
+        Some(TokenTypeHint::RefreshToken) => TokenHint::Refresh,
+        None => TokenHint::None,
     }
 }
 
@@ -267,6 +253,7 @@ fn hint(f: &HashMap<String, String>) -> TokenHint {
         (status = 200, description = "Revoked, or the token was already invalid (RFC 7009 §2.2); empty body"),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
         (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic`)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
     )
 )]
 pub(crate) async fn revoke(
@@ -297,10 +284,11 @@ pub(crate) async fn revoke(
     request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
     security(("basic" = [])),
     responses(
-        (status = 200, description = "The token's state; `Cache-Control: no-store`", body = IntrospectionResponse),
+        (status = 200, description = "The token's state; `Cache-Control: no-store`", body = Introspection),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
         (status = 401, description = "`invalid_client`: client authentication (Basic or form) is required",
             body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
     )
 )]
 pub(crate) async fn introspect(
@@ -319,5 +307,11 @@ pub(crate) async fn introspect(
         .introspect(token, hint(&f))
         .await
         .map_err(oauth_error)?;
-    Ok(no_store(v))
+    // Core answers with the claims as JSON; the wire type is the contract.
+    let body: Introspection = serde_json::from_value(v).map_err(|e| {
+        oauth_error(tessera_core::Error::Internal(format!(
+            "introspection answer: {e}"
+        )))
+    })?;
+    Ok(no_store_json(body))
 }

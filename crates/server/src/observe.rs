@@ -5,7 +5,6 @@
 //! The `metrics` facade has one process-wide recorder by design; it is
 //! installed once, and every server in the process renders the same registry.
 
-use crate::openapi::ErrorBody;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -13,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use tessera_api::ErrorBody;
 use tracing::Instrument;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
