@@ -33,13 +33,40 @@ def _common_passwords() -> frozenset:
 COMMON = _common_passwords()
 
 
-@schemathesis.hook("filter_body").apply_to(path="/v1/auth/register", method="POST")
-def password_not_common(ctx, body):
+def _password_not_common(body):
     if isinstance(body, dict) and isinstance(body.get("password"), str):
         return body["password"].lower() not in COMMON
     return True
 
 
-@schemathesis.hook("filter_body").apply_to(path_regex="^/oauth2/", method="POST")
-def one_client_authentication(ctx, body):
+def _one_client_authentication(body):
     return not (isinstance(body, dict) and "client_secret" in body)
+
+
+def _applies(ctx, case_body):
+    op = ctx.operation
+    if op is None or op.method.upper() != "POST":
+        return True
+    if op.path == "/v1/auth/register":
+        return _password_not_common(case_body)
+    if op.path.startswith("/oauth2/"):
+        return _one_client_authentication(case_body)
+    return True
+
+
+# Each rule is checked on generated bodies (`filter_body`: the fuzzing
+# phase), on whole cases (`filter_case`: the coverage phase) and on the
+# cases built from the document's examples (`before_add_examples`).
+@schemathesis.hook
+def filter_body(ctx, body):
+    return _applies(ctx, body)
+
+
+@schemathesis.hook
+def filter_case(ctx, case):
+    return _applies(ctx, case.body)
+
+
+@schemathesis.hook
+def before_add_examples(ctx, examples):
+    examples[:] = [case for case in examples if _applies(ctx, case.body)]

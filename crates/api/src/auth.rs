@@ -9,15 +9,19 @@ pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_CHARS: usize = 1024;
 
 /// The shape of a Tessera refresh token: `tsr_` and 56 bytes in canonical
-/// base64url (75 characters, the last one carrying two zero bits).
-pub const REFRESH_TOKEN_PATTERN: &str = "^tsr_[A-Za-z0-9_-]{74}[AEIMQUYcgkosw048]$";
+/// base64url (75 characters; the last one carries two zero bits, and the
+/// 22nd a zero sign bit of the big-endian rotation counter, which is never
+/// negative).
+pub const REFRESH_TOKEN_PATTERN: &str =
+    "^tsr_[A-Za-z0-9_-]{21}[A-HQ-Xg-nw-z0-3][A-Za-z0-9_-]{52}[AEIMQUYcgkosw048]$";
 
 /// `POST /v1/auth/register`: a new account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "alice@example.com", "password": "correct horse battery staple"}))]
 pub struct Credentials {
     /// Email address: trimmed and lower-cased; unique; at most 254 bytes.
-    #[schema(example = "alice@example.com", format = Email, min_length = 3, max_length = 254)]
+    #[schema(format = Email, min_length = 3, max_length = 254)]
     pub email: String,
     /// Password: 8 to 1024 characters, no composition rules, and not one of
     /// the common breached passwords Tessera ships (compared
@@ -49,7 +53,7 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token (`tsr_…`, 79 characters).
-    #[schema(value_type = String, required = true, pattern = "^tsr_[A-Za-z0-9_-]{74}[AEIMQUYcgkosw048]$",
+    #[schema(value_type = String, required = true, pattern = "^tsr_[A-Za-z0-9_-]{21}[A-HQ-Xg-nw-z0-3][A-Za-z0-9_-]{52}[AEIMQUYcgkosw048]$",
         min_length = 79, max_length = 79)]
     pub refresh_token: Option<String>,
 }

@@ -16,7 +16,7 @@ pub struct FeedQuery {
     pub since: Option<String>,
     /// Long poll: seconds to wait for a change (default 0; at most 55, and
     /// within the request timeout, whatever is asked).
-    #[param(minimum = 0, maximum = 4294967295_u64)]
+    #[param(minimum = 0, maximum = 18446744073709551615_u64)]
     pub wait: Option<u64>,
 }
 

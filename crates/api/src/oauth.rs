@@ -82,7 +82,7 @@ pub enum TokenRequest {
         password: String,
         /// Client id (`client_secret_post`, or a public client identifying itself).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schema(nullable = false, min_length = 1)]
+        #[schema(nullable = false)]
         client_id: Option<String>,
         /// Client secret (`client_secret_post`; needs `client_id`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,14 +93,14 @@ pub enum TokenRequest {
     RefreshToken {
         /// The refresh token.
         #[schema(
-            pattern = "^tsr_[A-Za-z0-9_-]{74}[AEIMQUYcgkosw048]$",
+            pattern = "^tsr_[A-Za-z0-9_-]{21}[A-HQ-Xg-nw-z0-3][A-Za-z0-9_-]{52}[AEIMQUYcgkosw048]$",
             min_length = 79,
             max_length = 79
         )]
         refresh_token: String,
         /// Client id (`client_secret_post`, or a public client identifying itself).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schema(nullable = false, min_length = 1)]
+        #[schema(nullable = false)]
         client_id: Option<String>,
         /// Client secret (`client_secret_post`; needs `client_id`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,7 +116,7 @@ pub enum TokenRequest {
         scope: Option<String>,
         /// Client id (`client_secret_post`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schema(nullable = false, min_length = 1)]
+        #[schema(nullable = false)]
         client_id: Option<String>,
         /// Client secret (`client_secret_post`; needs `client_id`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -208,8 +208,7 @@ impl PartialSchema for TokenParams {
             )
             .property(
                 "client_id",
-                text("Client id (`client_secret_post`, or a public client identifying itself).")
-                    .min_length(Some(1)),
+                text("Client id (`client_secret_post`, or a public client identifying itself)."),
             )
             .property(
                 "client_secret",
@@ -219,6 +218,13 @@ impl PartialSchema for TokenParams {
                         utoipa::openapi::KnownFormat::Password,
                     ))),
             )
+            // Other parameters are ignored, but each once (RFC 6749 §3.2): a
+            // string, never a list.
+            .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .examples([serde_json::json!({
+                "token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.e30.c2ln",
+                "token_type_hint": "access_token",
+            })])
             .extensions(Some(Extensions::from_iter([(
                 "dependentRequired",
                 serde_json::json!({ "client_secret": ["client_id"] }),
