@@ -70,6 +70,7 @@ use cache::{Entry, VerifiedCache};
 use jwks::KeyCache;
 use revoked::{Follower, Revocations};
 use serde::de::DeserializeOwned;
+use serde::Deserialize as _;
 use serde_json::Value;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -128,55 +129,61 @@ impl Authenticated {
     }
 
     fn from_claims(claims: Value, kid: Option<String>) -> Result<Self> {
-        let bad = |c: &'static str| Error::InvalidToken(tessera_jose::Error::InvalidClaim(c));
-        let obj = claims
-            .as_object()
-            .ok_or(Error::InvalidToken(tessera_jose::Error::Malformed(
-                "payload",
-            )))?;
-        let subject = match obj.get("sub") {
-            Some(Value::String(s)) => s.clone(),
-            Some(_) => return Err(bad("sub")),
-            None => {
-                return Err(Error::InvalidToken(tessera_jose::Error::MissingClaim(
-                    "sub",
-                )))
-            }
-        };
-        let session = match obj.get("sid") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err(bad("sid")),
-        };
-        let roles = match obj.get("roles") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|r| r.as_str().map(str::to_owned).ok_or(bad("roles")))
-                .collect::<Result<_>>()?,
-            Some(_) => return Err(bad("roles")),
-        };
-        let scopes = match obj.get("scope") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(s)) => s.split_ascii_whitespace().map(str::to_owned).collect(),
-            Some(_) => return Err(bad("scope")),
-        };
-        let expires_at = obj
-            .get("exp")
-            .and_then(Value::as_i64)
-            .ok_or(Error::InvalidToken(tessera_jose::Error::MissingClaim(
-                "exp",
-            )))?;
+        let c = tessera_api::AccessClaims::deserialize(&claims)
+            .map_err(|e| claims_error(&claims, &e))?;
+        let scopes = c.scopes().map(str::to_owned).collect();
         Ok(Authenticated {
             claims,
-            subject,
-            session,
-            roles,
+            subject: c.sub,
+            session: c.sid,
+            roles: c.roles,
             scopes,
             kid,
-            expires_at,
+            expires_at: c.exp,
         })
     }
+}
+
+/// The claims `tessera_api::AccessClaims` reads, for naming the one that
+/// made it refuse a token.
+const CLAIMS: [&str; 10] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "jti",
+    "sid",
+    "roles",
+    "scope",
+    "client_id",
+];
+
+/// Why `claims` are not those of a Tessera access token: a payload that is
+/// not an object, a missing claim, or the first claim of the wrong type.
+fn claims_error(claims: &Value, e: &serde_json::Error) -> Error {
+    let Some(obj) = claims.as_object() else {
+        return Error::InvalidToken(tessera_jose::Error::Malformed("payload"));
+    };
+    let msg = e.to_string();
+    if let Some(c) = CLAIMS
+        .iter()
+        .find(|c| msg.starts_with(&format!("missing field `{c}`")))
+    {
+        return Error::InvalidToken(tessera_jose::Error::MissingClaim(c));
+    }
+    let wrong = |c: &str, v: &Value| match c {
+        "exp" | "iat" => !v.is_i64(),
+        "roles" => !(v.is_null() || v.as_array().is_some_and(|a| a.iter().all(Value::is_string))),
+        "sid" | "scope" | "client_id" => !(v.is_null() || v.is_string()),
+        _ => !v.is_string(),
+    };
+    let c = CLAIMS
+        .iter()
+        .find(|c| obj.get(**c).is_some_and(|v| wrong(c, v)))
+        .copied()
+        .unwrap_or("payload");
+    Error::InvalidToken(tessera_jose::Error::InvalidClaim(c))
 }
 
 /// Counters for tests, health pages and dashboards (the same numbers go to

@@ -11,7 +11,6 @@
 
 use crate::error::{Error, Result};
 use crate::http::Http;
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
@@ -21,20 +20,8 @@ use tessera_jose::Clock;
 /// How long one long poll may wait on the server.
 const WAIT_SECS: u64 = 25;
 
-#[derive(Deserialize)]
-struct Page {
-    revoked: Vec<Entry>,
-    cursor: String,
-    #[serde(default)]
-    more: bool,
-    max_age: i64,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    sid: String,
-    revoked_at: i64,
-}
+/// One page of the feed, as the server writes it.
+type Page = tessera_api::RevocationFeed;
 
 pub(crate) struct Revocations {
     /// Session id → forget after (Unix seconds).

@@ -5,7 +5,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
+use tessera_api::ErrorBody;
 
 /// An HTTP error answer.
 #[derive(Debug, Clone)]
@@ -22,12 +22,6 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// Adds `WWW-Authenticate: Basic` (OAuth `invalid_client`).
     pub basic_challenge: bool,
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    error: &'a str,
-    error_description: &'a str,
 }
 
 impl ApiError {
@@ -90,20 +84,22 @@ fn quote(s: &str) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let challenge = self.bearer.map(|code| {
+            format!(
+                "Bearer realm=\"tessera\", error=\"{code}\", error_description=\"{}\"",
+                quote(&self.description)
+            )
+        });
         let mut res = (
             self.status,
-            Json(Body {
-                error: self.error,
-                error_description: &self.description,
+            Json(ErrorBody {
+                error: self.error.to_owned(),
+                error_description: self.description,
             }),
         )
             .into_response();
         let headers = res.headers_mut();
-        if let Some(code) = self.bearer {
-            let v = format!(
-                "Bearer realm=\"tessera\", error=\"{code}\", error_description=\"{}\"",
-                quote(&self.description)
-            );
+        if let Some(v) = challenge {
             if let Ok(v) = HeaderValue::from_str(&v) {
                 headers.insert(header::WWW_AUTHENTICATE, v);
             }

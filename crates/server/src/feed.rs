@@ -9,13 +9,10 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
+use tessera_api::{ErrorBody, FeedQuery, RevocationFeed, RevokedSession, MAX_WAIT_SECS};
 use tessera_core::feed::{Cursor, Page};
-
-/// Longest long poll, whatever `wait` asks for.
-pub(crate) const MAX_WAIT_SECS: u64 = 55;
 
 /// How often a waiting poll looks at the store for revocations made by other
 /// instances (those of this process wake it at once).
@@ -54,48 +51,28 @@ fn params(raw: Option<&str>) -> ApiResult<(Option<Cursor>, u64)> {
     Ok((since, wait))
 }
 
+/// The wire page of a feed page.
+fn page_body(page: &Page, max_age: i64) -> RevocationFeed {
+    RevocationFeed {
+        revoked: page
+            .revoked
+            .iter()
+            .map(|r| RevokedSession {
+                sid: r.sid.clone(),
+                revoked_at: r.revoked_at,
+            })
+            .collect(),
+        cursor: page.cursor.to_string(),
+        more: page.more,
+        max_age,
+    }
+}
+
 fn render(page: &Page, max_age: i64) -> Response {
-    let revoked: Vec<_> = page
-        .revoked
-        .iter()
-        .map(|r| json!({ "sid": r.sid, "revoked_at": r.revoked_at }))
-        .collect();
-    let mut res = Json(json!({
-        "revoked": revoked,
-        "cursor": page.cursor.to_string(),
-        "more": page.more,
-        "max_age": max_age,
-    }))
-    .into_response();
+    let mut res = Json(page_body(page, max_age)).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
-}
-
-/// The revocation feed's answer.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct RevocationFeed {
-    /// Sessions revoked in the window, oldest first; may repeat entries of
-    /// the previous answer (deduplicate by `sid`).
-    revoked: Vec<RevokedSession>,
-    /// Pass as `since` in the next poll.
-    cursor: String,
-    /// `true`: the page was cut; poll again at once.
-    more: bool,
-    /// Seconds after `revoked_at` that an entry can be forgotten (the
-    /// access-token lifetime plus the leeway).
-    max_age: i64,
-}
-
-/// One revoked session.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct RevokedSession {
-    /// Session id: refuse access tokens whose `sid` claim equals it.
-    sid: String,
-    /// Unix seconds.
-    revoked_at: i64,
 }
 
 /// `GET /v1/revocations?since=<cursor>&wait=<seconds>`: sessions revoked
@@ -107,15 +84,13 @@ pub(crate) struct RevokedSession {
     get,
     path = "/v1/revocations",
     tag = "resource-servers",
-    params(
-        ("since" = Option<String>, Query, description = "The `cursor` of the previous answer; omit for the whole current window"),
-        ("wait" = Option<u64>, Query, description = "Long poll: seconds to wait for a change (default 0)"),
-    ),
+    params(FeedQuery),
     security(("basic" = [])),
     responses(
-        (status = 200, description = "The revocations since the cursor (`Cache-Control: no-store`);             an empty list with the same cursor when the wait ended without change", body = RevocationFeed),
-        (status = 400, description = "`invalid_request`: malformed cursor or parameter", body = crate::openapi::ErrorBody),
-        (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic`)", body = crate::openapi::ErrorBody),
+        (status = 200, description = "The revocations since the cursor (`Cache-Control: no-store`); \
+            an empty list with the same cursor when the wait ended without change", body = RevocationFeed),
+        (status = 400, description = "`invalid_request`: malformed cursor or parameter", body = ErrorBody),
+        (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic`)", body = ErrorBody),
     )
 )]
 pub(crate) async fn revocations(

@@ -33,7 +33,6 @@ pub use observe::Metrics;
 pub use state::AppState;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post, put};
 use axum::Router;
 use config::Config;
 use std::fmt;
@@ -169,44 +168,48 @@ fn cors(cfg: &Config) -> Option<tower_http::cors::CorsLayer> {
     )
 }
 
+/// The documented API: every route, declared once by its handler's
+/// `#[utoipa::path]`, and the OpenAPI document generated from the same list.
+fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi as _;
+    use utoipa_axum::router::OpenApiRouter;
+    use utoipa_axum::routes;
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(routes::register))
+        .routes(routes!(routes::login))
+        .routes(routes!(routes::refresh))
+        .routes(routes!(routes::logout))
+        .routes(routes!(routes::logout_all))
+        .routes(routes!(routes::me))
+        .routes(routes!(routes::sessions))
+        .routes(routes!(routes::end_session))
+        .routes(routes!(feed::revocations))
+        .routes(routes!(routes::admin_users))
+        .routes(routes!(routes::admin_set_roles))
+        .routes(routes!(routes::admin_revoke_sessions))
+        .routes(routes!(routes::admin_keys))
+        .routes(routes!(routes::admin_rotate_keys))
+        .routes(routes!(routes::admin_audit))
+        .routes(routes!(oauth::token))
+        .routes(routes!(oauth::revoke))
+        .routes(routes!(oauth::introspect))
+        .routes(routes!(routes::jwks))
+        .routes(routes!(routes::discovery))
+        .routes(routes!(routes::oauth_authorization_server))
+        .routes(routes!(routes::healthz))
+        .routes(routes!(routes::readyz))
+        .routes(routes!(observe::render))
+        .split_for_parts()
+}
+
 /// The HTTP API.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     let timeout = state.config.request_timeout.0;
     let cors = cors(&state.config);
     let header_limit = state.config.max_header_bytes;
-    Router::new()
-        .route("/v1/auth/register", post(routes::register))
-        .route("/v1/auth/login", post(routes::login))
-        .route("/v1/auth/refresh", post(routes::refresh))
-        .route("/v1/auth/logout", post(routes::logout))
-        .route("/v1/auth/logout-all", post(routes::logout_all))
-        .route("/v1/me", get(routes::me))
-        .route("/v1/sessions", get(routes::sessions))
-        .route("/v1/sessions/{id}", delete(routes::end_session))
-        .route("/v1/revocations", get(feed::revocations))
-        .route("/v1/admin/users", get(routes::admin_users))
-        .route("/v1/admin/users/{id}/roles", put(routes::admin_set_roles))
-        .route(
-            "/v1/admin/users/{id}/sessions",
-            delete(routes::admin_revoke_sessions),
-        )
-        .route("/v1/admin/keys", get(routes::admin_keys))
-        .route("/v1/admin/keys/rotate", post(routes::admin_rotate_keys))
-        .route("/oauth2/token", post(oauth::token))
-        .route("/oauth2/revoke", post(oauth::revoke))
-        .route("/oauth2/introspect", post(oauth::introspect))
-        .route("/.well-known/jwks.json", get(routes::jwks))
-        .route("/.well-known/openid-configuration", get(routes::discovery))
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(routes::discovery),
-        )
-        .route("/healthz", get(routes::healthz))
-        .route("/readyz", get(routes::readyz))
-        .route("/metrics", get(observe::render))
-        .route("/v1/admin/audit", get(routes::admin_audit))
-        .merge(openapi::routes())
+    let (api, doc) = api();
+    api.merge(openapi::routes(doc))
         .merge(web::routes())
         .route_layer(axum::middleware::from_fn(observe::metrics))
         .fallback(routes::not_found)

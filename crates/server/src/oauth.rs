@@ -3,17 +3,19 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Client as Peer, RawBody};
-use crate::openapi::{
-    ErrorBody, IntrospectionResponse, OAuthTokenResponse, TokenParams, TokenRequest,
-};
+use crate::routes::{no_store, token_body};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
-use serde_json::{json, Value};
+use serde::Serialize;
 use std::collections::HashMap;
+use tessera_api::{
+    ErrorBody, Introspection, OAuthTokenResponse, TokenParams, TokenRequest, TokenType,
+    TokenTypeHint,
+};
 use tessera_core::oauth::{Clients, Grant, Granted, TokenHint};
 use tessera_core::Error as CoreError;
 use tessera_store::Client;
@@ -133,13 +135,9 @@ pub(crate) async fn authenticate(
     }
 }
 
-fn no_store(v: Value) -> Response {
-    let mut res = Json(v).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    res
+/// A JSON answer that must not be cached.
+fn no_store_json(body: impl Serialize) -> Response {
+    no_store(Json(body).into_response())
 }
 
 fn required<'a>(f: &'a HashMap<String, String>, name: &'static str) -> ApiResult<&'a str> {
@@ -162,7 +160,9 @@ fn required<'a>(f: &'a HashMap<String, String>, name: &'static str) -> ApiResult
         (status = 400, description = "RFC 6749 §5.2: `invalid_request`, `invalid_grant`, \
             `unauthorized_client`, `unsupported_grant_type` or `invalid_scope`", body = ErrorBody),
         (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic`)", body = ErrorBody),
-        (status = 429, description = "Too many attempts; see `Retry-After`", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub(crate) async fn token(
@@ -181,33 +181,25 @@ pub(crate) async fn token(
         .exchange(client.as_ref(), grant, &ctx)
         .await
         .map_err(oauth_error)?;
-    match granted {
-        Granted::Pair(pair) => Ok(no_store(json!({
-            "access_token": pair.access_token,
-            "token_type": "Bearer",
-            "expires_in": pair.expires_in,
-            "refresh_token": pair.refresh_token.as_str(),
-            "refresh_token_expires_in": pair.refresh_token_expires_in,
-        }))),
-        Granted::Client(t) => {
-            let mut v = json!({
-                "access_token": t.access_token,
-                "token_type": "Bearer",
-                "expires_in": t.expires_in,
-            });
-            if !t.scope.is_empty() {
-                v["scope"] = Value::from(t.scope);
-            }
-            Ok(no_store(v))
-        }
-    }
+    let body = match granted {
+        Granted::Pair(pair) => OAuthTokenResponse::from(token_body(&pair)),
+        Granted::Client(t) => OAuthTokenResponse {
+            access_token: t.access_token,
+            token_type: TokenType::Bearer,
+            expires_in: t.expires_in,
+            refresh_token: None,
+            refresh_token_expires_in: None,
+            scope: (!t.scope.is_empty()).then_some(t.scope),
+        },
+    };
+    Ok(no_store_json(body))
 }
 
 fn hint(f: &HashMap<String, String>) -> TokenHint {
-    match f.get("token_type_hint").map(String::as_str) {
-        Some("access_token") => TokenHint::Access,
-        Some("refresh_token") => TokenHint::Refresh,
-        _ => TokenHint::None,
+    match TokenTypeHint::from_param(f.get("token_type_hint").map(String::as_str)) {
+        Some(TokenTypeHint::AccessToken) => TokenHint::Access,
+        Some(TokenTypeHint::RefreshToken) => TokenHint::Refresh,
+        None => TokenHint::None,
     }
 }
 
@@ -222,6 +214,7 @@ fn hint(f: &HashMap<String, String>) -> TokenHint {
         (status = 200, description = "Revoked, or the token was already invalid (RFC 7009 §2.2); empty body"),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
         (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic`)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
     )
 )]
 pub(crate) async fn revoke(
@@ -253,10 +246,11 @@ pub(crate) async fn revoke(
     request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
     security(("basic" = [])),
     responses(
-        (status = 200, description = "The token's state; `Cache-Control: no-store`", body = IntrospectionResponse),
+        (status = 200, description = "The token's state; `Cache-Control: no-store`", body = Introspection),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
         (status = 401, description = "`invalid_client`: client authentication (Basic or form) is required",
             body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
     )
 )]
 pub(crate) async fn introspect(
@@ -276,5 +270,8 @@ pub(crate) async fn introspect(
         .introspect(token, hint(&f))
         .await
         .map_err(oauth_error)?;
-    Ok(no_store(v))
+    // Core answers with the claims as JSON; the wire type is the contract.
+    let body: Introspection = serde_json::from_value(v)
+        .map_err(|e| oauth_error(tessera_core::Error::Internal(Box::new(e))))?;
+    Ok(no_store_json(body))
 }

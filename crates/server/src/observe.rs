@@ -9,7 +9,6 @@
 //! pile up until something scrapes `/metrics`, and a server nobody scrapes
 //! grows without bound.
 
-use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -21,6 +20,7 @@ use metrics_exporter_prometheus::{
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
+use tessera_api::ErrorBody;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 

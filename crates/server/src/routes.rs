@@ -3,108 +3,65 @@
 use crate::cookie;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, Bearer, Client, JsonBody, OptionalJson, PathParam};
-use crate::openapi::{
-    AuditList, ErrorBody, JwkSet, KeyInfo, KeyList, MeResponse, RevokedCount, ServerMetadata,
-    SessionList, Status, TokenResponse, UserList,
-};
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use tessera_api::{
+    AuditEvent, AuditList, AuditQuery, Credentials, ErrorBody, JwkSet, KeyInfo, KeyList,
+    LoginRequest, MeResponse, RefreshRequest, RevokedCount, RolesRequest, RotateQuery,
+    ServerMetadata, SessionList, SessionView, Status, TesseraEndpoints, TokenResponse, TokenType,
+    UserList, UserView, UsersQuery,
+};
 use tessera_core::TokenPair;
 use tessera_store::User;
-use utoipa::{IntoParams, ToSchema};
 
-/// Registration credentials.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Credentials {
-    /// Email address (normalised; unique).
-    #[schema(example = "alice@example.com")]
-    email: String,
-    /// Password (length rules apply).
-    password: String,
+/// The wire view of a user.
+pub(crate) fn user_view(u: User) -> UserView {
+    UserView {
+        id: u.id,
+        email: u.email,
+        roles: u.roles,
+        created_at: u.created_at,
+    }
 }
 
-/// Login credentials.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct LoginBody {
-    /// Email address.
-    #[schema(example = "alice@example.com")]
-    email: String,
-    /// Password.
-    password: String,
-    /// Cookie mode: the refresh token goes into an HttpOnly cookie, not the JSON.
-    #[serde(default)]
-    cookie: bool,
+/// The wire view of a key.
+pub(crate) fn key_info(k: tessera_core::KeyInfo) -> KeyInfo {
+    KeyInfo {
+        kid: k.kid,
+        alg: k.alg,
+        created_at: k.created_at,
+        activates_at: k.activates_at,
+        retired_at: k.retired_at,
+        signing: k.signing,
+    }
 }
 
-/// The refresh token, in bearer mode. Omit the body (or the field) in
-/// cookie mode.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RefreshBody {
-    /// The refresh token.
-    refresh_token: Option<String>,
-}
-
-/// A user's complete set of roles.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RolesBody {
-    /// The new roles (replaces the old set).
-    #[schema(example = json!(["admin"]))]
-    roles: Vec<String>,
-}
-
-/// A user.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct UserView {
-    /// User id.
-    id: String,
-    /// Normalised email.
-    email: String,
-    /// Roles.
-    roles: Vec<String>,
-    /// Unix seconds.
-    created_at: i64,
-}
-
-impl From<User> for UserView {
-    fn from(u: User) -> Self {
-        UserView {
-            id: u.id,
-            email: u.email,
-            roles: u.roles,
-            created_at: u.created_at,
-        }
+/// The one token answer of a pair (login, refresh, and the `password` and
+/// `refresh_token` grants of `/oauth2/token`).
+pub(crate) fn token_body(pair: &TokenPair) -> TokenResponse {
+    TokenResponse {
+        access_token: pair.access_token.clone(),
+        token_type: TokenType::Bearer,
+        expires_in: pair.expires_in,
+        refresh_token: Some(pair.refresh_token.as_str().to_owned()),
+        refresh_token_expires_in: pair.refresh_token_expires_in,
     }
 }
 
 /// A token answer; never cached.
 pub(crate) fn token_response(pair: &TokenPair) -> Response {
-    let body = json!({
-        "access_token": pair.access_token,
-        "token_type": "Bearer",
-        "expires_in": pair.expires_in,
-        "refresh_token": pair.refresh_token.as_str(),
-        "refresh_token_expires_in": pair.refresh_token_expires_in,
-    });
-    no_store(Json(body).into_response())
+    no_store(Json(token_body(pair)).into_response())
 }
 
 /// A cookie-mode token answer: the refresh token is only in `Set-Cookie`.
 fn cookie_response(s: &AppState, pair: &TokenPair) -> ApiResult<Response> {
-    let body = json!({
-        "access_token": pair.access_token,
-        "token_type": "Bearer",
-        "expires_in": pair.expires_in,
-        "refresh_token_expires_in": pair.refresh_token_expires_in,
-    });
+    let body = TokenResponse {
+        refresh_token: None,
+        ..token_body(pair)
+    };
     let mut res = no_store(Json(body).into_response());
     let c = cookie::set(
         &s.config,
@@ -127,7 +84,7 @@ enum Carrier {
 fn refresh_token_of(
     s: &AppState,
     headers: &HeaderMap,
-    body: Option<RefreshBody>,
+    body: Option<RefreshRequest>,
 ) -> ApiResult<Carrier> {
     if let Some(t) = body.and_then(|b| b.refresh_token) {
         return Ok(Carrier::Body(t));
@@ -143,7 +100,7 @@ fn refresh_token_of(
     }
 }
 
-fn no_store(mut res: Response) -> Response {
+pub(crate) fn no_store(mut res: Response) -> Response {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res.headers_mut()
@@ -158,46 +115,50 @@ fn no_store(mut res: Response) -> Response {
     request_body = Credentials,
     responses(
         (status = 201, description = "The new user", body = UserView),
-        (status = 400, description = "Malformed body, bad email or weak password", body = ErrorBody),
+        (status = 400, description = "Malformed body, bad email, or a password that is out of \
+            bounds or too common", body = ErrorBody),
         (status = 403, description = "`registration_closed`", body = ErrorBody),
         (status = 409, description = "`email_taken`", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
-        (status = 429, description = "Rate limited; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "Rate limited; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub(crate) async fn register(
     State(s): State<AppState>,
     Client(ctx): Client,
     JsonBody(body): JsonBody<Credentials>,
-) -> ApiResult<Response> {
+) -> ApiResult<(StatusCode, Json<UserView>)> {
     let user = s
         .app
         .accounts
         .register(&body.email, &body.password, &ctx)
         .await?;
-    Ok((StatusCode::CREATED, Json(UserView::from(user))).into_response())
+    Ok((StatusCode::CREATED, Json(user_view(user))))
 }
 
 #[utoipa::path(
     post,
     path = "/v1/auth/login",
     tag = "auth",
-    request_body = LoginBody,
+    request_body = LoginRequest,
     responses(
         (status = 200, description = "A token pair (`Cache-Control: no-store`). In cookie mode the \
             refresh token is only in `Set-Cookie`, not in the body", body = TokenResponse,
             headers(("Set-Cookie" = String, description = "Cookie mode only: the HttpOnly refresh cookie"))),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
-        (status = 429, description = "Too many failures; see `Retry-After`", body = ErrorBody),
+        (status = 429, description = "Too many failures; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub(crate) async fn login(
     State(s): State<AppState>,
     Client(ctx): Client,
-    JsonBody(body): JsonBody<LoginBody>,
+    JsonBody(body): JsonBody<LoginRequest>,
 ) -> ApiResult<Response> {
     let pair = s
         .app
@@ -215,8 +176,9 @@ pub(crate) async fn login(
     post,
     path = "/v1/auth/refresh",
     tag = "auth",
-    request_body(content = Option<RefreshBody>, description = "Bearer mode: the refresh token. \
-        Cookie mode: no body; the refresh cookie and `X-Tessera-CSRF` are required"),
+    request_body(content = RefreshRequest, description = "Bearer mode: the refresh token. \
+        Cookie mode (browsers): no body (or `{}`); the refresh cookie and `X-Tessera-CSRF` carry \
+        the request instead"),
     params(
         ("X-Tessera-CSRF" = Option<String>, Header, description = "Cookie mode: any non-empty value"),
     ),
@@ -227,14 +189,17 @@ pub(crate) async fn login(
         (status = 401, description = "`invalid_grant`: unknown, expired, revoked or reused token \
             (reuse revokes the session; cookie mode also clears the cookie)", body = ErrorBody),
         (status = 403, description = "`csrf_failed` (cookie mode)", body = ErrorBody),
-        (status = 429, description = "Rate limited; see `Retry-After`", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "A body that is not `application/json`", body = ErrorBody),
+        (status = 429, description = "Rate limited; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub(crate) async fn refresh(
     State(s): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    OptionalJson(body): OptionalJson<RefreshBody>,
+    OptionalJson(body): OptionalJson<RefreshRequest>,
 ) -> ApiResult<Response> {
     let permit = s.app.sessions.admit_refresh(&ctx).await?;
     match refresh_token_of(&s, &headers, body)? {
@@ -260,23 +225,27 @@ pub(crate) async fn refresh(
     post,
     path = "/v1/auth/logout",
     tag = "auth",
-    request_body(content = Option<RefreshBody>, description = "Bearer mode: the refresh token. \
-        Cookie mode: no body; the refresh cookie and `X-Tessera-CSRF` are required"),
+    request_body(content = RefreshRequest, description = "Bearer mode: the refresh token. \
+        Cookie mode (browsers): no body (or `{}`); the refresh cookie and `X-Tessera-CSRF` carry \
+        the request instead"),
     params(
         ("X-Tessera-CSRF" = Option<String>, Header, description = "Cookie mode: any non-empty value"),
     ),
     responses(
-        (status = 204, description = "The session is ended (cookie mode: the cookie is cleared)"),
-        (status = 400, description = "No refresh token, or a malformed body", body = ErrorBody),
-        (status = 401, description = "`invalid_grant`", body = ErrorBody),
+        (status = 204, description = "The session is ended, or the token was unknown or already \
+            spent (cookie mode: the cookie is cleared)"),
+        (status = 400, description = "No refresh token, one that is not a Tessera refresh token, \
+            or a malformed body", body = ErrorBody),
         (status = 403, description = "`csrf_failed` (cookie mode)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "A body that is not `application/json`", body = ErrorBody),
     )
 )]
 pub(crate) async fn logout(
     State(s): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    OptionalJson(body): OptionalJson<RefreshBody>,
+    OptionalJson(body): OptionalJson<RefreshRequest>,
 ) -> ApiResult<Response> {
     let (token, from_cookie) = match refresh_token_of(&s, &headers, body)? {
         Carrier::Body(t) => (t, false),
@@ -321,14 +290,17 @@ pub(crate) async fn logout_all(
         (status = 401, description = "`invalid_token`", body = ErrorBody),
     )
 )]
-pub(crate) async fn me(State(s): State<AppState>, Bearer(who): Bearer) -> ApiResult<Json<Value>> {
+pub(crate) async fn me(
+    State(s): State<AppState>,
+    Bearer(who): Bearer,
+) -> ApiResult<Json<MeResponse>> {
     let user = s.app.accounts.me(&who).await?;
-    Ok(Json(json!({
-        "id": user.id,
-        "email": user.email,
-        "roles": user.roles,
-        "sid": who.session_id(),
-    })))
+    Ok(Json(MeResponse {
+        id: user.id,
+        email: user.email,
+        roles: user.roles,
+        sid: who.session_id().map(str::to_owned),
+    }))
 }
 
 #[utoipa::path(
@@ -344,27 +316,25 @@ pub(crate) async fn me(State(s): State<AppState>, Bearer(who): Bearer) -> ApiRes
 pub(crate) async fn sessions(
     State(s): State<AppState>,
     Bearer(who): Bearer,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SessionList>> {
     let current = who.session_id().map(str::to_owned);
-    let list: Vec<Value> = s
+    let sessions = s
         .app
         .sessions
         .list(&who)
         .await?
         .into_iter()
-        .map(|x| {
-            json!({
-                "id": x.id,
-                "created_at": x.created_at,
-                "last_used_at": x.last_used_at,
-                "expires_at": x.expires_at.min(x.idle_expires_at),
-                "user_agent": x.user_agent,
-                "ip": x.ip,
-                "current": current.as_deref() == Some(x.id.as_str()),
-            })
+        .map(|x| SessionView {
+            current: current.as_deref() == Some(x.id.as_str()),
+            created_at: x.created_at,
+            last_used_at: x.last_used_at,
+            expires_at: x.expires_at.min(x.idle_expires_at),
+            user_agent: x.user_agent,
+            ip: x.ip,
+            id: x.id,
         })
         .collect();
-    Ok(Json(json!({ "sessions": list })))
+    Ok(Json(SessionList { sessions }))
 }
 
 #[utoipa::path(
@@ -375,6 +345,7 @@ pub(crate) async fn sessions(
     params(("id" = String, Path, description = "Session id (one of the caller's)")),
     responses(
         (status = 204, description = "The session is ended"),
+        (status = 400, description = "A path segment that does not decode", body = ErrorBody),
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 404, description = "No such session of the caller", body = ErrorBody),
     )
@@ -389,6 +360,8 @@ pub(crate) async fn end_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /.well-known/jwks.json`. The body is the JWK Set that core
+/// serialises once per key change (`KeyState::jwks_json`), sent as is.
 #[utoipa::path(
     get,
     path = "/.well-known/jwks.json",
@@ -415,6 +388,64 @@ pub(crate) async fn jwks(State(s): State<AppState>) -> Response {
     res
 }
 
+/// The server metadata: one document for both discovery paths.
+fn metadata(s: &AppState) -> ServerMetadata {
+    let iss = s.config.issuer();
+    let at = |path: &str| format!("{iss}{path}");
+    let list = |items: &[&str]| items.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+    let auth_methods = list(&["client_secret_basic", "client_secret_post", "none"]);
+    ServerMetadata {
+        jwks_uri: at("/.well-known/jwks.json"),
+        token_endpoint: at("/oauth2/token"),
+        revocation_endpoint: at("/oauth2/revoke"),
+        introspection_endpoint: at("/oauth2/introspect"),
+        revocation_feed_endpoint: at("/v1/revocations"),
+        registration_endpoint: at("/v1/auth/register"),
+        userinfo_endpoint: at("/v1/me"),
+        grant_types_supported: list(&["password", "refresh_token", "client_credentials"]),
+        response_types_supported: list(&["token"]),
+        token_endpoint_auth_methods_supported: auth_methods.clone(),
+        revocation_endpoint_auth_methods_supported: auth_methods,
+        introspection_endpoint_auth_methods_supported: list(&[
+            "client_secret_basic",
+            "client_secret_post",
+        ]),
+        subject_types_supported: list(&["public"]),
+        id_token_signing_alg_values_supported: vec![s.config.signing_alg.clone()],
+        access_token_signing_alg_values_supported: vec![s.config.signing_alg.clone()],
+        claims_supported: list(&[
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "jti",
+            "sid",
+            "roles",
+            "scope",
+            "client_id",
+        ]),
+        tessera_endpoints: TesseraEndpoints {
+            register: at("/v1/auth/register"),
+            login: at("/v1/auth/login"),
+            refresh: at("/v1/auth/refresh"),
+            logout: at("/v1/auth/logout"),
+            logout_all: at("/v1/auth/logout-all"),
+            sessions: at("/v1/sessions"),
+        },
+        issuer: iss,
+    }
+}
+
+fn metadata_response(s: &AppState) -> Response {
+    let mut res = Json(metadata(s)).into_response();
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    res
+}
+
 #[utoipa::path(
     get,
     path = "/.well-known/openid-configuration",
@@ -425,51 +456,21 @@ pub(crate) async fn jwks(State(s): State<AppState>) -> Response {
     )
 )]
 pub(crate) async fn discovery(State(s): State<AppState>) -> Response {
-    let iss = s.config.issuer();
-    let body = json!({
-        "issuer": iss,
-        "jwks_uri": format!("{iss}/.well-known/jwks.json"),
-        "token_endpoint": format!("{iss}/oauth2/token"),
-        "revocation_endpoint": format!("{iss}/oauth2/revoke"),
-        "introspection_endpoint": format!("{iss}/oauth2/introspect"),
-        "revocation_feed_endpoint": format!("{iss}/v1/revocations"),
-        "registration_endpoint": format!("{iss}/v1/auth/register"),
-        "userinfo_endpoint": format!("{iss}/v1/me"),
-        "grant_types_supported": ["password", "refresh_token", "client_credentials"],
-        "response_types_supported": ["token"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [s.config.signing_alg],
-        "access_token_signing_alg_values_supported": [s.config.signing_alg],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "sid", "roles", "scope", "client_id"],
-        "tessera_endpoints": {
-            "register": format!("{iss}/v1/auth/register"),
-            "login": format!("{iss}/v1/auth/login"),
-            "refresh": format!("{iss}/v1/auth/refresh"),
-            "logout": format!("{iss}/v1/auth/logout"),
-            "logout_all": format!("{iss}/v1/auth/logout-all"),
-            "sessions": format!("{iss}/v1/sessions"),
-        },
-    });
-    let mut res = Json(body).into_response();
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    res
+    metadata_response(&s)
 }
 
-/// Paging for `GET /v1/admin/users`.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Page {
-    /// Start after this email (the previous page's `next`).
-    after: Option<String>,
-    /// Page size (default 100, at most 500).
-    limit: Option<u32>,
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    tag = "discovery",
+    responses(
+        (status = 200, description = "Authorization server metadata (RFC 8414); same body as `/.well-known/openid-configuration`",
+            body = ServerMetadata,
+            headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
+    )
+)]
+pub(crate) async fn oauth_authorization_server(State(s): State<AppState>) -> Response {
+    metadata_response(&s)
 }
 
 #[utoipa::path(
@@ -477,7 +478,7 @@ pub(crate) struct Page {
     path = "/v1/admin/users",
     tag = "admin",
     security(("bearer" = [])),
-    params(Page),
+    params(UsersQuery),
     responses(
         (status = 200, description = "One page of users, by email", body = UserList),
         (status = 400, description = "Bad query", body = ErrorBody),
@@ -488,8 +489,8 @@ pub(crate) struct Page {
 pub(crate) async fn admin_users(
     State(s): State<AppState>,
     Admin(_admin): Admin,
-    q: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
+    q: Result<Query<UsersQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<UserList>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = q.limit.unwrap_or(100);
     let users: Vec<UserView> = s
@@ -498,14 +499,14 @@ pub(crate) async fn admin_users(
         .list_users(q.after.as_deref(), limit)
         .await?
         .into_iter()
-        .map(UserView::from)
+        .map(user_view)
         .collect();
     let next = if users.len() as u32 >= limit.clamp(1, 500) {
         users.last().map(|u| u.email.clone())
     } else {
         None
     };
-    Ok(Json(json!({ "users": users, "next": next })))
+    Ok(Json(UserList { users, next }))
 }
 
 #[utoipa::path(
@@ -514,13 +515,14 @@ pub(crate) async fn admin_users(
     tag = "admin",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
-    request_body = RolesBody,
+    request_body = RolesRequest,
     responses(
         (status = 200, description = "The user with its new roles", body = UserView),
         (status = 400, description = "Malformed body or bad role name", body = ErrorBody),
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
     )
 )]
@@ -529,10 +531,10 @@ pub(crate) async fn admin_set_roles(
     Client(ctx): Client,
     Admin(_admin): Admin,
     PathParam(id): PathParam<String>,
-    JsonBody(body): JsonBody<RolesBody>,
+    JsonBody(body): JsonBody<RolesRequest>,
 ) -> ApiResult<Json<UserView>> {
     let user = s.app.accounts.set_roles(&id, &body.roles, &ctx).await?;
-    Ok(Json(user.into()))
+    Ok(Json(user_view(user)))
 }
 
 #[utoipa::path(
@@ -543,6 +545,7 @@ pub(crate) async fn admin_set_roles(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, description = "Every session of the user is revoked", body = RevokedCount),
+        (status = 400, description = "A path segment that does not decode", body = ErrorBody),
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
@@ -553,19 +556,9 @@ pub(crate) async fn admin_revoke_sessions(
     Client(ctx): Client,
     Admin(_admin): Admin,
     PathParam(id): PathParam<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RevokedCount>> {
     let n = s.app.sessions.revoke_user_sessions(&id, &ctx).await?;
-    Ok(Json(json!({ "revoked": n })))
-}
-
-/// Options of `POST /v1/admin/keys/rotate`.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RotateQuery {
-    /// Sign with the new key at once instead of after the publish lead time
-    /// (tokens may fail for verifiers with a cached JWKS).
-    immediate: Option<bool>,
+    Ok(Json(RevokedCount { revoked: n as u64 }))
 }
 
 #[utoipa::path(
@@ -586,14 +579,14 @@ pub(crate) async fn admin_rotate_keys(
     Client(ctx): Client,
     Admin(_admin): Admin,
     q: Result<Query<RotateQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Response> {
+) -> ApiResult<(StatusCode, Json<KeyInfo>)> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let info = s
         .app
         .tokens
         .rotate_keys(q.immediate.unwrap_or(false), &ctx)
         .await?;
-    Ok((StatusCode::CREATED, Json(info)).into_response())
+    Ok((StatusCode::CREATED, Json(key_info(info))))
 }
 
 #[utoipa::path(
@@ -607,19 +600,10 @@ pub(crate) async fn admin_rotate_keys(
         (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
     )
 )]
-pub(crate) async fn admin_keys(State(s): State<AppState>, Admin(_admin): Admin) -> Json<Value> {
-    Json(json!({ "keys": s.app.tokens.key_infos() }))
-}
-
-/// Paging for `GET /v1/admin/audit`.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AuditPage {
-    /// Only events older than this id (the previous page's `next`).
-    before: Option<i64>,
-    /// Page size (default 100, 1 to 1000).
-    limit: Option<u32>,
+pub(crate) async fn admin_keys(State(s): State<AppState>, Admin(_admin): Admin) -> Json<KeyList> {
+    Json(KeyList {
+        keys: s.app.tokens.key_infos().into_iter().map(key_info).collect(),
+    })
 }
 
 /// `GET /v1/admin/audit?before=<id>&limit=<n>`: newest first; `next` pages back.
@@ -628,7 +612,7 @@ pub(crate) struct AuditPage {
     path = "/v1/admin/audit",
     tag = "admin",
     security(("bearer" = [])),
-    params(AuditPage),
+    params(AuditQuery),
     responses(
         (status = 200, description = "Audit events, newest first", body = AuditList),
         (status = 400, description = "Bad query", body = ErrorBody),
@@ -639,8 +623,8 @@ pub(crate) struct AuditPage {
 pub(crate) async fn admin_audit(
     State(s): State<AppState>,
     Admin(_admin): Admin,
-    q: Result<Query<AuditPage>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<AuditList>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let rows = s.app.audit.before(q.before, limit).await?;
@@ -649,22 +633,20 @@ pub(crate) async fn admin_audit(
     } else {
         None
     };
-    let events: Vec<Value> = rows
+    let events = rows
         .into_iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "at": r.event.at,
-                "event": r.event.event,
-                "user_id": r.event.user_id,
-                "session_id": r.event.session_id,
-                "ip": r.event.ip,
-                "user_agent": r.event.user_agent,
-                "detail": r.event.detail,
-            })
+        .map(|r| AuditEvent {
+            id: r.id,
+            at: r.event.at,
+            event: r.event.event,
+            user_id: r.event.user_id,
+            session_id: r.event.session_id,
+            ip: r.event.ip,
+            user_agent: r.event.user_agent,
+            detail: r.event.detail,
         })
         .collect();
-    Ok(Json(json!({ "events": events, "next": next })))
+    Ok(Json(AuditList { events, next }))
 }
 
 #[utoipa::path(
@@ -673,8 +655,10 @@ pub(crate) async fn admin_audit(
     tag = "operations",
     responses((status = 200, description = "The process is up (`{\"status\": \"ok\"}`)", body = Status))
 )]
-pub(crate) async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+pub(crate) async fn healthz() -> Json<Status> {
+    Json(Status {
+        status: "ok".into(),
+    })
 }
 
 #[utoipa::path(
@@ -686,17 +670,18 @@ pub(crate) async fn healthz() -> Json<Value> {
         (status = 503, description = "`not_ready`: the database does not answer", body = ErrorBody),
     )
 )]
-pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
+pub(crate) async fn readyz(State(s): State<AppState>) -> ApiResult<Json<Status>> {
     match s.app.maintenance.ready().await {
-        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
+        Ok(()) => Ok(Json(Status {
+            status: "ready".into(),
+        })),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            ApiError::new(
+            Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not_ready",
                 "the database does not answer",
-            )
-            .into_response()
+            ))
         }
     }
 }

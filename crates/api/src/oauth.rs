@@ -1,0 +1,323 @@
+//! `/oauth2/*`: the token endpoint (RFC 6749), revocation (RFC 7009) and
+//! introspection (RFC 7662). Requests are `application/x-www-form-urlencoded`.
+
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
+
+/// Longest access token any Tessera verifier accepts (bytes); a longer one
+/// is never valid (introspection answers it inactive).
+pub const TOKEN_MAX_BYTES: usize = 8 * 1024;
+
+/// The grant types of `POST /oauth2/token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// RFC 6749 §4.3: a user's email and password.
+    Password,
+    /// RFC 6749 §6: a refresh token, which rotates.
+    RefreshToken,
+    /// RFC 6749 §4.4: a confidential client's own token.
+    ClientCredentials,
+}
+
+impl GrantType {
+    /// The wire name (`password`, `refresh_token`, `client_credentials`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::Password => "password",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// The grant type of a wire name; `None` for any other.
+    pub fn from_param(s: &str) -> Option<Self> {
+        match s {
+            "password" => Some(GrantType::Password),
+            "refresh_token" => Some(GrantType::RefreshToken),
+            "client_credentials" => Some(GrantType::ClientCredentials),
+            _ => None,
+        }
+    }
+}
+
+/// `token_type_hint` of revocation and introspection (RFC 7009 §2.1). Any
+/// other value is accepted and ignored, as RFC 7009 allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenTypeHint {
+    /// An access token.
+    AccessToken,
+    /// A refresh token.
+    RefreshToken,
+}
+
+impl TokenTypeHint {
+    /// The hint a parameter names; `None` for an absent or unknown hint.
+    pub fn from_param(s: Option<&str>) -> Option<Self> {
+        match s {
+            Some("access_token") => Some(TokenTypeHint::AccessToken),
+            Some("refresh_token") => Some(TokenTypeHint::RefreshToken),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /oauth2/token` parameters, one shape per `grant_type`. Clients
+/// authenticate with HTTP Basic or with `client_id` and `client_secret`
+/// here, not both; a public client may send `client_id` alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "grant_type", rename_all = "snake_case")]
+pub enum TokenRequest {
+    /// The resource-owner password grant.
+    Password {
+        /// The user's email.
+        #[schema(min_length = 1, max_length = 254)]
+        username: String,
+        /// The user's password.
+        #[schema(min_length = 1, max_length = 1024, format = Password)]
+        password: String,
+        /// Client id (`client_secret_post`, or a public client identifying itself).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
+        client_id: Option<String>,
+        /// Client secret (`client_secret_post`; needs `client_id`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false, min_length = 1, format = Password)]
+        client_secret: Option<String>,
+    },
+    /// The refresh-token grant.
+    RefreshToken {
+        /// The refresh token.
+        #[schema(
+            pattern = "^tsr_[A-Za-z0-9_-]{21}[A-HQ-Xg-nw-z0-3][A-Za-z0-9_-]{52}[AEIMQUYcgkosw048]$",
+            min_length = 79,
+            max_length = 79
+        )]
+        refresh_token: String,
+        /// Client id (`client_secret_post`, or a public client identifying itself).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
+        client_id: Option<String>,
+        /// Client secret (`client_secret_post`; needs `client_id`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false, min_length = 1, format = Password)]
+        client_secret: Option<String>,
+    },
+    /// The client-credentials grant (client authentication required).
+    ClientCredentials {
+        /// Requested scope: space-separated tokens the client may request
+        /// (default: all of them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
+        scope: Option<String>,
+        /// Client id (`client_secret_post`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
+        client_id: Option<String>,
+        /// Client secret (`client_secret_post`; needs `client_id`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false, min_length = 1, format = Password)]
+        client_secret: Option<String>,
+    },
+}
+
+/// `POST /oauth2/token` answer (`Cache-Control: no-store`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OAuthTokenResponse {
+    /// The signed JWT access token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: crate::TokenType,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The refresh token (`password` and `refresh_token` grants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub refresh_token: Option<String>,
+    /// Seconds until the refresh token expires (`password` and `refresh_token` grants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub refresh_token_expires_in: Option<i64>,
+    /// Granted scope (`client_credentials`, when not empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub scope: Option<String>,
+}
+
+impl From<crate::TokenResponse> for OAuthTokenResponse {
+    fn from(t: crate::TokenResponse) -> Self {
+        OAuthTokenResponse {
+            access_token: t.access_token,
+            token_type: t.token_type,
+            expires_in: t.expires_in,
+            refresh_token: t.refresh_token,
+            refresh_token_expires_in: Some(t.refresh_token_expires_in),
+            scope: None,
+        }
+    }
+}
+
+/// `POST /oauth2/revoke` and `POST /oauth2/introspect` parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenParams {
+    /// The token.
+    pub token: String,
+    /// `access_token` or `refresh_token`; other values are ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type_hint: Option<String>,
+    /// Client id (`client_secret_post`, or a public client identifying itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Client secret (`client_secret_post`; needs `client_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+impl PartialSchema for TokenParams {
+    fn schema() -> RefOr<Schema> {
+        let text = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description))
+        };
+        ObjectBuilder::new()
+            .description(Some(
+                "`POST /oauth2/revoke` and `POST /oauth2/introspect` parameters. Clients \
+                 authenticate with HTTP Basic or with `client_id` and `client_secret` here, \
+                 not both.",
+            ))
+            .property(
+                "token",
+                text(
+                    "The token. One longer than 8 KiB is never valid (it is ignored, or \
+                     introspected as inactive).",
+                )
+                .min_length(Some(1)),
+            )
+            .required("token")
+            .property(
+                "token_type_hint",
+                text(
+                    "`access_token` or `refresh_token`; other values are ignored (RFC 7009 §2.1).",
+                )
+                .examples(["access_token", "refresh_token"]),
+            )
+            .property(
+                "client_id",
+                text("Client id (`client_secret_post`, or a public client identifying itself)."),
+            )
+            .property(
+                "client_secret",
+                text("Client secret (`client_secret_post`); needs `client_id`.")
+                    .min_length(Some(1))
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::Password,
+                    ))),
+            )
+            // Other parameters are ignored, but each once (RFC 6749 §3.2): a
+            // string, never a list.
+            .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .examples([serde_json::json!({
+                "token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.e30.c2ln",
+                "token_type_hint": "access_token",
+            })])
+            .extensions(Some(Extensions::from_iter([(
+                "dependentRequired",
+                serde_json::json!({ "client_secret": ["client_id"] }),
+            )])))
+            .into()
+    }
+}
+
+impl ToSchema for TokenParams {}
+
+/// What an introspected token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum IntrospectionTokenType {
+    /// An access token.
+    Bearer,
+    /// A refresh token.
+    #[serde(rename = "refresh_token")]
+    RefreshToken,
+}
+
+/// RFC 7662 introspection answer: `{"active": false}` for any token that is
+/// not live, else the token's claims (`Cache-Control: no-store`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Introspection {
+    /// Whether the token is live.
+    pub active: bool,
+    /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub token_type: Option<IntrospectionTokenType>,
+    /// Issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub iss: Option<String>,
+    /// User id (or client id for client-credential tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub sub: Option<String>,
+    /// Audience (access tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub aud: Option<String>,
+    /// Expiry (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub exp: Option<i64>,
+    /// Issued at (Unix seconds; for a refresh token, its last rotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub iat: Option<i64>,
+    /// Token id (access tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub jti: Option<String>,
+    /// Session id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub sid: Option<String>,
+    /// Roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub roles: Option<Vec<String>>,
+    /// Scope (client-credential tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub scope: Option<String>,
+    /// OAuth client (client-credential tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
+    /// The user id, for user access tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub username: Option<String>,
+}
+
+impl Introspection {
+    /// The answer for a token that is not live.
+    pub fn inactive() -> Self {
+        Introspection {
+            active: false,
+            token_type: None,
+            iss: None,
+            sub: None,
+            aud: None,
+            exp: None,
+            iat: None,
+            jti: None,
+            sid: None,
+            roles: None,
+            scope: None,
+            client_id: None,
+            username: None,
+        }
+    }
+}
