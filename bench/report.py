@@ -58,8 +58,9 @@ def best(server, backend, scenario):
     return c[-1] if c else None
 
 
-print("| target (per server CPU second, SQLite, ES256) | target | measured | met? |")
-print("|---|---|---|---|")
+if wrk or argon:
+    print("| target (per server CPU second, SQLite, ES256) | target | measured | met? |")
+    print("|---|---|---|---|")
 for sc, tgt in TARGETS.items():
     r = best("tessera", "sqlite", sc)
     if r:

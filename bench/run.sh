@@ -28,6 +28,7 @@
 # Knobs: BENCH_DURATION (s, 15), BENCH_CONNS (32), BENCH_THREADS (wrk threads, 2),
 # BENCH_LOGIN_CONNS (8), BENCH_SESSIONS (sessions for refresh/me, 64),
 # BENCH_NO_BUILD=1 (use the existing target/release/tessera), BENCH_OUT (results dir),
+# BENCH_PORT (18080), BENCH_PG_DB (tessera_bench: two runs at once need two),
 # BENCH_SRC (source tree to build and measure, default this checkout; honours CARGO_TARGET_DIR),
 # BENCH_BIN (a prebuilt tessera binary to measure instead of building),
 # BENCH_PERF=1 (profile the server with `perf record -e cpu-clock` during each timed run;
@@ -52,7 +53,9 @@ SESSIONS=${BENCH_SESSIONS:-64}
 PORT=${BENCH_PORT:-18080}
 PEER_PORT=${BENCH_PEER_PORT:-18090}
 PG_ADMIN_URL=${BENCH_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/tessera_bench}
+# The benchmark database (dropped and created anew for every server start).
+PG_DB=${BENCH_PG_DB:-tessera_bench}
+PG_URL=postgres://postgres@127.0.0.1:5432/$PG_DB
 OUT=${BENCH_OUT:-$HERE/results/$(date -u +%Y%m%dT%H%M%SZ)}
 # The tree to build and measure (default: this checkout). BENCH_SRC lets a
 # clean worktree of a given commit be measured with this harness.
@@ -114,7 +117,7 @@ cpu_ticks() { # utime + stime of a process (all threads), in clock ticks
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 pg_pids() { # backends connected to the benchmark database
-    psql -tAq "$PG_ADMIN_URL" -c "SELECT pid FROM pg_stat_activity WHERE datname = 'tessera_bench'"
+    psql -tAq "$PG_ADMIN_URL" -c "SELECT pid FROM pg_stat_activity WHERE datname = '$PG_DB'"
 }
 
 wait_http() { python3 "$HERE/setup.py" wait "$1"; }
@@ -142,8 +145,8 @@ start_tessera() {
         for line in "$@"; do echo "$line"; done
     } >"$CFG"
     if [[ $DB == postgres ]]; then
-        psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS tessera_bench WITH (FORCE)" >/dev/null
-        psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE tessera_bench" >/dev/null
+        psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null
+        psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE $PG_DB" >/dev/null
     fi
     "$BIN" migrate --config "$CFG" >/dev/null 2>&1
     echo "$CLIENT_SECRET" | "$BIN" clients create --id bench --secret-stdin --scope api \
@@ -516,6 +519,7 @@ machine() {
         echo "nproc: $(nproc)"
         echo "cpu: $(lscpu | sed -n 's/^Model name: *//p')"
         echo "rustc: $(rustc --version)"
+        [[ -n ${BENCH_BIN:-} ]] && echo "tessera binary: $BENCH_BIN (prebuilt; the source line below is the harness's tree)"
         echo "tessera source: $SRC, commit $(git -C "$SRC" rev-parse --short HEAD)$(git -C "$SRC" diff --quiet HEAD -- crates Cargo.lock || echo ' (+ uncommitted changes in crates/)')"
         echo "wrk: $(wrk -v 2>&1 | head -n1)"
         echo "node: $(node --version 2>/dev/null), oidc-provider $(node -p "require('$HERE/peer/node_modules/oidc-provider/package.json').version" 2>/dev/null || echo '?')"
