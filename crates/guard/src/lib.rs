@@ -458,17 +458,18 @@ impl Builder {
         };
         let mut feed_url = format!("{issuer}/v1/revocations");
         let keys = match (self.keys, &http) {
-            (KeySource::Static(k), _) => KeyCache::fixed(k),
+            (KeySource::Static(k), _) => KeyCache::fixed(k, self.clock.clone()),
             (KeySource::Url(url), Some(h)) => {
                 check_url(&url, "JWKS URL")?;
-                KeyCache::remote(h.clone(), url, self.jwks.clone()).await?
+                KeyCache::remote(h.clone(), url, self.jwks.clone(), self.clock.clone()).await?
             }
             (KeySource::Discovery, Some(h)) => {
                 let d = discover(h, &self.issuer).await?;
                 if let Some(f) = d.feed {
                     feed_url = f;
                 }
-                KeyCache::remote(h.clone(), d.jwks_uri, self.jwks.clone()).await?
+                KeyCache::remote(h.clone(), d.jwks_uri, self.jwks.clone(), self.clock.clone())
+                    .await?
             }
             (_, None) => return Err(Error::Setup("no HTTP client".into())),
         };

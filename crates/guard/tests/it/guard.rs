@@ -295,6 +295,9 @@ async fn key_rotation_mid_traffic_fails_no_request() {
         kids.insert(kid);
         *token.write().await = fresh;
         tokio::time::sleep(Duration::from_millis(400)).await;
+        // The guard's unknown-kid interval runs on its clock: let it pass
+        // before the next rotation, as the 400 ms of traffic would have.
+        auth.clock.advance(Duration::from_millis(400));
     }
     stop.store(true, Ordering::Relaxed);
     for t in traffic {
@@ -333,8 +336,9 @@ async fn cached_keys_keep_serving_while_the_auth_server_is_down_then_expire() {
     let stranger = foreign_token(&auth, None);
     assert_eq!(backend.get("/api/hello", Some(&stranger)).await.0, 401);
     assert_eq!(backend.get("/api/hello", Some(&a)).await.0, 200);
-    // Past the staleness bound, nothing is trusted: 503, not a pass.
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    // Past the staleness bound (on the guard's clock), nothing is trusted:
+    // 503, not a pass.
+    auth.clock.advance(Duration::from_millis(3200));
     let (status, _, body) = backend.get("/api/hello", Some(&a)).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"], "temporarily_unavailable");
@@ -616,10 +620,17 @@ async fn the_jwks_is_refreshed_in_the_background_as_cache_control_says() {
         .rotate_keys(false, &Default::default())
         .await
         .unwrap();
-    // No request at all: the refresh happens on its own, at 80% of max-age.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let fetched = guard.stats().jwks_fetches;
-    assert!(fetched >= 3, "no background refresh: {:?}", guard.stats());
+    // No request at all: the refresh happens on its own, at 80% of max-age
+    // on the guard's clock (the refresher re-reads the clock at least every
+    // second).
+    auth.clock.advance(Duration::from_millis(2500));
+    let refreshed = async {
+        while guard.stats().jwks_fetches < 3 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let waited = tokio::time::timeout(Duration::from_secs(5), refreshed).await;
+    assert!(waited.is_ok(), "no background refresh: {:?}", guard.stats());
     // The new key signs; its token verifies although the guard may not
     // fetch for an unknown kid: the background refresh brought the key.
     auth.advance(3);
