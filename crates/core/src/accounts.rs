@@ -1,12 +1,13 @@
 //! Accounts: registration, operator-created users, lookups, roles, and the
 //! password and email policy.
 
-use crate::audit::AuditEvent;
+use crate::claims::Principal;
 use crate::ctx::{random_id, storable, Ctx};
 use crate::error::{Error, Result, TokenRefused};
-use crate::sessions::Account;
+use crate::events::AuditEvent;
+use crate::events::ClientInfo;
+use crate::live::Account;
 use crate::throttle::{Action, Limiter};
-use crate::{ClientInfo, Principal};
 use std::sync::Arc;
 use tessera_store::User;
 

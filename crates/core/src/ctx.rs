@@ -3,14 +3,14 @@
 //! session-liveness cache and the revocation signal. No service hands any of
 //! it out.
 
-use crate::audit::AuditEvent;
 use crate::config::AuthConfig;
 use crate::error::{Error, Result};
+use crate::events::AuditEvent;
+use crate::events::ClientInfo;
 use crate::keys::Keys;
 use crate::password::Passwords;
 use crate::secret::ServerSecret;
-use crate::sessions::{live, verified};
-use crate::ClientInfo;
+use crate::{live, verified};
 use std::sync::Arc;
 use tessera_jose::{b64, crypto, Clock, Validation};
 use tessera_store::Store;

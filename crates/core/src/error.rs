@@ -5,11 +5,14 @@
 //! their [`source`](std::error::Error::source), so a log line or an
 //! operator's tool can show the whole chain.
 
-use crate::throttle::RetryAfter;
 use std::fmt;
 
 /// A boxed cause.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// "Come back later": seconds to wait (for `Retry-After`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter(pub u64);
 
 /// Why an operation was refused or failed.
 ///

@@ -57,11 +57,14 @@ mod accounts;
 mod app;
 mod audit;
 pub mod breached;
+mod claims;
 pub mod config;
 mod ctx;
 mod error;
+mod events;
 pub mod feed;
 mod keys;
+mod live;
 mod maintenance;
 pub mod oauth;
 pub mod password;
@@ -70,16 +73,18 @@ mod secret;
 mod sessions;
 pub mod throttle;
 mod tokens;
+mod verified;
 
 pub use accounts::{check_password, check_roles, normalize_email, Accounts};
 pub use app::{App, AppConfig};
-pub use audit::{Audit, AuditEvent};
+pub use audit::Audit;
+pub use claims::{AccessClaims, Principal};
 pub use config::AuthConfig;
 pub use error::{BoxError, Error, Result, TokenRefused};
+pub use events::{AuditEvent, ClientInfo};
 pub use keys::{KeyInfo, KeyState, Keys};
+pub use live::Account;
 pub use maintenance::Maintenance;
 pub use secret::ServerSecret;
-pub use sessions::{
-    Account, ClientInfo, RefreshOutcome, RefreshPermit, Sessions, TokenPair, REUSE_DETECTED,
-};
-pub use tokens::{AccessClaims, Principal, Tokens};
+pub use sessions::{RefreshOutcome, RefreshPermit, Sessions, TokenPair, REUSE_DETECTED};
+pub use tokens::Tokens;

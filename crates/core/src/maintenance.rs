@@ -2,10 +2,10 @@
 //! probe asks: key rotation and clean-up, purging expired rows, and whether
 //! the database answers.
 
-use crate::audit::AuditEvent;
 use crate::ctx::Ctx;
 use crate::error::Result;
-use crate::ClientInfo;
+use crate::events::AuditEvent;
+use crate::events::ClientInfo;
 use std::sync::Arc;
 
 /// Scheduled maintenance and readiness.

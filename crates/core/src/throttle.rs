@@ -56,9 +56,7 @@ impl Default for ThrottleConfig {
     }
 }
 
-/// "Come back later": seconds to wait (for `Retry-After`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryAfter(pub u64);
+pub use crate::error::RetryAfter;
 
 fn ceil_secs(ms: i64) -> u64 {
     u64::try_from((ms.max(1) + 999) / 1000).unwrap_or(1)

@@ -24,12 +24,13 @@ mod feed;
 mod oauth;
 pub mod observe;
 mod openapi;
+mod registry;
 mod routes;
 mod state;
 mod web;
 
 pub use error::{ApiError, ApiResult};
-pub use observe::Metrics;
+pub use registry::Metrics;
 pub use state::AppState;
 
 use axum::extract::DefaultBodyLimit;
@@ -378,7 +379,7 @@ pub async fn spawn_with(
     let upkeep = state
         .metrics
         .as_ref()
-        .map(|m| m.spawn_upkeep(observe::UPKEEP_INTERVAL));
+        .map(|m| m.spawn_upkeep(registry::UPKEEP_INTERVAL));
     let app = state.app.clone();
     let every = state.config.maintenance_interval.0;
     let maintenance = tokio::spawn(async move {

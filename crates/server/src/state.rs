@@ -16,5 +16,5 @@ pub struct AppState {
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
     /// The Prometheus registry `/metrics` renders; `None` when the process
     /// installed none (then `/metrics` answers 404).
-    pub metrics: Option<crate::observe::Metrics>,
+    pub metrics: Option<crate::registry::Metrics>,
 }

@@ -3,8 +3,9 @@
 
 use super::{valid_scope_token, OAuth};
 use crate::error::{Error, Result};
+use crate::events::ClientInfo;
 use crate::tokens::{issue_access, Grantee};
-use crate::{ClientInfo, TokenPair};
+use crate::TokenPair;
 use tessera_store::Client;
 
 /// A token request's grant, as sent: a parameter that is absent or empty is

@@ -11,12 +11,13 @@ mod grant;
 pub use clients::Clients;
 pub use grant::{ClientToken, Grant, Granted};
 
-use crate::audit::AuditEvent;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
+use crate::events::AuditEvent;
+use crate::events::ClientInfo;
 use crate::refresh::RefreshToken;
 use crate::tokens::verify_access;
-use crate::{ClientInfo, Sessions};
+use crate::Sessions;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tessera_jose::crypto;

@@ -1,10 +1,11 @@
 //! The Bearer check: an access token's signature, claims and `typ`, and that
 //! its session is still alive.
 
-use super::{Account, Sessions};
+use super::Sessions;
+use crate::claims::{AccessClaims, Principal};
 use crate::error::{Error, Result, TokenRefused};
 use crate::keys::KeyState;
-use crate::{AccessClaims, Principal};
+use crate::live::Account;
 use std::sync::Arc;
 use tessera_jose::{crypto, UnverifiedToken};
 

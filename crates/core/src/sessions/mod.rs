@@ -3,34 +3,22 @@
 //! access tokens with its short-lived liveness cache.
 
 mod bearer;
-pub(crate) mod live;
 mod refresh;
-pub(crate) mod verified;
 
-pub use live::Account;
 pub use refresh::{RefreshPermit, REUSE_DETECTED};
 
-use crate::audit::AuditEvent;
+use crate::claims::Principal;
 use crate::config::secs;
 use crate::ctx::{storable, truncate, Ctx};
 use crate::error::{Error, Result};
+use crate::events::{AuditEvent, ClientInfo};
 use crate::refresh::RefreshToken;
 use crate::throttle::Limiter;
 use crate::tokens::{issue_access, Grantee};
-use crate::Principal;
 use std::sync::Arc;
 use tessera_jose::crypto;
 use tessera_store::{Session, User};
 use zeroize::Zeroizing;
-
-/// Where a request came from (for sessions and the audit log).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClientInfo {
-    /// Client IP address.
-    pub ip: Option<String>,
-    /// `User-Agent` header.
-    pub user_agent: Option<String>,
-}
 
 /// An issued token pair. `Debug` hides both tokens.
 #[derive(Clone)]

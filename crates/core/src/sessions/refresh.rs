@@ -1,10 +1,11 @@
 //! Refresh-token rotation with a grace window and reuse detection (the
 //! rules are in the crate docs), behind the per-IP refresh rate limit.
 
-use super::{ClientInfo, RefreshOutcome, Sessions, TokenPair};
-use crate::audit::AuditEvent;
+use super::{RefreshOutcome, Sessions, TokenPair};
 use crate::config::secs;
 use crate::error::{Error, Result};
+use crate::events::AuditEvent;
+use crate::events::ClientInfo;
 use crate::refresh::RefreshToken;
 use crate::throttle::Action;
 use tessera_jose::crypto;

@@ -11,7 +11,7 @@
 //! - the header and registered claims are validated again at the current
 //!   time (`exp`, `nbf`, `iat`, `iss`, `aud`, `typ`), with the same
 //!   [`Validation`];
-//! - the session-liveness check in [`super::Sessions::authenticate`] is not
+//! - the session-liveness check in [`crate::Sessions::authenticate`] is not
 //!   cached at all.
 //!
 //! Failed verifications are never cached. Memory is bounded by the one
@@ -19,7 +19,7 @@
 //! entries dropped once past `exp` plus leeway, then an arbitrary eighth of a
 //! full shard), shared with `tessera-guard`.
 
-use crate::AccessClaims;
+use crate::claims::AccessClaims;
 use std::sync::Arc;
 use tessera_jose::cache::{Key, VerifiedCache};
 use tessera_jose::{KeySet, TokenData, Validation};
