@@ -24,6 +24,7 @@ mod feed;
 mod oauth;
 pub mod observe;
 mod openapi;
+mod respond;
 mod routes;
 mod state;
 mod web;
@@ -175,29 +176,29 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use utoipa_axum::router::OpenApiRouter;
     use utoipa_axum::routes;
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(routes::register))
-        .routes(routes!(routes::login))
-        .routes(routes!(routes::refresh))
-        .routes(routes!(routes::logout))
-        .routes(routes!(routes::logout_all))
-        .routes(routes!(routes::me))
-        .routes(routes!(routes::sessions))
-        .routes(routes!(routes::end_session))
+        .routes(routes!(routes::auth::register))
+        .routes(routes!(routes::auth::login))
+        .routes(routes!(routes::auth::refresh))
+        .routes(routes!(routes::auth::logout))
+        .routes(routes!(routes::auth::logout_all))
+        .routes(routes!(routes::account::me))
+        .routes(routes!(routes::account::sessions))
+        .routes(routes!(routes::account::end_session))
         .routes(routes!(feed::revocations))
-        .routes(routes!(routes::admin_users))
-        .routes(routes!(routes::admin_set_roles))
-        .routes(routes!(routes::admin_revoke_sessions))
-        .routes(routes!(routes::admin_keys))
-        .routes(routes!(routes::admin_rotate_keys))
-        .routes(routes!(routes::admin_audit))
+        .routes(routes!(routes::admin::admin_users))
+        .routes(routes!(routes::admin::admin_set_roles))
+        .routes(routes!(routes::admin::admin_revoke_sessions))
+        .routes(routes!(routes::admin::admin_keys))
+        .routes(routes!(routes::admin::admin_rotate_keys))
+        .routes(routes!(routes::admin::admin_audit))
         .routes(routes!(oauth::token))
         .routes(routes!(oauth::revoke))
         .routes(routes!(oauth::introspect))
-        .routes(routes!(routes::jwks))
-        .routes(routes!(routes::discovery))
-        .routes(routes!(routes::oauth_authorization_server))
-        .routes(routes!(routes::healthz))
-        .routes(routes!(routes::readyz))
+        .routes(routes!(routes::wellknown::jwks))
+        .routes(routes!(routes::wellknown::discovery))
+        .routes(routes!(routes::wellknown::oauth_authorization_server))
+        .routes(routes!(routes::health::healthz))
+        .routes(routes!(routes::health::readyz))
         .routes(routes!(observe::render))
         .split_for_parts()
 }
