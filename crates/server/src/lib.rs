@@ -199,7 +199,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::wellknown::oauth_authorization_server))
         .routes(routes!(routes::health::healthz))
         .routes(routes!(routes::health::readyz))
-        .routes(routes!(observe::render))
+        .routes(routes!(routes::health::render))
         .split_for_parts()
 }
 

@@ -9,18 +9,16 @@
 //! pile up until something scrapes `/metrics`, and a server nobody scrapes
 //! grows without bound.
 
-use crate::state::AppState;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use metrics_exporter_prometheus::{
     BuildError, Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
-use tessera_api::ErrorBody;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -183,35 +181,4 @@ pub async fn metrics(req: Request, next: Next) -> Response {
     metrics::histogram!("tessera_http_request_duration_seconds", "route" => route, "method" => method)
         .record(start.elapsed().as_secs_f64());
     res
-}
-
-/// `GET /metrics` in the Prometheus text format.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    tag = "operations",
-    operation_id = "metrics",
-    responses(
-        (status = 200, description = "Prometheus text exposition format", body = String,
-            content_type = "text/plain; version=0.0.4"),
-        (status = 404, description = "Metrics are not available in this process", body = ErrorBody),
-    )
-)]
-pub async fn render(State(s): State<AppState>) -> Response {
-    match &s.metrics {
-        Some(m) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; version=0.0.4"),
-            )],
-            m.render(),
-        )
-            .into_response(),
-        None => crate::error::ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "metrics are not available in this process",
-        )
-        .into_response(),
-    }
 }

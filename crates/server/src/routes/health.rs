@@ -1,9 +1,10 @@
-//! Liveness and readiness.
+//! Liveness, readiness and metrics.
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use tessera_api::{ErrorBody, Status};
 
@@ -41,5 +42,36 @@ pub(crate) async fn readyz(State(s): State<AppState>) -> ApiResult<Json<Status>>
                 "the database does not answer",
             ))
         }
+    }
+}
+
+/// `GET /metrics` in the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String,
+            content_type = "text/plain; version=0.0.4"),
+        (status = 404, description = "Metrics are not available in this process", body = ErrorBody),
+    )
+)]
+pub(crate) async fn render(State(s): State<AppState>) -> Response {
+    match &s.metrics {
+        Some(m) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4"),
+            )],
+            m.render(),
+        )
+            .into_response(),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "metrics are not available in this process",
+        )
+        .into_response(),
     }
 }

@@ -7,7 +7,7 @@
 //! - `account`: the caller (`/v1/me`) and their sessions;
 //! - `admin`: users, roles, sessions, keys and audit (role `admin`);
 //! - `wellknown`: the JWK Set and discovery metadata;
-//! - `health`: liveness and readiness.
+//! - `health`: liveness, readiness and `/metrics`.
 
 pub(crate) mod account;
 pub(crate) mod admin;
