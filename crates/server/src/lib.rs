@@ -3,6 +3,16 @@
 //! Tessera's HTTP face: an axum [`router`] over the rules in `tessera-core`,
 //! the configuration loader, and [`spawn`] to run it on a socket.
 //!
+//! Layout (no two files import each other): `routes/` holds the handlers by
+//! area (`auth`, `account`, `admin`, `wellknown`, `health`); `oauth` the RFC
+//! 6749/7009/7662 endpoints; `feed` the revocation feed; `respond` the answer
+//! shapes they share; `extract` the extractors, each with one rejection type
+//! ([`ApiError`]); `cookie` cookie mode and its CSRF check; `web` the embedded
+//! pages; `observe` request ids, logs and per-route metrics; `registry` the
+//! Prometheus registry and its upkeep; `openapi` the document, generated from
+//! the handlers and the `tessera-api` types they take and return; `config`
+//! every configuration key, defined once.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), tessera_server::StartError> {
 //! use std::sync::Arc;
@@ -25,6 +35,7 @@ mod oauth;
 pub mod observe;
 mod openapi;
 mod registry;
+mod respond;
 mod routes;
 mod state;
 mod web;
@@ -176,30 +187,30 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use utoipa_axum::router::OpenApiRouter;
     use utoipa_axum::routes;
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(routes::register))
-        .routes(routes!(routes::login))
-        .routes(routes!(routes::refresh))
-        .routes(routes!(routes::logout))
-        .routes(routes!(routes::logout_all))
-        .routes(routes!(routes::me))
-        .routes(routes!(routes::sessions))
-        .routes(routes!(routes::end_session))
+        .routes(routes!(routes::auth::register))
+        .routes(routes!(routes::auth::login))
+        .routes(routes!(routes::auth::refresh))
+        .routes(routes!(routes::auth::logout))
+        .routes(routes!(routes::auth::logout_all))
+        .routes(routes!(routes::account::me))
+        .routes(routes!(routes::account::sessions))
+        .routes(routes!(routes::account::end_session))
         .routes(routes!(feed::revocations))
-        .routes(routes!(routes::admin_users))
-        .routes(routes!(routes::admin_set_roles))
-        .routes(routes!(routes::admin_revoke_sessions))
-        .routes(routes!(routes::admin_keys))
-        .routes(routes!(routes::admin_rotate_keys))
-        .routes(routes!(routes::admin_audit))
+        .routes(routes!(routes::admin::admin_users))
+        .routes(routes!(routes::admin::admin_set_roles))
+        .routes(routes!(routes::admin::admin_revoke_sessions))
+        .routes(routes!(routes::admin::admin_keys))
+        .routes(routes!(routes::admin::admin_rotate_keys))
+        .routes(routes!(routes::admin::admin_audit))
         .routes(routes!(oauth::token))
         .routes(routes!(oauth::revoke))
         .routes(routes!(oauth::introspect))
-        .routes(routes!(routes::jwks))
-        .routes(routes!(routes::discovery))
-        .routes(routes!(routes::oauth_authorization_server))
-        .routes(routes!(routes::healthz))
-        .routes(routes!(routes::readyz))
-        .routes(routes!(observe::render))
+        .routes(routes!(routes::wellknown::jwks))
+        .routes(routes!(routes::wellknown::discovery))
+        .routes(routes!(routes::wellknown::oauth_authorization_server))
+        .routes(routes!(routes::health::healthz))
+        .routes(routes!(routes::health::readyz))
+        .routes(routes!(routes::health::render))
         .split_for_parts()
 }
 

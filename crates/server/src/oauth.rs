@@ -3,7 +3,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Client as Peer, RawBody};
-use crate::routes::{no_store, token_body};
+use crate::respond::{no_store, token_body};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

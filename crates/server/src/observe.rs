@@ -1,17 +1,14 @@
 //! Observability: request ids on every log line, one structured log line
-//! per request (path only: queries and bodies are never logged), and
-//! Prometheus metrics.
-//!
-//! `/metrics` renders the [`crate::Metrics`] registry the server was given.
+//! per request (path only: queries and bodies are never logged), and the
+//! per-route Prometheus counters and latency histograms (recorded into the
+//! [`crate::Metrics`] registry; `GET /metrics` is in `routes::health`).
 
-use crate::state::AppState;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
-use tessera_api::ErrorBody;
 use tracing::Instrument;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -81,35 +78,4 @@ pub async fn metrics(req: Request, next: Next) -> Response {
     metrics::histogram!("tessera_http_request_duration_seconds", "route" => route, "method" => method)
         .record(start.elapsed().as_secs_f64());
     res
-}
-
-/// `GET /metrics` in the Prometheus text format.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    tag = "operations",
-    operation_id = "metrics",
-    responses(
-        (status = 200, description = "Prometheus text exposition format", body = String,
-            content_type = "text/plain; version=0.0.4"),
-        (status = 404, description = "Metrics are not available in this process", body = ErrorBody),
-    )
-)]
-pub async fn render(State(s): State<AppState>) -> Response {
-    match &s.metrics {
-        Some(m) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; version=0.0.4"),
-            )],
-            m.render(),
-        )
-            .into_response(),
-        None => crate::error::ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "metrics are not available in this process",
-        )
-        .into_response(),
-    }
 }

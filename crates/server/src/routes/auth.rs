@@ -1,0 +1,229 @@
+//! Registration, login, refresh and logout, in bearer and cookie mode.
+
+use crate::cookie;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Bearer, Client, JsonBody, OptionalJson};
+use crate::respond::{no_store, token_body, token_response, user_view};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use tessera_api::{Credentials, ErrorBody, LoginRequest, RefreshRequest, TokenResponse, UserView};
+use tessera_core::TokenPair;
+
+/// A cookie-mode token answer: the refresh token is only in `Set-Cookie`.
+fn cookie_response(s: &AppState, pair: &TokenPair) -> ApiResult<Response> {
+    let body = TokenResponse {
+        refresh_token: None,
+        ..token_body(pair)
+    };
+    let mut res = no_store(Json(body).into_response());
+    let c = cookie::set(
+        &s.config,
+        &pair.refresh_token,
+        pair.refresh_token_expires_in,
+    )
+    .ok_or_else(|| ApiError::bad_request("the refresh token cannot be set as a cookie"))?;
+    res.headers_mut().append(header::SET_COOKIE, c);
+    Ok(res)
+}
+
+/// Where a refresh token came from.
+enum Carrier {
+    Body(String),
+    Cookie(String),
+}
+
+/// The refresh token of a request: from the JSON body (bearer mode), or from
+/// the cookie (cookie mode, which must pass the CSRF check).
+fn refresh_token_of(
+    s: &AppState,
+    headers: &HeaderMap,
+    body: Option<RefreshRequest>,
+) -> ApiResult<Carrier> {
+    if let Some(t) = body.and_then(|b| b.refresh_token) {
+        return Ok(Carrier::Body(t));
+    }
+    match cookie::read(&s.config, headers) {
+        Some(t) => {
+            cookie::check_csrf(&s.config, headers)?;
+            Ok(Carrier::Cookie(t))
+        }
+        None => Err(ApiError::bad_request(
+            "send refresh_token in the body, or use cookie mode",
+        )),
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/register",
+    tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "The new user", body = UserView),
+        (status = 400, description = "Malformed body, bad email, or a password that is out of \
+            bounds or too common", body = ErrorBody),
+        (status = 403, description = "`registration_closed`", body = ErrorBody),
+        (status = 409, description = "`email_taken`", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 429, description = "Rate limited; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+pub(crate) async fn register(
+    State(s): State<AppState>,
+    Client(ctx): Client,
+    JsonBody(body): JsonBody<Credentials>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    let user = s
+        .app
+        .accounts
+        .register(&body.email, &body.password, &ctx)
+        .await?;
+    Ok((StatusCode::CREATED, Json(user_view(user))))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "A token pair (`Cache-Control: no-store`). In cookie mode the \
+            refresh token is only in `Set-Cookie`, not in the body", body = TokenResponse,
+            headers(("Set-Cookie" = String, description = "Cookie mode only: the HttpOnly refresh cookie"))),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 429, description = "Too many failures; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+pub(crate) async fn login(
+    State(s): State<AppState>,
+    Client(ctx): Client,
+    JsonBody(body): JsonBody<LoginRequest>,
+) -> ApiResult<Response> {
+    let pair = s
+        .app
+        .sessions
+        .login(&body.email, &body.password, &ctx)
+        .await?;
+    if body.cookie {
+        cookie_response(&s, &pair)
+    } else {
+        Ok(token_response(&pair))
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/refresh",
+    tag = "auth",
+    request_body(content = RefreshRequest, description = "Bearer mode: the refresh token. \
+        Cookie mode (browsers): no body (or `{}`); the refresh cookie and `X-Tessera-CSRF` carry \
+        the request instead"),
+    params(
+        ("X-Tessera-CSRF" = Option<String>, Header, description = "Cookie mode: any non-empty value"),
+    ),
+    responses(
+        (status = 200, description = "A new token pair; the refresh token rotates (cookie mode: in `Set-Cookie`)",
+            body = TokenResponse),
+        (status = 400, description = "No refresh token, or a malformed body", body = ErrorBody),
+        (status = 401, description = "`invalid_grant`: unknown, expired, revoked or reused token \
+            (reuse revokes the session; cookie mode also clears the cookie)", body = ErrorBody),
+        (status = 403, description = "`csrf_failed` (cookie mode)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "A body that is not `application/json`", body = ErrorBody),
+        (status = 429, description = "Rate limited; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+pub(crate) async fn refresh(
+    State(s): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<RefreshRequest>,
+) -> ApiResult<Response> {
+    let permit = s.app.sessions.admit_refresh(&ctx).await?;
+    match refresh_token_of(&s, &headers, body)? {
+        Carrier::Body(t) => {
+            let (pair, _outcome) = s.app.sessions.refresh_admitted(permit, &t, &ctx).await?;
+            Ok(token_response(&pair))
+        }
+        Carrier::Cookie(t) => match s.app.sessions.refresh_admitted(permit, &t, &ctx).await {
+            Ok((pair, _outcome)) => cookie_response(&s, &pair),
+            Err(e) => {
+                // A dead cookie is cleared so the browser stops sending it.
+                let mut res = ApiError::from(e).into_response();
+                if let Some(c) = cookie::clear(&s.config) {
+                    res.headers_mut().append(header::SET_COOKIE, c);
+                }
+                Ok(res)
+            }
+        },
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout",
+    tag = "auth",
+    request_body(content = RefreshRequest, description = "Bearer mode: the refresh token. \
+        Cookie mode (browsers): no body (or `{}`); the refresh cookie and `X-Tessera-CSRF` carry \
+        the request instead"),
+    params(
+        ("X-Tessera-CSRF" = Option<String>, Header, description = "Cookie mode: any non-empty value"),
+    ),
+    responses(
+        (status = 204, description = "The session is ended, or the token was unknown or already \
+            spent (cookie mode: the cookie is cleared)"),
+        (status = 400, description = "No refresh token, one that is not a Tessera refresh token, \
+            or a malformed body", body = ErrorBody),
+        (status = 403, description = "`csrf_failed` (cookie mode)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "A body that is not `application/json`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn logout(
+    State(s): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<RefreshRequest>,
+) -> ApiResult<Response> {
+    let (token, from_cookie) = match refresh_token_of(&s, &headers, body)? {
+        Carrier::Body(t) => (t, false),
+        Carrier::Cookie(t) => (t, true),
+    };
+    s.app.sessions.logout(&token, &ctx).await?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    if from_cookie {
+        if let Some(c) = cookie::clear(&s.config) {
+            res.headers_mut().append(header::SET_COOKIE, c);
+        }
+    }
+    Ok(res)
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout-all",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every session of the caller is ended"),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn logout_all(
+    State(s): State<AppState>,
+    Client(ctx): Client,
+    Bearer(who): Bearer,
+) -> ApiResult<StatusCode> {
+    s.app.sessions.logout_all(&who, &ctx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
