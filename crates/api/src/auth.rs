@@ -16,7 +16,7 @@ pub const REFRESH_TOKEN_PATTERN: &str =
     "^tsr_[A-Za-z0-9_-]{21}[A-HQ-Xg-nw-z0-3][A-Za-z0-9_-]{52}[AEIMQUYcgkosw048]$";
 
 /// `POST /v1/auth/register`: a new account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "alice@example.com", "password": "correct horse battery staple"}))]
 pub struct Credentials {
@@ -31,7 +31,7 @@ pub struct Credentials {
 }
 
 /// `POST /v1/auth/login`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Email address.
@@ -49,7 +49,7 @@ pub struct LoginRequest {
 ///
 /// In cookie mode the request has no body (or `{}`): the refresh cookie and
 /// the `X-Tessera-CSRF` header carry it instead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token (`tsr_…`, 79 characters).
@@ -66,7 +66,7 @@ pub enum TokenType {
 }
 
 /// A token answer from login or refresh (`Cache-Control: no-store`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {
     /// The signed JWT access token.
     pub access_token: String,
@@ -135,4 +135,87 @@ pub struct SessionView {
 pub struct SessionList {
     /// The caller's live sessions.
     pub sessions: Vec<SessionView>,
+}
+
+/// Shown in place of a password or token in `Debug` output.
+const REDACTED: &str = "<redacted>";
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("email", &self.email)
+            .field("password", &REDACTED)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .field("password", &REDACTED)
+            .field("cookie", &self.cookie)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshRequest")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| REDACTED),
+            )
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &REDACTED)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| REDACTED),
+            )
+            .field("refresh_token_expires_in", &self.refresh_token_expires_in)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_password_or_a_token() {
+        let shown = format!(
+            "{:?} {:?} {:?} {:?}",
+            Credentials {
+                email: "ada@example.com".into(),
+                password: "hunter2-secret".into(),
+            },
+            LoginRequest {
+                email: "ada@example.com".into(),
+                password: "hunter2-secret".into(),
+                cookie: false,
+            },
+            RefreshRequest {
+                refresh_token: Some("tsr_secret-refresh".into()),
+            },
+            TokenResponse {
+                access_token: "eyJsecret-access".into(),
+                token_type: TokenType::Bearer,
+                expires_in: 900,
+                refresh_token: Some("tsr_secret-refresh".into()),
+                refresh_token_expires_in: 60,
+            },
+        );
+        assert!(shown.contains("ada@example.com"), "{shown}");
+        for secret in ["hunter2-secret", "tsr_secret-refresh", "eyJsecret-access"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
 }

@@ -69,7 +69,7 @@ impl TokenTypeHint {
 /// `POST /oauth2/token` parameters, one shape per `grant_type`. Clients
 /// authenticate with HTTP Basic or with `client_id` and `client_secret`
 /// here, not both; a public client may send `client_id` alone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "grant_type", rename_all = "snake_case")]
 pub enum TokenRequest {
     /// The resource-owner password grant.
@@ -126,7 +126,7 @@ pub enum TokenRequest {
 }
 
 /// `POST /oauth2/token` answer (`Cache-Control: no-store`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OAuthTokenResponse {
     /// The signed JWT access token.
     pub access_token: String,
@@ -162,7 +162,7 @@ impl From<crate::TokenResponse> for OAuthTokenResponse {
 }
 
 /// `POST /oauth2/revoke` and `POST /oauth2/introspect` parameters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenParams {
     /// The token.
     pub token: String,
@@ -318,6 +318,99 @@ impl Introspection {
             scope: None,
             client_id: None,
             username: None,
+        }
+    }
+}
+
+/// Shown in place of a secret or token in `Debug` output.
+const REDACTED: &str = "<redacted>";
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Only the grant and the client id: passwords, refresh tokens and
+        // client secrets never reach a log through `{:?}`.
+        let (grant, client_id) = match self {
+            TokenRequest::Password { client_id, .. } => ("password", client_id),
+            TokenRequest::RefreshToken { client_id, .. } => ("refresh_token", client_id),
+            TokenRequest::ClientCredentials { client_id, .. } => ("client_credentials", client_id),
+        };
+        f.debug_struct("TokenRequest")
+            .field("grant_type", &grant)
+            .field("client_id", client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for OAuthTokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthTokenResponse")
+            .field("access_token", &REDACTED)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| REDACTED),
+            )
+            .field("refresh_token_expires_in", &self.refresh_token_expires_in)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for TokenParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenParams")
+            .field("token", &REDACTED)
+            .field("token_type_hint", &self.token_type_hint)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| REDACTED),
+            )
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_secret_or_a_token() {
+        let shown = format!(
+            "{:?} {:?} {:?}",
+            TokenRequest::Password {
+                username: "ada@example.com".into(),
+                password: "hunter2-secret".into(),
+                client_id: Some("app".into()),
+                client_secret: Some("client-secret-value".into()),
+            },
+            OAuthTokenResponse {
+                access_token: "eyJsecret-access".into(),
+                token_type: crate::TokenType::Bearer,
+                expires_in: 900,
+                refresh_token: Some("tsr_secret-refresh".into()),
+                refresh_token_expires_in: Some(60),
+                scope: None,
+            },
+            TokenParams {
+                token: "tsr_secret-refresh".into(),
+                token_type_hint: None,
+                client_id: Some("app".into()),
+                client_secret: Some("client-secret-value".into()),
+            },
+        );
+        assert!(
+            shown.contains("password") && shown.contains("app"),
+            "{shown}"
+        );
+        for secret in [
+            "hunter2-secret",
+            "client-secret-value",
+            "eyJsecret-access",
+            "tsr_secret-refresh",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
         }
     }
 }

@@ -13,8 +13,10 @@ use std::fmt;
 /// Callers should ask [`StoreError::is_unavailable`] rather than match the
 /// variants that carry a cause: it is the line between "retrying may help"
 /// (an HTTP server answers 503 with `Retry-After`) and every other failure.
+///
+/// `Debug` prints the same as `Display`: a driver's own `Debug` can carry a
+/// PostgreSQL error's `detail`, which quotes the failing row's values.
 #[non_exhaustive]
-#[derive(Debug)]
 pub enum StoreError {
     /// A unique constraint was violated (for example a duplicate email).
     Conflict,
@@ -90,6 +92,12 @@ impl fmt::Display for StoreError {
             StoreError::Task(e) => write!(f, "store task failed: {e}"),
             StoreError::Config(why) => f.write_str(why),
         }
+    }
+}
+
+impl fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StoreError({self})")
     }
 }
 

@@ -12,7 +12,7 @@ use tessera_store::Client;
 /// `None`, and [`OAuth::exchange`] decides (in the order RFC 6749 implies)
 /// whether that is an error.
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Grant<'a> {
     /// `grant_type=password`: a user's email and password.
     Password {
@@ -63,8 +63,8 @@ impl<'a> Grant<'a> {
     }
 }
 
-/// A client-credentials access token.
-#[derive(Debug, Clone)]
+/// A client-credentials access token. `Debug` hides the token.
+#[derive(Clone)]
 pub struct ClientToken {
     /// The signed access token.
     pub access_token: String,
@@ -81,6 +81,31 @@ pub enum Granted {
     Pair(TokenPair),
     /// A client's own access token (`client_credentials`).
     Client(ClientToken),
+}
+
+impl std::fmt::Debug for Grant<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The grant type only: never a password or a refresh token.
+        let name = match self {
+            Grant::Password { .. } => "Password",
+            Grant::RefreshToken { .. } => "RefreshToken",
+            Grant::ClientCredentials { .. } => "ClientCredentials",
+            Grant::Missing => "Missing",
+            Grant::Unsupported => "Unsupported",
+        };
+        f.debug_struct("Grant")
+            .field("grant_type", &name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ClientToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientToken")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Refuses a grant the client is not registered for.
