@@ -5,6 +5,9 @@
 //! so throttling behaves identically for real and unknown accounts and never
 //! reveals which is which. State is in memory and bounded; time comes from
 //! the caller's clock (milliseconds).
+//!
+//! One cohesive thing: the in-memory and shared throttles implement one
+//! policy side by side (about 460 lines); the rest of the file is their tests.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -5,6 +5,11 @@
 //! one-line doc: the [`Config`] struct (whose fields are the TOML keys), its
 //! defaults, and [`KEYS`] (from which come the `TESSERA_*` variables and the
 //! CLI's `--flags` with their help text) all come from that table.
+//!
+//! One cohesive thing: the key table, the loader that layers file,
+//! environment and flags over it, and the checks that name a bad key (about
+//! 540 lines); the rest of the file is their tests. Value types live in
+//! `config/values.rs`.
 
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
