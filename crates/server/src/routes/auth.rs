@@ -135,7 +135,7 @@ pub(crate) async fn login(
             body = TokenResponse),
         (status = 400, description = "No refresh token, or a malformed body", body = ErrorBody),
         (status = 401, description = "`invalid_grant`: unknown, expired, revoked or reused token \
-            (reuse revokes the session; cookie mode also clears the cookie)", body = ErrorBody),
+            (reuse revokes the session; cookie mode also clears the cookie, and only then)", body = ErrorBody),
         (status = 403, description = "`csrf_failed` (cookie mode)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "A body that is not `application/json`", body = ErrorBody),
@@ -158,10 +158,16 @@ pub(crate) async fn refresh(
         Carrier::Cookie(t) => match s.app.sessions.refresh_admitted(permit, &t, &ctx).await {
             Ok((pair, _outcome)) => cookie_response(&s, &pair),
             Err(e) => {
-                // A dead cookie is cleared so the browser stops sending it.
+                // A dead cookie (`invalid_grant`) is cleared so the browser
+                // stops sending it. Any other failure (a database blip, a
+                // rate limit, a lost answer after a committed rotation)
+                // keeps it: the user stays signed in and retries.
+                let dead = matches!(e, tessera_core::Error::InvalidGrant(_));
                 let mut res = ApiError::from(e).into_response();
-                if let Some(c) = cookie::clear(&s.config) {
-                    res.headers_mut().append(header::SET_COOKIE, c);
+                if dead {
+                    if let Some(c) = cookie::clear(&s.config) {
+                        res.headers_mut().append(header::SET_COOKIE, c);
+                    }
                 }
                 Ok(res)
             }

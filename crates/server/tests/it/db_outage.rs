@@ -3,7 +3,7 @@
 //! PostgreSQL is reached through a TCP proxy the test cuts and restores.
 //! Needs `TESSERA_TEST_POSTGRES_URL`.
 
-use crate::support::{TestServer, PASSWORD};
+use crate::support::{send, TestServer, PASSWORD};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -148,6 +148,21 @@ async fn a_lost_database_gives_503_and_requests_recover() {
         .await
         .expect(200);
     let refresh = login.str("refresh_token").to_owned();
+    // A browser signed in in cookie mode.
+    let cookie_login = t
+        .post(
+            "/v1/auth/login",
+            &json!({"email": "o@x.io", "password": PASSWORD, "cookie": true}),
+        )
+        .await
+        .expect(200);
+    let cookie = cookie_login
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(cookie.starts_with("tessera_refresh=tsr_"), "{cookie}");
     t.get("/readyz").await.expect(200);
 
     // The database goes away.
@@ -166,6 +181,22 @@ async fn a_lost_database_gives_503_and_requests_recover() {
     assert!(!retry.is_empty(), "Retry-After is set");
     let (st, _, body) = raw(&t, "/v1/me", None, Some(login.str("access_token"))).await;
     assert_eq!(st, 503, "{body}");
+    // Cookie mode: the outage is not the cookie's fault, so it is kept
+    // (clearing it would sign the browser out).
+    let r = t
+        .http
+        .post(t.url("/v1/auth/refresh"))
+        .header("cookie", &cookie)
+        .header("x-tessera-csrf", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert!(
+        r.headers().get("set-cookie").is_none(),
+        "the cookie was cleared on a 503: {:?}",
+        r.headers().get("set-cookie")
+    );
 
     // It comes back: requests recover without a restart.
     proxy.restore();
@@ -183,4 +214,13 @@ async fn a_lost_database_gives_503_and_requests_recover() {
         .await
         .expect(200);
     assert!(r.str("refresh_token").starts_with("tsr_"));
+    // And the browser's cookie still works.
+    let r = send(
+        t.req(reqwest::Method::POST, "/v1/auth/refresh")
+            .header("cookie", &cookie)
+            .header("x-tessera-csrf", "1"),
+    )
+    .await
+    .expect(200);
+    assert!(r.header("set-cookie").starts_with("tessera_refresh=tsr_"));
 }
