@@ -18,16 +18,29 @@ pub(crate) struct Grantee<'a> {
     pub(crate) roles: &'a [String],
     pub(crate) scope: Option<&'a str>,
     pub(crate) client_id: Option<&'a str>,
+    /// The latest the token may expire: a session's absolute expiry. An
+    /// access token never outlives the session it belongs to.
+    pub(crate) not_after: Option<i64>,
 }
 
-/// Signs an access token valid from `now`.
+impl Grantee<'_> {
+    /// The token's lifetime in seconds from `now`: the configured TTL,
+    /// cut short by `not_after`.
+    pub(crate) fn lifetime(&self, ttl: i64, now: i64) -> i64 {
+        let exp = now.saturating_add(ttl);
+        let exp = self.not_after.map_or(exp, |limit| exp.min(limit));
+        exp.saturating_sub(now).max(0)
+    }
+}
+
+/// Signs an access token valid from `now`, for [`Grantee::lifetime`].
 pub(crate) fn issue_access(ctx: &Ctx, to: Grantee<'_>, now: i64) -> Result<String> {
     let cfg = &ctx.cfg;
     let claims = AccessClaims {
         iss: cfg.issuer.clone(),
         sub: to.sub.to_owned(),
         aud: cfg.audience.clone(),
-        exp: now.saturating_add(secs(cfg.access_token_ttl)),
+        exp: now.saturating_add(to.lifetime(secs(cfg.access_token_ttl), now)),
         iat: now,
         jti: random_id(12)?,
         sid: to.sid.map(str::to_owned),

@@ -168,7 +168,7 @@ config_keys! {
     issuer: Option<String> = None, "http(s)://<listen>", "URL";
     /// `aud` of access tokens.
     audience: String = "tessera".into(), "tessera", "TEXT";
-    /// Access-token lifetime.
+    /// Access-token lifetime (never past the session's absolute expiry).
     access_token_ttl: Dur = secs(15 * 60), "15m", "DURATION";
     /// Absolute refresh-token (session) lifetime.
     refresh_token_ttl: Dur = secs(30 * DAY), "30d", "DURATION";

@@ -216,10 +216,12 @@ impl Sessions {
             roles: &user.roles,
             scope: None,
             client_id: None,
+            not_after: Some(session.expires_at),
         };
+        let expires_in = to.lifetime(secs(self.ctx.cfg.access_token_ttl), now);
         Ok(TokenPair {
             access_token: issue_access(&self.ctx, to, now)?,
-            expires_in: secs(self.ctx.cfg.access_token_ttl),
+            expires_in,
             refresh_token: token.encode(),
             refresh_token_expires_in: session
                 .expires_at

@@ -111,3 +111,29 @@ async fn the_absolute_session_lifetime_caps_refreshing() {
         .expect_error(401, "invalid_grant");
     t.me(&c.access).await.expect_invalid_token();
 }
+
+#[tokio::test]
+async fn access_tokens_never_outlive_their_session() {
+    // A session of two minutes, access tokens of fifteen.
+    let t = TestServer::start_with(|c| c.refresh_token_ttl = Dur(Duration::from_secs(120))).await;
+    let u = t.user("ada@x.io").await;
+    assert_eq!(claims(&u.tokens.access)["exp"], T0 + 120);
+    assert_eq!(u.tokens.body["expires_in"], 120);
+    // Refreshed 100 s in: the new token ends with the session too.
+    t.clock.set(T0 + 100);
+    let next = t.refresh_ok(&u.tokens.refresh).await;
+    assert_eq!(claims(&next.access)["exp"], T0 + 120);
+    assert_eq!(next.body["expires_in"], 20);
+    // A new login is a new session, with its own bound.
+    let r = t
+        .post(
+            "/v1/auth/login",
+            &serde_json::json!({"email": "ada@x.io", "password": crate::support::PASSWORD}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(claims(r.str("access_token"))["exp"], T0 + 100 + 120);
+    // Past the session's end nothing is accepted (leeway aside).
+    t.clock.set(T0 + 120 + 30);
+    t.me(&next.access).await.expect_invalid_token();
+}
