@@ -44,7 +44,7 @@ pub use auth::{
     TokenType, UserView, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, REFRESH_TOKEN_PATTERN,
 };
 pub use claims::AccessClaims;
-pub use discovery::{JwkSet, ServerMetadata, Status, TesseraEndpoints};
+pub use discovery::{IssuerMetadata, JwkSet, ServerMetadata, Status, TesseraEndpoints};
 pub use error::ErrorBody;
 pub use feed::{FeedQuery, RevocationFeed, RevokedSession, MAX_WAIT_SECS};
 pub use oauth::{

@@ -551,22 +551,17 @@ async fn discover(http: &http::Http, issuer: &str) -> Result<Discovered> {
         issuer.trim_end_matches('/')
     );
     let got = http.get(&url, None).await?;
-    let doc: Value = serde_json::from_slice(&got.body)
-        .map_err(|_| Error::Setup("discovery document is not JSON".into()))?;
-    if doc.get("issuer").and_then(Value::as_str) != Some(issuer) {
+    let doc: tessera_api::IssuerMetadata = serde_json::from_slice(&got.body).map_err(|e| {
+        Error::Setup(format!(
+            "discovery document is not valid metadata (issuer, jwks_uri): {e}"
+        ))
+    })?;
+    if doc.issuer != issuer {
         return Err(Error::Setup(
             "discovery document names a different issuer".into(),
         ));
     }
-    let jwks_uri = doc
-        .get("jwks_uri")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::Setup("discovery document has no jwks_uri".into()))?
-        .to_owned();
-    check_url(&jwks_uri, "jwks_uri")?;
-    let feed = doc
-        .get("revocation_feed_endpoint")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    check_url(&doc.jwks_uri, "jwks_uri")?;
+    let (jwks_uri, feed) = (doc.jwks_uri, doc.revocation_feed_endpoint);
     Ok(Discovered { jwks_uri, feed })
 }

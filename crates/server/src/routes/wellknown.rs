@@ -47,18 +47,14 @@ fn metadata(s: &AppState) -> ServerMetadata {
         revocation_endpoint: at("/oauth2/revoke"),
         introspection_endpoint: at("/oauth2/introspect"),
         revocation_feed_endpoint: at("/v1/revocations"),
-        registration_endpoint: at("/v1/auth/register"),
-        userinfo_endpoint: at("/v1/me"),
         grant_types_supported: list(&["password", "refresh_token", "client_credentials"]),
-        response_types_supported: list(&["token"]),
+        response_types_supported: Vec::new(),
         token_endpoint_auth_methods_supported: auth_methods.clone(),
         revocation_endpoint_auth_methods_supported: auth_methods,
         introspection_endpoint_auth_methods_supported: list(&[
             "client_secret_basic",
             "client_secret_post",
         ]),
-        subject_types_supported: list(&["public"]),
-        id_token_signing_alg_values_supported: vec![s.config.signing_alg.clone()],
         access_token_signing_alg_values_supported: vec![s.config.signing_alg.clone()],
         claims_supported: list(&[
             "iss",
@@ -79,6 +75,7 @@ fn metadata(s: &AppState) -> ServerMetadata {
             logout: at("/v1/auth/logout"),
             logout_all: at("/v1/auth/logout-all"),
             sessions: at("/v1/sessions"),
+            me: at("/v1/me"),
         },
         issuer: iss,
     }

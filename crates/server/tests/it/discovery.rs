@@ -34,7 +34,23 @@ async fn discovery_documents_name_the_issuer_and_jwks() {
         d["token_endpoint"],
         "https://auth.example.test/oauth2/token"
     );
-    assert_eq!(d["userinfo_endpoint"], "https://auth.example.test/v1/me");
+    assert_eq!(
+        d["tessera_endpoints"]["me"],
+        "https://auth.example.test/v1/me"
+    );
+    // Only what is true (RFC 8414): no authorization endpoint, so no
+    // response types; no dynamic client registration (RFC 7591), no ID
+    // tokens, no OpenID Connect UserInfo endpoint.
+    assert_eq!(d["response_types_supported"], json!([]));
+    for absent in [
+        "registration_endpoint",
+        "authorization_endpoint",
+        "userinfo_endpoint",
+        "id_token_signing_alg_values_supported",
+        "subject_types_supported",
+    ] {
+        assert!(d.get(absent).is_none(), "{absent} is published: {d}");
+    }
     assert_eq!(
         d["tessera_endpoints"]["refresh"],
         "https://auth.example.test/v1/auth/refresh"
