@@ -24,6 +24,11 @@ impl ConfigArgs {
         Config::from_process(self.file.as_deref(), &self.flags)
     }
 
+    /// True if `key` was given as a `--flag`.
+    pub fn given(&self, key: &str) -> bool {
+        self.flags.contains_key(key)
+    }
+
     /// Like [`ConfigArgs::load`], with the given environment instead of the process's.
     #[cfg(test)]
     pub fn load_with_env(&self, env: &[(String, String)]) -> Result<Config, ConfigError> {

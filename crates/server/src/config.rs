@@ -206,6 +206,8 @@ config_keys! {
     log_format: LogFormat = LogFormat::Human, "human", "human|json";
     /// Server secret, base64url of 32+ bytes (default: `secret.key` in `data_dir`; required with PostgreSQL).
     secret: Option<String> = None, "", "BASE64URL";
+    /// File holding the server secret (instead of `secret`): keeps it out of `ps` and the environment.
+    secret_file: Option<PathBuf> = None, "", "PATH";
     /// Origins allowed to call the API from a browser (CORS), comma-separated; none: CORS off.
     cors_origins: OriginList = OriginList::default(), "", "ORIGINS";
     /// Redis URL for shared login throttling and rate limits (instead of the database).
@@ -424,6 +426,12 @@ impl Config {
                 _ => return Err(bad("secret", "must be base64url of at least 32 bytes")),
             }
         }
+        if self.secret.is_some() && self.secret_file.is_some() {
+            return Err(bad(
+                "secret_file",
+                "set either `secret` or `secret_file`, not both",
+            ));
+        }
         match (&self.tls_cert, &self.tls_key) {
             (Some(c), Some(k)) => {
                 if !c.exists() {
@@ -465,6 +473,50 @@ impl Config {
     /// True when the server terminates TLS itself.
     pub fn tls(&self) -> bool {
         self.tls_cert.is_some() && self.tls_key.is_some()
+    }
+
+    /// True if the database is PostgreSQL (shared by several instances).
+    pub fn shared_database(&self) -> bool {
+        self.database_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres:") || u.starts_with("postgresql:"))
+    }
+
+    /// The server secret: `secret`, or the contents of `secret_file`
+    /// (surrounding whitespace ignored, same format), or `None` (then
+    /// `secret.key` in `data_dir`).
+    pub fn server_secret(&self) -> Result<Option<String>, ConfigError> {
+        let Some(path) = &self.secret_file else {
+            return Ok(self.secret.clone());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad("secret_file", format!("{}: {e}", path.display())))?;
+        let text = text.trim();
+        match tessera_jose::b64::decode(text.as_bytes(), "secret") {
+            Ok(b) if b.len() >= 32 => Ok(Some(text.to_owned())),
+            _ => Err(bad(
+                "secret_file",
+                format!(
+                    "{} must hold base64url of at least 32 bytes",
+                    path.display()
+                ),
+            )),
+        }
+    }
+
+    /// Settings that work but are risky, one sentence each, for the log at
+    /// start-up.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.shared_database() && self.issuer.is_none() {
+            out.push(
+                "`issuer` is not set: with PostgreSQL several instances may serve one user base, \
+                 and each would name itself (http://<listen>) in `iss`, so their tokens would \
+                 disagree; set `issuer` (TESSERA_ISSUER) to the public URL"
+                    .to_owned(),
+            );
+        }
+        out
     }
 
     /// The issuer URL (configured, or `http(s)://<listen>`).
@@ -672,5 +724,63 @@ mod tests {
         assert!(!dbg.contains("c2VjcmV0"));
         assert!(!dbg.contains("hunter2"));
         assert!(dbg.contains("app:<redacted>@db"));
+    }
+    #[test]
+    fn the_secret_can_come_from_a_file_but_not_from_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        let secret = tessera_jose::b64::encode(&[5u8; 32]);
+        std::fs::write(&path, format!("{secret}\n")).unwrap();
+        let cfg = Config {
+            secret_file: Some(path.clone()),
+            ..Config::default()
+        };
+        cfg.validate().unwrap();
+        assert_eq!(
+            cfg.server_secret().unwrap().as_deref(),
+            Some(secret.as_str())
+        );
+        // Both: refused, naming the key.
+        let both = Config {
+            secret: Some(secret.clone()),
+            ..cfg.clone()
+        };
+        assert!(both.validate().unwrap_err().0.contains("secret_file"));
+        // A short or missing file: refused at start, naming the key and file.
+        std::fs::write(&path, "c2hvcnQ").unwrap();
+        let err = cfg.server_secret().unwrap_err().0;
+        assert!(
+            err.contains("secret_file") && err.contains("32 bytes"),
+            "{err}"
+        );
+        let gone = Config {
+            secret_file: Some(dir.path().join("absent")),
+            ..Config::default()
+        };
+        assert!(gone.server_secret().unwrap_err().0.contains("absent"));
+        // Without a file the `secret` key applies as before.
+        let plain = Config {
+            secret: Some(secret.clone()),
+            ..Config::default()
+        };
+        assert_eq!(plain.server_secret().unwrap(), Some(secret));
+    }
+
+    #[test]
+    fn postgres_without_an_issuer_is_warned_about() {
+        let pg = Config {
+            database_url: Some("postgres://db/tessera".into()),
+            ..Config::default()
+        };
+        let w = pg.warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("`issuer` is not set"), "{w:?}");
+        let named = Config {
+            issuer: Some("https://auth.example.com".into()),
+            ..pg
+        };
+        assert!(named.warnings().is_empty());
+        // SQLite is one instance: its default issuer is consistent.
+        assert!(Config::default().warnings().is_empty());
     }
 }

@@ -108,7 +108,10 @@ pub fn app_config(cfg: &Config) -> Result<tessera_core::AppConfig, StartError> {
     app.auth = cfg.auth_config().map_err(StartError::Config)?;
     app.database_url = cfg.database_url.clone();
     app.pg_pool = cfg.pg_pool();
-    app.secret = cfg.secret.clone().map(Into::into);
+    app.secret = cfg
+        .server_secret()
+        .map_err(StartError::Config)?
+        .map(Into::into);
     app.redis_url = cfg.redis_url.clone();
     app.throttle = cfg.throttle_config();
     Ok(app)

@@ -113,6 +113,36 @@ pub(crate) fn routes(doc: utoipa::openapi::OpenApi) -> Router<AppState> {
         .config(Config::default().validator_url("none"))
         .into();
     ui.layer(axum::middleware::map_response(json_not_found))
+        .layer(axum::middleware::map_response(docs_headers))
+}
+
+/// The Swagger UI page and its assets get the same lock-down as Tessera's
+/// own pages: its own scripts only (the vendored bundle and initializer
+/// are files, not inline code), no framing, no sniffing. The bundle injects
+/// one fixed `<style>` element; its hash is allowed, nothing else inline
+/// (`web/test/browser/docs.test.js` fails on any CSP violation, so a new
+/// Swagger UI with another style shows up there).
+pub(crate) const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; connect-src 'self'; img-src 'self' data:; \
+     font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+async fn docs_headers(mut res: axum::response::Response) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(DOCS_CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res
 }
 
 /// Swagger UI answers an unknown file under `/docs/` with an empty 404; make
@@ -580,6 +610,18 @@ mod tests {
 
         let (s, h, b) = call(&app, Method::GET, "/docs/", None, None).await?;
         assert_eq!(s, StatusCode::OK);
+        let csp = h
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            csp.contains("script-src 'self';") && csp.contains("frame-ancestors 'none'"),
+            "/docs/ is served without a strict CSP: {csp:?}"
+        );
+        assert_eq!(
+            h.get("x-frame-options").and_then(|v| v.to_str().ok()),
+            Some("DENY")
+        );
         let ct = h
             .get("content-type")
             .and_then(|v| v.to_str().ok())

@@ -12,6 +12,15 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<()> {
     let cfg = args.load()?;
     let sink = LogSink::stdout();
     init_logging(cfg.log_format, &sink);
+    if args.given("secret") {
+        tracing::warn!(
+            "--secret on the command line is visible to every local user (ps, /proc); \
+             use TESSERA_SECRET or secret_file instead"
+        );
+    }
+    for warning in cfg.warnings() {
+        tracing::warn!("{warning}");
+    }
     // The binary owns the process-wide metrics recorder; the server renders
     // it at /metrics and keeps it drained.
     let opts = tessera_server::Options::default()

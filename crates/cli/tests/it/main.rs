@@ -351,3 +351,55 @@ fn migrate_creates_the_schema_and_is_idempotent() {
         32
     );
 }
+
+/// `tessera serve` with these arguments and variables: its output up to the
+/// "listening" line (then it is stopped).
+fn serve_until_listening(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    use std::io::BufRead;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    cmd.arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env_remove("TESSERA_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("listening") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        seen.contains("listening"),
+        "the server did not start:\n{seen}"
+    );
+    seen
+}
+
+#[test]
+fn a_secret_on_the_command_line_is_warned_about_and_a_file_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let secret = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";
+    let out = serve_until_listening(d, &["--secret", secret], &[]);
+    assert!(out.contains("--secret on the command line"), "{out}");
+    assert!(!out.contains(secret), "the secret is logged:\n{out}");
+    // From the environment or a file: no warning.
+    let out = serve_until_listening(d, &[], &[("TESSERA_SECRET", secret)]);
+    assert!(!out.contains("--secret on the command line"), "{out}");
+    std::fs::write(d.join("secret.txt"), format!("{secret}\n")).unwrap();
+    let out = serve_until_listening(d, &["--secret-file", "secret.txt"], &[]);
+    assert!(!out.contains("--secret on the command line"), "{out}");
+}
