@@ -103,7 +103,7 @@ impl Accounts {
     pub async fn register(&self, email: &str, password: &str, ctx: &ClientInfo) -> Result<User> {
         let now_ms = self.ctx.now_millis();
         self.limiter
-            .rate(Action::Register, ctx.ip.as_deref(), now_ms)
+            .rate(Action::Register, ctx.throttle_key().as_deref(), now_ms)
             .await
             .map_err(Error::TooManyRequests)?;
         if !self.ctx.cfg.registration_open {

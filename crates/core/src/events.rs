@@ -13,6 +13,27 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+impl ClientInfo {
+    /// The key the per-IP throttles count under: an IPv4 address as it is,
+    /// an IPv6 address as its /64 (one subscriber usually holds a whole /64,
+    /// so counting single addresses would let one client rotate through
+    /// 2^64 of them). Text that is not an address is used as it is.
+    pub fn throttle_key(&self) -> Option<String> {
+        let ip = self.ip.as_deref()?;
+        Some(match ip.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let s = v6.segments();
+                    let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                    format!("{net}/64")
+                }
+            },
+            _ => ip.to_owned(),
+        })
+    }
+}
+
 /// The security events Tessera records. Their names (as stored) never
 /// change: operators search and alert on them.
 #[non_exhaustive]
@@ -113,5 +134,25 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), AuditEvent::ALL.len());
         assert_eq!(AuditEvent::RefreshRotated.to_string(), "refresh.rotated");
+    }
+
+    #[test]
+    fn ipv6_clients_are_throttled_per_64() {
+        let key = |ip: &str| {
+            ClientInfo {
+                ip: Some(ip.into()),
+                user_agent: None,
+            }
+            .throttle_key()
+        };
+        assert_eq!(key("203.0.113.9").as_deref(), Some("203.0.113.9"));
+        assert_eq!(
+            key("2001:db8:1:2:aaaa::1"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_eq!(key("2001:db8:1:2::9").as_deref(), Some("2001:db8:1:2::/64"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:203.0.113.9").as_deref(), Some("203.0.113.9"));
+        assert_eq!(ClientInfo::default().throttle_key(), None);
     }
 }

@@ -23,7 +23,7 @@ use tessera_core::AuthConfig;
 use tessera_jose::Algorithm;
 
 mod values;
-pub use values::{Dur, OriginList};
+pub use values::{canonical, Dur, OriginList, ProxyHeader, ProxyList};
 
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,7 +109,7 @@ macro_rules! key_kind {
 
 key_kind!(Integer: u32, usize);
 key_kind!(Text: String, Option<String>, PathBuf, Option<PathBuf>, SocketAddr, Dur,
-    Registration, LogFormat, OriginList, CookieSecurity);
+    Registration, LogFormat, OriginList, CookieSecurity, ProxyList, ProxyHeader);
 
 /// Defines every key once: its one-line doc, type, default, the default as
 /// written in a file, and its value name. From this come the [`Config`]
@@ -210,6 +210,10 @@ config_keys! {
     secret_file: Option<PathBuf> = None, "", "PATH";
     /// Origins allowed to call the API from a browser (CORS), comma-separated; none: CORS off.
     cors_origins: OriginList = OriginList::default(), "", "ORIGINS";
+    /// Proxies (CIDR blocks or addresses, comma-separated) whose `proxy_header` names the client; none: the peer address is the client.
+    trusted_proxies: ProxyList = ProxyList::default(), "", "CIDRS";
+    /// Which header trusted proxies write the client address into: `x-forwarded-for` or `forwarded` (RFC 7239).
+    proxy_header: ProxyHeader = ProxyHeader::XForwardedFor, "x-forwarded-for", "x-forwarded-for|forwarded";
     /// Redis URL for shared login throttling and rate limits (instead of the database).
     redis_url: Option<String> = None, "", "URL";
     /// How often an instance reloads keys from the store, rotates on schedule, and updates gauges (at most `key_publish_lead`).

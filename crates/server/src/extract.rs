@@ -151,17 +151,23 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
     }
 }
 
-/// The caller's address and user agent.
+/// The caller's address (behind `trusted_proxies`, the one they name; see
+/// `client_ip`) and user agent.
 pub struct Client(pub ClientInfo);
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl FromRequestParts<AppState> for Client {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| {
+            crate::client_ip::client_ip(
+                c.0.ip(),
+                &parts.headers,
+                &s.config.trusted_proxies,
+                s.config.proxy_header,
+            )
+            .to_string()
+        });
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

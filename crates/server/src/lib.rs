@@ -26,6 +26,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod client_ip;
 pub mod config;
 pub mod cookie;
 mod error;

@@ -93,7 +93,8 @@ impl Sessions {
     /// failures count, a success resets the account.
     pub async fn login(&self, email: &str, password: &str, ctx: &ClientInfo) -> Result<TokenPair> {
         let key = account_key(email);
-        let ip = ctx.ip.as_deref();
+        let ip_key = ctx.throttle_key();
+        let ip = ip_key.as_deref();
         let now = self.ctx.now_millis();
         self.limiter
             .check_login(&key, ip, now)

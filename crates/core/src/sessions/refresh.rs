@@ -38,7 +38,7 @@ impl Sessions {
     pub async fn admit_refresh(&self, ctx: &ClientInfo) -> Result<RefreshPermit> {
         let now = self.ctx.now_millis();
         self.limiter
-            .rate(Action::Refresh, ctx.ip.as_deref(), now)
+            .rate(Action::Refresh, ctx.throttle_key().as_deref(), now)
             .await
             .map_err(Error::TooManyRequests)?;
         Ok(RefreshPermit(()))

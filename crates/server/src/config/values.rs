@@ -1,5 +1,6 @@
 //! Self-contained value types of the configuration: durations written with
-//! a unit, and lists of CORS origins. The `config` module re-exports them.
+//! a unit, lists of CORS origins, trusted proxy networks. The `config`
+//! module re-exports them.
 
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -105,6 +106,73 @@ impl<'de> Deserialize<'de> for OriginList {
         }
         Ok(OriginList(list))
     }
+}
+
+/// Networks whose forwarding headers are believed (`trusted_proxies`):
+/// CIDR blocks or single addresses, as a TOML array or a comma-separated
+/// string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyList(pub Vec<ipnet::IpNet>);
+
+impl ProxyList {
+    /// True if `ip` is in one of the networks.
+    pub fn contains(&self, ip: &std::net::IpAddr) -> bool {
+        let ip = canonical(*ip);
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+}
+
+/// An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, what a dual-stack
+/// socket reports) as the IPv4 address it is.
+pub fn canonical(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+impl Serialize for ProxyList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(ToString::to_string))
+    }
+}
+
+impl<'de> Deserialize<'de> for ProxyList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        let items: Vec<String> = match Raw::deserialize(d)? {
+            Raw::One(s) => s.split(',').map(|x| x.trim().to_owned()).collect(),
+            Raw::Many(v) => v.into_iter().map(|x| x.trim().to_owned()).collect(),
+        };
+        let mut nets = Vec::new();
+        for item in items.iter().filter(|x| !x.is_empty()) {
+            let net = item
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "`{item}` is not an IP address or CIDR block (10.0.0.0/8, fd00::/8, 192.0.2.7)"
+                    ))
+                })?;
+            nets.push(net.trunc());
+        }
+        Ok(ProxyList(nets))
+    }
+}
+
+/// The header a trusted proxy writes the client's address into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2`.
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1` (RFC 7239).
+    Forwarded,
 }
 
 #[cfg(test)]

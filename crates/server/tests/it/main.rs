@@ -17,6 +17,7 @@ mod keys;
 mod limits;
 mod oauth;
 mod ops;
+mod proxies;
 mod refresh;
 mod restart;
 mod revocations;
