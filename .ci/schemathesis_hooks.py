@@ -1,7 +1,8 @@
-"""Schemathesis hooks for .ci/schemathesis: two rules of Tessera's contract
-that the OpenAPI document states in prose because JSON Schema cannot say
-them reasonably. Each hook removes only the generated requests that break
-such a rule, so that "schema-valid" means what the documentation says.
+"""Schemathesis hooks for .ci/schemathesis. Rules 1 and 2 are rules of
+Tessera's contract that the OpenAPI document states in prose because JSON
+Schema cannot say them reasonably; those hooks remove only the generated
+requests that break such a rule, so that "schema-valid" means what the
+documentation says. Rule 3 keeps the fuzzer's own login alive.
 
 1. A new password must not be on the common-password list that the server
    embeds (crates/core/data/common-passwords.txt, 10,010 entries, compared
@@ -14,8 +15,20 @@ such a rule, so that "schema-valid" means what the documentation says.
    more than one authentication method"). The run authenticates the
    `basic` scheme, so form bodies that carry `client_secret` as well are
    dropped from the operations that take Basic.
+3. The fuzzer's own login must survive the run (`.ci/schemathesis` checks
+   that its access token still works at the end), while every operation
+   that can end a session still really runs. So an operation aimed at the
+   fuzzer's own session or account is pointed at a disposable one just
+   before it is sent (`before_call`): `logout-all` runs with a fresh login
+   of the disposable account; `DELETE /v1/sessions/{id}` on the fuzzer's
+   session deletes a fresh second session of the fuzzer instead; the admin
+   operations on the fuzzer's user id (roles, sessions) act on the
+   disposable account. The script passes the ids in the environment.
 """
 
+import json
+import os
+import urllib.request
 from pathlib import Path
 
 import schemathesis
@@ -70,3 +83,57 @@ def filter_case(ctx, case):
 @schemathesis.hook
 def before_add_examples(ctx, examples):
     examples[:] = [case for case in examples if _applies(ctx, case.body)]
+
+
+# Rule 3: the fuzzer's login survives. Without the environment (the hooks
+# loaded elsewhere) nothing is redirected.
+FUZZ = {
+    k: os.environ.get(k, "")
+    for k in ("TESSERA_BASE", "FUZZ_EMAIL", "FUZZ_PASSWORD", "FUZZ_TOKEN", "FUZZ_USER_ID", "FUZZ_SID",
+              "SPARE_EMAIL", "SPARE_PASSWORD", "SPARE_USER_ID")
+}
+
+
+def _login(email, password):
+    req = urllib.request.Request(
+        FUZZ["TESSERA_BASE"] + "/v1/auth/login",
+        data=json.dumps({"email": email, "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=30) as res:
+        return json.load(res)
+
+
+def _sid(access_token):
+    import base64
+
+    payload = access_token.split(".")[1]
+    payload += "=" * (-len(payload) % 4)
+    return json.loads(base64.urlsafe_b64decode(payload))["sid"]
+
+
+@schemathesis.hook
+def before_call(ctx, case, **kwargs):
+    if not FUZZ["FUZZ_SID"]:
+        return
+    op = case.operation
+    method, path = op.method.upper(), op.path
+    params = case.path_parameters or {}
+    headers = case.headers or {}
+    as_fuzzer = any(
+        k.lower() == "authorization" and v == "Bearer " + FUZZ["FUZZ_TOKEN"] for k, v in headers.items()
+    )
+    # Cases sent without the fuzzer's login (checks of missing or bad
+    # credentials) cannot end its session: they go out as generated.
+    if not as_fuzzer:
+        return
+    if method == "POST" and path == "/v1/auth/logout-all":
+        spare = _login(FUZZ["SPARE_EMAIL"], FUZZ["SPARE_PASSWORD"])
+        others = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        case.headers = {**others, "Authorization": "Bearer " + spare["access_token"]}
+    elif method == "DELETE" and path == "/v1/sessions/{id}" and params.get("id") == FUZZ["FUZZ_SID"]:
+        second = _login(FUZZ["FUZZ_EMAIL"], FUZZ["FUZZ_PASSWORD"])
+        case.path_parameters = {**params, "id": _sid(second["access_token"])}
+    elif path.startswith("/v1/admin/users/{id}") and params.get("id") == FUZZ["FUZZ_USER_ID"]:
+        case.path_parameters = {**params, "id": FUZZ["SPARE_USER_ID"]}
