@@ -1,36 +1,9 @@
 //! What a verified access token says: its claims ([`AccessClaims`]) and the
 //! caller they name ([`Principal`]). A leaf module.
 
-use serde::{Deserialize, Serialize};
-
-/// The claims of a Tessera access token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessClaims {
-    /// Issuer.
-    pub iss: String,
-    /// Subject: the user id (or the client id for client credentials).
-    pub sub: String,
-    /// Audience.
-    pub aud: String,
-    /// Expiry.
-    pub exp: i64,
-    /// Issued at.
-    pub iat: i64,
-    /// Token id.
-    pub jti: String,
-    /// Session id (absent for client-credential tokens).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    /// Roles at issue time.
-    #[serde(default)]
-    pub roles: Vec<String>,
-    /// OAuth scope, where one applies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// OAuth client, where one applies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-}
+/// The claims of a Tessera access token: the one wire definition, shared
+/// with resource servers.
+pub use tessera_api::AccessClaims;
 
 /// A verified caller.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use std::collections::HashMap;
 use tessera_api::{
-    ErrorBody, Introspection, OAuthTokenResponse, TokenParams, TokenRequest, TokenType,
+    ErrorBody, IntrospectionResponse, OAuthTokenResponse, TokenParams, TokenRequest, TokenType,
     TokenTypeHint,
 };
 use tessera_core::oauth::{Clients, Grant, Granted, TokenHint};
@@ -246,7 +246,7 @@ pub(crate) async fn revoke(
     request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
     security(("basic" = [])),
     responses(
-        (status = 200, description = "The token's state; `Cache-Control: no-store`", body = Introspection),
+        (status = 200, description = "The token's state; `Cache-Control: no-store`", body = IntrospectionResponse),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
         (status = 401, description = "`invalid_client`: client authentication (Basic or form) is required",
             body = ErrorBody),
@@ -264,14 +264,11 @@ pub(crate) async fn introspect(
         return Err(invalid_client("client authentication is required"));
     }
     let token = required(&f, "token")?;
-    let v = s
+    let body = s
         .app
         .oauth
         .introspect(token, hint(&f))
         .await
         .map_err(oauth_error)?;
-    // Core answers with the claims as JSON; the wire type is the contract.
-    let body: Introspection = serde_json::from_value(v)
-        .map_err(|e| oauth_error(tessera_core::Error::Internal(Box::new(e))))?;
     Ok(no_store_json(body))
 }

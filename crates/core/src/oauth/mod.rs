@@ -12,14 +12,14 @@ pub use clients::Clients;
 pub use grant::{ClientToken, Grant, Granted};
 
 use crate::ctx::Ctx;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::events::AuditEvent;
 use crate::events::ClientInfo;
 use crate::refresh::RefreshToken;
 use crate::tokens::verify_access;
 use crate::Sessions;
-use serde_json::{json, Value};
 use std::sync::Arc;
+use tessera_api::{IntrospectionResponse, IntrospectionTokenType};
 use tessera_jose::crypto;
 
 /// Grant types a client may be allowed.
@@ -101,8 +101,8 @@ impl OAuth {
 
     /// RFC 7662: `{"active": false}` for anything that is not a live token;
     /// the claims of a live access or refresh token.
-    pub async fn introspect(&self, token: &str, hint: TokenHint) -> Result<Value> {
-        let inactive = json!({ "active": false });
+    pub async fn introspect(&self, token: &str, hint: TokenHint) -> Result<IntrospectionResponse> {
+        let inactive = IntrospectionResponse::inactive();
         if token.starts_with(crate::refresh::PREFIX) || hint == TokenHint::Refresh {
             if let Ok(t) = RefreshToken::parse(token) {
                 return self.introspect_refresh(&t).await;
@@ -123,38 +123,31 @@ impl OAuth {
         if !live {
             return Ok(inactive);
         }
-        let mut v = serde_json::to_value(&claims).map_err(Error::internal)?;
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert("active".into(), Value::Bool(true));
-            obj.insert("token_type".into(), Value::from("Bearer"));
-            if claims.sid.is_some() {
-                obj.insert("username".into(), Value::from(claims.sub.clone()));
-            }
-        }
-        Ok(v)
+        Ok(IntrospectionResponse::for_access(claims))
     }
 
-    async fn introspect_refresh(&self, t: &RefreshToken) -> Result<Value> {
+    async fn introspect_refresh(&self, t: &RefreshToken) -> Result<IntrospectionResponse> {
         let now = self.ctx.now();
         let store = &self.ctx.store;
         let Some(session) = store.session(&t.session_id()).await? else {
-            return Ok(json!({ "active": false }));
+            return Ok(IntrospectionResponse::inactive());
         };
         let current = t.generation() == session.generation
             && crypto::constant_time_eq(&t.hash(), &session.token_hash);
         if !current || !session.is_live(now) {
-            return Ok(json!({ "active": false }));
+            return Ok(IntrospectionResponse::inactive());
         }
         let user = store.user_by_id(&session.user_id).await?;
-        Ok(json!({
-            "active": true,
-            "token_type": "refresh_token",
-            "iss": self.ctx.cfg.issuer,
-            "sub": session.user_id,
-            "sid": session.id,
-            "iat": session.rotated_at.unwrap_or(session.created_at),
-            "exp": session.expires_at.min(session.idle_expires_at),
-            "roles": user.map(|u| u.roles).unwrap_or_default(),
-        }))
+        Ok(IntrospectionResponse {
+            active: true,
+            token_type: Some(IntrospectionTokenType::RefreshToken),
+            iss: Some(self.ctx.cfg.issuer.clone()),
+            sub: Some(session.user_id),
+            sid: Some(session.id),
+            iat: Some(session.rotated_at.unwrap_or(session.created_at)),
+            exp: Some(session.expires_at.min(session.idle_expires_at)),
+            roles: Some(user.map(|u| u.roles).unwrap_or_default()),
+            ..IntrospectionResponse::inactive()
+        })
     }
 }
