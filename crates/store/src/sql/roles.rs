@@ -93,7 +93,7 @@ impl<B: SqlBackend> SessionStore for B {
         let sql = concat!(
             "INSERT INTO sessions (",
             cols!(session),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         );
         let values = args![
             &s.id,
@@ -109,6 +109,8 @@ impl<B: SqlBackend> SessionStore for B {
             s.generation,
             &s.token_hash,
             s.rotated_at,
+            &s.client_id,
+            &s.rotated_by,
         ];
         let done = self.pool().execute(sql, values).await;
         done.map(|_| ()).map_err(B::error)
@@ -142,6 +144,7 @@ impl<B: SqlBackend> SessionStore for B {
             r.session_id,
             r.expected_generation,
             r.expected_hash,
+            r.rotated_by,
         ];
         let done = self.pool().execute(ROTATE, values).await;
         done.map(|n| n == 1).map_err(B::error)
