@@ -11,6 +11,35 @@ pub struct ClientInfo {
     pub ip: Option<String>,
     /// `User-Agent` header.
     pub user_agent: Option<String>,
+    /// The OAuth client that authenticated on this request (`/oauth2/*`
+    /// with client credentials); `None` on Tessera's own API. A session
+    /// started by a client is bound to it (see `Session::client_id`).
+    pub oauth_client: Option<String>,
+}
+
+impl ClientInfo {
+    /// Who is calling, for bounding refresh-token grace replays: the OAuth
+    /// client when one authenticated, else the caller's network (the IPv4
+    /// address, or the IPv6 /64) and `User-Agent`. A SHA-256, never shown.
+    pub(crate) fn fingerprint(&self) -> [u8; 32] {
+        let text = match &self.oauth_client {
+            Some(id) => format!("oauth\0{id}"),
+            None => {
+                let net = match self.ip.as_deref().map(str::parse::<std::net::IpAddr>) {
+                    Some(Ok(std::net::IpAddr::V6(v6))) if v6.to_ipv4_mapped().is_none() => {
+                        let s = v6.segments();
+                        format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                    }
+                    Some(Ok(std::net::IpAddr::V6(v6))) => v6.to_canonical().to_string(),
+                    Some(Ok(ip)) => ip.to_string(),
+                    Some(Err(_)) | None => self.ip.clone().unwrap_or_default(),
+                };
+                let ua = self.user_agent.as_deref().unwrap_or_default();
+                format!("net\0{net}\0{ua}")
+            }
+        };
+        tessera_jose::crypto::sha256(text.as_bytes())
+    }
 }
 
 /// The security events Tessera records. Their names (as stored) never

@@ -86,5 +86,7 @@ pub use keys::{KeyInfo, KeyState, Keys};
 pub use live::Account;
 pub use maintenance::Maintenance;
 pub use secret::ServerSecret;
-pub use sessions::{RefreshOutcome, RefreshPermit, Sessions, TokenPair, REUSE_DETECTED};
+pub use sessions::{
+    RefreshOutcome, RefreshPermit, Sessions, TokenPair, COARSE_SECS, REUSE_DETECTED,
+};
 pub use tokens::Tokens;
