@@ -48,7 +48,7 @@ pub use discovery::{IssuerMetadata, JwkSet, ServerMetadata, Status, TesseraEndpo
 pub use error::ErrorBody;
 pub use feed::{FeedQuery, RevocationFeed, RevokedSession, MAX_WAIT_SECS};
 pub use oauth::{
-    GrantType, Introspection, IntrospectionTokenType, OAuthTokenResponse, TokenParams,
+    GrantType, IntrospectionResponse, IntrospectionTokenType, OAuthTokenResponse, TokenParams,
     TokenRequest, TokenTypeHint, TOKEN_MAX_BYTES,
 };
 
@@ -122,6 +122,27 @@ mod tests {
         let back = serde_json::to_value(&c).unwrap();
         assert!(back.get("sid").is_none() && back["roles"] == serde_json::json!([]));
         assert!(serde_json::from_value::<AccessClaims>(serde_json::json!({"sub": "u"})).is_err());
+    }
+
+    #[test]
+    fn introspection_answers_serialize_as_before() {
+        assert_eq!(
+            serde_json::to_value(IntrospectionResponse::inactive()).unwrap(),
+            serde_json::json!({"active": false})
+        );
+        let claims = serde_json::json!({
+            "iss": "https://a", "sub": "u", "aud": "tessera", "exp": 2, "iat": 1,
+            "jti": "j", "sid": "s", "roles": ["admin"]
+        });
+        let c: AccessClaims = serde_json::from_value(claims.clone()).unwrap();
+        let mut want = claims;
+        want["active"] = true.into();
+        want["token_type"] = "Bearer".into();
+        want["username"] = "u".into();
+        assert_eq!(
+            serde_json::to_value(IntrospectionResponse::for_access(c)).unwrap(),
+            want
+        );
     }
 
     #[test]

@@ -248,7 +248,7 @@ pub enum IntrospectionTokenType {
 /// RFC 7662 introspection answer: `{"active": false}` for any token that is
 /// not live, else the token's claims (`Cache-Control: no-store`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Introspection {
+pub struct IntrospectionResponse {
     /// Whether the token is live.
     pub active: bool,
     /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
@@ -301,10 +301,31 @@ pub struct Introspection {
     pub username: Option<String>,
 }
 
-impl Introspection {
+impl IntrospectionResponse {
+    /// The answer for a live access token: its claims, `token_type`
+    /// `Bearer`, and `username` (the user id) for a user's token.
+    pub fn for_access(claims: crate::AccessClaims) -> Self {
+        let username = claims.sid.as_ref().map(|_| claims.sub.clone());
+        IntrospectionResponse {
+            active: true,
+            token_type: Some(IntrospectionTokenType::Bearer),
+            iss: Some(claims.iss),
+            sub: Some(claims.sub),
+            aud: Some(claims.aud),
+            exp: Some(claims.exp),
+            iat: Some(claims.iat),
+            jti: Some(claims.jti),
+            sid: claims.sid,
+            roles: Some(claims.roles),
+            scope: claims.scope,
+            client_id: claims.client_id,
+            username,
+        }
+    }
+
     /// The answer for a token that is not live.
     pub fn inactive() -> Self {
-        Introspection {
+        IntrospectionResponse {
             active: false,
             token_type: None,
             iss: None,

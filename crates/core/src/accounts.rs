@@ -7,6 +7,7 @@ use crate::error::{Error, Result, TokenRefused};
 use crate::events::AuditEvent;
 use crate::events::ClientInfo;
 use crate::live::Account;
+use crate::live::Forget;
 use crate::throttle::{Action, Limiter};
 use std::sync::Arc;
 use tessera_store::User;
@@ -192,11 +193,15 @@ impl Accounts {
         ctx: &ClientInfo,
     ) -> Result<User> {
         check_roles(roles)?;
-        let _forget = self.ctx.forget_on_drop();
-        if !storable(user_id) || !self.ctx.store.set_roles(user_id, roles).await? {
+        if !storable(user_id) {
             return Err(Error::NotFound("user"));
         }
-        self.ctx.live.forget_all();
+        let forget = self.ctx.forget_on_drop(Forget::User(user_id.to_owned()));
+        if !self.ctx.store.set_roles(user_id, roles).await? {
+            forget.nothing_changed();
+            return Err(Error::NotFound("user"));
+        }
+        drop(forget);
         self.ctx
             .audit(
                 AuditEvent::RolesChanged,

@@ -1,42 +1,21 @@
 //! What a verified access token says: its claims ([`AccessClaims`]) and the
 //! caller they name ([`Principal`]). A leaf module.
 
-use serde::{Deserialize, Serialize};
+/// The claims of a Tessera access token: the one wire definition, shared
+/// with resource servers.
+pub use tessera_api::AccessClaims;
 
-/// The claims of a Tessera access token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessClaims {
-    /// Issuer.
-    pub iss: String,
-    /// Subject: the user id (or the client id for client credentials).
-    pub sub: String,
-    /// Audience.
-    pub aud: String,
-    /// Expiry.
-    pub exp: i64,
-    /// Issued at.
-    pub iat: i64,
-    /// Token id.
-    pub jti: String,
-    /// Session id (absent for client-credential tokens).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    /// Roles at issue time.
-    #[serde(default)]
-    pub roles: Vec<String>,
-    /// OAuth scope, where one applies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// OAuth client, where one applies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-}
-
-/// A verified caller.
+/// A verified caller: the token's claims, and the account's roles as the
+/// store holds them now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The access token's claims.
+    /// The access token's claims (its `roles` are those at issue time, for
+    /// resource servers).
     pub claims: AccessClaims,
+    /// The account's current roles, read from the store (or the liveness
+    /// cache, which every role change clears) by the Bearer check. Empty for
+    /// a client-credentials token.
+    pub roles: Vec<String>,
 }
 
 impl Principal {
@@ -48,8 +27,10 @@ impl Principal {
     pub fn session_id(&self) -> Option<&str> {
         self.claims.sid.as_deref()
     }
-    /// True if the token carries this role.
+    /// True if the account holds this role **now** (authorization on
+    /// Tessera's own endpoints never trusts the token's `roles` claim: a
+    /// demoted admin's unexpired token is not an admin's).
     pub fn has_role(&self, role: &str) -> bool {
-        self.claims.roles.iter().any(|r| r == role)
+        self.roles.iter().any(|r| r == role)
     }
 }

@@ -74,15 +74,16 @@ impl Ctx {
         self.revoked.subscribe()
     }
 
-    /// Clears the liveness cache when dropped, so a revocation that commits
-    /// but whose call then fails or is cancelled still applies at once.
-    pub(crate) fn forget_on_drop(&self) -> live::ForgetOnDrop<'_> {
-        self.live.forget_on_drop()
+    /// Forgets `scope` in the liveness cache when dropped (unless the
+    /// change turns out to have changed nothing), so a revocation that
+    /// commits but whose call then fails or is cancelled still applies at
+    /// once. See [`live::LiveSessions::forget_on_drop`].
+    pub(crate) fn forget_on_drop(&self, scope: live::Forget) -> live::ForgetOnDrop<'_> {
+        self.live.forget_on_drop(scope)
     }
 
-    /// After a revocation: clears the liveness cache, wakes feed waiters.
+    /// After a revocation: wakes feed waiters.
     pub(crate) fn signal_revoked(&self) {
-        self.live.forget_all();
         self.revoked.send_modify(|n| *n = n.wrapping_add(1));
     }
 

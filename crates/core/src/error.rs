@@ -79,6 +79,8 @@ pub enum TokenRefused {
     SessionEnded,
     /// Its account no longer exists.
     AccountGone,
+    /// It was revoked (a client-credentials token, RFC 7009).
+    Revoked,
 }
 
 impl fmt::Display for TokenRefused {
@@ -87,6 +89,7 @@ impl fmt::Display for TokenRefused {
             TokenRefused::Jose(e) => write!(f, "{e}"),
             TokenRefused::SessionEnded => f.write_str("the session has ended"),
             TokenRefused::AccountGone => f.write_str("the account no longer exists"),
+            TokenRefused::Revoked => f.write_str("the token was revoked"),
         }
     }
 }

@@ -11,9 +11,28 @@ pub struct ClientInfo {
     pub ip: Option<String>,
     /// `User-Agent` header.
     pub user_agent: Option<String>,
+    /// The OAuth client that authenticated on this request (`/oauth2/*`
+    /// with client credentials); `None` on Tessera's own API. A session
+    /// started by a client is bound to it (see `Session::client_id`).
+    pub oauth_client: Option<String>,
 }
 
 impl ClientInfo {
+    /// Who is calling, for bounding refresh-token grace replays: the OAuth
+    /// client when one authenticated, else the caller's network (the IPv4
+    /// address, or the IPv6 /64) and `User-Agent`. A SHA-256, never shown.
+    pub(crate) fn fingerprint(&self) -> [u8; 32] {
+        let text = match &self.oauth_client {
+            Some(id) => format!("oauth\0{id}"),
+            None => {
+                let net = self.throttle_key().unwrap_or_default();
+                let ua = self.user_agent.as_deref().unwrap_or_default();
+                format!("net\0{net}\0{ua}")
+            }
+        };
+        tessera_jose::crypto::sha256(text.as_bytes())
+    }
+
     /// The key the per-IP throttles count under: an IPv4 address as it is,
     /// an IPv6 address as its /64 (one subscriber usually holds a whole /64,
     /// so counting single addresses would let one client rotate through
@@ -141,7 +160,7 @@ mod tests {
         let key = |ip: &str| {
             ClientInfo {
                 ip: Some(ip.into()),
-                user_agent: None,
+                ..ClientInfo::default()
             }
             .throttle_key()
         };

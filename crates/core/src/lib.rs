@@ -23,10 +23,16 @@
 //! - The current token rotates: the session's hash moves to its successor in
 //!   one compare-and-swap, so of N concurrent refreshes exactly one rotates.
 //! - The immediate parent, presented within `refresh_reuse_grace` of that
-//!   rotation, gets the **same** successor back (it is derived, not stored),
-//!   which makes lost responses and racing tabs harmless.
-//! - Any other genuine spent token, or the parent after the window, revokes
-//!   the whole session and writes `refresh.reuse_detected` to the audit log.
+//!   rotation **by the client that rotated** (the same OAuth client, else the
+//!   same IPv4 address or IPv6 /64 and `User-Agent`, see
+//!   [`ClientInfo`]), gets the **same** successor back (it is derived, not
+//!   stored), which makes lost responses and racing tabs harmless.
+//! - Any other genuine spent token, the parent after the window, or the
+//!   parent from another client, revokes the whole session and writes
+//!   `refresh.reuse_detected` to the audit log.
+//! - A session started by an authenticated OAuth client is bound to it
+//!   (`Session::client_id`): only that client refreshes, revokes or
+//!   introspects its refresh token.
 //! - A token that is not genuine (forged, or from another server) is simply
 //!   refused; it never kills a session.
 //!
@@ -86,5 +92,7 @@ pub use keys::{KeyInfo, KeyState, Keys};
 pub use live::Account;
 pub use maintenance::Maintenance;
 pub use secret::ServerSecret;
-pub use sessions::{RefreshOutcome, RefreshPermit, Sessions, TokenPair, REUSE_DETECTED};
+pub use sessions::{
+    RefreshOutcome, RefreshPermit, Sessions, TokenPair, COARSE_SECS, REUSE_DETECTED,
+};
 pub use tokens::Tokens;

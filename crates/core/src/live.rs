@@ -12,9 +12,12 @@
 //! - the token's `sub` is the session's user.
 //!
 //! Revocations made by this process take effect at once: every revocation
-//! and role change calls [`LiveSessions::forget_all`] after the store has
-//! committed it, and an epoch counter stops a lookup that read the store
-//! before the revocation from caching its stale answer afterwards.
+//! and role change that changed something forgets the affected session (or
+//! all of the affected user's sessions) after the store has committed it,
+//! and an epoch counter stops a lookup that read the store before the
+//! change from caching its stale answer afterwards. A revocation that finds
+//! the session already revoked forgets nothing, so replaying an old token at
+//! logout cannot keep emptying the cache.
 //! Revocations made elsewhere (another instance on the same PostgreSQL
 //! database, or `tessera sessions revoke` on the same SQLite file) reach this
 //! process's Bearer checks within `ttl` (default 1 s; `session_cache_ttl = "0s"`
@@ -53,7 +56,7 @@ pub(crate) struct Live {
 #[derive(Default)]
 struct Inner {
     map: HashMap<String, Live>,
-    /// Bumped by every `forget_all`.
+    /// Bumped by every `forget` (and `forget_all`).
     epoch: u64,
 }
 
@@ -79,6 +82,7 @@ impl LiveSessions {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    #[cfg(test)]
     pub(crate) fn enabled(&self) -> bool {
         self.ttl_ms > 0
     }
@@ -152,34 +156,81 @@ impl LiveSessions {
         self.get(sid, sub, now, now_ms).ok()
     }
 
-    /// Forgets everything and invalidates lookups in flight. Called after
-    /// every revocation or account change this process commits.
+    /// Forgets everything and invalidates lookups in flight.
+    #[cfg(test)]
     pub(crate) fn forget_all(&self) {
         let mut g = self.lock();
         g.map.clear();
         g.epoch = g.epoch.wrapping_add(1);
     }
 
-    /// Calls [`forget_all`](Self::forget_all) when dropped: taken before a
-    /// revocation's store call, so a revocation that commits but whose call
-    /// then fails or is cancelled (a client disconnecting) is still not
-    /// served from the cache.
-    pub(crate) fn forget_on_drop(&self) -> ForgetOnDrop<'_> {
-        ForgetOnDrop(self)
+    /// Forgets what `scope` covers (one session, or every session of one
+    /// user) and invalidates lookups in flight, so none of them caches an
+    /// answer read before the change. Other sessions stay cached.
+    pub(crate) fn forget(&self, scope: &Forget) {
+        let mut g = self.lock();
+        match scope {
+            Forget::Session(sid) => {
+                g.map.remove(sid);
+            }
+            Forget::User(uid) => g.map.retain(|_, e| e.account.id != *uid),
+        }
+        g.epoch = g.epoch.wrapping_add(1);
     }
 
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    /// A guard that forgets `scope` when dropped, unless
+    /// [disarmed](ForgetOnDrop::nothing_changed): taken before a
+    /// revocation's store call, so a revocation that commits but whose call
+    /// then fails or is cancelled (a client disconnecting) is still not
+    /// served from the cache, while one that changed nothing (the session
+    /// was already revoked) leaves the cache alone.
+    pub(crate) fn forget_on_drop(&self, scope: Forget) -> ForgetOnDrop<'_> {
+        ForgetOnDrop {
+            cache: self,
+            scope: Some(scope),
+        }
+    }
+
+    /// How many sessions are cached.
+    pub(crate) fn len(&self) -> usize {
         self.lock().map.len()
     }
 }
 
+/// What a change invalidates in the liveness cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Forget {
+    /// One session.
+    Session(String),
+    /// Every session of one user (role changes, revoke-all, deletion).
+    User(String),
+}
+
 /// See [`LiveSessions::forget_on_drop`].
-pub(crate) struct ForgetOnDrop<'a>(&'a LiveSessions);
+pub(crate) struct ForgetOnDrop<'a> {
+    cache: &'a LiveSessions,
+    scope: Option<Forget>,
+}
+
+impl ForgetOnDrop<'_> {
+    /// The store call committed and changed nothing: forget nothing.
+    pub(crate) fn nothing_changed(mut self) {
+        self.scope = None;
+    }
+
+    /// The store call committed: forget now if it `changed` anything.
+    pub(crate) fn committed(self, changed: bool) {
+        if !changed {
+            self.nothing_changed();
+        }
+    }
+}
 
 impl Drop for ForgetOnDrop<'_> {
     fn drop(&mut self) {
-        self.0.forget_all();
+        if let Some(scope) = &self.scope {
+            self.cache.forget(scope);
+        }
     }
 }
 
@@ -251,7 +302,7 @@ mod tests {
         c.insert(t, "s1", account("u1"), 200, 200, 100_000);
         let in_flight = c.get("s2", "u1", 100, 100_000).unwrap_err();
         {
-            let _forget = c.forget_on_drop();
+            let _forget = c.forget_on_drop(Forget::User("u1".into()));
             // The revocation's store call would run here and fail, or its
             // future be dropped: the guard still runs.
         }
@@ -281,5 +332,32 @@ mod tests {
         assert!(c
             .get(&format!("s{}", CAPACITY + 9), "u1", 100, 100_000)
             .is_ok());
+    }
+
+    #[test]
+    fn forgetting_is_scoped_and_skipped_when_nothing_changed() {
+        let c = LiveSessions::new(Duration::from_secs(1));
+        for (sid, uid) in [("s1", "u1"), ("s2", "u1"), ("s3", "u2")] {
+            let t = c.get(sid, uid, 100, 100_000).unwrap_err();
+            c.insert(t, sid, account(uid), 200, 200, 100_000);
+        }
+        c.forget_on_drop(Forget::Session("s3".into()))
+            .nothing_changed();
+        assert_eq!(c.len(), 3, "an unchanged revocation forgets nothing");
+        let in_flight = c.get("s9", "u2", 100, 100_000).unwrap_err();
+        drop(c.forget_on_drop(Forget::Session("s1".into())));
+        assert!(c.get("s1", "u1", 100, 100_000).is_err());
+        assert!(
+            c.get("s2", "u1", 100, 100_000).is_ok(),
+            "other sessions stay"
+        );
+        c.insert(in_flight, "s9", account("u2"), 200, 200, 100_000);
+        assert!(
+            c.get("s9", "u2", 100, 100_000).is_err(),
+            "in flight refused"
+        );
+        c.forget(&Forget::User("u1".into()));
+        assert!(c.get("s2", "u1", 100, 100_000).is_err());
+        assert!(c.get("s3", "u2", 100, 100_000).is_ok());
     }
 }

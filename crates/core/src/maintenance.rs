@@ -42,7 +42,12 @@ impl Maintenance {
         }
         // Keep expired sessions a day for the session list and audits.
         c.store.purge_sessions(now.saturating_sub(86_400)).await?;
-        c.store.purge_revoked_tokens(now).await?;
+        // A revoked token still verifies until `exp` plus the leeway: keep
+        // its denylist entry that long, or it would look active again.
+        let leeway = i64::try_from(c.cfg.leeway.as_secs()).unwrap_or(i64::MAX);
+        c.store
+            .purge_revoked_tokens(now.saturating_sub(leeway))
+            .await?;
         // Throttle state is keyed in milliseconds.
         c.store.kv_purge(c.now_millis()).await?;
         Ok(())

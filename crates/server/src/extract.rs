@@ -173,7 +173,11 @@ impl FromRequestParts<AppState> for Client {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(512).collect());
-        Ok(Client(ClientInfo { ip, user_agent }))
+        Ok(Client(ClientInfo {
+            ip,
+            user_agent,
+            oauth_client: None,
+        }))
     }
 }
 

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use std::collections::HashMap;
 use tessera_api::{
-    ErrorBody, Introspection, OAuthTokenResponse, TokenParams, TokenRequest, TokenType,
+    ErrorBody, IntrospectionResponse, OAuthTokenResponse, TokenParams, TokenRequest, TokenType,
     TokenTypeHint,
 };
 use tessera_core::oauth::{Clients, Grant, Granted, TokenHint};
@@ -167,13 +167,15 @@ fn required<'a>(f: &'a HashMap<String, String>, name: &'static str) -> ApiResult
 )]
 pub(crate) async fn token(
     State(s): State<AppState>,
-    Peer(ctx): Peer,
+    Peer(mut ctx): Peer,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> ApiResult<Response> {
     let f = form(&headers, &body)?;
     let creds = client_credentials(&headers, &f)?;
     let client = authenticate(&s.app.clients, creds).await?;
+    // A session started here is bound to the client (refresh, revoke).
+    ctx.oauth_client = client.as_ref().map(|c| c.id.clone());
     let grant = Grant::from_params(|name| f.get(name).map(String::as_str));
     let granted = s
         .app
@@ -203,17 +205,21 @@ fn hint(f: &HashMap<String, String>) -> TokenHint {
     }
 }
 
-/// `POST /oauth2/revoke` (RFC 7009): 200 for every well-formed request.
+/// `POST /oauth2/revoke` (RFC 7009): client authentication required; 200
+/// for every well-formed request, but only the client's own tokens are
+/// revoked.
 #[utoipa::path(
     post,
     path = "/oauth2/revoke",
     tag = "oauth2",
     request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
-    security((), ("basic" = [])),
+    security(("basic" = [])),
     responses(
-        (status = 200, description = "Revoked, or the token was already invalid (RFC 7009 §2.2); empty body"),
+        (status = 200, description = "Revoked, or the token was invalid or not issued to this client \
+            and nothing changed (RFC 7009 §2.1, §2.2); empty body"),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
-        (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic`)", body = ErrorBody),
+        (status = 401, description = "`invalid_client`: client authentication (Basic or form) is \
+            required (with `WWW-Authenticate: Basic`)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
     )
 )]
@@ -225,11 +231,13 @@ pub(crate) async fn revoke(
 ) -> ApiResult<Response> {
     let f = form(&headers, &body)?;
     let creds = client_credentials(&headers, &f)?;
-    authenticate(&s.app.clients, creds).await?;
+    let Some(client) = authenticate(&s.app.clients, creds).await? else {
+        return Err(invalid_client("client authentication is required"));
+    };
     let token = required(&f, "token")?;
     s.app
         .oauth
-        .revoke(token, hint(&f), &ctx)
+        .revoke(token, hint(&f), &client, &ctx)
         .await
         .map_err(oauth_error)?;
     let mut res = StatusCode::OK.into_response();
@@ -238,7 +246,8 @@ pub(crate) async fn revoke(
     Ok(res)
 }
 
-/// `POST /oauth2/introspect` (RFC 7662): client authentication required.
+/// `POST /oauth2/introspect` (RFC 7662): client authentication and the
+/// client's `introspect` permission required.
 #[utoipa::path(
     post,
     path = "/oauth2/introspect",
@@ -246,10 +255,12 @@ pub(crate) async fn revoke(
     request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
     security(("basic" = [])),
     responses(
-        (status = 200, description = "The token's state; `Cache-Control: no-store`", body = Introspection),
+        (status = 200, description = "The token's state; `Cache-Control: no-store`", body = IntrospectionResponse),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
         (status = 401, description = "`invalid_client`: client authentication (Basic or form) is required",
             body = ErrorBody),
+        (status = 403, description = "`unauthorized_client`: the client lacks the `introspect` permission \
+            (`tessera clients create --grant introspect`)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
     )
 )]
@@ -260,18 +271,20 @@ pub(crate) async fn introspect(
 ) -> ApiResult<Response> {
     let f = form(&headers, &body)?;
     let creds = client_credentials(&headers, &f)?;
-    if authenticate(&s.app.clients, creds).await?.is_none() {
+    let Some(client) = authenticate(&s.app.clients, creds).await? else {
         return Err(invalid_client("client authentication is required"));
-    }
+    };
     let token = required(&f, "token")?;
-    let v = s
+    let body = s
         .app
         .oauth
-        .introspect(token, hint(&f))
+        .introspect(token, hint(&f), &client)
         .await
-        .map_err(oauth_error)?;
-    // Core answers with the claims as JSON; the wire type is the contract.
-    let body: Introspection = serde_json::from_value(v)
-        .map_err(|e| oauth_error(tessera_core::Error::Internal(Box::new(e))))?;
+        .map_err(|e| match e {
+            CoreError::UnauthorizedClient(why) => {
+                ApiError::new(StatusCode::FORBIDDEN, "unauthorized_client", why)
+            }
+            other => oauth_error(other),
+        })?;
     Ok(no_store_json(body))
 }

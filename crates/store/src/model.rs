@@ -49,6 +49,10 @@ pub struct Session {
     pub token_hash: Vec<u8>,
     /// When the current token replaced its parent.
     pub rotated_at: Option<i64>,
+    /// The OAuth client the session was issued to (`None`: Tessera's own API).
+    pub client_id: Option<String>,
+    /// Fingerprint (SHA-256) of the client that made the last rotation.
+    pub rotated_by: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for User {
@@ -101,6 +105,8 @@ pub struct Rotation<'a> {
     pub now: i64,
     /// New idle expiry.
     pub idle_expires_at: i64,
+    /// Fingerprint of the rotating client (see [`Session::rotated_by`]).
+    pub rotated_by: Option<&'a [u8]>,
     /// An audit event committed in the same transaction, only if the
     /// rotation wins (one commit per refresh instead of two).
     pub audit: Option<&'a AuditEvent>,

@@ -52,7 +52,8 @@ fn map_err(e: sqlx::Error) -> StoreError {
 /// one commit. The audit row is inserted only for the row the
 /// compare-and-swap changed.
 const ROTATE_AUDITED: &str = "WITH r AS (UPDATE sessions SET token_hash = $1, \
-    generation = generation + 1, rotated_at = $2, last_used_at = $2, idle_expires_at = $3 \
+    generation = generation + 1, rotated_at = $2, last_used_at = $2, idle_expires_at = $3, \
+    rotated_by = $14 \
     WHERE id = $4 AND generation = $5 AND token_hash = $6 AND revoked_at IS NULL \
     RETURNING id) \
     INSERT INTO audit_log (at, event, user_id, session_id, ip, user_agent, detail) \
@@ -174,6 +175,7 @@ impl SqlBackend for PgStore {
             .bind(&a.ip)
             .bind(&a.user_agent)
             .bind(&a.detail)
+            .bind(r.rotated_by)
             .fetch_all(&self.pool)
             .await
             .map(|rows| rows.len() == 1)

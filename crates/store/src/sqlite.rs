@@ -72,7 +72,7 @@ fn map_err(e: sqlx::Error) -> StoreError {
 /// audit row is inserted only if the compare-and-swap changed a row.
 const ROTATE_AUDITED: &str = "BEGIN IMMEDIATE; \
     UPDATE sessions SET token_hash = ?1, generation = generation + 1, rotated_at = ?2, \
-    last_used_at = ?2, idle_expires_at = ?3 \
+    last_used_at = ?2, idle_expires_at = ?3, rotated_by = ?14 \
     WHERE id = ?4 AND generation = ?5 AND token_hash = ?6 AND revoked_at IS NULL \
     RETURNING generation; \
     INSERT INTO audit_log (at, event, user_id, session_id, ip, user_agent, detail) \
@@ -166,7 +166,8 @@ impl SqliteStore {
             .bind(a.session_id.clone())
             .bind(a.ip.clone())
             .bind(a.user_agent.clone())
-            .bind(a.detail.clone());
+            .bind(a.detail.clone())
+            .bind(r.rotated_by.map(<[u8]>::to_vec));
         let (pool, writes) = (self.pool.clone(), self.writes.clone());
         tokio::spawn(async move {
             let _write = writes.lock_owned().await;

@@ -20,7 +20,8 @@ pub enum ClientsCmd {
         /// A scope the client may request (repeatable).
         #[arg(long = "scope")]
         scopes: Vec<String>,
-        /// A grant type: client_credentials (default), password, refresh_token (repeatable).
+        /// A grant type: client_credentials (default), password, refresh_token; or the
+        /// permission `introspect` (use the introspection endpoint). Repeatable.
         #[arg(long = "grant")]
         grants: Vec<String>,
         #[command(flatten)]

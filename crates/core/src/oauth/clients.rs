@@ -5,7 +5,7 @@
 //! compared in constant time. That keeps the client-credentials grant fast
 //! (no password hash per request) while a database dump alone is useless.
 
-use super::{valid_scope_token, GRANTS};
+use super::{valid_scope_token, GRANTS, INTROSPECT};
 use crate::ctx::{storable, Ctx};
 use crate::error::{Error, Result};
 use std::sync::Arc;
@@ -70,10 +70,13 @@ impl Clients {
         } else {
             grants.to_vec()
         };
-        if let Some(g) = grants.iter().find(|g| !GRANTS.contains(&g.as_str())) {
+        if let Some(g) = grants
+            .iter()
+            .find(|g| !GRANTS.contains(&g.as_str()) && g.as_str() != INTROSPECT)
+        {
             return Err(bad(
                 "grant",
-                &format!("`{g}` is not one of {}", GRANTS.join(", ")),
+                &format!("`{g}` is not one of {}, {INTROSPECT}", GRANTS.join(", ")),
             ));
         }
         let client = Client {

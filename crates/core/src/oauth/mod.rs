@@ -15,15 +15,26 @@ use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::events::AuditEvent;
 use crate::events::ClientInfo;
+use crate::live::Forget;
 use crate::refresh::RefreshToken;
 use crate::tokens::verify_access;
 use crate::Sessions;
-use serde_json::{json, Value};
 use std::sync::Arc;
+use tessera_api::{IntrospectionResponse, IntrospectionTokenType};
 use tessera_jose::crypto;
+use tessera_store::Client;
 
 /// Grant types a client may be allowed.
 pub const GRANTS: [&str; 3] = ["client_credentials", "password", "refresh_token"];
+
+/// The permission (listed with a client's grants, `--grant introspect`)
+/// to use the introspection endpoint (RFC 7662).
+pub const INTROSPECT: &str = "introspect";
+
+/// True if `client` may introspect tokens.
+pub fn may_introspect(client: &Client) -> bool {
+    client.grants.iter().any(|g| g == INTROSPECT)
+}
 
 /// Which kind of token a revocation or introspection request names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,14 +73,24 @@ impl OAuth {
         OAuth { ctx, sessions }
     }
 
-    /// RFC 7009: revokes a refresh token (its session ends) or an access
-    /// token (its session ends; a session-less token is denylisted until it
-    /// expires). Unknown and invalid tokens are not an error.
-    pub async fn revoke(&self, token: &str, hint: TokenHint, ctx: &ClientInfo) -> Result<()> {
+    /// RFC 7009, for the authenticated `client`: revokes a refresh token
+    /// (its session ends) or an access token (its session ends; a
+    /// session-less token is denylisted until it expires, and refused by
+    /// every Bearer check and announced in the revocation feed meanwhile).
+    /// Only tokens issued to `client` are revoked (§2.1); unknown, invalid
+    /// and other clients' tokens are not an error and change nothing.
+    pub async fn revoke(
+        &self,
+        token: &str,
+        hint: TokenHint,
+        client: &Client,
+        ctx: &ClientInfo,
+    ) -> Result<()> {
+        let owner = Some(client.id.as_str());
         let looks_refresh = token.starts_with(crate::refresh::PREFIX);
         if looks_refresh || hint == TokenHint::Refresh {
-            if RefreshToken::parse(token).is_ok() {
-                return self.sessions.logout(token, ctx).await;
+            if let Ok(t) = RefreshToken::parse(token) {
+                return self.sessions.end_family(&t, owner, ctx).await;
             }
             if looks_refresh {
                 return Ok(());
@@ -78,13 +99,18 @@ impl OAuth {
         let Some(claims) = verify_access(&self.ctx, token) else {
             return Ok(());
         };
+        if claims.client_id.as_deref() != owner {
+            return Ok(());
+        }
         let c = &self.ctx;
         let now = c.now();
         let user = Some(claims.sub.as_str());
         match &claims.sid {
             Some(sid) => {
-                let _forget = c.forget_on_drop();
-                if c.store.revoke_session(sid, now, "token_revoked").await? {
+                let forget = c.forget_on_drop(Forget::Session(sid.clone()));
+                let changed = c.store.revoke_session(sid, now, "token_revoked").await?;
+                forget.committed(changed);
+                if changed {
                     c.signal_revoked();
                     c.audit(AuditEvent::TokenRevoked, user, Some(sid), ctx, None)
                         .await;
@@ -99,13 +125,29 @@ impl OAuth {
         Ok(())
     }
 
-    /// RFC 7662: `{"active": false}` for anything that is not a live token;
-    /// the claims of a live access or refresh token.
-    pub async fn introspect(&self, token: &str, hint: TokenHint) -> Result<Value> {
-        let inactive = json!({ "active": false });
+    /// RFC 7662, for the authenticated `client`: `{"active": false}` for
+    /// anything that is not a live token; the claims of a live access token
+    /// (every Tessera access token carries the one configured audience, so
+    /// it is meant for every resource server allowed to introspect). A
+    /// refresh token is answered only to the client it was issued to
+    /// (inactive for any other: its `iat` would time the session's
+    /// rotations). A client without the [`INTROSPECT`] permission is
+    /// refused ([`Error::UnauthorizedClient`]).
+    pub async fn introspect(
+        &self,
+        token: &str,
+        hint: TokenHint,
+        client: &Client,
+    ) -> Result<IntrospectionResponse> {
+        if !may_introspect(client) {
+            return Err(Error::UnauthorizedClient(
+                "the client may not introspect tokens",
+            ));
+        }
+        let inactive = IntrospectionResponse::inactive();
         if token.starts_with(crate::refresh::PREFIX) || hint == TokenHint::Refresh {
             if let Ok(t) = RefreshToken::parse(token) {
-                return self.introspect_refresh(&t).await;
+                return self.introspect_refresh(&t, client).await;
             }
         }
         let Some(claims) = verify_access(&self.ctx, token) else {
@@ -123,38 +165,38 @@ impl OAuth {
         if !live {
             return Ok(inactive);
         }
-        let mut v = serde_json::to_value(&claims).map_err(Error::internal)?;
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert("active".into(), Value::Bool(true));
-            obj.insert("token_type".into(), Value::from("Bearer"));
-            if claims.sid.is_some() {
-                obj.insert("username".into(), Value::from(claims.sub.clone()));
-            }
-        }
-        Ok(v)
+        Ok(IntrospectionResponse::for_access(claims))
     }
 
-    async fn introspect_refresh(&self, t: &RefreshToken) -> Result<Value> {
+    async fn introspect_refresh(
+        &self,
+        t: &RefreshToken,
+        client: &Client,
+    ) -> Result<IntrospectionResponse> {
         let now = self.ctx.now();
         let store = &self.ctx.store;
         let Some(session) = store.session(&t.session_id()).await? else {
-            return Ok(json!({ "active": false }));
+            return Ok(IntrospectionResponse::inactive());
         };
+        if session.client_id.as_deref() != Some(client.id.as_str()) {
+            return Ok(IntrospectionResponse::inactive());
+        }
         let current = t.generation() == session.generation
             && crypto::constant_time_eq(&t.hash(), &session.token_hash);
         if !current || !session.is_live(now) {
-            return Ok(json!({ "active": false }));
+            return Ok(IntrospectionResponse::inactive());
         }
         let user = store.user_by_id(&session.user_id).await?;
-        Ok(json!({
-            "active": true,
-            "token_type": "refresh_token",
-            "iss": self.ctx.cfg.issuer,
-            "sub": session.user_id,
-            "sid": session.id,
-            "iat": session.rotated_at.unwrap_or(session.created_at),
-            "exp": session.expires_at.min(session.idle_expires_at),
-            "roles": user.map(|u| u.roles).unwrap_or_default(),
-        }))
+        Ok(IntrospectionResponse {
+            active: true,
+            token_type: Some(IntrospectionTokenType::RefreshToken),
+            iss: Some(self.ctx.cfg.issuer.clone()),
+            sub: Some(session.user_id),
+            sid: Some(session.id),
+            iat: Some(session.rotated_at.unwrap_or(session.created_at)),
+            exp: Some(session.expires_at.min(session.idle_expires_at)),
+            roles: Some(user.map(|u| u.roles).unwrap_or_default()),
+            ..IntrospectionResponse::inactive()
+        })
     }
 }

@@ -42,47 +42,49 @@ impl Sessions {
                 claims
             }
         };
-        if let Some(sid) = claims.sid.as_deref() {
-            self.check_live(sid, &claims.sub, now).await?;
-        }
-        Ok(Principal { claims })
+        let roles = match claims.sid.as_deref() {
+            Some(sid) => self.check_live(sid, &claims.sub, now).await?.roles.clone(),
+            // A client-credentials token: refused once revoked (RFC 7009).
+            None => {
+                if c.store.is_token_revoked(&claims.jti).await? {
+                    return Err(Error::InvalidToken(TokenRefused::Revoked));
+                }
+                Vec::new()
+            }
+        };
+        Ok(Principal { claims, roles })
     }
 
     /// The session-liveness check of a Bearer request: the session exists,
     /// is unrevoked and unexpired, and belongs to `sub`. Answered from the
     /// short-lived cache in `live` when it can be, else from the store.
-    async fn check_live(&self, sid: &str, sub: &str, now: i64) -> Result<()> {
+    /// The account it answers with carries the current roles.
+    async fn check_live(&self, sid: &str, sub: &str, now: i64) -> Result<Arc<Account>> {
         let c = &self.ctx;
         let now_ms = c.now_millis();
         let ticket = match c.live.get(sid, sub, now, now_ms) {
-            Ok(_) => return Ok(()),
+            Ok(account) => return Ok(account),
             Err(ticket) => ticket,
         };
-        let found = if c.live.enabled() {
-            c.store.session_with_user(sid).await?
-        } else {
-            c.store.session(sid).await?.map(|s| (s, None))
-        };
         let ended = || Error::InvalidToken(TokenRefused::SessionEnded);
-        let (session, user) = found.ok_or_else(ended)?;
+        let (session, user) = c.store.session_with_user(sid).await?.ok_or_else(ended)?;
         if session.user_id != sub || !session.is_live(now) {
             return Err(ended());
         }
-        if let Some(user) = user {
-            let account = Arc::new(Account {
-                id: user.id,
-                email: user.email,
-                roles: user.roles,
-            });
-            c.live.insert(
-                ticket,
-                sid,
-                account,
-                session.expires_at,
-                session.idle_expires_at,
-                now_ms,
-            );
-        }
-        Ok(())
+        let user = user.ok_or(Error::InvalidToken(TokenRefused::AccountGone))?;
+        let account = Arc::new(Account {
+            id: user.id,
+            email: user.email,
+            roles: user.roles,
+        });
+        c.live.insert(
+            ticket,
+            sid,
+            account.clone(),
+            session.expires_at,
+            session.idle_expires_at,
+            now_ms,
+        );
+        Ok(account)
     }
 }

@@ -12,6 +12,7 @@ use crate::config::secs;
 use crate::ctx::{storable, truncate, Ctx};
 use crate::error::{Error, Result};
 use crate::events::{AuditEvent, ClientInfo};
+use crate::live::Forget;
 use crate::refresh::RefreshToken;
 use crate::throttle::Limiter;
 use crate::tokens::{issue_access, Grantee};
@@ -45,6 +46,9 @@ impl std::fmt::Debug for TokenPair {
             .finish_non_exhaustive()
     }
 }
+
+/// The granularity of the times the session list shows (one hour).
+pub const COARSE_SECS: i64 = 3600;
 
 /// What happened to a refresh, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +203,8 @@ impl Sessions {
             generation: 0,
             token_hash: token.hash().to_vec(),
             rotated_at: None,
+            client_id: ctx.oauth_client.clone(),
+            rotated_by: None,
         };
         self.ctx.store.create_session(&session).await?;
         self.pair(user, &session, &token, now)
@@ -216,7 +222,7 @@ impl Sessions {
             sid: Some(&session.id),
             roles: &user.roles,
             scope: None,
-            client_id: None,
+            client_id: session.client_id.as_deref(),
             not_after: Some(session.expires_at),
         };
         let expires_in = to.lifetime(secs(self.ctx.cfg.access_token_ttl), now);
@@ -241,22 +247,38 @@ impl Sessions {
             field: "refresh_token",
             message: "is not a Tessera refresh token".into(),
         })?;
+        self.end_family(&token, None, ctx).await
+    }
+
+    /// Ends the session of a genuine refresh token; with `owner`, only if
+    /// the session was issued to that OAuth client (RFC 7009 §2.1: anything
+    /// else is left alone, and the caller answers as if it were done).
+    pub(crate) async fn end_family(
+        &self,
+        token: &RefreshToken,
+        owner: Option<&str>,
+        ctx: &ClientInfo,
+    ) -> Result<()> {
         let sid = token.session_id();
         let Some(session) = self.ctx.store.session(&sid).await? else {
             return Ok(());
         };
-        if !self.genuine(&token, &session).await? {
+        if owner.is_some() && session.client_id.as_deref() != owner {
+            return Ok(());
+        }
+        if !self.genuine(token, &session).await? {
             return Ok(());
         }
         // A forged token must not be able to empty the cache; a genuine one
         // clears it however the store call ends (see `live`).
-        let _forget = self.ctx.forget_on_drop();
-        if self
+        let forget = self.ctx.forget_on_drop(Forget::Session(sid.clone()));
+        let changed = self
             .ctx
             .store
             .revoke_session(&sid, self.ctx.now(), "logout")
-            .await?
-        {
+            .await?;
+        forget.committed(changed);
+        if changed {
             self.ctx.signal_revoked();
             self.ctx
                 .audit(
@@ -295,13 +317,16 @@ impl Sessions {
         event: AuditEvent,
         ctx: &ClientInfo,
     ) -> Result<usize> {
-        let _forget = self.ctx.forget_on_drop();
+        let forget = self.ctx.forget_on_drop(Forget::User(user_id.to_owned()));
         let ids = self
             .ctx
             .store
             .revoke_user_sessions(user_id, self.ctx.now(), reason)
             .await?;
-        self.ctx.signal_revoked();
+        forget.committed(!ids.is_empty());
+        if !ids.is_empty() {
+            self.ctx.signal_revoked();
+        }
         let detail = Some(format!("{} sessions", ids.len()));
         self.ctx
             .audit(event, Some(user_id), None, ctx, detail)
@@ -309,13 +334,32 @@ impl Sessions {
         Ok(ids.len())
     }
 
-    /// The caller's live sessions.
+    /// How many sessions the liveness cache holds now (for health pages
+    /// and tests: a revocation that changed nothing must not empty it).
+    pub fn cached_sessions(&self) -> usize {
+        self.ctx.live.len()
+    }
+
+    /// The caller's live sessions, with coarse times: `last_used_at`,
+    /// `expires_at` and `idle_expires_at` are rounded down to the hour
+    /// ([`COARSE_SECS`]), so the list does not reveal when a refresh token
+    /// was last rotated (a thief holding one could otherwise time a
+    /// grace-window replay).
     pub async fn list(&self, who: &Principal) -> Result<Vec<Session>> {
-        Ok(self
+        let coarse = |t: i64| t - t.rem_euclid(COARSE_SECS);
+        let mut list = self
             .ctx
             .store
             .live_sessions(who.user_id(), self.ctx.now())
-            .await?)
+            .await?;
+        for s in &mut list {
+            s.last_used_at = coarse(s.last_used_at);
+            s.expires_at = coarse(s.expires_at);
+            s.idle_expires_at = coarse(s.idle_expires_at);
+            s.rotated_at = s.rotated_at.map(coarse);
+            s.rotated_by = None;
+        }
+        Ok(list)
     }
 
     /// Ends one of the caller's sessions (404 for anyone else's).
@@ -325,13 +369,14 @@ impl Sessions {
         }
         match self.ctx.store.session(sid).await? {
             Some(s) if s.user_id == who.user_id() => {
-                let _forget = self.ctx.forget_on_drop();
-                if self
+                let forget = self.ctx.forget_on_drop(Forget::Session(sid.to_owned()));
+                let changed = self
                     .ctx
                     .store
                     .revoke_session(sid, self.ctx.now(), "user_revoked")
-                    .await?
-                {
+                    .await?;
+                forget.committed(changed);
+                if changed {
                     self.ctx.signal_revoked();
                     let user = Some(who.user_id());
                     self.ctx

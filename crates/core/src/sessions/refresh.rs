@@ -6,6 +6,7 @@ use crate::config::secs;
 use crate::error::{Error, Result};
 use crate::events::AuditEvent;
 use crate::events::ClientInfo;
+use crate::live::Forget;
 use crate::refresh::RefreshToken;
 use crate::throttle::Action;
 use tessera_jose::crypto;
@@ -22,6 +23,9 @@ const INLINE_CHAIN_STEPS: i64 = 256;
 
 /// The `InvalidGrant` reason when a spent token was replayed.
 pub const REUSE_DETECTED: &str = "refresh token was already used; the session has been revoked";
+
+/// Refresh refused because the token belongs to another client.
+const OTHER_CLIENT: &str = "the refresh token was not issued to this client";
 
 /// Refresh refused because the session's account no longer exists.
 const ACCOUNT_GONE: &str = "the account no longer exists";
@@ -97,6 +101,11 @@ impl Sessions {
             if now >= session.expires_at || now >= session.idle_expires_at {
                 return Err(Error::InvalidGrant("refresh token has expired"));
             }
+            // RFC 6749 §6: a token issued to an OAuth client is refreshed
+            // by that client only (and a first-party one by no client).
+            if session.client_id != ctx.oauth_client {
+                return Err(Error::InvalidGrant(OTHER_CLIENT));
+            }
             if token.generation() == session.generation {
                 match self.rotate(&token, session, user, now, ctx).await? {
                     Some(done) => return Ok(done),
@@ -135,6 +144,7 @@ impl Sessions {
         let audit =
             self.ctx
                 .audit_event(AuditEvent::RefreshRotated, Some(&user.id), sid, ctx, None);
+        let fingerprint = ctx.fingerprint();
         let won = self
             .ctx
             .store
@@ -145,6 +155,7 @@ impl Sessions {
                 new_hash: &next.hash(),
                 now,
                 idle_expires_at: idle,
+                rotated_by: Some(&fingerprint),
                 audit: Some(&audit),
             })
             .await?;
@@ -156,6 +167,7 @@ impl Sessions {
             idle_expires_at: idle,
             last_used_at: now,
             rotated_at: Some(now),
+            rotated_by: Some(fingerprint.to_vec()),
             ..session
         };
         let pair = self.pair(&user, &rotated, &next, now)?;
@@ -180,9 +192,16 @@ impl Sessions {
         // A genuine, spent token of this family.
         let grace = secs(self.ctx.cfg.refresh_reuse_grace);
         // |now - rotated_at| <= grace: a clock behind the rotating
-        // instance's must not stretch the window.
+        // instance's must not stretch the window. And only for the client
+        // that rotated (same OAuth client, or same network and user agent):
+        // a thief replaying the parent from elsewhere trips reuse detection.
+        let same_client = session
+            .rotated_by
+            .as_deref()
+            .is_some_and(|fp| fp == ctx.fingerprint().as_slice());
         let in_grace = presented.saturating_add(1) == session.generation
             && grace > 0
+            && same_client
             && session
                 .rotated_at
                 .is_some_and(|t| now.saturating_sub(t) <= grace && t.saturating_sub(now) <= grace);
@@ -202,11 +221,13 @@ impl Sessions {
             return Ok((pair, RefreshOutcome::GraceReplay));
         }
         // Clears the liveness cache however this call ends (see `live`).
-        let _forget = self.ctx.forget_on_drop();
-        self.ctx
+        let forget = self.ctx.forget_on_drop(Forget::Session(sid.to_owned()));
+        let changed = self
+            .ctx
             .store
             .revoke_session(sid, now, "refresh_token_reuse")
             .await?;
+        forget.committed(changed);
         self.ctx.signal_revoked();
         let detail = format!(
             "presented generation {presented}, current {}",

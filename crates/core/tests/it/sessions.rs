@@ -320,16 +320,18 @@ async fn set_roles_validates_and_new_tokens_carry_new_roles() {
         .unwrap();
     assert_eq!(user.roles, roles);
 
-    // Tokens already issued keep the roles they were issued with...
+    // Tokens already issued keep the roles they were issued with in their
+    // claims (for resource servers), but authorization on Tessera's own
+    // endpoints follows the store at once...
     let old = env
         .auth
         .sessions
         .authenticate(&p0.access_token)
         .await
         .unwrap();
-    assert!(!old.has_role("admin"));
+    assert!(old.has_role("admin"));
     assert!(old.claims.roles.is_empty());
-    // ...the next refresh carries the new ones.
+    // ...the next refresh carries the new ones in its claims too.
     let (p1, _) = env
         .auth
         .sessions
@@ -677,4 +679,88 @@ async fn a_refresh_audits_in_the_same_commit() {
             .count(),
         1
     );
+}
+
+/// Issue 14, finding 11: a logout (or any revocation) that finds the session
+/// already revoked leaves the liveness cache alone, and one that revokes
+/// forgets only that session.
+#[tokio::test]
+async fn replayed_logouts_do_not_empty_the_liveness_cache() {
+    let env = crate::env_with(tessera_core::AuthConfig {
+        session_cache_ttl: std::time::Duration::from_secs(60),
+        ..crate::cfg()
+    })
+    .await;
+    let a = env.user("ada@example.com").await;
+    let b = env.user("bob@example.com").await;
+    let c = env.login("bob@example.com").await;
+    let s = &env.auth.sessions;
+    for t in [&a, &b, &c] {
+        s.authenticate(&t.access_token).await.unwrap();
+    }
+    assert_eq!(s.cached_sessions(), 3);
+    s.logout(&a.refresh_token, &ctx()).await.unwrap();
+    assert_eq!(s.cached_sessions(), 2, "only the revoked session goes");
+    for _ in 0..5 {
+        s.logout(&a.refresh_token, &ctx()).await.unwrap();
+        assert_eq!(
+            s.cached_sessions(),
+            2,
+            "an unchanged revocation forgets nothing"
+        );
+    }
+    // Demoting bob forgets bob's sessions only... and his next check sees it.
+    env.auth
+        .accounts
+        .set_roles(&b.user_id, &[], &ctx())
+        .await
+        .unwrap();
+    assert_eq!(s.cached_sessions(), 0);
+    s.authenticate(&b.access_token).await.unwrap();
+    assert_eq!(s.cached_sessions(), 1);
+}
+
+/// Issue 14, finding 2: a demoted admin's unexpired token is no longer an
+/// admin's for Tessera's own authorization, even when its session is cached.
+#[tokio::test]
+async fn demotion_applies_to_tokens_already_issued() {
+    let env = crate::env_with(tessera_core::AuthConfig {
+        session_cache_ttl: std::time::Duration::from_secs(60),
+        ..crate::cfg()
+    })
+    .await;
+    let a = env.user("ada@example.com").await;
+    let admin = vec!["admin".to_owned()];
+    env.auth
+        .accounts
+        .set_roles(&a.user_id, &admin, &ctx())
+        .await
+        .unwrap();
+    let p = env
+        .auth
+        .sessions
+        .refresh(&a.refresh_token, &ctx())
+        .await
+        .unwrap()
+        .0;
+    let who = env
+        .auth
+        .sessions
+        .authenticate(&p.access_token)
+        .await
+        .unwrap();
+    assert!(who.has_role("admin") && who.claims.roles == admin);
+    env.auth
+        .accounts
+        .set_roles(&a.user_id, &[], &ctx())
+        .await
+        .unwrap();
+    let who = env
+        .auth
+        .sessions
+        .authenticate(&p.access_token)
+        .await
+        .unwrap();
+    assert_eq!(who.claims.roles, admin, "the token still says admin");
+    assert!(!who.has_role("admin"));
 }

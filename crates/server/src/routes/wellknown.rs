@@ -50,7 +50,10 @@ fn metadata(s: &AppState) -> ServerMetadata {
         grant_types_supported: list(&["password", "refresh_token", "client_credentials"]),
         response_types_supported: Vec::new(),
         token_endpoint_auth_methods_supported: auth_methods.clone(),
-        revocation_endpoint_auth_methods_supported: auth_methods,
+        revocation_endpoint_auth_methods_supported: list(&[
+            "client_secret_basic",
+            "client_secret_post",
+        ]),
         introspection_endpoint_auth_methods_supported: list(&[
             "client_secret_basic",
             "client_secret_post",

@@ -76,8 +76,10 @@ async fn admin_endpoints_need_a_token_and_the_admin_role() {
 }
 
 #[tokio::test]
-async fn the_role_is_read_from_the_token() {
-    // A user promoted after login needs a new token to act as an admin.
+async fn the_role_is_read_from_the_store() {
+    // A user promoted after login acts as an admin at once (issue 14,
+    // finding 2: authorization comes from the store), though the token's
+    // claims still carry the roles it was issued with.
     let t = TestServer::start().await;
     let u = t.user("ada@x.io").await;
     t.server()
@@ -87,9 +89,10 @@ async fn the_role_is_read_from_the_token() {
         .set_roles(&u.id, &["admin".into()], &Default::default())
         .await
         .unwrap();
+    assert_eq!(claims(&u.tokens.access)["roles"], json!([]));
     t.get_auth("/v1/admin/users", &u.tokens.access)
         .await
-        .expect_error(403, "insufficient_scope");
+        .expect(200);
     let fresh = t.login("ada@x.io").await;
     t.get_auth("/v1/admin/users", &fresh.access)
         .await
@@ -332,4 +335,49 @@ async fn the_audit_log_records_what_happened() {
     assert_eq!(r.body["events"].as_array().unwrap().len(), 3);
     assert_eq!(r.body["events"][0]["event"], "roles.changed");
     assert_eq!(r.body["next"], Value::Null);
+}
+
+/// Issue 14, finding 2: authorization on Tessera's own endpoints follows
+/// the roles in the store, not the token's `roles` claim. A demoted admin's
+/// unexpired token is refused at once and cannot grant itself admin again.
+#[tokio::test]
+async fn a_demoted_admin_loses_admin_at_once() {
+    let t = TestServer::start().await;
+    let root = t.admin("root@x.io").await;
+    let ada = t.admin("ada@x.io").await;
+    t.get_auth("/v1/admin/users", &ada.tokens.access)
+        .await
+        .expect(200);
+    t.put_auth(
+        &format!("/v1/admin/users/{}/roles", ada.id),
+        &root.tokens.access,
+        &json!({ "roles": [] }),
+    )
+    .await
+    .expect(200);
+    // The token still says admin, and is unexpired and its session alive.
+    assert_eq!(claims(&ada.tokens.access)["roles"], json!(["admin"]));
+    t.me(&ada.tokens.access).await.expect(200);
+    t.get_auth("/v1/admin/users", &ada.tokens.access)
+        .await
+        .expect_error(403, "insufficient_scope");
+    t.put_auth(
+        &format!("/v1/admin/users/{}/roles", ada.id),
+        &ada.tokens.access,
+        &json!({ "roles": ["admin"] }),
+    )
+    .await
+    .expect_error(403, "insufficient_scope");
+    // And the other way: a user promoted now is admin with the token it has.
+    let bob = t.user("bob@x.io").await;
+    t.put_auth(
+        &format!("/v1/admin/users/{}/roles", bob.id),
+        &root.tokens.access,
+        &json!({ "roles": ["admin"] }),
+    )
+    .await
+    .expect(200);
+    t.get_auth("/v1/admin/users", &bob.tokens.access)
+        .await
+        .expect(200);
 }

@@ -94,3 +94,40 @@ async fn me_reports_the_current_roles() {
     assert_eq!(r.body["roles"], json!(["editor"]));
     assert_eq!(crate::support::claims(&u.tokens.access)["roles"], json!([]));
 }
+
+/// Issue 14 (smaller items): authenticity first. A forged token (valid
+/// shape, the `sid` of a revoked session, a bad signature) gets exactly the
+/// answer of any bad signature, never "the session has ended".
+#[tokio::test]
+async fn a_forged_token_learns_nothing_about_its_session() {
+    let t = TestServer::start().await;
+    let dead = t.user("ada@x.io").await;
+    let live = t.user("bob@x.io").await;
+    t.post(
+        "/v1/auth/logout",
+        &serde_json::json!({ "refresh_token": dead.tokens.refresh }),
+    )
+    .await
+    .expect(204);
+    let tamper = |tok: &str| {
+        let mut b = tok.as_bytes().to_vec();
+        let i = b.len() - 10;
+        b[i] = if b[i] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(b).unwrap()
+    };
+    let genuine_dead = t.me(&dead.tokens.access).await.expect_invalid_token();
+    let forged_dead = t
+        .me(&tamper(&dead.tokens.access))
+        .await
+        .expect_invalid_token();
+    let forged_live = t
+        .me(&tamper(&live.tokens.access))
+        .await
+        .expect_invalid_token();
+    assert_eq!(forged_dead.body, forged_live.body);
+    assert_eq!(
+        forged_dead.header("www-authenticate"),
+        forged_live.header("www-authenticate")
+    );
+    assert_ne!(forged_dead.body, genuine_dead.body, "{}", genuine_dead.text);
+}

@@ -328,8 +328,20 @@ async fn password_grant_errors() {
 async fn refresh_token_grant_rotates_with_the_grace_rule() {
     let t = TestServer::start().await;
     let reg = t.register("ada@x.io").await;
-    let secret = client(&t, "web", &[], &["password", "refresh_token"]).await;
-    let first = password_grant(&t, "ada@x.io").await;
+    let secret = client(&t, "web", &[], &["password", "refresh_token", "introspect"]).await;
+    // A session started by client `web` is bound to it (issue 14).
+    let first = token_basic(
+        &t,
+        "web",
+        &secret,
+        &[
+            ("grant_type", "password"),
+            ("username", "ada@x.io"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await
+    .expect(200);
     let rt0 = first.str("refresh_token").to_owned();
     let sid = claims(first.str("access_token"))["sid"].clone();
 
@@ -353,8 +365,18 @@ async fn refresh_token_grant_rotates_with_the_grace_rule() {
 
     // The parent replayed inside the window: the same successor, a new access token.
     t.advance(5);
-    let replay = token(
+    // Another client (here: none) may not use `web`'s token at all.
+    let r = token(
         &t,
+        &[("grant_type", "refresh_token"), ("refresh_token", &rt0)],
+    )
+    .await
+    .expect_error(400, "invalid_grant");
+    assert!(r.str("error_description").contains("client"), "{}", r.text);
+    let replay = token_basic(
+        &t,
+        "web",
+        &secret,
         &[("grant_type", "refresh_token"), ("refresh_token", &rt0)],
     )
     .await
@@ -363,8 +385,10 @@ async fn refresh_token_grant_rotates_with_the_grace_rule() {
     assert_eq!(replay.str("refresh_token"), rt1);
     assert_ne!(replay.str("access_token"), r1.str("access_token"));
     t.advance(5);
-    let edge = token(
+    let edge = token_basic(
         &t,
+        "web",
+        &secret,
         &[("grant_type", "refresh_token"), ("refresh_token", &rt0)],
     )
     .await
@@ -373,15 +397,19 @@ async fn refresh_token_grant_rotates_with_the_grace_rule() {
 
     // After the window: reuse. 400 invalid_grant, and the session is dead.
     t.advance(1);
-    let r = token(
+    let r = token_basic(
         &t,
+        "web",
+        &secret,
         &[("grant_type", "refresh_token"), ("refresh_token", &rt0)],
     )
     .await
     .expect_error(400, "invalid_grant");
     assert!(r.str("error_description").contains("revoked"), "{}", r.text);
-    token(
+    token_basic(
         &t,
+        "web",
+        &secret,
         &[("grant_type", "refresh_token"), ("refresh_token", &rt1)],
     )
     .await
@@ -696,90 +724,221 @@ async fn malformed_token_requests() {
         .expect_error(405, "method_not_allowed");
 }
 
+/// A user of client `id`: registered, then signed in through the password
+/// grant with the client's credentials (so the session is bound to it).
+/// Returns (user id, access token, refresh token).
+async fn client_user(
+    t: &TestServer,
+    id: &str,
+    secret: &str,
+    email: &str,
+) -> (String, String, String) {
+    let reg = t.register(email).await;
+    let r = token_basic(
+        t,
+        id,
+        secret,
+        &[
+            ("grant_type", "password"),
+            ("username", email),
+            ("password", PASSWORD),
+        ],
+    )
+    .await
+    .expect(200);
+    (
+        reg["id"].as_str().unwrap().to_owned(),
+        r.str("access_token").to_owned(),
+        r.str("refresh_token").to_owned(),
+    )
+}
+
+/// `POST /oauth2/revoke` as client `id` (HTTP Basic).
+async fn revoke_as(t: &TestServer, id: &str, secret: &str, params: &[(&str, &str)]) -> Resp {
+    send(form(t, "/oauth2/revoke", params).basic_auth(id, Some(secret))).await
+}
+
+const APP_GRANTS: [&str; 3] = ["password", "refresh_token", "introspect"];
+
 #[tokio::test]
 async fn revoking_a_refresh_token_ends_the_session() {
     let t = TestServer::start().await;
-    let u = t.user("ada@x.io").await;
-    let other = t.login("ada@x.io").await;
-    let secret = client(&t, "rs", &[], &[]).await;
-    assert_eq!(
-        introspect(&t, "rs", &secret, &u.tokens.refresh).await["active"],
-        true
-    );
-    let r = revoke(&t, &[("token", &u.tokens.refresh)])
+    let app = client(&t, "app", &[], &APP_GRANTS).await;
+    let (_, access, refresh) = client_user(&t, "app", &app, "ada@x.io").await;
+    let other = token_basic(
+        &t,
+        "app",
+        &app,
+        &[
+            ("grant_type", "password"),
+            ("username", "ada@x.io"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await
+    .expect(200);
+    let (other_access, other_refresh) = (other.str("access_token"), other.str("refresh_token"));
+    assert_eq!(introspect(&t, "app", &app, &refresh).await["active"], true);
+    let r = revoke_as(&t, "app", &app, &[("token", &refresh)])
         .await
         .expect(200);
     assert!(r.text.is_empty(), "{}", r.text);
     assert_eq!(r.header("cache-control"), "no-store");
-    t.me(&u.tokens.access).await.expect_invalid_token();
-    t.refresh(&u.tokens.refresh)
-        .await
-        .expect_error(401, "invalid_grant");
-    for tok in [&u.tokens.refresh, &u.tokens.access] {
+    t.me(&access).await.expect_invalid_token();
+    for tok in [&refresh, &access] {
         assert_eq!(
-            introspect(&t, "rs", &secret, tok).await,
+            introspect(&t, "app", &app, tok).await,
             json!({ "active": false })
         );
     }
     // Idempotent, and only that session ended.
-    revoke(&t, &[("token", &u.tokens.refresh)])
+    revoke_as(&t, "app", &app, &[("token", &refresh)])
         .await
         .expect(200);
-    t.me(&other.access).await.expect(200);
+    t.me(other_access).await.expect(200);
     // A wrong hint does not matter.
-    revoke(
+    revoke_as(
         &t,
+        "app",
+        &app,
         &[
-            ("token", &other.refresh),
+            ("token", other_refresh),
             ("token_type_hint", "access_token"),
         ],
     )
     .await
     .expect(200);
-    t.me(&other.access).await.expect_invalid_token();
+    t.me(other_access).await.expect_invalid_token();
+}
+
+/// Issue 14, finding 3: revocation needs client authentication, and a
+/// client revokes only its own tokens (RFC 7009 §2.1); for anyone else's
+/// the answer is 200 and nothing happens. Users' own first-party sessions
+/// end through `/v1/auth/logout`.
+#[tokio::test]
+async fn a_client_revokes_only_its_own_tokens() {
+    let t = TestServer::start().await;
+    let app = client(
+        &t,
+        "app",
+        &["read"],
+        &["password", "refresh_token", "client_credentials"],
+    )
+    .await;
+    let evil = client(&t, "evil", &["read"], &["client_credentials"]).await;
+    let (_, access, refresh) = client_user(&t, "app", &app, "ada@x.io").await;
+    let first_party = t.user("bob@x.io").await;
+    let cc = token_basic(&t, "app", &app, &[("grant_type", "client_credentials")])
+        .await
+        .expect(200);
+    let cc = cc.str("access_token");
+    // No client authentication: 401, nothing revoked.
+    assert_invalid_client(revoke(&t, &[("token", &refresh)]).await);
+    // Another client: 200, nothing revoked.
+    for tok in [
+        refresh.as_str(),
+        access.as_str(),
+        cc,
+        first_party.tokens.access.as_str(),
+        first_party.tokens.refresh.as_str(),
+    ] {
+        revoke_as(&t, "evil", &evil, &[("token", tok)])
+            .await
+            .expect(200);
+    }
+    // Not even the owner of other tokens may end a first-party session.
+    for tok in [&first_party.tokens.access, &first_party.tokens.refresh] {
+        revoke_as(&t, "app", &app, &[("token", tok)])
+            .await
+            .expect(200);
+    }
+    t.me(&access).await.expect(200);
+    t.me(&first_party.tokens.access).await.expect(200);
+    t.refresh_ok(&first_party.tokens.refresh).await;
+    assert!(introspect_cc_active(&t, cc).await);
+    // The owner: revoked.
+    revoke_as(&t, "app", &app, &[("token", &access)])
+        .await
+        .expect(200);
+    t.me(&access).await.expect_invalid_token();
+    revoke_as(&t, "app", &app, &[("token", cc)])
+        .await
+        .expect(200);
+    assert!(!introspect_cc_active(&t, cc).await);
+}
+
+/// Whether a client-credentials token is live, by introspection as a
+/// resource server `rs` (registered on first use).
+async fn introspect_cc_active(t: &TestServer, tok: &str) -> bool {
+    let secret = secret_for("rs");
+    if t.server()
+        .state()
+        .app
+        .clients
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .all(|c| c.id != "rs")
+    {
+        client(t, "rs", &[], &["introspect"]).await;
+    }
+    introspect(t, "rs", &secret, tok).await["active"] == true
 }
 
 #[tokio::test]
 async fn revoking_an_access_token_ends_its_session() {
     let t = TestServer::start().await;
-    let u = t.user("ada@x.io").await;
-    let other = t.login("ada@x.io").await;
-    let secret = client(&t, "rs", &[], &[]).await;
-    // With client authentication (Basic).
-    send(
-        form(&t, "/oauth2/revoke", &[("token", &u.tokens.access)]).basic_auth("rs", Some(&secret)),
+    let app = client(&t, "app", &[], &APP_GRANTS).await;
+    let (_, access, refresh) = client_user(&t, "app", &app, "ada@x.io").await;
+    let other = token_basic(
+        &t,
+        "app",
+        &app,
+        &[
+            ("grant_type", "password"),
+            ("username", "ada@x.io"),
+            ("password", PASSWORD),
+        ],
     )
     .await
     .expect(200);
-    t.me(&u.tokens.access).await.expect_invalid_token();
-    t.refresh(&u.tokens.refresh)
+    revoke_as(&t, "app", &app, &[("token", &access)])
         .await
-        .expect_error(401, "invalid_grant");
+        .expect(200);
+    t.me(&access).await.expect_invalid_token();
+    token_basic(
+        &t,
+        "app",
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await
+    .expect_error(400, "invalid_grant");
     assert_eq!(
-        introspect(&t, "rs", &secret, &u.tokens.refresh).await,
+        introspect(&t, "app", &app, &refresh).await,
         json!({ "active": false })
     );
-    t.me(&other.access).await.expect(200);
+    t.me(other.str("access_token")).await.expect(200);
     // A wrong hint (refresh_token for an access token) still revokes.
-    revoke(
+    revoke_as(
         &t,
+        "app",
+        &app,
         &[
-            ("token", &other.access),
+            ("token", other.str("access_token")),
             ("token_type_hint", "refresh_token"),
         ],
     )
     .await
     .expect(200);
-    t.me(&other.access).await.expect_invalid_token();
-    t.refresh(&other.refresh)
-        .await
-        .expect_error(401, "invalid_grant");
+    t.me(other.str("access_token")).await.expect_invalid_token();
 }
 
 #[tokio::test]
 async fn revoking_a_client_credentials_token() {
     let t = TestServer::start().await;
-    let secret = client(&t, "svc", &["read"], &["client_credentials"]).await;
+    let secret = client(&t, "svc", &["read"], &["client_credentials", "introspect"]).await;
     let a = token_basic(&t, "svc", &secret, &[("grant_type", "client_credentials")])
         .await
         .expect(200);
@@ -791,7 +950,9 @@ async fn revoking_a_client_credentials_token() {
     assert_eq!(live["active"], true);
     assert_eq!(live["client_id"], "svc");
     assert_eq!(live["scope"], "read");
-    revoke(&t, &[("token", a)]).await.expect(200);
+    revoke_as(&t, "svc", &secret, &[("token", a)])
+        .await
+        .expect(200);
     assert_eq!(
         introspect(&t, "svc", &secret, a).await,
         json!({ "active": false })
@@ -799,78 +960,110 @@ async fn revoking_a_client_credentials_token() {
     // Only that token: the client's other token is live.
     assert_eq!(introspect(&t, "svc", &secret, b).await["active"], true);
     // Revoking it again is fine.
-    revoke(&t, &[("token", a)]).await.expect(200);
+    revoke_as(&t, "svc", &secret, &[("token", a)])
+        .await
+        .expect(200);
+}
+
+/// Issue 14, finding 3: a revoked client-credentials token is refused by
+/// Tessera's own Bearer check (the core's `authenticate`), and stays
+/// refused after maintenance up to `exp` plus the leeway, while it still
+/// verifies.
+#[tokio::test]
+async fn a_revoked_client_token_stays_refused_until_it_no_longer_verifies() {
+    let t = TestServer::start().await;
+    let secret = client(&t, "svc", &["read"], &["client_credentials", "introspect"]).await;
+    let r = token_basic(&t, "svc", &secret, &[("grant_type", "client_credentials")])
+        .await
+        .expect(200);
+    let tok = r.str("access_token");
+    let app = &t.server().state().app;
+    let who = app.sessions.authenticate(tok).await.unwrap();
+    assert_eq!(who.user_id(), "svc");
+    revoke_as(&t, "svc", &secret, &[("token", tok)])
+        .await
+        .expect(200);
+    let e = app.sessions.authenticate(tok).await.unwrap_err();
+    assert!(e.to_string().contains("revoked"), "{e}");
+    // Past exp, inside the leeway: maintenance keeps the denylist entry.
+    let exp = claims(tok)["exp"].as_i64().unwrap();
+    t.clock.set(exp + 10);
+    app.maintenance.run().await.unwrap();
+    assert_eq!(
+        introspect(&t, "svc", &secret, tok).await,
+        json!({ "active": false })
+    );
+    assert!(app.sessions.authenticate(tok).await.is_err());
 }
 
 #[tokio::test]
 async fn revocation_errors() {
     let t = TestServer::start().await;
-    let u = t.user("ada@x.io").await;
-    let secret = client(&t, "rs", &[], &[]).await;
+    let secret = client(&t, "app", &[], &APP_GRANTS).await;
+    let (_, access, refresh) = client_user(&t, "app", &secret, "ada@x.io").await;
     // Garbage and unknown tokens: 200 (RFC 7009 §2.2), nothing happens.
-    let mut forged = u.tokens.refresh.clone().into_bytes();
+    let mut forged = refresh.clone().into_bytes();
     let i = forged.len() - 2;
     forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
     let forged = String::from_utf8(forged).unwrap();
     for tok in ["garbage", "tsr_garbage", "a.b.c", forged.as_str()] {
-        let r = revoke(&t, &[("token", tok)]).await.expect(200);
+        let r = revoke_as(&t, "app", &secret, &[("token", tok)])
+            .await
+            .expect(200);
         assert!(r.text.is_empty());
     }
-    t.me(&u.tokens.access).await.expect(200);
+    t.me(&access).await.expect(200);
     // Missing or empty token: invalid_request.
-    revoke(&t, &[("token_type_hint", "access_token")])
+    revoke_as(&t, "app", &secret, &[("token_type_hint", "access_token")])
         .await
         .expect_error(400, "invalid_request");
-    revoke(&t, &[("token", "")])
+    revoke_as(&t, "app", &secret, &[("token", "")])
         .await
         .expect_error(400, "invalid_request");
-    // Wrong client credentials: 401, and the token is not revoked.
-    assert_invalid_client(
-        send(
-            form(&t, "/oauth2/revoke", &[("token", &u.tokens.refresh)])
-                .basic_auth("rs", Some(secret_for("nope"))),
-        )
-        .await,
-    );
+    // No or wrong client credentials: 401, and the token is not revoked.
+    assert_invalid_client(revoke(&t, &[("token", &refresh)]).await);
+    assert_invalid_client(revoke(&t, &[("token", &refresh), ("client_id", "app")]).await);
+    assert_invalid_client(revoke_as(&t, "app", &secret_for("nope"), &[("token", &refresh)]).await);
     assert_invalid_client(
         revoke(
             &t,
             &[
-                ("token", &u.tokens.refresh),
-                ("client_id", "rs"),
+                ("token", &refresh),
+                ("client_id", "app"),
                 ("client_secret", &secret_for("nope")),
             ],
         )
         .await,
     );
-    t.me(&u.tokens.access).await.expect(200);
+    t.me(&access).await.expect(200);
     // JSON is not accepted.
     send(
         t.req(Method::POST, "/oauth2/revoke")
-            .json(&json!({ "token": u.tokens.refresh })),
+            .basic_auth("app", Some(&secret))
+            .json(&json!({ "token": refresh })),
     )
     .await
     .expect_error(400, "invalid_request");
-    t.me(&u.tokens.access).await.expect(200);
+    t.me(&access).await.expect(200);
     // The right credentials, posted: revoked.
     revoke(
         &t,
         &[
-            ("token", &u.tokens.refresh),
-            ("client_id", "rs"),
+            ("token", &refresh),
+            ("client_id", "app"),
             ("client_secret", &secret),
         ],
     )
     .await
     .expect(200);
-    t.me(&u.tokens.access).await.expect_invalid_token();
+    t.me(&access).await.expect_invalid_token();
 }
 
 #[tokio::test]
 async fn introspection_requires_client_authentication() {
     let t = TestServer::start().await;
     let u = t.user("ada@x.io").await;
-    let secret = client(&t, "rs", &[], &[]).await;
+    let secret = client(&t, "rs", &[], &["introspect"]).await;
     let r = assert_invalid_client(
         send(form(
             &t,
@@ -915,40 +1108,89 @@ async fn introspection_requires_client_authentication() {
     assert_eq!(r.body["active"], true);
 }
 
+/// Issue 14, finding 4: only a client granted `introspect` may introspect,
+/// and a refresh token is answered only to the client it was issued to.
+#[tokio::test]
+async fn introspection_needs_the_permission_and_refresh_tokens_their_owner() {
+    let t = TestServer::start().await;
+    let u = t.user("ada@x.io").await;
+    let plain = client(
+        &t,
+        "plain",
+        &["read"],
+        &["client_credentials", "password", "refresh_token"],
+    )
+    .await;
+    for tok in [&u.tokens.access, &u.tokens.refresh] {
+        let r = send(
+            form(&t, "/oauth2/introspect", &[("token", tok)]).basic_auth("plain", Some(&plain)),
+        )
+        .await
+        .expect_error(403, "unauthorized_client");
+        assert!(!r.text.contains("active"), "{}", r.text);
+    }
+    let rs = client(&t, "rs", &[], &["introspect"]).await;
+    let app = client(&t, "app", &[], &APP_GRANTS).await;
+    let (_, app_access, app_refresh) = client_user(&t, "app", &app, "bob@x.io").await;
+    // rs: access tokens yes, nobody's refresh tokens.
+    assert_eq!(
+        introspect(&t, "rs", &rs, &u.tokens.access).await["active"],
+        true
+    );
+    assert_eq!(introspect(&t, "rs", &rs, &app_access).await["active"], true);
+    for tok in [&u.tokens.refresh, &app_refresh] {
+        assert_eq!(
+            introspect(&t, "rs", &rs, tok).await,
+            json!({ "active": false })
+        );
+    }
+    // app: its own session's refresh token, not a first-party one.
+    assert_eq!(
+        introspect(&t, "app", &app, &app_refresh).await["active"],
+        true
+    );
+    assert_eq!(
+        introspect(&t, "app", &app, &u.tokens.refresh).await,
+        json!({ "active": false })
+    );
+}
+
 #[tokio::test]
 async fn introspection_of_live_spent_garbage_and_expired_tokens() {
     let t = TestServer::start().await;
-    let u = t.user("ada@x.io").await;
-    let secret = client(&t, "rs", &[], &[]).await;
+    let secret = client(&t, "rs", &[], &APP_GRANTS).await;
+    let (uid, access, refresh) = client_user(&t, "rs", &secret, "ada@x.io").await;
     let iss = t.issuer().await;
-    let c = claims(&u.tokens.access);
+    let c = claims(&access);
+    let sid = c["sid"].as_str().unwrap().to_owned();
 
-    let v = introspect(&t, "rs", &secret, &u.tokens.access).await;
+    let v = introspect(&t, "rs", &secret, &access).await;
     assert_eq!(
         v,
         json!({
             "active": true,
             "token_type": "Bearer",
             "iss": iss,
-            "sub": u.id,
-            "username": u.id,
+            "sub": uid,
+            "username": uid,
             "aud": "tessera",
             "exp": T0 + 900,
             "iat": T0,
             "jti": c["jti"],
-            "sid": u.tokens.sid(),
+            "sid": sid,
             "roles": [],
+            "client_id": "rs",
         })
     );
-    let v = introspect(&t, "rs", &secret, &u.tokens.refresh).await;
+    let v = introspect(&t, "rs", &secret, &refresh).await;
     assert_eq!(
         v,
         json!({
             "active": true,
             "token_type": "refresh_token",
             "iss": iss,
-            "sub": u.id,
-            "sid": u.tokens.sid(),
+            "sub": uid,
+            "sid": sid,
             "iat": T0,
             "exp": T0 + 7 * 86_400,
             "roles": [],
@@ -959,10 +1201,7 @@ async fn introspection_of_live_spent_garbage_and_expired_tokens() {
         form(
             &t,
             "/oauth2/introspect",
-            &[
-                ("token", &u.tokens.refresh),
-                ("token_type_hint", "access_token"),
-            ],
+            &[("token", &refresh), ("token_type_hint", "access_token")],
         )
         .basic_auth("rs", Some(&secret)),
     )
@@ -972,12 +1211,19 @@ async fn introspection_of_live_spent_garbage_and_expired_tokens() {
 
     // After a rotation the spent token is inactive, the successor live.
     t.advance(60);
-    let next = t.refresh_ok(&u.tokens.refresh).await;
+    let next = token_basic(
+        &t,
+        "rs",
+        &secret,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await
+    .expect(200);
     assert_eq!(
-        introspect(&t, "rs", &secret, &u.tokens.refresh).await,
+        introspect(&t, "rs", &secret, &refresh).await,
         json!({ "active": false })
     );
-    let v = introspect(&t, "rs", &secret, &next.refresh).await;
+    let v = introspect(&t, "rs", &secret, next.str("refresh_token")).await;
     assert_eq!(v["active"], true);
     assert_eq!(v["iat"], T0 + 60);
     assert_eq!(v["exp"], T0 + 60 + 7 * 86_400);
@@ -985,11 +1231,11 @@ async fn introspection_of_live_spent_garbage_and_expired_tokens() {
     // A changed signature byte, and a non-canonical encoding of the very
     // same signature (the last character's unused low bits set).
     let flip = |c: u8, to: u8| if c == to { b'B' } else { to };
-    let mut tampered = u.tokens.access.clone().into_bytes();
+    let mut tampered = access.clone().into_bytes();
     let mid = tampered.len() - 20;
     tampered[mid] = flip(tampered[mid], b'A');
     let tampered = String::from_utf8(tampered).unwrap();
-    let mut malleable = u.tokens.access.clone().into_bytes();
+    let mut malleable = access.clone().into_bytes();
     let last = malleable.len() - 1;
     malleable[last] = match malleable[last] {
         b'A' => b'B',
@@ -1015,18 +1261,15 @@ async fn introspection_of_live_spent_garbage_and_expired_tokens() {
     // Expiry: live up to exp + leeway - 1, inactive from exp + leeway.
     let exp = c["exp"].as_i64().unwrap();
     t.clock.set(exp + 30 - 1);
-    assert_eq!(
-        introspect(&t, "rs", &secret, &u.tokens.access).await["active"],
-        true
-    );
+    assert_eq!(introspect(&t, "rs", &secret, &access).await["active"], true);
     t.clock.set(exp + 30);
     assert_eq!(
-        introspect(&t, "rs", &secret, &u.tokens.access).await,
+        introspect(&t, "rs", &secret, &access).await,
         json!({ "active": false })
     );
     t.advance(3600);
     assert_eq!(
-        introspect(&t, "rs", &secret, &u.tokens.access).await,
+        introspect(&t, "rs", &secret, &access).await,
         json!({ "active": false })
     );
 }
@@ -1061,7 +1304,7 @@ async fn discovery_lists_the_oauth_endpoints_grants_and_auth_methods() {
     );
     assert_eq!(
         d["revocation_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post", "none"])
+        json!(["client_secret_basic", "client_secret_post"])
     );
     assert_eq!(
         d["introspection_endpoint_auth_methods_supported"],

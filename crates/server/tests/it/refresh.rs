@@ -221,3 +221,83 @@ async fn refresh_is_rate_limited_per_ip() {
     t.advance(20);
     t.refresh_ok(&c.refresh).await;
 }
+
+/// Issue 14, finding 5: a grace replay is honoured only from the client
+/// that rotated (same network and `User-Agent` on Tessera's own API). A
+/// thief presenting the parent after the victim rotated, from another
+/// client, trips reuse detection and the session dies.
+#[tokio::test]
+async fn a_grace_replay_from_another_client_is_reuse() {
+    let t = TestServer::start().await;
+    t.register("ada@x.io").await;
+    let login = send(
+        t.req(Method::POST, "/v1/auth/login")
+            .header("user-agent", "victim-app/1.0")
+            .json(&json!({ "email": "ada@x.io", "password": crate::support::PASSWORD })),
+    )
+    .await
+    .expect(200);
+    let rt0 = login.str("refresh_token").to_owned();
+    let refresh_as = |ua: &'static str, rt: String| {
+        let req = t
+            .req(Method::POST, "/v1/auth/refresh")
+            .header("user-agent", ua)
+            .json(&json!({ "refresh_token": rt }));
+        send(req)
+    };
+    let rt1 = refresh_as("victim-app/1.0", rt0.clone())
+        .await
+        .expect(200)
+        .str("refresh_token")
+        .to_owned();
+    t.advance(2);
+    // The victim's own retry inside the window: the same successor.
+    let again = refresh_as("victim-app/1.0", rt0.clone()).await.expect(200);
+    assert_eq!(again.str("refresh_token"), rt1);
+    // The thief, inside the window, from another client: reuse.
+    let r = refresh_as("thief/2.0", rt0.clone())
+        .await
+        .expect_error(401, "invalid_grant");
+    assert!(r.str("error_description").contains("revoked"), "{}", r.text);
+    refresh_as("victim-app/1.0", rt1)
+        .await
+        .expect_error(401, "invalid_grant");
+    t.me(login.str("access_token")).await.expect_invalid_token();
+}
+
+/// Issue 14, finding 5: the session list shows coarse times (whole hours),
+/// so it does not reveal when the refresh token was rotated.
+#[tokio::test]
+async fn the_session_list_does_not_time_rotations() {
+    let t = TestServer::start().await;
+    let u = t.user("ada@x.io").await;
+    let before = t
+        .get_auth("/v1/sessions", &u.tokens.access)
+        .await
+        .expect(200)
+        .body["sessions"][0]
+        .clone();
+    t.advance(60);
+    let next = t.refresh_ok(&u.tokens.refresh).await;
+    let after = t
+        .get_auth("/v1/sessions", &next.access)
+        .await
+        .expect(200)
+        .body["sessions"][0]
+        .clone();
+    for field in ["last_used_at", "expires_at"] {
+        assert_eq!(
+            before[field].as_i64().unwrap() % 3600,
+            0,
+            "{field}: {before}"
+        );
+    }
+    assert_eq!(
+        before["last_used_at"], after["last_used_at"],
+        "{before} {after}"
+    );
+    assert_eq!(
+        before["expires_at"], after["expires_at"],
+        "{before} {after}"
+    );
+}

@@ -16,6 +16,7 @@ pub(crate) enum Arg<'a> {
     Str(&'a str),
     OptStr(Option<&'a str>),
     Bytes(&'a [u8]),
+    OptBytes(Option<&'a [u8]>),
 }
 
 impl From<i64> for Arg<'_> {
@@ -48,6 +49,16 @@ impl<'a> From<&'a [u8]> for Arg<'a> {
         Arg::Bytes(v)
     }
 }
+impl<'a> From<Option<&'a [u8]>> for Arg<'a> {
+    fn from(v: Option<&'a [u8]>) -> Self {
+        Arg::OptBytes(v)
+    }
+}
+impl<'a> From<&'a Option<Vec<u8>>> for Arg<'a> {
+    fn from(v: &'a Option<Vec<u8>>) -> Self {
+        Arg::OptBytes(v.as_deref())
+    }
+}
 impl<'a> From<&'a Vec<u8>> for Arg<'a> {
     fn from(v: &'a Vec<u8>) -> Self {
         Arg::Bytes(v)
@@ -67,6 +78,7 @@ pub(crate) trait RowExt: Send {
     fn text(&self, col: &str) -> Result<String, sqlx::Error>;
     fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error>;
     fn bytes(&self, col: &str) -> Result<Vec<u8>, sqlx::Error>;
+    fn opt_bytes(&self, col: &str) -> Result<Option<Vec<u8>>, sqlx::Error>;
 }
 
 impl<R> RowExt for R
@@ -90,6 +102,9 @@ where
         self.try_get(col)
     }
     fn bytes(&self, col: &str) -> Result<Vec<u8>, sqlx::Error> {
+        self.try_get(col)
+    }
+    fn opt_bytes(&self, col: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
         self.try_get(col)
     }
 }
@@ -146,6 +161,7 @@ where
     &'a str: Encode<'a, DB> + Type<DB>,
     Option<&'a str>: Encode<'a, DB> + Type<DB>,
     &'a [u8]: Encode<'a, DB> + Type<DB>,
+    Option<&'a [u8]>: Encode<'a, DB> + Type<DB>,
 {
     args.iter().fold(sqlx::query(sql), |q, arg| match *arg {
         Arg::I64(v) => q.bind(v),
@@ -153,6 +169,7 @@ where
         Arg::Str(v) => q.bind(v),
         Arg::OptStr(v) => q.bind(v),
         Arg::Bytes(v) => q.bind(v),
+        Arg::OptBytes(v) => q.bind(v),
     })
 }
 
@@ -168,6 +185,7 @@ where
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
     for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q [u8]>: Encode<'q, DB> + Type<DB>,
 {
     type Row = DB::Row;
 

@@ -49,7 +49,8 @@ pub(crate) trait SqlBackend: Send + Sync + 'static {
 /// The rotation without an audit row: a compare-and-swap on the session's
 /// generation and token hash.
 pub(crate) const ROTATE: &str = "UPDATE sessions SET token_hash = $1, \
-    generation = generation + 1, rotated_at = $2, last_used_at = $2, idle_expires_at = $3 \
+    generation = generation + 1, rotated_at = $2, last_used_at = $2, idle_expires_at = $3, \
+    rotated_by = $7 \
     WHERE id = $4 AND generation = $5 AND token_hash = $6 AND revoked_at IS NULL";
 
 /// The embedded migrations of one dialect (`migrations/<dir>/`), applied in
@@ -100,6 +101,24 @@ macro_rules! migrations {
                     "/migrations/",
                     $dir,
                     "/0005_revocation_feed.sql"
+                )),
+            ),
+            (
+                7,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0007_session_client.sql"
+                )),
+            ),
+            (
+                8,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0008_revoked_keys.sql"
                 )),
             ),
         ]

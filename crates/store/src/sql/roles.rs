@@ -93,7 +93,7 @@ impl<B: SqlBackend> SessionStore for B {
         let sql = concat!(
             "INSERT INTO sessions (",
             cols!(session),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         );
         let values = args![
             &s.id,
@@ -109,6 +109,8 @@ impl<B: SqlBackend> SessionStore for B {
             s.generation,
             &s.token_hash,
             s.rotated_at,
+            &s.client_id,
+            &s.rotated_by,
         ];
         let done = self.pool().execute(sql, values).await;
         done.map(|_| ()).map_err(B::error)
@@ -142,6 +144,7 @@ impl<B: SqlBackend> SessionStore for B {
             r.session_id,
             r.expected_generation,
             r.expected_hash,
+            r.rotated_by,
         ];
         let done = self.pool().execute(ROTATE, values).await;
         done.map(|n| n == 1).map_err(B::error)
@@ -267,10 +270,12 @@ impl<B: SqlBackend> KeyStore for B {
     }
 
     async fn keys(&self) -> Result<Vec<KeyRecord>> {
+        // A revoked kid is never loaded, even if its row survived.
         let sql = concat!(
             "SELECT ",
             cols!(key),
-            " FROM signing_keys ORDER BY created_at, kid"
+            " FROM signing_keys WHERE kid NOT IN (SELECT kid FROM revoked_keys) \
+             ORDER BY created_at, kid"
         );
         let found = self.pool().fetch_all(sql, args![]).await;
         found
@@ -294,6 +299,40 @@ impl<B: SqlBackend> KeyStore for B {
             .execute("DELETE FROM signing_keys WHERE kid = $1", args![kid])
             .await
             .map(|_| ())
+            .map_err(B::error)
+    }
+
+    async fn revoke_key(&self, kid: &str, at: i64) -> Result<bool> {
+        // Recorded first: should the delete not happen, the kid still
+        // never loads again (see `keys`).
+        let recorded = self
+            .pool()
+            .execute(
+                "INSERT INTO revoked_keys (kid, revoked_at) \
+                 SELECT kid, $2 FROM signing_keys WHERE kid = $1 \
+                 ON CONFLICT (kid) DO NOTHING",
+                args![kid, at],
+            )
+            .await
+            .map_err(B::error)?;
+        self.delete_key(kid).await?;
+        Ok(recorded == 1)
+    }
+
+    async fn revoked_keys(&self) -> Result<Vec<(String, i64)>> {
+        let found = self
+            .pool()
+            .fetch_all(
+                "SELECT kid, revoked_at FROM revoked_keys ORDER BY revoked_at, kid",
+                args![],
+            )
+            .await;
+        found
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| Ok((r.text("kid")?, r.int("revoked_at")?)))
+                    .collect()
+            })
             .map_err(B::error)
     }
 }

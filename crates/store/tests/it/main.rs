@@ -89,6 +89,8 @@ fn session(id: &str, user_id: &str) -> Session {
         generation: 0,
         token_hash: vec![1; 32],
         rotated_at: None,
+        client_id: None,
+        rotated_by: None,
     }
 }
 
@@ -131,6 +133,7 @@ async fn rotation_is_a_compare_and_swap() {
             new_hash: new,
             now: 150,
             idle_expires_at: 650,
+            rotated_by: None,
             audit: None,
         };
         assert!(s.rotate_session(&r(0, &[1; 32], &[2; 32])).await.unwrap());
@@ -145,6 +148,51 @@ async fn rotation_is_a_compare_and_swap() {
         assert!(s.revoke_session("s1", 160, "logout").await.unwrap());
         assert!(!s.revoke_session("s1", 161, "logout").await.unwrap());
         assert!(!s.rotate_session(&r(1, &[2; 32], &[3; 32])).await.unwrap());
+    }
+}
+
+/// Migration 0007: a session's OAuth client and the fingerprint of the
+/// client that rotated last, on both write paths of the rotation.
+#[tokio::test]
+async fn sessions_keep_their_client_and_last_rotator() {
+    for (_dir, s) in backends().await {
+        s.create_user(&user("u1", "a@x.io")).await.unwrap();
+        let mut one = session("s1", "u1");
+        one.client_id = Some("app".into());
+        s.create_session(&one).await.unwrap();
+        let got = s.session("s1").await.unwrap().unwrap();
+        assert_eq!(
+            (got.client_id.as_deref(), got.rotated_by),
+            (Some("app"), None)
+        );
+        let event = AuditEvent {
+            at: 150,
+            event: "refresh.rotated".into(),
+            user_id: Some("u1".into()),
+            session_id: Some("s1".into()),
+            ip: None,
+            user_agent: None,
+            detail: None,
+        };
+        for (gen, old, new, fp, audit) in [
+            (0, [1u8; 32], [2u8; 32], [7u8; 32], None),
+            (1, [2u8; 32], [3u8; 32], [8u8; 32], Some(&event)),
+        ] {
+            let r = Rotation {
+                session_id: "s1",
+                expected_generation: gen,
+                expected_hash: &old,
+                new_hash: &new,
+                now: 150,
+                idle_expires_at: 650,
+                rotated_by: Some(&fp),
+                audit,
+            };
+            assert!(s.rotate_session(&r).await.unwrap());
+            let (got, _) = s.session_with_user("s1").await.unwrap().unwrap();
+            assert_eq!(got.rotated_by, Some(fp.to_vec()));
+            assert_eq!(got.client_id.as_deref(), Some("app"));
+        }
     }
 }
 
@@ -170,6 +218,7 @@ async fn audited_rotation_commits_its_audit_row_only_when_it_wins() {
             new_hash: new,
             now: 150,
             idle_expires_at: 650,
+            rotated_by: None,
             audit: Some(audit),
         };
         assert!(s
@@ -291,6 +340,35 @@ async fn keys_and_audit() {
 }
 
 #[tokio::test]
+async fn a_revoked_key_never_loads_again() {
+    for (_dir, s) in backends().await {
+        let key = |kid: &str| KeyRecord {
+            kid: kid.into(),
+            alg: "ES256".into(),
+            sealed_key: vec![7; 40],
+            public_jwk: "{}".into(),
+            created_at: 1,
+            activates_at: 1,
+            retired_at: None,
+        };
+        s.insert_key(&key("k1")).await.unwrap();
+        s.insert_key(&key("k2")).await.unwrap();
+        assert!(s.revoke_key("k1", 50).await.unwrap());
+        let kids: Vec<String> = s.keys().await.unwrap().into_iter().map(|k| k.kid).collect();
+        assert_eq!(kids, ["k2"]);
+        assert_eq!(s.revoked_keys().await.unwrap(), [("k1".to_owned(), 50)]);
+        // Twice, or an unknown kid: nothing to revoke, nothing recorded.
+        assert!(!s.revoke_key("k1", 60).await.unwrap());
+        assert!(!s.revoke_key("nope", 60).await.unwrap());
+        assert_eq!(s.revoked_keys().await.unwrap(), [("k1".to_owned(), 50)]);
+        // Even if its row came back (a restore, a racing writer), it stays out.
+        s.insert_key(&key("k1")).await.unwrap();
+        let kids: Vec<String> = s.keys().await.unwrap().into_iter().map(|k| k.kid).collect();
+        assert_eq!(kids, ["k2"]);
+    }
+}
+
+#[tokio::test]
 async fn clients_and_token_denylist() {
     use tessera_store::Client;
     for (_dir, s) in backends().await {
@@ -379,6 +457,7 @@ async fn concurrent_rotations_have_one_winner() {
                     new_hash: &new,
                     now: 150,
                     idle_expires_at: 650,
+                    rotated_by: None,
                     audit: None,
                 })
                 .await
