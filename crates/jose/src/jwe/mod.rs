@@ -58,6 +58,8 @@ mod header;
 mod key;
 mod manage;
 mod nested;
+#[cfg(test)]
+mod wycheproof;
 
 pub use compact::{decrypt, encrypt, peek_header, Decrypted, EncryptOptions};
 pub use header::JweHeader;

@@ -7,5 +7,6 @@ mod props;
 mod rfc_vectors;
 mod roundtrip;
 mod strict_json;
+mod wycheproof_jwe;
 mod wycheproof_jws;
 mod wycheproof_primitives;
