@@ -107,7 +107,10 @@ fn split<'a>(token: &'a str, limits: &Limits) -> Result<Parts<'a>> {
         return Err(Error::TooLarge);
     }
     let mut it = token.split('.');
-    let mut next = || it.next().ok_or(Error::Malformed("a compact JWE has five segments"));
+    let mut next = || {
+        it.next()
+            .ok_or(Error::Malformed("a compact JWE has five segments"))
+    };
     let parts = Parts {
         header: next()?,
         encrypted_key: next()?,
@@ -154,18 +157,14 @@ pub fn decrypt(
     if header.enc() != enc {
         return Err(Error::Jwe(JweError::EncryptionMismatch));
     }
-    let encrypted_key = b64::decode(parts.encrypted_key.as_bytes(), "encrypted key is not base64url")?;
+    let encrypted_key = b64::decode(
+        parts.encrypted_key.as_bytes(),
+        "encrypted key is not base64url",
+    )?;
     let iv = b64::decode(parts.iv.as_bytes(), "IV is not base64url")?;
     let ciphertext = b64::decode(parts.ciphertext.as_bytes(), "ciphertext is not base64url")?;
     let tag = b64::decode(parts.tag.as_bytes(), "tag is not base64url")?;
     let cek = key.recover(&header, enc, &encrypted_key)?;
-    let plaintext = content::open(
-        enc,
-        &cek,
-        parts.header.as_bytes(),
-        &iv,
-        &ciphertext,
-        &tag,
-    )?;
+    let plaintext = content::open(enc, &cek, parts.header.as_bytes(), &iv, &ciphertext, &tag)?;
     Ok(Decrypted { header, plaintext })
 }

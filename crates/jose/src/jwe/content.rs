@@ -79,7 +79,9 @@ pub(crate) fn seal_with_iv(
     plaintext: &[u8],
 ) -> Result<Sealed> {
     if cek.len() != enc.key_len() {
-        return Err(Error::InvalidKey("key length does not fit the content encryption"));
+        return Err(Error::InvalidKey(
+            "key length does not fit the content encryption",
+        ));
     }
     match enc {
         ContentAlgorithm::A128Gcm | ContentAlgorithm::A256Gcm => {
@@ -187,5 +189,30 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 2);
+    }
+
+    /// A ciphertext whose tag is valid but whose padding is not fails the
+    /// same way as a bad tag: padding is only ever looked at after the tag.
+    #[test]
+    fn bad_padding_under_a_valid_tag_is_the_same_failure() {
+        for enc in [
+            ContentAlgorithm::A128CbcHs256,
+            ContentAlgorithm::A256CbcHs512,
+        ] {
+            let cek = vec![7u8; enc.key_len()];
+            let iv = [9u8; 16];
+            let sealed = seal_with_iv(enc, &cek, &iv, b"aad", b"sixteen bytes!!!").unwrap();
+            let mut ct = sealed.ciphertext.clone();
+            let n = ct.len();
+            ct[n - 1] ^= 0x55; // the last block now decrypts to garbage padding
+            let (mac_key, enc_key, bits, tag_len) = cbc_parts(enc, &cek);
+            let tag = cbc_tag(bits, tag_len, mac_key, b"aad", &iv, &ct);
+            assert!(p::cbc_decrypt(enc_key, &iv, &ct).is_err(), "padding is bad");
+            assert_eq!(open(enc, &cek, b"aad", &iv, &ct, &tag).unwrap_err(), FAILED);
+            assert_eq!(
+                open(enc, &cek, b"aad", &iv, &sealed.ciphertext, &tag).unwrap_err(),
+                FAILED
+            );
+        }
     }
 }

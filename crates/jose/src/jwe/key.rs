@@ -166,7 +166,9 @@ fn jwk_algorithm(jwk: &Jwk, fallback: Option<KeyAlgorithm>) -> Result<KeyAlgorit
         _ => jwk.kty == "oct",
     };
     if !kty_ok {
-        return Err(Error::InvalidKey("JWK kty or crv does not fit the algorithm"));
+        return Err(Error::InvalidKey(
+            "JWK kty or crv does not fit the algorithm",
+        ));
     }
     Ok(alg)
 }
@@ -180,7 +182,9 @@ fn check_secret(alg: KeyAlgorithm, len: usize) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::InvalidKey("secret length does not fit the algorithm"))
+        Err(Error::InvalidKey(
+            "secret length does not fit the algorithm",
+        ))
     }
 }
 
@@ -236,7 +240,11 @@ impl EncryptionKey {
         self.kid = match (&jwk.kid, &self.recipient) {
             (Some(k), _) => Some(k.as_str().into()),
             (None, Recipient::Secret(_)) => None,
-            (None, _) => self.to_jwk().and_then(|j| j.thumbprint()).ok().map(Into::into),
+            (None, _) => self
+                .to_jwk()
+                .and_then(|j| j.thumbprint())
+                .ok()
+                .map(Into::into),
         };
         self
     }

@@ -42,7 +42,11 @@ pub(crate) fn concat_kdf(
             .map(u32::to_be_bytes)
             .map_err(|_| Error::Malformed("KDF input is too long"))
     };
-    let (alg_len, apu_len, apv_len) = (len32(algorithm_id.len())?, len32(apu.len())?, len32(apv.len())?);
+    let (alg_len, apu_len, apv_len) = (
+        len32(algorithm_id.len())?,
+        len32(apu.len())?,
+        len32(apv.len())?,
+    );
     let bits = len32(key_len * 8)?;
     let mut out = Zeroizing::new(Vec::with_capacity(key_len + 32));
     let mut counter: u32 = 1;
@@ -93,18 +97,17 @@ fn random_cek(enc: ContentAlgorithm) -> Result<Zeroizing<Vec<u8>>> {
 
 impl EncryptionKey {
     /// Chooses or derives the CEK and encrypts it for the recipient.
-    pub(crate) fn manage(
-        &self,
-        enc: ContentAlgorithm,
-        apu: &[u8],
-        apv: &[u8],
-    ) -> Result<Managed> {
+    pub(crate) fn manage(&self, enc: ContentAlgorithm, apu: &[u8], apv: &[u8]) -> Result<Managed> {
         let alg = self.alg;
         match &self.recipient {
             Recipient::Rsa { key, .. } => {
                 let cek = random_cek(enc)?;
                 let encrypted_key = key.encrypt(&cek)?;
-                Ok(Managed { cek, encrypted_key, epk: None })
+                Ok(Managed {
+                    cek,
+                    encrypted_key,
+                    epk: None,
+                })
             }
             Recipient::Ecdh { curve, point } => {
                 let eph = EcdhPrivate::generate(*curve)?;
@@ -113,11 +116,19 @@ impl EncryptionKey {
                 let derived = concat_kdf(&z, id, len, apu, apv)?;
                 let epk = Some(epk_of(*curve, &eph.public()?));
                 if alg.kw_len().is_none() {
-                    return Ok(Managed { cek: derived, encrypted_key: Vec::new(), epk });
+                    return Ok(Managed {
+                        cek: derived,
+                        encrypted_key: Vec::new(),
+                        epk,
+                    });
                 }
                 let cek = random_cek(enc)?;
                 let encrypted_key = p::aes_kw_wrap(&derived, &cek)?;
-                Ok(Managed { cek, encrypted_key, epk })
+                Ok(Managed {
+                    cek,
+                    encrypted_key,
+                    epk,
+                })
             }
             Recipient::Secret(secret) if alg == KeyAlgorithm::Dir => {
                 if secret.len() != enc.key_len() {
@@ -132,7 +143,11 @@ impl EncryptionKey {
             Recipient::Secret(secret) => {
                 let cek = random_cek(enc)?;
                 let encrypted_key = p::aes_kw_wrap(secret, &cek)?;
-                Ok(Managed { cek, encrypted_key, epk: None })
+                Ok(Managed {
+                    cek,
+                    encrypted_key,
+                    epk: None,
+                })
             }
         }
     }

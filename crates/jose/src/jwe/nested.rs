@@ -49,6 +49,7 @@ pub fn decode_encrypted<T: DeserializeOwned>(
     if !nested {
         return Err(Error::Jwe(JweError::NotNested));
     }
-    let jws = std::str::from_utf8(opened.plaintext()).map_err(|_| Error::Jwe(JweError::NotNested))?;
+    let jws =
+        std::str::from_utf8(opened.plaintext()).map_err(|_| Error::Jwe(JweError::NotNested))?;
     decode(jws, keys, validation, clock)
 }

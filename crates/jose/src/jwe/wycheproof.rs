@@ -27,7 +27,10 @@ fn dir() -> PathBuf {
 fn load(file: &str) -> Option<Value> {
     let path = dir().join(file);
     if !path.exists() {
-        println!("skipped: wycheproof vectors not found at {}", dir().display());
+        println!(
+            "skipped: wycheproof vectors not found at {}",
+            dir().display()
+        );
         return None;
     }
     Some(serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap())
@@ -83,7 +86,10 @@ fn wycheproof_a128cbc_hs256() {
     }
     println!("wycheproof a128cbc_hs256_test.json: valid {valid}, invalid {invalid}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(valid + invalid, file["numberOfTests"].as_u64().unwrap() as usize);
+    assert_eq!(
+        valid + invalid,
+        file["numberOfTests"].as_u64().unwrap() as usize
+    );
     assert_eq!((valid, invalid), (67, 27));
 }
 

@@ -8,8 +8,8 @@ use crate::error::{Error, JweError, Result};
 use aws_lc_rs::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::agreement;
 use aws_lc_rs::cipher::{
-    self, DecryptionContext, EncryptionContext, PaddedBlockDecryptingKey,
-    PaddedBlockEncryptingKey, UnboundCipherKey,
+    self, DecryptionContext, EncryptionContext, PaddedBlockDecryptingKey, PaddedBlockEncryptingKey,
+    UnboundCipherKey,
 };
 use aws_lc_rs::encoding::{AsBigEndian, AsDer, Curve25519SeedBin, EcPrivateKeyBin, Pkcs8V1Der};
 use aws_lc_rs::iv::FixedLength;
@@ -173,6 +173,9 @@ pub(crate) fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
 /// An RSA public key that encrypts with RSA-OAEP-256.
 pub(crate) struct RsaOaepPublic(OaepPublicEncryptingKey);
 
+/// A generated RSA key: the key, its `n` and `e`, and its PKCS#8 DER.
+pub(crate) type GeneratedRsa = (RsaOaepPrivate, Vec<u8>, Vec<u8>, Zeroizing<Vec<u8>>);
+
 /// An RSA private key that decrypts RSA-OAEP-256.
 pub(crate) struct RsaOaepPrivate {
     key: OaepPrivateDecryptingKey,
@@ -250,7 +253,7 @@ impl RsaOaepPrivate {
     }
 
     /// A fresh 2048-bit key, with its `n`, `e` and PKCS#8 DER (for export).
-    pub(crate) fn generate() -> Result<(Self, Vec<u8>, Vec<u8>, Zeroizing<Vec<u8>>)> {
+    pub(crate) fn generate() -> Result<GeneratedRsa> {
         let pair = rsa::KeyPair::generate(rsa::KeySize::Rsa2048).map_err(Error::crypto)?;
         let c = rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
         let der = AsDer::<Pkcs8V1Der>::as_der(&pair).map_err(Error::crypto)?;
@@ -348,8 +351,9 @@ impl EcdhPrivate {
         let bytes = match self.curve {
             Curve::X25519 => AsBigEndian::<Curve25519SeedBin>::as_be_bytes(&self.key)
                 .map(|b| b.as_ref().to_vec()),
-            _ => AsBigEndian::<EcPrivateKeyBin>::as_be_bytes(&self.key)
-                .map(|b| b.as_ref().to_vec()),
+            _ => {
+                AsBigEndian::<EcPrivateKeyBin>::as_be_bytes(&self.key).map(|b| b.as_ref().to_vec())
+            }
         }
         .map_err(Error::crypto)?;
         Ok(Zeroizing::new(bytes))
@@ -362,7 +366,9 @@ impl EcdhPrivate {
         agreement::agree(
             &self.key,
             peer,
-            Error::Jwe(JweError::InvalidEphemeralKey("not a valid point on the curve")),
+            Error::Jwe(JweError::InvalidEphemeralKey(
+                "not a valid point on the curve",
+            )),
             |z| {
                 // X25519 with a low-order point gives all zeros (RFC 7748 §6.1).
                 if z.iter().all(|b| *b == 0) {

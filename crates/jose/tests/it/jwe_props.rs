@@ -59,8 +59,9 @@ fn every_alg_and_enc_round_trips() {
             round_trip(key, enc, b"{\"sub\":\"u1\"}", &EncryptOptions::default());
             // The JWK forms round-trip too.
             let again = DecryptionKey::from_jwk(&key.to_private_jwk().unwrap(), None).unwrap();
-            let public = jwe::EncryptionKey::from_jwk(&key.encryption_key().to_jwk().unwrap(), None)
-                .unwrap();
+            let public =
+                jwe::EncryptionKey::from_jwk(&key.encryption_key().to_jwk().unwrap(), None)
+                    .unwrap();
             let token = jwe::encrypt(b"x", &public, enc, &EncryptOptions::default()).unwrap();
             assert_eq!(
                 jwe::decrypt(&token, &again, enc, &Limits::default())

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 use tessera_jose::jwe::{self, ContentAlgorithm, DecryptionKey, KeyAlgorithm};
-use tessera_jose::{Error, Jwk, JweError, Limits};
+use tessera_jose::{Error, JweError, Jwk, Limits};
 
 fn vectors() -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -86,5 +86,8 @@ fn rfc7520_examples_refuse_a_flipped_bit() {
 #[test]
 fn rfc7516_appendix_a3() {
     let v = &vectors()["rfc7516_a3"];
-    assert_eq!(open(v).unwrap(), v["plaintext"].as_str().unwrap().as_bytes());
+    assert_eq!(
+        open(v).unwrap(),
+        v["plaintext"].as_str().unwrap().as_bytes()
+    );
 }

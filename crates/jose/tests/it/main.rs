@@ -3,6 +3,7 @@
 mod attacks;
 mod canonical_b64;
 mod interop_jsonwebtoken;
+mod jwe_attacks;
 mod jwe_props;
 mod jwe_rfc;
 mod props;

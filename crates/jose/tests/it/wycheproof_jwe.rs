@@ -166,7 +166,10 @@ fn wycheproof_json_web_encryption() {
     );
     assert!(stale.is_empty(), "listed cases that now agree: {stale:?}");
     assert_eq!(total, file["numberOfTests"].as_u64().unwrap() as usize);
-    assert_eq!(total, 139, "the file this table was written for has 139 cases");
+    assert_eq!(
+        total, 139,
+        "the file this table was written for has 139 cases"
+    );
     assert_eq!(listed.len(), JWE_DIVERGENCES.len());
     assert_eq!(passed + listed.len(), total);
 }
