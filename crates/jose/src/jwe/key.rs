@@ -224,19 +224,19 @@ impl EncryptionKey {
                 p::check_public(curve, &point)?;
                 Recipient::Ecdh { curve, point }
             }
-            _ => return Self::from_secret(alg, &secret(&jwk.k, "k")?).map(|k| k.kid(jwk)),
+            _ => return Self::from_secret(alg, &secret(&jwk.k, "k")?).map(|k| k.default_kid(jwk)),
         };
         Ok(EncryptionKey {
             alg,
             kid: None,
             recipient,
         }
-        .kid(jwk))
+        .default_kid(jwk))
     }
 
     /// Takes the JWK's `kid`; without one, an asymmetric key's `kid` is its
     /// RFC 7638 thumbprint and a shared secret has none.
-    fn kid(mut self, jwk: &Jwk) -> Self {
+    fn default_kid(mut self, jwk: &Jwk) -> Self {
         self.kid = match (&jwk.kid, &self.recipient) {
             (Some(k), _) => Some(k.as_str().into()),
             (None, Recipient::Secret(_)) => None,
@@ -260,8 +260,8 @@ impl EncryptionKey {
         self.alg
     }
 
-    /// The key id, if any.
-    pub fn kid_str(&self) -> Option<&str> {
+    /// The key id written into the header, if any.
+    pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
     }
 
@@ -301,8 +301,8 @@ impl EncryptionKey {
 impl DecryptionKey {
     fn assemble(private: Private, public: EncryptionKey, jwk: Option<&Jwk>) -> Self {
         let public = match jwk {
-            Some(jwk) => public.kid(jwk),
-            None => public.kid(&Jwk::default()),
+            Some(jwk) => public.default_kid(jwk),
+            None => public.default_kid(&Jwk::default()),
         };
         DecryptionKey { private, public }
     }
@@ -314,8 +314,8 @@ impl DecryptionKey {
         Self::generate_on(alg, None)
     }
 
-    /// A fresh ECDH key for `alg` on a given JWK curve (`P-256`, `P-384` or
-    /// `X25519`); other algorithms ignore `crv`'s absence and refuse its presence.
+    /// A fresh key for an ECDH-ES algorithm on a given JWK curve (`P-256`,
+    /// `P-384` or `X25519`); other algorithms are refused.
     pub fn generate_ecdh(alg: KeyAlgorithm, crv: &str) -> Result<Self> {
         let curve = curve_of(if crv == "X25519" { "OKP" } else { "EC" }, Some(crv))
             .ok_or(Error::InvalidKey("curve is not supported"))?;
