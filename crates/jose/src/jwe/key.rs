@@ -224,7 +224,10 @@ impl EncryptionKey {
                 p::check_public(curve, &point)?;
                 Recipient::Ecdh { curve, point }
             }
-            _ => return Self::from_secret(alg, &secret(&jwk.k, "k")?).map(|k| k.default_kid(jwk)),
+            _ => {
+                let key = Self::from_secret(alg, &secret(&jwk.k, "k")?)?;
+                return Ok(key.default_kid(jwk));
+            }
         };
         Ok(EncryptionKey {
             alg,
