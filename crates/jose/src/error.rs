@@ -62,6 +62,8 @@ pub enum Error {
         /// `serde_json`'s reason, reduced to its category and position.
         source: Cause,
     },
+    /// A JWE was refused; the [`JweError`] says why.
+    Jwe(JweError),
     /// JSON this library writes, or re-reads after checking it, failed in
     /// `serde_json`; `what` names the document.
     Json {
@@ -99,6 +101,7 @@ impl fmt::Display for Error {
             Error::Crypto(_) => f.write_str("cryptographic operation failed"),
             Error::Claims { what, .. } => write!(f, "claim `{what}` has an invalid type or value"),
             Error::Json { what, .. } => write!(f, "malformed token: {what}"),
+            Error::Jwe(e) => write!(f, "JWE refused: {e}"),
         }
     }
 }
@@ -109,6 +112,7 @@ impl std::error::Error for Error {
             Error::Crypto(cause)
             | Error::Claims { source: cause, .. }
             | Error::Json { source: cause, .. } => Some(cause.inner()),
+            Error::Jwe(e) => Some(e),
             _ => None,
         }
     }
@@ -136,6 +140,50 @@ impl Error {
         }
     }
 }
+
+/// Why a JWE (RFC 7516) was refused, inside [`Error::Jwe`].
+///
+/// Failures that an attacker could use as an oracle (a wrong key, a bad
+/// tag, bad padding, a key that does not unwrap) are all the one
+/// [`JweError::DecryptionFailed`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JweError {
+    /// The header's `enc` is not the content encryption the caller allows.
+    EncryptionMismatch,
+    /// The header asks for compression (`zip`), which is refused: compressing
+    /// before encrypting leaks the plaintext through its length.
+    CompressionRefused,
+    /// The ephemeral public key (`epk`) is missing, malformed, on another
+    /// curve, not on its curve, or of low order; the text says which.
+    InvalidEphemeralKey(&'static str),
+    /// A part that this key management mode fixes has the wrong form (for
+    /// example an encrypted key with `dir`, or an IV of the wrong length);
+    /// the text names it.
+    InvalidPart(&'static str),
+    /// The token does not decrypt: wrong key, altered ciphertext, tag, IV,
+    /// header or encrypted key.
+    DecryptionFailed,
+    /// A nested JWT's header has no `cty: "JWT"`, or its content is not text.
+    NotNested,
+}
+
+impl fmt::Display for JweError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JweError::EncryptionMismatch => {
+                f.write_str("content encryption does not match the one allowed")
+            }
+            JweError::CompressionRefused => f.write_str("compressed content (zip) is refused"),
+            JweError::InvalidEphemeralKey(why) => write!(f, "invalid ephemeral key: {why}"),
+            JweError::InvalidPart(what) => write!(f, "invalid {what}"),
+            JweError::DecryptionFailed => f.write_str("decryption failed"),
+            JweError::NotNested => f.write_str("content is not a nested JWT"),
+        }
+    }
+}
+
+impl std::error::Error for JweError {}
 
 /// The underlying failure behind an [`Error`].
 ///

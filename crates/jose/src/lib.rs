@@ -1,8 +1,10 @@
 //! # tessera-jose
 //!
-//! Strict JSON Web Signatures, keys and tokens for Tessera (RFC 7515, 7517,
-//! 7518, 7519, 7638, 8037, 9068, 9864). No I/O; all cryptography comes from
-//! aws-lc-rs through one provider module.
+//! Strict JSON Web Signatures, encryption, keys and tokens for Tessera
+//! (RFC 7515, 7516, 7517, 7518, 7519, 7638, 8037, 9068, 9864). No I/O; all
+//! cryptography comes from aws-lc-rs through one provider module.
+//! Encryption (JWE, and nested signed-then-encrypted JWTs) lives in [`jwe`],
+//! under the same rules as signatures.
 //!
 //! The rules this crate enforces:
 //! - **A key owns its algorithm.** A [`SigningKey`] or [`VerifyingKey`] is
@@ -33,7 +35,7 @@
 //! | `error` | [`Error`], [`Cause`] | — |
 //! | `clock` | [`Clock`] and its two implementations | — |
 //! | `alg`, `b64`, `der`, `json`, `pem` | algorithms, canonical base64url, DER, strict JSON, PEM | `error` |
-//! | `provider` | the only file that calls aws-lc-rs | `alg`, `der`, `error` |
+//! | `provider` (and `provider/jwe`) | the only files that call aws-lc-rs | `alg`, `der`, `error` |
 //! | `crypto`, `cache` | hashing/random/AEAD for other crates; the verified-token cache | `provider` (`crypto`: `error`) |
 //! | `header` | [`Header`], [`Limits`], the access-token header a key writes | `alg`, `b64`, `error`, `json` |
 //! | `claims` | [`RegisteredClaims`], [`Validation`] | `error`, `header`, `json` |
@@ -41,6 +43,7 @@
 //! | `key` | [`SigningKey`], [`VerifyingKey`], [`KeySet`] | `alg`, `error`, `header`, `jwk`, `pem`, `provider` |
 //! | `jws` | parse → verify → validate, [`encode`], [`decode`] | `b64`, `claims`, `clock`, `error`, `header`, `key` |
 //! | `dangerous` | reading without verifying | `b64`, `error`, `header`, `json`, `jws` |
+//! | `jwe/` | JWE: header, keys, key management, content encryption, compact form, nested JWTs | `b64`, `claims`, `clock`, `der`, `error`, `header`, `json`, `jwk`, `jws`, `key`, `provider` |
 //!
 //! ```
 //! use tessera_jose::{decode, encode, Algorithm, KeySet, ManualClock, SigningKey, Validation};
@@ -85,6 +88,7 @@ mod der;
 mod error;
 mod header;
 pub mod json;
+pub mod jwe;
 mod jwk;
 mod jws;
 mod key;
@@ -94,7 +98,7 @@ mod provider;
 pub use alg::{Algorithm, Family};
 pub use claims::{Audience, RegisteredClaims, Validation};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{Cause, Error, Result};
+pub use error::{Cause, Error, JweError, Result};
 pub use header::{Header, Limits, ACCESS_TOKEN_TYP};
 pub use jwk::{Jwk, Jwks};
 pub use jws::{decode, encode, TokenData, UnverifiedToken, VerifiedToken};

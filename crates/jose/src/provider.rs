@@ -16,6 +16,8 @@ use aws_lc_rs::signature::{
 use aws_lc_rs::{constant_time, digest, hmac, rand, rsa};
 use zeroize::Zeroizing;
 
+pub(crate) mod jwe;
+
 /// Smallest RSA modulus accepted, in bytes (2048 bits).
 const MIN_RSA_BYTES: usize = 256;
 
