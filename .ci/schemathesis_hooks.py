@@ -23,7 +23,9 @@ documentation says. Rule 3 keeps the fuzzer's own login alive.
    of the disposable account; `DELETE /v1/sessions/{id}` on the fuzzer's
    session deletes a fresh second session of the fuzzer instead; the admin
    operations on the fuzzer's user id (roles, sessions) act on the
-   disposable account. The script passes the ids in the environment.
+   disposable account; revoking the key that signed the fuzzer's token
+   revokes a key made for the call instead. The script passes the ids in
+   the environment.
 """
 
 import json
@@ -105,6 +107,14 @@ def _login(email, password):
         return json.load(res)
 
 
+def _kid(access_token):
+    import base64
+
+    header = access_token.split(".")[0]
+    header += "=" * (-len(header) % 4)
+    return json.loads(base64.urlsafe_b64decode(header))["kid"]
+
+
 def _sid(access_token):
     import base64
 
@@ -137,3 +147,13 @@ def before_call(ctx, case, **kwargs):
         case.path_parameters = {**params, "id": _sid(second["access_token"])}
     elif path.startswith("/v1/admin/users/{id}") and params.get("id") == FUZZ["FUZZ_USER_ID"]:
         case.path_parameters = {**params, "id": FUZZ["SPARE_USER_ID"]}
+    elif path == "/v1/admin/keys/{kid}/revoke" and params.get("kid") == _kid(FUZZ["FUZZ_TOKEN"]):
+        # Revoking the key that signed the fuzzer's token would refuse the
+        # token: revoke a fresh key instead (it is made for this call).
+        req = urllib.request.Request(
+            FUZZ["TESSERA_BASE"] + "/v1/admin/keys/rotate",
+            headers={"Authorization": "Bearer " + FUZZ["FUZZ_TOKEN"]},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=30) as res:
+            case.path_parameters = {**params, "kid": json.load(res)["kid"]}

@@ -87,6 +87,15 @@ pub struct KeyInfo {
     pub signing: bool,
 }
 
+/// `POST /v1/admin/keys/{kid}/revoke`: what was revoked, and what signs now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyRevocation {
+    /// The revoked key: unpublished, its tokens refused from now on.
+    pub revoked: KeyInfo,
+    /// The key that signs now (a new one when the revoked key was signing).
+    pub signing: KeyInfo,
+}
+
 /// `GET /v1/admin/keys`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct KeyList {

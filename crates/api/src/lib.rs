@@ -36,8 +36,8 @@ mod feed;
 mod oauth;
 
 pub use admin::{
-    AuditEvent, AuditList, AuditQuery, KeyInfo, KeyList, RevokedCount, RolesRequest, RotateQuery,
-    UserList, UsersQuery,
+    AuditEvent, AuditList, AuditQuery, KeyInfo, KeyList, KeyRevocation, RevokedCount, RolesRequest,
+    RotateQuery, UserList, UsersQuery,
 };
 pub use auth::{
     Credentials, LoginRequest, MeResponse, RefreshRequest, SessionList, SessionView, TokenResponse,

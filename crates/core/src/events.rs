@@ -84,13 +84,15 @@ pub enum AuditEvent {
     RolesChanged,
     /// `key.rotated`: a new signing key.
     KeyRotated,
+    /// `key.revoked`: an operator revoked a signing key (suspected compromise).
+    KeyRevoked,
     /// `token.revoked`: an OAuth revocation (RFC 7009).
     TokenRevoked,
 }
 
 impl AuditEvent {
     /// Every event, for documentation and tests.
-    pub const ALL: [AuditEvent; 14] = [
+    pub const ALL: [AuditEvent; 15] = [
         AuditEvent::UserRegistered,
         AuditEvent::LoginSuccess,
         AuditEvent::LoginFailure,
@@ -104,6 +106,7 @@ impl AuditEvent {
         AuditEvent::SessionsRevoked,
         AuditEvent::RolesChanged,
         AuditEvent::KeyRotated,
+        AuditEvent::KeyRevoked,
         AuditEvent::TokenRevoked,
     ];
 
@@ -123,6 +126,7 @@ impl AuditEvent {
             AuditEvent::SessionsRevoked => "sessions.revoked",
             AuditEvent::RolesChanged => "roles.changed",
             AuditEvent::KeyRotated => "key.rotated",
+            AuditEvent::KeyRevoked => "key.revoked",
             AuditEvent::TokenRevoked => "token.revoked",
         }
     }

@@ -338,6 +338,40 @@ impl Keys {
         self.add_key(now, lead).await
     }
 
+    /// Revokes a key at once (a suspected compromise): it is unpublished,
+    /// tokens it signed are refused from now on, and it never loads again
+    /// (the store remembers the kid). A key that signs now, or is waiting
+    /// to sign, is first replaced by a new key that signs at once. Returns
+    /// the revoked key and the key that signs afterwards; `NotFound` for a
+    /// kid that is not a current key.
+    pub async fn revoke(&self, kid: &str, now: i64) -> Result<(KeyInfo, KeyInfo)> {
+        let _update = self.update.lock().await;
+        let revoked = self
+            .current(now)
+            .infos()
+            .iter()
+            .find(|i| i.kid == kid)
+            .cloned()
+            .ok_or(Error::NotFound("signing key"))?;
+        if revoked.signing || revoked.retired_at.is_none_or(|r| r > now) {
+            self.add_key(now, 0).await?;
+        }
+        if !self.store.revoke_key(kid, now).await? {
+            // Another instance revoked it meanwhile: the same outcome.
+            tracing::info!(kid, "signing key was already revoked");
+        }
+        self.reload_locked(now).await?;
+        let signing = self
+            .current(now)
+            .infos()
+            .iter()
+            .find(|i| i.signing)
+            .cloned()
+            .ok_or_else(|| Error::internal_msg("no signing key after a revocation"))?;
+        tracing::warn!(kid, signing = signing.kid, "signing key revoked");
+        Ok((revoked, signing))
+    }
+
     /// A token names a `kid` this instance does not know: another instance
     /// may have just rotated (`immediate`). Reloads at most once every
     /// `min_interval` seconds; returns whether it reloaded.

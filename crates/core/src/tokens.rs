@@ -108,6 +108,24 @@ impl Tokens {
         verify_access(&self.ctx, token)
     }
 
+    /// Admin: revokes a signing key after a suspected compromise (see
+    /// [`crate::Keys::revoke`]). Sessions are not ended: refresh tokens do
+    /// not depend on signing keys, so their holders simply get access
+    /// tokens from the new key. Returns the revoked key and the signing one.
+    pub async fn revoke_key(&self, kid: &str, ctx: &ClientInfo) -> Result<(KeyInfo, KeyInfo)> {
+        let (revoked, signing) = self.ctx.keys.revoke(kid, self.ctx.now()).await?;
+        self.ctx
+            .audit(
+                AuditEvent::KeyRevoked,
+                None,
+                None,
+                ctx,
+                Some(format!("{} (now signing: {})", revoked.kid, signing.kid)),
+            )
+            .await;
+        Ok((revoked, signing))
+    }
+
     /// Admin: rotates the signing key.
     pub async fn rotate_keys(&self, immediate: bool, ctx: &ClientInfo) -> Result<KeyInfo> {
         let info = self.ctx.keys.rotate(self.ctx.now(), immediate).await?;

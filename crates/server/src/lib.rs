@@ -205,6 +205,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::admin::admin_revoke_sessions))
         .routes(routes!(routes::admin::admin_keys))
         .routes(routes!(routes::admin::admin_rotate_keys))
+        .routes(routes!(routes::admin::admin_revoke_key))
         .routes(routes!(routes::admin::admin_audit))
         .routes(routes!(oauth::token))
         .routes(routes!(oauth::revoke))

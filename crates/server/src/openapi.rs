@@ -189,6 +189,7 @@ mod tests {
         ("/v1/admin/users/{id}/sessions", &["delete"]),
         ("/v1/admin/keys", &["get"]),
         ("/v1/admin/keys/rotate", &["post"]),
+        ("/v1/admin/keys/{kid}/revoke", &["post"]),
         ("/v1/admin/audit", &["get"]),
         ("/oauth2/token", &["post"]),
         ("/oauth2/revoke", &["post"]),

@@ -1,4 +1,4 @@
-//! `tessera keys`: list and rotate signing keys.
+//! `tessera keys`: list, rotate and revoke signing keys.
 
 use super::open::open;
 use super::{operator, print};
@@ -20,12 +20,22 @@ pub enum KeysCmd {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Revoke a key after a suspected compromise: unpublished at once, its
+    /// tokens refused; a signing key is replaced by a new one that signs at once.
+    Revoke {
+        /// The key id (see `tessera keys list`).
+        #[arg(long)]
+        kid: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 pub async fn run(cmd: KeysCmd, json: bool) -> anyhow::Result<()> {
     match cmd {
         KeysCmd::List { config } => list(&config, json).await,
         KeysCmd::Rotate { immediate, config } => rotate(&config, immediate, json).await,
+        KeysCmd::Revoke { kid, config } => revoke(&config, &kid, json).await,
     }
 }
 
@@ -61,6 +71,20 @@ async fn rotate(config: &ConfigArgs, immediate: bool, json: bool) -> anyhow::Res
     let v = serde_json::to_value(&info).unwrap_or_default();
     print(json, &v, || {
         format!("new key {} signs from {}", info.kid, info.activates_at)
+    });
+    Ok(())
+}
+
+async fn revoke(config: &ConfigArgs, kid: &str, json: bool) -> anyhow::Result<()> {
+    let admin = open(config).await?;
+    let (revoked, signing) = admin.tokens.revoke_key(kid, &operator()).await?;
+    let v = serde_json::json!({ "revoked": revoked, "signing": signing });
+    print(json, &v, || {
+        format!(
+            "revoked {}; {} signs now. Running servers drop the key within maintenance_interval; \
+             sessions stay (refresh tokens do not depend on signing keys)",
+            revoked.kid, signing.kid
+        )
     });
     Ok(())
 }

@@ -164,6 +164,30 @@ fn users_roles_sessions_and_keys() {
             .count(),
         1
     );
+    // Revoking the signing key: gone from the list, a new key signs.
+    let signing = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["signing"] == true)
+        .unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = ok_json(d, &["keys", "revoke", "--kid", &signing, "--json"], None);
+    assert_eq!(out["revoked"]["kid"], signing.as_str());
+    assert_ne!(out["signing"]["kid"], signing.as_str());
+    let keys = ok_json(d, &["keys", "list", "--json"], None);
+    assert!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["kid"] != signing.as_str()),
+        "{keys}"
+    );
+    let again = tessera(d, &["keys", "revoke", "--kid", &signing], None);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not found"));
 
     let audit = ok_json(d, &["audit", "tail", "-n", "50", "--json"], None);
     let events: Vec<&str> = audit
@@ -174,6 +198,7 @@ fn users_roles_sessions_and_keys() {
         .collect();
     assert!(events.contains(&"roles.changed"), "{events:?}");
     assert!(events.contains(&"key.rotated"), "{events:?}");
+    assert!(events.contains(&"key.revoked"), "{events:?}");
 }
 
 #[test]
@@ -268,6 +293,7 @@ fn bad_configuration_names_the_key_and_help_exists() {
         vec!["sessions", "revoke"],
         vec!["keys", "list"],
         vec!["keys", "rotate"],
+        vec!["keys", "revoke"],
         vec!["token", "decode"],
         vec!["token", "verify"],
         vec!["audit", "tail"],

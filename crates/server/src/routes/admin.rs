@@ -8,8 +8,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use tessera_api::{
-    AuditEvent, AuditList, AuditQuery, ErrorBody, KeyInfo, KeyList, RevokedCount, RolesRequest,
-    RotateQuery, UserList, UserView, UsersQuery,
+    AuditEvent, AuditList, AuditQuery, ErrorBody, KeyInfo, KeyList, KeyRevocation, RevokedCount,
+    RolesRequest, RotateQuery, UserList, UserView, UsersQuery,
 };
 
 /// The wire view of a key.
@@ -138,6 +138,37 @@ pub(crate) async fn admin_rotate_keys(
         .rotate_keys(q.immediate.unwrap_or(false), &ctx)
         .await?;
     Ok((StatusCode::CREATED, Json(key_info(info))))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/admin/keys/{kid}/revoke",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("kid" = String, Path, description = "The key to revoke")),
+    responses(
+        (status = 200, description = "Revoked: unpublished at once and its tokens refused; a signing \
+            key is replaced by a new key that signs at once. Sessions are not ended (refresh tokens \
+            do not depend on signing keys). Other instances drop the key within \
+            `maintenance_interval`; resource servers following the revocation feed drop it at their \
+            next poll", body = KeyRevocation),
+        (status = 400, description = "A path segment is not valid", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
+        (status = 404, description = "No such key", body = ErrorBody),
+    )
+)]
+pub(crate) async fn admin_revoke_key(
+    State(s): State<AppState>,
+    Client(ctx): Client,
+    Admin(_admin): Admin,
+    PathParam(kid): PathParam<String>,
+) -> ApiResult<Json<KeyRevocation>> {
+    let (revoked, signing) = s.app.tokens.revoke_key(&kid, &ctx).await?;
+    Ok(Json(KeyRevocation {
+        revoked: key_info(revoked),
+        signing: key_info(signing),
+    }))
 }
 
 #[utoipa::path(

@@ -160,3 +160,71 @@ async fn immediate_rotation_switches_at_once() {
     .await
     .expect(201);
 }
+
+#[tokio::test]
+async fn a_revoked_key_is_unpublished_and_its_tokens_refused_at_once() {
+    let mut t = TestServer::start().await;
+    let admin = t.admin("root@x.io").await;
+    let user = t.user("ada@x.io").await;
+    let leaked = kid(&user.tokens.access);
+    t.me(&user.tokens.access).await.expect(200);
+
+    // Only admins may revoke; an unknown kid is 404.
+    send(
+        t.req(Method::POST, &format!("/v1/admin/keys/{leaked}/revoke"))
+            .bearer_auth(&user.tokens.access),
+    )
+    .await
+    .expect_error(403, "insufficient_scope");
+    send(
+        t.req(Method::POST, "/v1/admin/keys/no-such-kid/revoke")
+            .bearer_auth(&admin.tokens.access),
+    )
+    .await
+    .expect_error(404, "not_found");
+
+    t.advance(5);
+    let r = send(
+        t.req(Method::POST, &format!("/v1/admin/keys/{leaked}/revoke"))
+            .bearer_auth(&admin.tokens.access),
+    )
+    .await
+    .expect(200);
+    assert_eq!(r.body["revoked"]["kid"], leaked.as_str());
+    let fresh = r.body["signing"]["kid"].as_str().unwrap().to_owned();
+    assert_ne!(fresh, leaked);
+    assert_eq!(r.body["signing"]["activates_at"], T0 + 5, "signs at once");
+
+    // Unpublished at once; every token it signed is refused, the admin's too.
+    assert_eq!(t.kids().await, vec![fresh.clone()]);
+    t.me(&user.tokens.access).await.expect_invalid_token();
+    t.me(&admin.tokens.access).await.expect_invalid_token();
+    // The sessions live on: a refresh gives a token from the new key.
+    let next = t.refresh_ok(&user.tokens.refresh).await;
+    assert_eq!(kid(&next.access), fresh);
+    t.me(&next.access).await.expect(200);
+    // The audit log says who revoked what.
+    let admin2 = t.refresh_ok(&admin.tokens.refresh).await;
+    let log = t
+        .get_auth("/v1/admin/audit?limit=20", &admin2.access)
+        .await
+        .expect(200);
+    let revoked = log.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "key.revoked")
+        .unwrap_or_else(|| panic!("no key.revoked in {}", log.text));
+    assert!(revoked["detail"].as_str().unwrap().contains(&leaked));
+    // A second revocation of the same kid: it is gone.
+    send(
+        t.req(Method::POST, &format!("/v1/admin/keys/{leaked}/revoke"))
+            .bearer_auth(&admin2.access),
+    )
+    .await
+    .expect_error(404, "not_found");
+    // And it never comes back, also after a restart.
+    t.restart().await;
+    assert_eq!(t.kids().await, vec![fresh]);
+    t.me(&user.tokens.access).await.expect_invalid_token();
+}
