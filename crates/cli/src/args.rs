@@ -122,6 +122,9 @@ mod tests {
             "cors_origins" => "https://a.example,https://b.example".into(),
             "redis_url" => "redis://127.0.0.1:6379".into(),
             "cookie_security" => "insecure-dev".into(),
+            "trusted_proxies" => "10.0.0.0/8,192.0.2.7".into(),
+            "proxy_header" => "forwarded".into(),
+            "secret_file" => dir.join("secret.txt").display().to_string(),
             "tls_cert" | "tls_key" => dir.join("other.pem").display().to_string(),
             _ => match key.kind {
                 ValueKind::Integer => "2048".into(),
