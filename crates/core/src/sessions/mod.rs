@@ -150,7 +150,7 @@ impl Sessions {
             (true, Some(u)) => u,
             (_, u) => {
                 let id = u.as_ref().map(|u| u.id.as_str());
-                c.audit(AuditEvent::LoginFailure, id, None, ctx, None).await;
+                c.audit_repeated(AuditEvent::LoginFailure, id, ctx).await;
                 return Err(Error::InvalidCredentials);
             }
         };

@@ -102,6 +102,15 @@ macro_rules! migrations {
                     "/0005_revocation_feed.sql"
                 )),
             ),
+            (
+                6,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0006_feed_keyset_audit_retention.sql"
+                )),
+            ),
         ]
     };
 }
