@@ -46,11 +46,13 @@ pub enum AuditEvent {
     KeyRotated,
     /// `token.revoked`: an OAuth revocation (RFC 7009).
     TokenRevoked,
+    /// `account.unlocked`: an operator cleared an account's login backoff.
+    AccountUnlocked,
 }
 
 impl AuditEvent {
     /// Every event, for documentation and tests.
-    pub const ALL: [AuditEvent; 14] = [
+    pub const ALL: [AuditEvent; 15] = [
         AuditEvent::UserRegistered,
         AuditEvent::LoginSuccess,
         AuditEvent::LoginFailure,
@@ -65,6 +67,7 @@ impl AuditEvent {
         AuditEvent::RolesChanged,
         AuditEvent::KeyRotated,
         AuditEvent::TokenRevoked,
+        AuditEvent::AccountUnlocked,
     ];
 
     /// The stored name, e.g. `refresh.rotated`.
@@ -84,6 +87,7 @@ impl AuditEvent {
             AuditEvent::RolesChanged => "roles.changed",
             AuditEvent::KeyRotated => "key.rotated",
             AuditEvent::TokenRevoked => "token.revoked",
+            AuditEvent::AccountUnlocked => "account.unlocked",
         }
     }
 

@@ -273,6 +273,7 @@ async fn wrong_password_and_unknown_email_are_indistinguishable() {
         .register("ada@example.com", PASSWORD, &ctx())
         .await
         .unwrap();
+    let checks = env.auth.sessions.password_checks();
     let wrong = env
         .auth
         .sessions
@@ -309,6 +310,8 @@ async fn wrong_password_and_unknown_email_are_indistinguishable() {
         assert_eq!(crate::key(e), crate::key(&Error::InvalidCredentials));
     }
     assert_eq!(wrong.to_string(), unknown.to_string());
+    // Every attempt, known account or not, cost one password hash.
+    assert_eq!(env.auth.sessions.password_checks() - checks, 5);
 
     // Failures from one address fold by account: the two at ada's, the
     // three at no account.
