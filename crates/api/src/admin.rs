@@ -139,6 +139,19 @@ pub struct AuditEvent {
     /// Free-form detail (never a secret).
     #[schema(required = true)]
     pub detail: Option<String>,
+    /// How many times it happened: repeated failed logins from one address
+    /// at one account within an hour are one entry (`at` is the first).
+    #[serde(default = "one")]
+    #[schema(required = true, minimum = 1)]
+    pub count: i64,
+    /// The last time, when `count` is above 1.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub last_at: Option<i64>,
+}
+
+fn one() -> i64 {
+    1
 }
 
 /// `GET /v1/admin/audit`.

@@ -10,9 +10,10 @@ pub const MAX_WAIT_SECS: u64 = 55;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FeedQuery {
-    /// The `cursor` of the previous answer; omit (or leave empty) for the
-    /// whole current window.
-    #[param(pattern = "^([0-9]{1,18}\\.[0-9]{1,19})?$")]
+    /// The `cursor` of the previous answer (opaque: `start.seen`, or
+    /// `start.seen.revoked_at.sid` while a window is read in pages); omit
+    /// (or leave empty) for the whole current window.
+    #[param(pattern = "^([0-9]{1,18}\\.[0-9]{1,19}(\\.[0-9]{1,19}\\.[A-Za-z0-9_-]{1,64})?)?$")]
     pub since: Option<String>,
     /// Long poll: seconds to wait for a change (default 0; at most 55, and
     /// within the request timeout, whatever is asked).

@@ -117,6 +117,31 @@ impl Accounts {
         Ok(user)
     }
 
+    /// Clears the login backoff of `email`'s account (an operator's
+    /// `tessera users unlock`), with an audit row. The account must exist;
+    /// its addresses keep their own backoff.
+    pub async fn unlock(&self, email: &str, by: &ClientInfo) -> Result<User> {
+        let email = normalize_email(email)?;
+        let user = self
+            .ctx
+            .store
+            .user_by_email(&email)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        self.limiter.unlock(&email, self.ctx.now_millis()).await?;
+        let detail = Some("login backoff cleared".to_owned());
+        self.ctx
+            .audit(
+                AuditEvent::AccountUnlocked,
+                Some(&user.id),
+                None,
+                by,
+                detail,
+            )
+            .await;
+        Ok(user)
+    }
+
     /// Creates a user with roles (operators and admins; ignores `registration`).
     pub async fn create_user(&self, email: &str, password: &str, roles: &[String]) -> Result<User> {
         let email = normalize_email(email)?;

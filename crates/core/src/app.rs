@@ -138,7 +138,9 @@ impl App {
         } else if shared_db {
             Limiter::Shared(SharedThrottle::new(store.into_kv(), cfg.throttle))
         } else {
-            Limiter::Memory(Throttle::new(cfg.throttle))
+            // `tessera users unlock` runs in another process: it leaves its
+            // unlocks in the database.
+            Limiter::Memory(Throttle::new(cfg.throttle).with_unlocks(store.into_kv()))
         };
         Ok(Self::assemble(ctx, limiter))
     }

@@ -59,6 +59,9 @@ pub struct AuthConfig {
     /// once; those made by other processes within this time). Zero: ask the
     /// store on every request.
     pub session_cache_ttl: Duration,
+    /// How long audit entries are kept after their last occurrence; zero
+    /// keeps them forever.
+    pub audit_retention: Duration,
 }
 
 impl Default for AuthConfig {
@@ -78,6 +81,7 @@ impl Default for AuthConfig {
             argon2: Argon2Params::default(),
             argon2_workers: 2,
             session_cache_ttl: Duration::from_secs(1),
+            audit_retention: Duration::from_secs(90 * 24 * 3600),
         }
     }
 }

@@ -121,7 +121,31 @@ impl Ctx {
             tracing::error!(event = event.as_str(), error = %err, "audit write failed");
         }
     }
+
+    /// Writes an audit row that repeats fold into: the same event for the
+    /// same user from the same IP within [`AUDIT_REPEAT_WINDOW`] counts on
+    /// the earlier row, so a flood of failures cannot grow the log without
+    /// bound. Without an IP it is an ordinary row.
+    pub(crate) async fn audit_repeated(
+        &self,
+        event: AuditEvent,
+        user: Option<&str>,
+        ctx: &ClientInfo,
+    ) {
+        if ctx.ip.is_none() {
+            return self.audit(event, user, None, ctx, None).await;
+        }
+        let e = self.audit_event(event, user, None, ctx, None);
+        let since = e.at.saturating_sub(AUDIT_REPEAT_WINDOW);
+        if let Err(err) = self.store.audit_repeated(&e, since).await {
+            tracing::error!(event = event.as_str(), error = %err, "audit write failed");
+        }
+    }
 }
+
+/// Repeated failed logins from one address at one account within this
+/// many seconds are one audit entry with a count.
+pub const AUDIT_REPEAT_WINDOW: i64 = 3600;
 
 /// False for a string no stored id, email or key can equal: PostgreSQL text
 /// cannot hold NUL, so a lookup by one is answered without asking the store

@@ -88,11 +88,13 @@ pub enum AuditEvent {
     KeyRevoked,
     /// `token.revoked`: an OAuth revocation (RFC 7009).
     TokenRevoked,
+    /// `account.unlocked`: an operator cleared an account's login backoff.
+    AccountUnlocked,
 }
 
 impl AuditEvent {
     /// Every event, for documentation and tests.
-    pub const ALL: [AuditEvent; 15] = [
+    pub const ALL: [AuditEvent; 16] = [
         AuditEvent::UserRegistered,
         AuditEvent::LoginSuccess,
         AuditEvent::LoginFailure,
@@ -108,6 +110,7 @@ impl AuditEvent {
         AuditEvent::KeyRotated,
         AuditEvent::KeyRevoked,
         AuditEvent::TokenRevoked,
+        AuditEvent::AccountUnlocked,
     ];
 
     /// The stored name, e.g. `refresh.rotated`.
@@ -128,6 +131,7 @@ impl AuditEvent {
             AuditEvent::KeyRotated => "key.rotated",
             AuditEvent::KeyRevoked => "key.revoked",
             AuditEvent::TokenRevoked => "token.revoked",
+            AuditEvent::AccountUnlocked => "account.unlocked",
         }
     }
 

@@ -15,6 +15,13 @@
 //! window from `start` (followers deduplicate by session id), and the next
 //! window starts [`OVERLAP`] seconds before the newest entry, so a row that
 //! commits late but inside that margin is still delivered.
+//!
+//! A window larger than a page is read in pages by a keyset on
+//! `(revoked_at, session id)`: the cut page's cursor also names its last
+//! entry (`start.seen.revoked_at.sid`), and the next page starts after it,
+//! however many revocations share one second. The last page moves the
+//! window on only where it alone holds the new window (else the window
+//! stays at `start`, counted across the pages).
 
 use crate::ctx::Ctx;
 use crate::Result;
@@ -29,18 +36,39 @@ pub const OVERLAP: i64 = 60;
 /// Most entries returned by one page.
 pub const PAGE_LIMIT: u32 = 10_000;
 
-/// A position in the feed. Its text form (`start.seen`) is opaque to clients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A position in the feed. Its text form (`start.seen`, or
+/// `start.seen.revoked_at.sid` inside a window read in pages) is opaque to
+/// clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
-    /// Start of the window the holder has seen in full (Unix seconds).
+    /// Start of the window the holder has seen in full (Unix seconds), or,
+    /// with `after`, is reading.
     pub start: i64,
-    /// How many revocations that window held.
+    /// How many revocations of that window the holder has.
     pub seen: u64,
+    /// Inside a window read in pages: the last entry held, as
+    /// `(revoked_at, sid)`; the next page starts after it.
+    pub after: Option<(i64, String)>,
+}
+
+impl Cursor {
+    /// A cursor for a whole window.
+    pub fn window(start: i64, seen: u64) -> Self {
+        Cursor {
+            start,
+            seen,
+            after: None,
+        }
+    }
 }
 
 impl fmt::Display for Cursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.start, self.seen)
+        write!(f, "{}.{}", self.start, self.seen)?;
+        if let Some((at, sid)) = &self.after {
+            write!(f, ".{at}.{sid}")?;
+        }
+        Ok(())
     }
 }
 
@@ -59,15 +87,31 @@ impl std::error::Error for BadCursor {}
 impl FromStr for Cursor {
     type Err = BadCursor;
     fn from_str(s: &str) -> std::result::Result<Self, BadCursor> {
-        let (a, b) = s.split_once('.').ok_or(BadCursor)?;
         let digits =
             |t: &str| !t.is_empty() && t.len() <= 19 && t.bytes().all(|c| c.is_ascii_digit());
+        let sid = |t: &str| {
+            !t.is_empty()
+                && t.len() <= 64
+                && t.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        };
+        let parts: Vec<&str> = s.split('.').collect();
+        let (a, b, after) = match parts.as_slice() {
+            [a, b] => (*a, *b, None),
+            [a, b, t, id] if digits(t) && sid(id) => (*a, *b, Some((*t, *id))),
+            _ => return Err(BadCursor),
+        };
         if !digits(a) || !digits(b) {
             return Err(BadCursor);
         }
+        let after = match after {
+            Some((t, id)) => Some((t.parse().map_err(|_| BadCursor)?, id.to_owned())),
+            None => None,
+        };
         Ok(Cursor {
             start: a.parse().map_err(|_| BadCursor)?,
             seen: b.parse().map_err(|_| BadCursor)?,
+            after,
         })
     }
 }
@@ -133,6 +177,16 @@ impl Feed {
     /// poll should wait); no cursor, or one older than the store keeps
     /// revocations for, gets the whole current window.
     pub async fn revocations(&self, since: Option<Cursor>) -> Result<Option<Page>> {
+        self.revocations_paged(since, PAGE_LIMIT).await
+    }
+
+    /// [`Feed::revocations`] with pages of at most `limit` entries (tests).
+    pub async fn revocations_paged(
+        &self,
+        since: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Option<Page>> {
+        let limit = limit.max(1);
         let now = self.ctx.now();
         let floor = now.saturating_sub(self.max_age());
         // Revoked sessions are kept a day (see `Maintenance::run`); a cursor older
@@ -140,6 +194,12 @@ impl Feed {
         let retained = now.saturating_sub(86_400 - OVERLAP);
         let from = match since {
             Some(c) if c.start >= retained && c.start <= now.saturating_add(OVERLAP) => {
+                if let Some(after) = c.after {
+                    return self
+                        .next_page(c.start, c.seen, after, limit)
+                        .await
+                        .map(Some);
+                }
                 if self.ctx.store.count_revocations_since(c.start).await? == c.seen {
                     return Ok(None);
                 }
@@ -147,26 +207,58 @@ impl Feed {
             }
             _ => floor,
         };
-        let rows = self.ctx.store.revocations_since(from, PAGE_LIMIT).await?;
-        let more = rows.len() >= PAGE_LIMIT as usize;
-        let newest = rows.last().map_or(from, |r| r.1);
-        // The next window: OVERLAP before the newest entry, but never before
-        // what this page covers (it must hold the whole window). A cut page
-        // continues from its last second.
-        let start = if more {
-            newest
-        } else {
-            newest.saturating_sub(OVERLAP).max(from)
-        };
-        let seen = rows.iter().filter(|r| r.1 >= start).count() as u64;
-        Ok(Some(Page {
-            revoked: rows
-                .into_iter()
-                .map(|(sid, revoked_at)| Revoked { sid, revoked_at })
-                .collect(),
-            cursor: Cursor { start, seen },
-            more,
-        }))
+        let rows = self.ctx.store.revocations_since(from, limit).await?;
+        Ok(Some(page(rows, from, 0, None, limit)))
+    }
+
+    /// The page after `after` of the window from `start`, of which the
+    /// holder has `seen` entries.
+    async fn next_page(
+        &self,
+        start: i64,
+        seen: u64,
+        after: (i64, String),
+        limit: u32,
+    ) -> Result<Page> {
+        let key = (after.0, after.1.as_str());
+        let rows = self.ctx.store.revocations_after(key, limit).await?;
+        Ok(page(rows, start, seen, Some(after.0), limit))
+    }
+}
+
+/// A page of the window from `start`: `rows` follow `seen` entries already
+/// delivered, the last of them (if any) revoked at `prev`.
+fn page(rows: Vec<(String, i64)>, start: i64, seen: u64, prev: Option<i64>, limit: u32) -> Page {
+    let more = rows.len() >= limit as usize;
+    let total = seen.saturating_add(rows.len() as u64);
+    let cursor = match rows.last() {
+        // Cut: continue after the last entry, in the same window.
+        Some((sid, at)) if more => Cursor {
+            start,
+            seen: total,
+            after: Some((*at, sid.clone())),
+        },
+        // Complete: the next window starts OVERLAP before the newest entry,
+        // if this page alone holds it (all after `prev`'s second); else the
+        // window stays, counted across its pages.
+        Some((_, newest)) => {
+            let next = newest.saturating_sub(OVERLAP).max(start);
+            if prev.is_none_or(|p| next > p) {
+                let seen = rows.iter().filter(|r| r.1 >= next).count() as u64;
+                Cursor::window(next, seen)
+            } else {
+                Cursor::window(start, total)
+            }
+        }
+        None => Cursor::window(start, total),
+    };
+    Page {
+        revoked: rows
+            .into_iter()
+            .map(|(sid, revoked_at)| Revoked { sid, revoked_at })
+            .collect(),
+        cursor,
+        more,
     }
 }
 
@@ -176,10 +268,13 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_junk() {
+        let c = Cursor::window(1_700_000_000, 3);
+        assert_eq!(c.to_string().parse::<Cursor>(), Ok(c.clone()));
         let c = Cursor {
-            start: 1_700_000_000,
-            seen: 3,
+            after: Some((1_700_000_001, "aB-_9".into())),
+            ..c
         };
+        assert_eq!(c.to_string(), "1700000000.3.1700000001.aB-_9");
         assert_eq!(c.to_string().parse::<Cursor>(), Ok(c));
         for bad in [
             "",
@@ -194,6 +289,12 @@ mod tests {
             "+1.2",
             "1 .2",
             "99999999999999999999.1",
+            "1.2.3.",
+            "1.2..x",
+            "1.2.x.abc",
+            "1.2.3.a b",
+            "1.2.3.a.b",
+            "1.2.3.a%2e",
         ] {
             assert_eq!(bad.parse::<Cursor>(), Err(BadCursor), "{bad:?}");
         }

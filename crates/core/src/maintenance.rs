@@ -25,7 +25,8 @@ impl Maintenance {
         Maintenance { ctx }
     }
 
-    /// Scheduled maintenance: key rotation and clean-up, expired-session purge.
+    /// Scheduled maintenance: key rotation and clean-up, expired-session
+    /// purge, audit entries past `audit_retention`.
     pub async fn run(&self) -> Result<()> {
         let c = &self.ctx;
         let now = c.now();
@@ -48,6 +49,10 @@ impl Maintenance {
         c.store
             .purge_revoked_tokens(now.saturating_sub(leeway))
             .await?;
+        let retention = crate::config::secs(c.cfg.audit_retention);
+        if retention > 0 {
+            c.store.purge_audit(now.saturating_sub(retention)).await?;
+        }
         // Throttle state is keyed in milliseconds.
         c.store.kv_purge(c.now_millis()).await?;
         Ok(())

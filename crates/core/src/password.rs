@@ -19,6 +19,8 @@ pub struct Passwords {
     permits: Arc<Semaphore>,
     memory: Arc<Memory>,
     dummy: Arc<str>,
+    /// Passwords verified so far (real or dummy hash).
+    checks: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -155,6 +157,7 @@ impl Passwords {
             permits: Arc::new(Semaphore::new(workers.max(1))),
             memory,
             dummy: dummy.into(),
+            checks: Arc::default(),
         })
     }
 
@@ -192,6 +195,8 @@ impl Passwords {
     /// when `stored` is `None`, so unknown accounts cost the same time.
     pub async fn verify(&self, stored: Option<&str>, password: &str) -> Result<bool> {
         let known = stored.is_some();
+        self.checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let hash = stored.map_or_else(|| self.dummy.to_string(), str::to_owned);
         let pw = Zeroizing::new(password.as_bytes().to_vec());
         let memory = self.memory.clone();
@@ -199,6 +204,12 @@ impl Passwords {
             .blocking(move |_| verify_with(&memory, &hash, &pw))
             .await?;
         Ok(ok && known)
+    }
+
+    /// How many passwords this hasher has verified (against a stored or the
+    /// dummy hash): what the login throttle exists to bound.
+    pub fn checks(&self) -> u64 {
+        self.checks.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// True if `stored` was made with other parameters (or another algorithm)

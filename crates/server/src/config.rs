@@ -218,6 +218,8 @@ config_keys! {
     redis_url: Option<String> = None, "", "URL";
     /// How often an instance reloads keys from the store, rotates on schedule, and updates gauges (at most `key_publish_lead`).
     maintenance_interval: Dur = secs(30), "30s", "DURATION";
+    /// How long audit entries are kept (by their last occurrence); maintenance deletes older ones (0 keeps them forever).
+    audit_retention: Dur = secs(90 * DAY), "90d", "DURATION";
     /// PostgreSQL: largest number of pooled connections.
     db_max_connections: u32 = 16, "16", "N";
     /// PostgreSQL: how long a request waits for a connection before a 503.
@@ -590,6 +592,7 @@ impl Config {
             },
             argon2_workers: self.argon2_workers,
             session_cache_ttl: self.session_cache_ttl.0,
+            audit_retention: self.audit_retention.0,
         })
     }
 }

@@ -119,7 +119,7 @@ pub(crate) async fn revocations(
     let mut closing = s.closing.subscribe();
     loop {
         signal.borrow_and_update();
-        if let Some(page) = s.app.feed.revocations(since).await? {
+        if let Some(page) = s.app.feed.revocations(since.clone()).await? {
             return Ok(render(&page, max_age));
         }
         if tokio::time::Instant::now() >= deadline || *closing.borrow_and_update() {
@@ -133,7 +133,7 @@ pub(crate) async fn revocations(
         }
     }
     // Nothing new: the same cursor again.
-    let cursor = since.unwrap_or(Cursor { start: 0, seen: 0 });
+    let cursor = since.unwrap_or(Cursor::window(0, 0));
     Ok(render(
         &Page {
             revoked: Vec::new(),

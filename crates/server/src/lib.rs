@@ -364,6 +364,7 @@ pub async fn spawn_with(
     };
     let task = match tls {
         Some(tls) => {
+            let server = axum_server::from_tcp_rustls(listener, tls).map_err(StartError::Bind)?;
             let handle = axum_server::Handle::new();
             let h = handle.clone();
             tokio::spawn(async move {
@@ -371,11 +372,7 @@ pub async fn spawn_with(
                 h.graceful_shutdown(Some(Duration::from_secs(30)));
             });
             tokio::spawn(async move {
-                if let Err(e) = axum_server::from_tcp_rustls(listener, tls)
-                    .handle(handle)
-                    .serve(app)
-                    .await
-                {
+                if let Err(e) = server.handle(handle).serve(app).await {
                     tracing::error!(error = %e, "server stopped with an error");
                 }
             })

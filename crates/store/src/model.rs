@@ -180,6 +180,10 @@ pub struct AuditEvent {
 pub struct AuditRecord {
     /// Monotonic id (the paging cursor).
     pub id: i64,
-    /// The event.
+    /// The event (its first occurrence, for a repeated one).
     pub event: AuditEvent,
+    /// How many times it happened (1, or more for aggregated failures).
+    pub count: i64,
+    /// The last occurrence, when `count` is above 1.
+    pub last_at: Option<i64>,
 }

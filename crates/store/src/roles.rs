@@ -69,6 +69,11 @@ pub trait SessionStore: Send + Sync {
     /// Sessions revoked at or after `from` as `(id, revoked_at)`, oldest
     /// first (ties by id), at most `limit` (the revocation feed).
     async fn revocations_since(&self, from: i64, limit: u32) -> Result<Vec<(String, i64)>>;
+    /// Sessions revoked after the position `(revoked_at, id)`, in the same
+    /// order, at most `limit`: the next page of the revocation feed (a
+    /// keyset cursor, which moves on however many share one second).
+    async fn revocations_after(&self, after: (i64, &str), limit: u32)
+        -> Result<Vec<(String, i64)>>;
     /// How many sessions were revoked at or after `from`.
     async fn count_revocations_since(&self, from: i64) -> Result<u64>;
 }
@@ -110,11 +115,19 @@ pub trait ClientStore: Send + Sync {
     async fn purge_revoked_tokens(&self, before: i64) -> Result<u64>;
 }
 
-/// The append-only audit log.
+/// The audit log: entries never change, except the count of a repeated
+/// one, and go when older than the retention.
 #[async_trait]
 pub trait AuditLog: Send + Sync {
     /// Appends a security event.
     async fn audit(&self, event: &AuditEvent) -> Result<()>;
+    /// Records a repeatable event (failed logins): if an entry with the same
+    /// event, user and IP was made at or after `since`, the newest of them
+    /// counts one more (its `last_at` becomes `event.at`); else appends it.
+    async fn audit_repeated(&self, event: &AuditEvent, since: i64) -> Result<()>;
+    /// Deletes entries whose last occurrence is before `before`; returns
+    /// how many.
+    async fn purge_audit(&self, before: i64) -> Result<u64>;
     /// Reads audit events with id greater than `after`, oldest first.
     async fn audit_after(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>>;
     /// Reads the newest `limit` audit events with id less than `before`, newest first.

@@ -34,14 +34,18 @@ async fn tail(config: &ConfigArgs, lines: u32, json: bool) -> anyhow::Result<()>
         .map(|r| {
             json!({"id": r.id, "at": r.event.at, "event": r.event.event, "user_id": r.event.user_id,
                    "session_id": r.event.session_id, "ip": r.event.ip, "user_agent": r.event.user_agent,
-                   "detail": r.event.detail})
+                   "detail": r.event.detail, "count": r.count, "last_at": r.last_at})
         })
         .collect();
     print(json, &Value::from(v), || {
         rows.iter()
             .map(|r| {
+                let times = match r.count {
+                    1 => String::new(),
+                    n => format!("\tcount={n}"),
+                };
                 format!(
-                    "{}\t{}\t{}\tuser={}\tsession={}\tip={}",
+                    "{}\t{}\t{}\tuser={}\tsession={}\tip={}{times}",
                     r.id,
                     r.event.at,
                     r.event.event,

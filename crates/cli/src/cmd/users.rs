@@ -1,4 +1,4 @@
-//! `tessera users`: create, list, set roles.
+//! `tessera users`: create, list, set roles, unlock.
 
 use super::open::open;
 use super::{operator, print, read_stdin};
@@ -42,6 +42,14 @@ pub enum UsersCmd {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Clear an account's login backoff (after failed logins), with an audit row.
+    Unlock {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 pub async fn run(cmd: UsersCmd, json: bool) -> anyhow::Result<()> {
@@ -58,6 +66,7 @@ pub async fn run(cmd: UsersCmd, json: bool) -> anyhow::Result<()> {
             roles,
             config,
         } => set_roles(&config, &email, &roles, json).await,
+        UsersCmd::Unlock { email, config } => unlock(&config, &email, json).await,
     }
 }
 
@@ -124,6 +133,16 @@ async fn set_roles(
     let v = json!({"id": user.id, "email": user.email, "roles": user.roles});
     print(json, &v, || {
         format!("{} now has roles [{}]", user.email, user.roles.join(", "))
+    });
+    Ok(())
+}
+
+async fn unlock(config: &ConfigArgs, email: &str, json: bool) -> anyhow::Result<()> {
+    let admin = open(config).await?;
+    let user = admin.accounts.unlock(email, &operator()).await?;
+    let v = json!({"id": user.id, "email": user.email, "unlocked": true});
+    print(json, &v, || {
+        format!("{} may log in again at once", user.email)
     });
     Ok(())
 }

@@ -290,6 +290,7 @@ fn bad_configuration_names_the_key_and_help_exists() {
         vec!["users", "create"],
         vec!["users", "list"],
         vec!["users", "set-roles"],
+        vec!["users", "unlock"],
         vec!["sessions", "revoke"],
         vec!["keys", "list"],
         vec!["keys", "rotate"],

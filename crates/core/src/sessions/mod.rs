@@ -93,27 +93,34 @@ impl Sessions {
     }
 
     /// Password login under the backoff rules: a throttled account or IP is
-    /// refused ([`Error::TooManyRequests`]) before any password work;
-    /// failures count, a success resets the account.
+    /// refused ([`Error::TooManyRequests`]) before any password work. The
+    /// attempt is in flight on its keys while the password is checked, so
+    /// parallel guesses meet the limit too; a success from a new address
+    /// resets the account (see [`crate::throttle`]).
     pub async fn login(&self, email: &str, password: &str, ctx: &ClientInfo) -> Result<TokenPair> {
         let key = account_key(email);
         let ip_key = ctx.throttle_key();
         let ip = ip_key.as_deref();
         let now = self.ctx.now_millis();
-        self.limiter
-            .check_login(&key, ip, now)
+        let ticket = self
+            .limiter
+            .begin_login(&key, ip, now)
             .await
             .map_err(Error::TooManyRequests)?;
         let result = self.login_unthrottled(email, password, ctx).await;
+        let now = self.ctx.now_millis();
         match &result {
-            Ok(_) => self.limiter.login_succeeded(&key).await,
-            Err(Error::InvalidCredentials) => {
-                let now = self.ctx.now_millis();
-                self.limiter.login_failed(&key, ip, now).await;
-            }
-            Err(_) => {}
+            Ok(_) => self.limiter.login_succeeded(ticket, now).await,
+            Err(Error::InvalidCredentials) => self.limiter.login_failed(ticket, now).await,
+            Err(_) => self.limiter.login_abandoned(ticket, now).await,
         }
         result
+    }
+
+    /// How many passwords this process has verified (real or dummy hash),
+    /// for tests and metrics: what the login throttle bounds.
+    pub fn password_checks(&self) -> u64 {
+        self.ctx.passwords.checks()
     }
 
     /// Password login without the backoff rules, for in-process callers
@@ -155,7 +162,7 @@ impl Sessions {
             (true, Some(u)) => u,
             (_, u) => {
                 let id = u.as_ref().map(|u| u.id.as_str());
-                c.audit(AuditEvent::LoginFailure, id, None, ctx, None).await;
+                c.audit_repeated(AuditEvent::LoginFailure, id, ctx).await;
                 return Err(Error::InvalidCredentials);
             }
         };

@@ -273,6 +273,7 @@ async fn wrong_password_and_unknown_email_are_indistinguishable() {
         .register("ada@example.com", PASSWORD, &ctx())
         .await
         .unwrap();
+    let checks = env.auth.sessions.password_checks();
     let wrong = env
         .auth
         .sessions
@@ -309,15 +310,79 @@ async fn wrong_password_and_unknown_email_are_indistinguishable() {
         assert_eq!(crate::key(e), crate::key(&Error::InvalidCredentials));
     }
     assert_eq!(wrong.to_string(), unknown.to_string());
+    // Every attempt, known account or not, cost one password hash.
+    assert_eq!(env.auth.sessions.password_checks() - checks, 5);
 
-    let audit = env.audit().await;
+    // Failures from one address fold by account: the two at ada's, the
+    // three at no account.
+    let audit = env.store.audit_after(0, 100).await.unwrap();
     let failures: Vec<_> = audit
         .iter()
-        .filter(|e| e.event == "login.failure")
+        .filter(|r| r.event.event == "login.failure")
+        .map(|r| (r.event.user_id.as_deref(), r.count))
         .collect();
-    assert_eq!(failures.len(), 5);
-    assert_eq!(failures[0].user_id.as_deref(), Some(user.id.as_str()));
-    assert_eq!(failures[1].user_id, None);
+    assert_eq!(failures, [(Some(user.id.as_str()), 2), (None, 3)]);
+    let audit = env.audit().await;
     // No session was created by any failure.
     assert!(!audit.iter().any(|e| e.event == "login.success"));
+}
+
+#[tokio::test]
+async fn failed_logins_fold_per_hour_and_old_audit_entries_expire() {
+    let env = env().await;
+    env.auth
+        .accounts
+        .register("ada@example.com", PASSWORD, &ctx())
+        .await
+        .unwrap();
+    let who = ctx();
+    let fail = |at: i64| {
+        env.at(at);
+        env.auth
+            .sessions
+            .login_unthrottled("ada@example.com", "wrong", &who)
+    };
+    for at in [0, 10, 3_599] {
+        fail(at).await.unwrap_err();
+    }
+    // An hour after the entry began, a new one starts.
+    fail(3_601).await.unwrap_err();
+    let rows = |e: &crate::Env| {
+        let store = e.store.clone();
+        async move {
+            store
+                .audit_after(0, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|r| r.event.event == "login.failure")
+                .map(|r| {
+                    (
+                        r.event.at - crate::T0,
+                        r.count,
+                        r.last_at.map(|t| t - crate::T0),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(rows(&env).await, [(0, 3, Some(3_599)), (3_601, 1, None)]);
+
+    // 90 days (the default retention) after the first entry's last failure,
+    // maintenance deletes it and keeps the younger one.
+    let day = 86_400;
+    env.at(3_599 + 90 * day);
+    env.auth.maintenance.run().await.unwrap();
+    assert_eq!(
+        rows(&env).await.len(),
+        2,
+        "not older than the retention yet"
+    );
+    env.at(3_600 + 90 * day);
+    env.auth.maintenance.run().await.unwrap();
+    assert_eq!(rows(&env).await, [(3_601, 1, None)]);
+    assert!(
+        !env.events().await.contains(&"user.registered".to_owned()),
+        "the registration is older still"
+    );
 }

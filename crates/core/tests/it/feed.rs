@@ -22,7 +22,11 @@ async fn a_late_commit_inside_the_overlap_is_still_delivered() {
     let p = e.auth.feed.revocations(None).await.unwrap().unwrap();
     assert_eq!(sids(&p), HashSet::from([a.session_id.clone()]));
     assert_eq!(
-        e.auth.feed.revocations(Some(p.cursor)).await.unwrap(),
+        e.auth
+            .feed
+            .revocations(Some(p.cursor.clone()))
+            .await
+            .unwrap(),
         None,
         "nothing new"
     );
@@ -36,7 +40,7 @@ async fn a_late_commit_inside_the_overlap_is_still_delivered() {
     let q = e
         .auth
         .feed
-        .revocations(Some(p.cursor))
+        .revocations(Some(p.cursor.clone()))
         .await
         .unwrap()
         .unwrap();
@@ -55,17 +59,21 @@ async fn old_forged_or_future_cursors_start_afresh() {
         .unwrap();
     let now = e.clock_now();
     for c in [
-        Cursor { start: 0, seen: 0 },
+        Cursor::window(0, 0),
+        Cursor::window(now + 10_000, 0),
+        Cursor::window(now - 200_000, 7),
         Cursor {
-            start: now + 10_000,
-            seen: 0,
-        },
-        Cursor {
-            start: now - 200_000,
-            seen: 7,
+            after: Some((now, "x".into())),
+            ..Cursor::window(now - 200_000, 7)
         },
     ] {
-        let p = e.auth.feed.revocations(Some(c)).await.unwrap().unwrap();
+        let p = e
+            .auth
+            .feed
+            .revocations(Some(c.clone()))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(sids(&p), HashSet::from([a.session_id.clone()]), "{c:?}");
     }
 }
@@ -106,4 +114,69 @@ async fn the_window_is_bounded_by_the_access_token_lifetime() {
     // Maintenance keeps revoked rows a day, whatever their expiry.
     e.auth.maintenance.run().await.unwrap();
     assert!(e.store.session(&a.session_id).await.unwrap().is_some());
+}
+
+/// Follows the feed from `since` until a page is not cut; all sids seen.
+async fn drain(
+    e: &crate::Env,
+    mut since: Option<Cursor>,
+    limit: u32,
+) -> (HashSet<String>, Option<Cursor>, usize) {
+    let mut all = HashSet::new();
+    let mut pages = 0;
+    while let Some(p) = e
+        .auth
+        .feed
+        .revocations_paged(since.clone(), limit)
+        .await
+        .unwrap()
+    {
+        pages += 1;
+        assert!(pages < 50, "the feed does not move on: {p:?}");
+        all.extend(sids(&p));
+        since = Some(p.cursor.clone());
+        if !p.more {
+            break;
+        }
+    }
+    (all, since, pages)
+}
+
+#[tokio::test]
+async fn more_revocations_in_one_second_than_a_page_are_all_delivered() {
+    let e = env().await;
+    let first = e.user("many@example.com").await;
+    let who = e
+        .auth
+        .sessions
+        .authenticate(&first.access_token)
+        .await
+        .unwrap();
+    let mut all = HashSet::from([first.session_id.clone()]);
+    for _ in 0..24 {
+        all.insert(e.login("many@example.com").await.session_id);
+    }
+    e.at(50);
+    assert_eq!(e.auth.sessions.logout_all(&who, &ctx()).await.unwrap(), 25);
+    // 25 revocations in one second, pages of 10.
+    let (got, cursor, pages) = drain(&e, None, 10).await;
+    assert_eq!(got, all);
+    assert_eq!(pages, 3);
+    // Then nothing new, until something is.
+    assert_eq!(
+        e.auth
+            .feed
+            .revocations_paged(cursor.clone(), 10)
+            .await
+            .unwrap(),
+        None
+    );
+    let other = e.user("other@example.com").await;
+    e.auth
+        .sessions
+        .logout(&other.refresh_token, &ctx())
+        .await
+        .unwrap();
+    let (got, _, _) = drain(&e, cursor, 10).await;
+    assert!(got.contains(&other.session_id), "{got:?}");
 }

@@ -226,6 +226,8 @@ pub(crate) async fn admin_audit(
             ip: r.event.ip,
             user_agent: r.event.user_agent,
             detail: r.event.detail,
+            count: r.count,
+            last_at: r.last_at,
         })
         .collect();
     Ok(Json(AuditList { events, next }))

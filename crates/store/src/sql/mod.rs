@@ -104,6 +104,15 @@ macro_rules! migrations {
                 )),
             ),
             (
+                6,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0006_feed_keyset_audit_retention.sql"
+                )),
+            ),
+            (
                 7,
                 include_str!(concat!(
                     env!("CARGO_MANIFEST_DIR"),

@@ -234,6 +234,24 @@ impl<B: SqlBackend> SessionStore for B {
             .map_err(B::error)
     }
 
+    async fn revocations_after(
+        &self,
+        after: (i64, &str),
+        limit: u32,
+    ) -> Result<Vec<(String, i64)>> {
+        let found = self
+            .pool()
+            .fetch_all(
+                "SELECT id, revoked_at FROM sessions WHERE revoked_at >= $1 \
+                 AND (revoked_at > $1 OR id > $2) ORDER BY revoked_at, id LIMIT $3",
+                args![after.0, after.1, i64::from(limit)],
+            )
+            .await;
+        found
+            .and_then(|r| rows::all(r, |row| Ok((row.text("id")?, row.int("revoked_at")?))))
+            .map_err(B::error)
+    }
+
     async fn count_revocations_since(&self, from: i64) -> Result<u64> {
         let row = self
             .pool()
@@ -352,6 +370,51 @@ impl<B: SqlBackend> AuditLog for B {
         ];
         let done = self.pool().execute(AUDIT_INSERT, values).await;
         done.map(|_| ()).map_err(B::error)
+    }
+
+    async fn audit_repeated(&self, e: &AuditEvent, since: i64) -> Result<()> {
+        let _turn = self.write_turn().await;
+        let bumped = self
+            .pool()
+            .execute(
+                "UPDATE audit_log SET count = count + 1, last_at = $1 WHERE id = \
+                 (SELECT id FROM audit_log WHERE event = $2 AND ip = $3 \
+                  AND COALESCE(user_id, '') = $4 AND at >= $5 ORDER BY id DESC LIMIT 1)",
+                args![
+                    e.at,
+                    &e.event,
+                    e.ip.as_deref().unwrap_or(""),
+                    e.user_id.as_deref().unwrap_or(""),
+                    since
+                ],
+            )
+            .await
+            .map_err(B::error)?;
+        if bumped > 0 {
+            return Ok(());
+        }
+        let values = args![
+            e.at,
+            &e.event,
+            &e.user_id,
+            &e.session_id,
+            &e.ip,
+            &e.user_agent,
+            &e.detail,
+        ];
+        let done = self.pool().execute(AUDIT_INSERT, values).await;
+        done.map(|_| ()).map_err(B::error)
+    }
+
+    async fn purge_audit(&self, before: i64) -> Result<u64> {
+        let _turn = self.write_turn().await;
+        self.pool()
+            .execute(
+                "DELETE FROM audit_log WHERE at < $1 AND (last_at IS NULL OR last_at < $1)",
+                args![before],
+            )
+            .await
+            .map_err(B::error)
     }
 
     async fn audit_after(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>> {

@@ -30,7 +30,7 @@ macro_rules! cols {
         "kid, alg, sealed_key, public_jwk, created_at, activates_at, retired_at"
     };
     (audit) => {
-        "id, at, event, user_id, session_id, ip, user_agent, detail"
+        "id, at, event, user_id, session_id, ip, user_agent, detail, count, last_at"
     };
     (client) => {
         "id, secret_hash, scopes, grants, created_at"
@@ -114,6 +114,8 @@ pub(crate) fn audit(row: &impl RowExt) -> Row<AuditRecord> {
             user_agent: row.opt_text("user_agent")?,
             detail: row.opt_text("detail")?,
         },
+        count: row.int("count")?,
+        last_at: row.opt_int("last_at")?,
     })
 }
 
