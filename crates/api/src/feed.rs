@@ -13,7 +13,9 @@ pub struct FeedQuery {
     /// The `cursor` of the previous answer (opaque: `start.seen`, or
     /// `start.seen.revoked_at.sid` while a window is read in pages); omit
     /// (or leave empty) for the whole current window.
-    #[param(pattern = "^([0-9]{1,18}\\.[0-9]{1,19}(\\.[0-9]{1,19}\\.[A-Za-z0-9_-]{1,64})?)?$")]
+    #[param(
+        pattern = "^([0-9]{1,18}\\.[0-9]{1,19}(\\.[0-9]{1,19}\\.[A-Za-z0-9_-]{1,64})?(~[0-9]{1,19})?)?$"
+    )]
     pub since: Option<String>,
     /// Long poll: seconds to wait for a change (default 0; at most 55, and
     /// within the request timeout, whatever is asked).
@@ -36,6 +38,21 @@ pub struct RevocationFeed {
     /// Seconds after `revoked_at` that an entry can be forgotten (the
     /// access-token lifetime plus the leeway).
     pub max_age: i64,
+    /// Every revoked signing key: refuse tokens whose `kid` is listed,
+    /// whatever their `exp`, and never forget them. Absent from servers
+    /// older than key revocation; empty in an answer that found nothing new.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub revoked_keys: Vec<RevokedKey>,
+}
+
+/// A signing key revoked by an operator (a suspected compromise).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RevokedKey {
+    /// Key id: refuse access tokens whose `kid` header equals it.
+    pub kid: String,
+    /// Unix seconds.
+    pub revoked_at: i64,
 }
 
 /// One revoked session.

@@ -46,7 +46,7 @@ pub use auth::{
 pub use claims::AccessClaims;
 pub use discovery::{IssuerMetadata, JwkSet, ServerMetadata, Status, TesseraEndpoints};
 pub use error::ErrorBody;
-pub use feed::{FeedQuery, RevocationFeed, RevokedSession, MAX_WAIT_SECS};
+pub use feed::{FeedQuery, RevocationFeed, RevokedKey, RevokedSession, MAX_WAIT_SECS};
 pub use oauth::{
     GrantType, IntrospectionResponse, IntrospectionTokenType, OAuthTokenResponse, TokenParams,
     TokenRequest, TokenTypeHint, TOKEN_MAX_BYTES,

@@ -49,6 +49,9 @@ pub struct Cursor {
     /// Inside a window read in pages: the last entry held, as
     /// `(revoked_at, sid)`; the next page starts after it.
     pub after: Option<(i64, String)>,
+    /// How many revoked signing keys the holder knows (`~k` at the end of
+    /// the text form); `None` in cursors from before key revocation.
+    pub keys: Option<u64>,
 }
 
 impl Cursor {
@@ -58,6 +61,7 @@ impl Cursor {
             start,
             seen,
             after: None,
+            keys: None,
         }
     }
 }
@@ -67,6 +71,9 @@ impl fmt::Display for Cursor {
         write!(f, "{}.{}", self.start, self.seen)?;
         if let Some((at, sid)) = &self.after {
             write!(f, ".{at}.{sid}")?;
+        }
+        if let Some(k) = self.keys {
+            write!(f, "~{k}")?;
         }
         Ok(())
     }
@@ -95,6 +102,11 @@ impl FromStr for Cursor {
                 && t.bytes()
                     .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         };
+        let (s, keys) = match s.split_once('~') {
+            Some((rest, k)) if digits(k) => (rest, Some(k.parse().map_err(|_| BadCursor)?)),
+            Some(_) => return Err(BadCursor),
+            None => (s, None),
+        };
         let parts: Vec<&str> = s.split('.').collect();
         let (a, b, after) = match parts.as_slice() {
             [a, b] => (*a, *b, None),
@@ -112,6 +124,7 @@ impl FromStr for Cursor {
             start: a.parse().map_err(|_| BadCursor)?,
             seen: b.parse().map_err(|_| BadCursor)?,
             after,
+            keys,
         })
     }
 }
@@ -135,6 +148,18 @@ pub struct Page {
     pub cursor: Cursor,
     /// True when the page was cut at [`PAGE_LIMIT`]: poll again at once.
     pub more: bool,
+    /// Every revoked signing key, oldest first (a handful at most): their
+    /// tokens are refused whatever their `exp`, so they never age out.
+    pub revoked_keys: Vec<RevokedKey>,
+}
+
+/// A revoked signing key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedKey {
+    /// The key id (the `kid` header of the tokens it signed).
+    pub kid: String,
+    /// When it was revoked (Unix seconds).
+    pub revoked_at: i64,
 }
 
 /// The revocation feed.
@@ -192,15 +217,17 @@ impl Feed {
         // Revoked sessions are kept a day (see `Maintenance::run`); a cursor older
         // than that can no longer be compared, so it starts afresh.
         let retained = now.saturating_sub(86_400 - OVERLAP);
+        let keys = self.revoked_keys().await?;
+        let known = keys.len() as u64;
         let from = match since {
             Some(c) if c.start >= retained && c.start <= now.saturating_add(OVERLAP) => {
                 if let Some(after) = c.after {
-                    return self
-                        .next_page(c.start, c.seen, after, limit)
-                        .await
-                        .map(Some);
+                    let page = self.next_page(c.start, c.seen, after, limit).await?;
+                    return Ok(Some(with_keys(page, keys)));
                 }
-                if self.ctx.store.count_revocations_since(c.start).await? == c.seen {
+                if c.keys == Some(known)
+                    && self.ctx.store.count_revocations_since(c.start).await? == c.seen
+                {
                     return Ok(None);
                 }
                 c.start.max(floor)
@@ -208,7 +235,15 @@ impl Feed {
             _ => floor,
         };
         let rows = self.ctx.store.revocations_since(from, limit).await?;
-        Ok(Some(page(rows, from, 0, None, limit)))
+        Ok(Some(with_keys(page(rows, from, 0, None, limit), keys)))
+    }
+
+    async fn revoked_keys(&self) -> Result<Vec<RevokedKey>> {
+        let rows = self.ctx.store.revoked_keys().await?;
+        Ok(rows
+            .into_iter()
+            .map(|(kid, revoked_at)| RevokedKey { kid, revoked_at })
+            .collect())
     }
 
     /// The page after `after` of the window from `start`, of which the
@@ -226,6 +261,13 @@ impl Feed {
     }
 }
 
+/// A page that carries the revoked keys, and a cursor that counts them.
+fn with_keys(mut page: Page, keys: Vec<RevokedKey>) -> Page {
+    page.cursor.keys = Some(keys.len() as u64);
+    page.revoked_keys = keys;
+    page
+}
+
 /// A page of the window from `start`: `rows` follow `seen` entries already
 /// delivered, the last of them (if any) revoked at `prev`.
 fn page(rows: Vec<(String, i64)>, start: i64, seen: u64, prev: Option<i64>, limit: u32) -> Page {
@@ -237,6 +279,7 @@ fn page(rows: Vec<(String, i64)>, start: i64, seen: u64, prev: Option<i64>, limi
             start,
             seen: total,
             after: Some((*at, sid.clone())),
+            keys: None,
         },
         // Complete: the next window starts OVERLAP before the newest entry,
         // if this page alone holds it (all after `prev`'s second); else the
@@ -259,6 +302,7 @@ fn page(rows: Vec<(String, i64)>, start: i64, seen: u64, prev: Option<i64>, limi
             .collect(),
         cursor,
         more,
+        revoked_keys: Vec::new(),
     }
 }
 
@@ -275,7 +319,15 @@ mod tests {
             ..c
         };
         assert_eq!(c.to_string(), "1700000000.3.1700000001.aB-_9");
-        assert_eq!(c.to_string().parse::<Cursor>(), Ok(c));
+        assert_eq!(c.to_string().parse::<Cursor>(), Ok(c.clone()));
+        let k = Cursor {
+            keys: Some(2),
+            after: Some((1_700_000_001, "a-b_C".into())),
+            ..c
+        };
+        assert_eq!(k.to_string(), "1700000000.3.1700000001.a-b_C~2");
+        assert_eq!(k.to_string().parse::<Cursor>(), Ok(k));
+        assert_eq!("5.6~0".parse::<Cursor>().map(|c| c.keys), Ok(Some(0)));
         for bad in [
             "",
             ".",
@@ -289,6 +341,10 @@ mod tests {
             "+1.2",
             "1 .2",
             "99999999999999999999.1",
+            "1.2~",
+            "1.2~x",
+            "1.2~3~4",
+            "~3",
             "1.2.3.",
             "1.2..x",
             "1.2.x.abc",

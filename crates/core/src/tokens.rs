@@ -114,6 +114,8 @@ impl Tokens {
     /// tokens from the new key. Returns the revoked key and the signing one.
     pub async fn revoke_key(&self, kid: &str, ctx: &ClientInfo) -> Result<(KeyInfo, KeyInfo)> {
         let (revoked, signing) = self.ctx.keys.revoke(kid, self.ctx.now()).await?;
+        // Wakes the feed's long polls: followers drop the key at once.
+        self.ctx.signal_revoked();
         self.ctx
             .audit(
                 AuditEvent::KeyRevoked,

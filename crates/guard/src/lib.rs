@@ -338,9 +338,15 @@ impl Guard {
     }
 
     fn check_revoked(&self, auth: &Authenticated) -> Result<()> {
-        match (&self.inner.revocations, auth.session_id()) {
-            (Some(r), Some(sid)) if r.is_revoked(sid) => Err(Error::Revoked),
-            _ => Ok(()),
+        let Some(r) = &self.inner.revocations else {
+            return Ok(());
+        };
+        let session = auth.session_id().is_some_and(|sid| r.is_revoked(sid));
+        let key = auth.kid.as_deref().is_some_and(|kid| r.is_key_revoked(kid));
+        if session || key {
+            Err(Error::Revoked)
+        } else {
+            Ok(())
         }
     }
 }

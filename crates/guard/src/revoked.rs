@@ -6,12 +6,14 @@
 //! session id until `revoked_at + max_age` (the longest an access token of
 //! it can still be valid), so the list stays bounded. If the feed is
 //! unreachable, the list keeps what it had and polling retries with backoff;
+//! Signing keys the feed names as revoked are refused for good (their
+//! tokens whatever their `exp`; the list is a handful of kids at most).
 //! tokens are then only as fresh as their `exp` (see [`Stats`](crate::Stats)
 //! for the last successful poll).
 
 use crate::error::{Error, Result};
 use crate::http::Http;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
@@ -26,6 +28,8 @@ type Page = tessera_api::RevocationFeed;
 pub(crate) struct Revocations {
     /// Session id → forget after (Unix seconds).
     sids: RwLock<HashMap<String, i64>>,
+    /// Revoked signing keys: never forgotten.
+    kids: RwLock<HashSet<String>>,
     pub(crate) polls: AtomicU64,
     pub(crate) last_ok: AtomicI64,
 }
@@ -34,6 +38,7 @@ impl Revocations {
     pub(crate) fn new() -> Self {
         Revocations {
             sids: RwLock::new(HashMap::new()),
+            kids: RwLock::new(HashSet::new()),
             polls: AtomicU64::new(0),
             last_ok: AtomicI64::new(0),
         }
@@ -46,11 +51,25 @@ impl Revocations {
             .unwrap_or(false)
     }
 
+    /// True if the feed named this signing key as revoked.
+    pub(crate) fn is_key_revoked(&self, kid: &str) -> bool {
+        self.kids.read().map(|k| k.contains(kid)).unwrap_or(false)
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.sids.read().map(|m| m.len()).unwrap_or(0)
     }
 
     fn apply(&self, page: &Page, now: i64) {
+        if !page.revoked_keys.is_empty() {
+            if let Ok(mut k) = self.kids.write() {
+                for key in &page.revoked_keys {
+                    if k.insert(key.kid.clone()) {
+                        tracing::warn!(kid = %key.kid, "the issuer revoked a signing key");
+                    }
+                }
+            }
+        }
         if let Ok(mut m) = self.sids.write() {
             for e in &page.revoked {
                 let until = e.revoked_at.saturating_add(page.max_age.max(0));

@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use std::collections::HashMap;
 use std::time::Duration;
-use tessera_api::{ErrorBody, FeedQuery, RevocationFeed, RevokedSession, MAX_WAIT_SECS};
+use tessera_api::{
+    ErrorBody, FeedQuery, RevocationFeed, RevokedKey, RevokedSession, MAX_WAIT_SECS,
+};
 use tessera_core::feed::{Cursor, Page};
 
 /// How often a waiting poll looks at the store for revocations made by other
@@ -65,6 +67,14 @@ fn page_body(page: &Page, max_age: i64) -> RevocationFeed {
         cursor: page.cursor.to_string(),
         more: page.more,
         max_age,
+        revoked_keys: page
+            .revoked_keys
+            .iter()
+            .map(|k| RevokedKey {
+                kid: k.kid.clone(),
+                revoked_at: k.revoked_at,
+            })
+            .collect(),
     }
 }
 
@@ -139,6 +149,7 @@ pub(crate) async fn revocations(
             revoked: Vec::new(),
             cursor,
             more: false,
+            revoked_keys: Vec::new(),
         },
         max_age,
     ))

@@ -180,3 +180,60 @@ async fn more_revocations_in_one_second_than_a_page_are_all_delivered() {
     let (got, _, _) = drain(&e, cursor, 10).await;
     assert!(got.contains(&other.session_id), "{got:?}");
 }
+
+#[tokio::test]
+async fn a_revoked_signing_key_is_news_on_the_feed_and_stays_listed() {
+    let e = env().await;
+    let a = e.user("a@example.com").await;
+    e.auth
+        .sessions
+        .logout(&a.refresh_token, &ctx())
+        .await
+        .unwrap();
+    let p = e.auth.feed.revocations(None).await.unwrap().unwrap();
+    assert!(p.revoked_keys.is_empty());
+    assert_eq!(
+        e.auth
+            .feed
+            .revocations(Some(p.cursor.clone()))
+            .await
+            .unwrap(),
+        None
+    );
+    // A cursor from a server older than key revocation (no `~k`) is
+    // answered once, with the keys and a cursor that counts them.
+    let old = Cursor {
+        keys: None,
+        ..p.cursor.clone()
+    };
+    let q = e.auth.feed.revocations(Some(old)).await.unwrap().unwrap();
+    assert_eq!(e.auth.feed.revocations(Some(q.cursor)).await.unwrap(), None);
+
+    // No session is revoked, only a key: still news for a waiting follower.
+    let kid = e.auth.tokens.key_infos()[0].kid.clone();
+    e.auth.tokens.revoke_key(&kid, &ctx()).await.unwrap();
+    let r = e
+        .auth
+        .feed
+        .revocations(Some(p.cursor.clone()))
+        .await
+        .unwrap()
+        .expect("a key revocation is news");
+    assert_eq!(
+        r.revoked_keys
+            .iter()
+            .map(|k| k.kid.as_str())
+            .collect::<Vec<_>>(),
+        [kid.as_str()]
+    );
+    assert_eq!(
+        r.cursor.to_string().rsplit_once('~').map(|x| x.1),
+        Some("1")
+    );
+    assert_eq!(e.auth.feed.revocations(Some(r.cursor)).await.unwrap(), None);
+    // Long after every session entry has aged out, the key is still listed.
+    e.at(10 * 86_400);
+    let late = e.auth.feed.revocations(None).await.unwrap().unwrap();
+    assert!(late.revoked.is_empty());
+    assert_eq!(late.revoked_keys.len(), 1);
+}

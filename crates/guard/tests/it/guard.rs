@@ -439,6 +439,49 @@ async fn logout_is_refused_by_the_backend_within_two_seconds() {
 }
 
 #[tokio::test]
+async fn a_revoked_signing_key_is_refused_by_the_backend_within_seconds() {
+    let auth = Auth::start().await;
+    let guard = following_guard(&auth).await;
+    let backend = Backend::start(&guard).await;
+    let (access, _) = auth.user("ada@example.com").await;
+    // Verified, cached, and its key in the guard's JWKS cache.
+    assert_eq!(backend.get("/api/hello", Some(&access)).await.0, 200);
+    assert_eq!(backend.get("/api/hello", Some(&access)).await.0, 200);
+    let leaked = kid_of(&access);
+    auth.server()
+        .state()
+        .app
+        .tokens
+        .revoke_key(&leaked, &Default::default())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let (status, _, body) = backend.get("/api/hello", Some(&access)).await;
+        if status == 401 {
+            assert!(
+                body["error_description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("revoked"),
+                "{body}"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still accepted {:?} after the key was revoked",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A token from the new key passes.
+    let (fresh, _) = auth.login("ada@example.com").await;
+    assert_ne!(kid_of(&fresh), leaked);
+    assert_eq!(backend.get("/api/hello", Some(&fresh)).await.0, 200);
+}
+
+#[tokio::test]
 async fn theft_detection_reaches_the_backend_too() {
     let auth = Auth::start().await;
     let guard = following_guard(&auth).await;
