@@ -147,12 +147,15 @@ mod tests {
 
     #[test]
     fn a_feed_page_without_more_is_complete() {
+        // A page from a server older than `more` and `revoked_keys` reads as
+        // complete and naming no revoked key; Tessera always sends both.
         let p: RevocationFeed =
             serde_json::from_str(r#"{"revoked":[],"cursor":"1.0","max_age":930}"#).unwrap();
         assert!(!p.more);
+        assert!(p.revoked_keys.is_empty());
         assert_eq!(
             json_of::<RevocationFeed>()["required"],
-            serde_json::json!(["revoked", "cursor", "more", "max_age"])
+            serde_json::json!(["revoked", "cursor", "more", "max_age", "revoked_keys"])
         );
     }
 }
