@@ -45,7 +45,10 @@ impl Ctx {
         let validation = Validation::new(cfg.issuer.clone(), cfg.audience.clone())
             .with_leeway(cfg.leeway.as_secs())
             .require("sub")
-            .require("jti");
+            .require("jti")
+            // Tessera always names the key: a kid-less token would verify
+            // against a lone key and outlive that key's revocation.
+            .require_kid(true);
         Ok(Ctx {
             store,
             keys,

@@ -450,8 +450,11 @@ impl Builder {
     /// tokio runtime.
     pub async fn build(self) -> Result<Guard> {
         let issuer = self.issuer.trim_end_matches('/').to_owned();
+        // Tessera always names the key; a token without a `kid` could
+        // verify against a lone key and escape that key's revocation.
         let mut validation = Validation::new(self.issuer.clone(), self.audience.clone())
-            .with_typ(self.typ.as_deref());
+            .with_typ(self.typ.as_deref())
+            .require_kid(true);
         if let Some(l) = self.leeway {
             validation = validation.with_leeway(l);
         }

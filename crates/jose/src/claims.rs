@@ -187,6 +187,7 @@ pub struct Validation {
     leeway: i64,
     max_age: Option<i64>,
     require_exp: bool,
+    require_kid: bool,
     required: Vec<&'static str>,
     /// Size and nesting caps applied before any other work.
     pub limits: Limits,
@@ -202,6 +203,7 @@ impl Validation {
             leeway: 30,
             max_age: None,
             require_exp: true,
+            require_kid: false,
             required: Vec::new(),
             limits: Limits::default(),
         }
@@ -244,6 +246,16 @@ impl Validation {
         self
     }
 
+    /// Whether the header must name its key (`kid`; default: no). An issuer
+    /// that always sets one should require it: a token without a `kid`
+    /// would otherwise verify against whichever key is alone in the set,
+    /// and stay tied to no key when keys change (a revoked key's tokens
+    /// must name it to be refused).
+    pub fn require_kid(mut self, yes: bool) -> Self {
+        self.require_kid = yes;
+        self
+    }
+
     /// Also requires `sub`, `jti`, `iat` or `nbf` to be present.
     pub fn require(mut self, claim: &'static str) -> Self {
         self.required.push(claim);
@@ -264,6 +276,9 @@ impl Validation {
     /// Checks a verified header and claims against this validation at `now`
     /// (seconds since the epoch).
     pub fn check(&self, header: &Header, c: &RegisteredClaims, now: i64) -> Result<(), Error> {
+        if self.require_kid && header.kid().is_none() {
+            return Err(Error::MissingKeyId);
+        }
         if let Some(want) = &self.typ {
             match header.typ() {
                 Some(got) if typ_matches(got, want) => {}

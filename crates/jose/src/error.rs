@@ -29,6 +29,8 @@ pub enum Error {
     UnsupportedCritical,
     /// No key in the key set matches the token's `kid`.
     UnknownKey,
+    /// The header names no `kid`, and the validation requires one.
+    MissingKeyId,
     /// The signature does not verify.
     InvalidSignature,
     /// `exp` has passed (including leeway).
@@ -87,6 +89,7 @@ impl fmt::Display for Error {
                 f.write_str("token requires an unsupported critical extension")
             }
             Error::UnknownKey => f.write_str("no key matches the token's key id"),
+            Error::MissingKeyId => f.write_str("the token names no key id (kid)"),
             Error::InvalidSignature => f.write_str("invalid signature"),
             Error::Expired => f.write_str("token has expired"),
             Error::NotYetValid => f.write_str("token is not valid yet"),

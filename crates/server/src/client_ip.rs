@@ -47,13 +47,21 @@ fn forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
     headers
         .get_all("x-forwarded-for")
         .iter()
-        .flat_map(|v| {
-            let text = v.to_str().unwrap_or("\u{0}");
-            text.split(',')
-                .map(|s| address(s.trim()))
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|v| entries(v.as_bytes()).map(|s| s.and_then(|s| address(s.trim()))))
         .collect()
+}
+
+/// The comma-separated entries of a header value, each as text if it is
+/// visible ASCII. Split on the raw bytes: a proxy appends its entry to the
+/// client's own line, so one bad byte the client wrote must spoil only the
+/// client's entries, not the proxy's.
+fn entries(value: &[u8]) -> impl Iterator<Item = Option<&str>> {
+    value.split(|b| *b == b',').map(|e| {
+        e.iter()
+            .all(|b| (0x20..0x7f).contains(b) || *b == b'\t')
+            .then(|| std::str::from_utf8(e).ok())
+            .flatten()
+    })
 }
 
 /// The `for=` of every `Forwarded` element, left to right (RFC 7239 §4);
@@ -63,16 +71,13 @@ fn forwarded(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
         .get_all("forwarded")
         .iter()
         .flat_map(|v| {
-            let text = v.to_str().unwrap_or("\u{0}");
-            text.split(',')
-                .map(|element| {
-                    element
-                        .split(';')
-                        .filter_map(|pair| pair.split_once('='))
-                        .find(|(k, _)| k.trim().eq_ignore_ascii_case("for"))
-                        .and_then(|(_, v)| address(v.trim().trim_matches('"')))
-                })
-                .collect::<Vec<_>>()
+            entries(v.as_bytes()).map(|element| {
+                element?
+                    .split(';')
+                    .filter_map(|pair| pair.split_once('='))
+                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("for"))
+                    .and_then(|(_, v)| address(v.trim().trim_matches('"')))
+            })
         })
         .collect()
 }
@@ -156,6 +161,24 @@ mod tests {
         assert_eq!(client_ip(ip("10.0.0.1"), &h, &t, XFF), ip("10.1.2.3"));
         let h = headers("x-forwarded-for", &["unknown"]);
         assert_eq!(client_ip(ip("10.0.0.1"), &h, &t, XFF), ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn a_bad_byte_spoils_only_its_own_entry() {
+        // nginx appends the real address to the client's own line.
+        let t = trusted("10.0.0.0/8");
+        let mut h = HeaderMap::new();
+        h.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xff, 198.51.100.23").unwrap(),
+        );
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &t, XFF), ip("198.51.100.23"));
+        let mut h = HeaderMap::new();
+        h.append(
+            "forwarded",
+            HeaderValue::from_bytes(b"for=\xff, for=198.51.100.23").unwrap(),
+        );
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &t, FWD), ip("198.51.100.23"));
     }
 
     #[test]

@@ -89,8 +89,9 @@ pub trait KeyStore: Send + Sync {
     async fn retire_key(&self, kid: &str, at: i64) -> Result<()>;
     /// Deletes a key.
     async fn delete_key(&self, kid: &str) -> Result<()>;
-    /// Revokes a key for good: records its kid as revoked at `at` and
-    /// deletes it. False if no such key is stored (nothing is recorded).
+    /// Revokes a key for good: records its kid as revoked at `at` (also
+    /// when another instance has just deleted its row) and deletes it.
+    /// False if the kid was already revoked.
     async fn revoke_key(&self, kid: &str, at: i64) -> Result<bool>;
     /// Revoked kids with their revocation time, oldest first.
     async fn revoked_keys(&self) -> Result<Vec<(String, i64)>>;

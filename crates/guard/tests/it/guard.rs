@@ -481,6 +481,43 @@ async fn a_revoked_signing_key_is_refused_by_the_backend_within_seconds() {
     assert_eq!(backend.get("/api/hello", Some(&fresh)).await.0, 200);
 }
 
+/// A token signed by `key` whose header names no `kid`.
+fn kidless_token(key: &SigningKey, claims: &serde_json::Value) -> String {
+    use tessera_jose::b64;
+    let header = b64::encode(br#"{"alg":"ES256","typ":"at+jwt"}"#);
+    let input = format!("{header}.{}", b64::encode(claims.to_string().as_bytes()));
+    let sig = key.sign(input.as_bytes()).unwrap();
+    format!("{input}.{}", b64::encode(&sig))
+}
+
+#[tokio::test]
+async fn a_token_without_a_kid_is_refused_even_against_a_lone_key() {
+    // A leaked lone key could otherwise sign kid-less tokens that no
+    // revocation of that kid would ever catch.
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let keys: tessera_jose::KeySet = [key.verifying_key().clone()].into_iter().collect();
+    let clock = Arc::new(tessera_jose::ManualClock::new(T0));
+    let guard = Guard::builder("https://auth.example", "tessera")
+        .keys(keys)
+        .clock(clock)
+        .build()
+        .await
+        .unwrap();
+    let claims = json!({
+        "iss": "https://auth.example", "aud": "tessera", "sub": "x",
+        "iat": T0, "exp": T0 + 60, "jti": "j1"
+    });
+    let named = encode(&key, Some("at+jwt"), &claims).unwrap();
+    guard.verify(&named).await.unwrap();
+    assert_eq!(
+        guard
+            .verify(&kidless_token(&key, &claims))
+            .await
+            .unwrap_err(),
+        Error::InvalidToken(tessera_jose::Error::MissingKeyId)
+    );
+}
+
 #[tokio::test]
 async fn theft_detection_reaches_the_backend_too() {
     let auth = Auth::start().await;

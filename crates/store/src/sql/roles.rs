@@ -326,8 +326,7 @@ impl<B: SqlBackend> KeyStore for B {
         let recorded = self
             .pool()
             .execute(
-                "INSERT INTO revoked_keys (kid, revoked_at) \
-                 SELECT kid, $2 FROM signing_keys WHERE kid = $1 \
+                "INSERT INTO revoked_keys (kid, revoked_at) VALUES ($1, $2) \
                  ON CONFLICT (kid) DO NOTHING",
                 args![kid, at],
             )

@@ -359,10 +359,16 @@ async fn a_revoked_key_never_loads_again() {
         let kids: Vec<String> = s.keys().await.unwrap().into_iter().map(|k| k.kid).collect();
         assert_eq!(kids, ["k2"]);
         assert_eq!(s.revoked_keys().await.unwrap(), [("k1".to_owned(), 50)]);
-        // Twice, or an unknown kid: nothing to revoke, nothing recorded.
+        // Twice: already revoked, the first time stands.
         assert!(!s.revoke_key("k1", 60).await.unwrap());
-        assert!(!s.revoke_key("nope", 60).await.unwrap());
         assert_eq!(s.revoked_keys().await.unwrap(), [("k1".to_owned(), 50)]);
+        // A kid whose row is already gone (pruned by another instance) is
+        // still recorded, so followers hear of it.
+        assert!(s.revoke_key("k0", 70).await.unwrap());
+        assert_eq!(
+            s.revoked_keys().await.unwrap(),
+            [("k1".to_owned(), 50), ("k0".to_owned(), 70)]
+        );
         // Even if its row came back (a restore, a racing writer), it stays out.
         s.insert_key(&key("k1")).await.unwrap();
         let kids: Vec<String> = s.keys().await.unwrap().into_iter().map(|k| k.kid).collect();
