@@ -119,6 +119,7 @@ mod tests {
             "registration" => "closed".into(),
             "log_format" => "json".into(),
             "secret" => tessera_jose::b64::encode(&[7u8; 32]),
+            "hs_secret" | "hs_previous_secrets" => tessera_jose::b64::encode(&[8u8; 32]),
             "cors_origins" => "https://a.example,https://b.example".into(),
             "redis_url" => "redis://127.0.0.1:6379".into(),
             "cookie_security" => "insecure-dev".into(),

@@ -2,6 +2,26 @@
 
 use std::time::Duration;
 use tessera_jose::Algorithm;
+use zeroize::Zeroizing;
+
+/// The shared secrets of the HS256/384/512 mode (`signing_alg = "HS256"`):
+/// they come from configuration, never from the key store, and are never
+/// generated. `Debug` hides them.
+#[derive(Clone, Default)]
+pub struct SharedSecrets {
+    /// Signs new access tokens (and verifies them).
+    pub current: Zeroizing<Vec<u8>>,
+    /// Earlier secrets that still verify during a rotation.
+    pub previous: Vec<Zeroizing<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for SharedSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedSecrets")
+            .field("previous", &self.previous.len())
+            .finish_non_exhaustive()
+    }
+}
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,8 +62,11 @@ pub struct AuthConfig {
     pub refresh_reuse_grace: Duration,
     /// Clock-skew allowance when validating tokens.
     pub leeway: Duration,
-    /// Algorithm of generated signing keys.
+    /// Algorithm of generated signing keys; an HMAC algorithm selects the
+    /// shared-secret mode, which needs `hs_secrets`.
     pub signing_alg: Algorithm,
+    /// The shared secrets of the HMAC mode; ignored otherwise.
+    pub hs_secrets: Option<SharedSecrets>,
     /// Automatic key rotation period; zero disables it.
     pub key_rotation_interval: Duration,
     /// How long a new key is published before it signs (at least the JWKS cache lifetime).
@@ -72,6 +95,7 @@ impl Default for AuthConfig {
             refresh_reuse_grace: Duration::from_secs(10),
             leeway: Duration::from_secs(30),
             signing_alg: Algorithm::ES256,
+            hs_secrets: None,
             key_rotation_interval: Duration::from_secs(30 * 24 * 3600),
             key_publish_lead: Duration::from_secs(300),
             registration_open: true,

@@ -13,6 +13,7 @@ mod db_outage;
 mod discovery;
 mod expiry;
 mod fuzz;
+mod hs_mode;
 mod keys;
 mod limits;
 mod oauth;
