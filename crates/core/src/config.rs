@@ -15,6 +15,17 @@ pub struct SharedSecrets {
     pub previous: Vec<Zeroizing<Vec<u8>>>,
 }
 
+/// Encrypted access tokens (nested JWTs): signed as always, then encrypted
+/// to `key`'s public half with `enc`. The server holds the private key so
+/// that its own Bearer checks, introspection and revocation can read them.
+#[derive(Clone, Debug)]
+pub struct TokenEncryption {
+    /// The key access tokens are encrypted to (and decrypted with).
+    pub key: std::sync::Arc<tessera_jose::jwe::DecryptionKey>,
+    /// The content encryption (`A256GCM` by default).
+    pub enc: tessera_jose::jwe::ContentAlgorithm,
+}
+
 impl std::fmt::Debug for SharedSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SharedSecrets")
@@ -67,6 +78,8 @@ pub struct AuthConfig {
     pub signing_alg: Algorithm,
     /// The shared secrets of the HMAC mode; ignored otherwise.
     pub hs_secrets: Option<SharedSecrets>,
+    /// Encrypt access tokens (nested JWTs); `None`: plain JWS.
+    pub access_token_encryption: Option<TokenEncryption>,
     /// Automatic key rotation period; zero disables it.
     pub key_rotation_interval: Duration,
     /// How long a new key is published before it signs (at least the JWKS cache lifetime).
@@ -96,6 +109,7 @@ impl Default for AuthConfig {
             leeway: Duration::from_secs(30),
             signing_alg: Algorithm::ES256,
             hs_secrets: None,
+            access_token_encryption: None,
             key_rotation_interval: Duration::from_secs(30 * 24 * 3600),
             key_publish_lead: Duration::from_secs(300),
             registration_open: true,

@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tessera_core::config::Argon2Params;
-use tessera_core::{AuthConfig, SharedSecrets};
+use tessera_core::{AuthConfig, SharedSecrets, TokenEncryption};
 use tessera_jose::Algorithm;
 use zeroize::Zeroizing;
 
@@ -185,6 +185,10 @@ config_keys! {
     hs_secret: Option<String> = None, "", "BASE64URL";
     /// HS mode: earlier secrets (comma-separated) that still verify tokens during a rotation.
     hs_previous_secrets: SecretList = SecretList::default(), "", "BASE64URLS";
+    /// File holding the private JWK (or a JWKS of one `enc` key) that access tokens are encrypted to; its `alg` is required. Resource servers decrypt with the same key. Unset: tokens are not encrypted.
+    access_token_encryption_jwk: Option<PathBuf> = None, "", "PATH";
+    /// Content encryption of encrypted access tokens: A256GCM, A128GCM, A128CBC-HS256 or A256CBC-HS512.
+    access_token_encryption_enc: String = "A256GCM".into(), "A256GCM", "ENC";
     /// Automatic key rotation period (0 disables).
     key_rotation_interval: Dur = secs(30 * DAY), "30d", "DURATION";
     /// How long a new key is published before it signs (also the JWKS max-age).
@@ -383,6 +387,7 @@ impl Config {
             return Err(bad("refresh_reuse_grace", "must be at most 5m"));
         }
         self.hs_secrets()?;
+        self.token_encryption()?;
         if self.audience.trim().is_empty() {
             return Err(bad("audience", "must not be empty"));
         }
@@ -535,6 +540,58 @@ impl Config {
         }))
     }
 
+    /// Encrypted access tokens: the private key read from
+    /// `access_token_encryption_jwk` (a JWK, or a JWKS holding one key not
+    /// marked `use: "sig"`) and `access_token_encryption_enc`.
+    pub fn token_encryption(&self) -> Result<Option<TokenEncryption>, ConfigError> {
+        use tessera_jose::jwe::{ContentAlgorithm, DecryptionKey};
+        const KEY: &str = "access_token_encryption_jwk";
+        let enc: ContentAlgorithm = self.access_token_encryption_enc.parse().map_err(|_| {
+            bad(
+                "access_token_encryption_enc",
+                "must be A128GCM, A256GCM, A128CBC-HS256 or A256CBC-HS512",
+            )
+        })?;
+        let Some(path) = &self.access_token_encryption_jwk else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad(KEY, format!("{}: {e}", path.display())))?;
+        let jwk = match tessera_jose::Jwks::from_json(&text) {
+            Ok(set) => {
+                let mut keys = set
+                    .keys
+                    .into_iter()
+                    .filter(|k| k.key_use.as_deref() != Some("sig"));
+                match (keys.next(), keys.next()) {
+                    (Some(k), None) => k,
+                    _ => return Err(bad(KEY, "a JWKS here must hold exactly one encryption key")),
+                }
+            }
+            Err(_) => tessera_jose::Jwk::from_json(&text)
+                .map_err(|e| bad(KEY, format!("{} is not a JWK or JWKS: {e}", path.display())))?,
+        };
+        if jwk.alg.is_none() {
+            return Err(bad(
+                KEY,
+                "the JWK must name its `alg` (e.g. RSA-OAEP-256, ECDH-ES+A256KW)",
+            ));
+        }
+        let key = DecryptionKey::from_jwk(&jwk, None).map_err(|e| {
+            bad(
+                KEY,
+                format!(
+                    "must hold the private key, with its `alg` ({e}): Tessera reads its own \
+                     access tokens (Bearer checks, introspection, revocation)"
+                ),
+            )
+        })?;
+        Ok(Some(TokenEncryption {
+            key: std::sync::Arc::new(key),
+            enc,
+        }))
+    }
+
     /// True when the server terminates TLS itself.
     pub fn tls(&self) -> bool {
         self.tls_cert.is_some() && self.tls_key.is_some()
@@ -650,6 +707,7 @@ impl Config {
             leeway: self.leeway.0,
             signing_alg: self.algorithm()?,
             hs_secrets: self.hs_secrets()?,
+            access_token_encryption: self.token_encryption()?,
             key_rotation_interval: self.key_rotation_interval.0,
             key_publish_lead: self.key_publish_lead.0,
             registration_open: self.registration == Registration::Open,

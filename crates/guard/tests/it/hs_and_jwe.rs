@@ -54,3 +54,55 @@ async fn an_hmac_secret_guard_verifies_hs_tokens_and_nothing_else() {
         Err(Error::Setup(_))
     ));
 }
+
+#[tokio::test]
+async fn a_guard_with_the_decryption_key_decrypts_then_verifies_against_the_jwks() {
+    use tessera_jose::jwe::{ContentAlgorithm, DecryptionKey, KeyAlgorithm};
+    let dir = tempfile::tempdir().unwrap();
+    let key = DecryptionKey::generate(KeyAlgorithm::RsaOaep256).unwrap();
+    let path = dir.path().join("enc.jwk");
+    std::fs::write(&path, key.to_private_jwk().unwrap().to_json()).unwrap();
+    let auth = Auth::start_with(|c| {
+        c.access_token_encryption_jwk = Some(path);
+        c.access_token_encryption_enc = "A128CBC-HS256".into();
+    })
+    .await;
+    let (access, _) = auth.user("ada@example.com").await;
+    assert_eq!(access.split('.').count(), 5);
+    let build = |k: Option<(DecryptionKey, ContentAlgorithm)>| {
+        let mut b = Guard::builder(&auth.issuer, "tessera").clock(auth.clock.clone());
+        if let Some((k, enc)) = k {
+            b = b.decryption_key(k, enc);
+        }
+        b.build()
+    };
+    // Keys from discovery and the JWKS, plus the private decryption key.
+    let same = DecryptionKey::from_jwk(&key.to_private_jwk().unwrap(), None).unwrap();
+    let g = build(Some((same, ContentAlgorithm::A128CbcHs256)))
+        .await
+        .unwrap();
+    let who = g.verify(&access).await.unwrap();
+    assert!(who.session_id().is_some());
+    // Without the key, with another key, or expecting another `enc`: refused.
+    let plain = build(None).await.unwrap();
+    assert!(matches!(
+        plain.verify(&access).await,
+        Err(Error::InvalidToken(_))
+    ));
+    let other = DecryptionKey::generate(KeyAlgorithm::RsaOaep256).unwrap();
+    let g = build(Some((other, ContentAlgorithm::A128CbcHs256)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        g.verify(&access).await,
+        Err(Error::InvalidToken(_))
+    ));
+    let same = DecryptionKey::from_jwk(&key.to_private_jwk().unwrap(), None).unwrap();
+    let g = build(Some((same, ContentAlgorithm::A256Gcm)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        g.verify(&access).await,
+        Err(Error::InvalidToken(_))
+    ));
+}
