@@ -2,7 +2,8 @@
 //! JWTs a resource server decrypts, then verifies against the JWKS; the
 //! server reads its own.
 
-use crate::support::TestServer;
+use crate::support::{send, TestServer};
+use reqwest::Method;
 use serde_json::Value;
 use tessera_jose::jwe::{ContentAlgorithm, DecryptionKey, KeyAlgorithm};
 use tessera_jose::{KeySet, Validation};
@@ -79,4 +80,46 @@ async fn a_public_only_or_alg_less_key_stops_start_up() {
             "{err}"
         );
     }
+}
+
+#[tokio::test]
+async fn introspection_and_revocation_read_encrypted_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = DecryptionKey::generate(KeyAlgorithm::A256Kw).unwrap();
+    let path = key_file(&dir, &key);
+    let t = TestServer::start_with(|c| c.access_token_encryption_jwk = Some(path)).await;
+    let secret = "rs-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+    let grants = ["client_credentials".into(), "introspect".into()];
+    let app = &t.server().state().app;
+    app.clients
+        .create("rs", secret, &[], &grants)
+        .await
+        .unwrap();
+    let post = |path: &str, params: Vec<(&'static str, String)>| {
+        send(
+            t.req(Method::POST, path)
+                .form(&params)
+                .basic_auth("rs", Some(secret)),
+        )
+    };
+    let r = post(
+        "/oauth2/token",
+        vec![("grant_type", "client_credentials".into())],
+    )
+    .await
+    .expect(200);
+    let token = r.str("access_token").to_owned();
+    assert_eq!(token.split('.').count(), 5);
+    let r = post("/oauth2/introspect", vec![("token", token.clone())])
+        .await
+        .expect(200);
+    assert_eq!(r.body["active"], true, "{}", r.text);
+    assert_eq!(r.body["client_id"], "rs", "{}", r.text);
+    post("/oauth2/revoke", vec![("token", token.clone())])
+        .await
+        .expect(200);
+    let r = post("/oauth2/introspect", vec![("token", token)])
+        .await
+        .expect(200);
+    assert_eq!(r.body["active"], false, "{}", r.text);
 }
