@@ -586,6 +586,15 @@ impl Config {
                 ),
             )
         })?;
+        // One trial encryption, so that a key that cannot serve `enc` (a
+        // `dir` key of another length) stops start-up, not every login.
+        let options = tessera_jose::jwe::EncryptOptions::default();
+        tessera_jose::jwe::encrypt(b"{}", &key.encryption_key(), enc, &options).map_err(|e| {
+            bad(
+                KEY,
+                format!("cannot encrypt with access_token_encryption_enc = {enc:?}: {e}"),
+            )
+        })?;
         Ok(Some(TokenEncryption {
             key: std::sync::Arc::new(key),
             enc,

@@ -64,8 +64,17 @@ async fn a_public_only_or_alg_less_key_stops_start_up() {
     let public = key.encryption_key().to_jwk().unwrap();
     let mut no_alg = key.to_private_jwk().unwrap();
     no_alg.alg = None;
+    // A `dir` key of 16 bytes cannot serve the default A256GCM (32 bytes).
+    let dir16 = DecryptionKey::from_secret(KeyAlgorithm::Dir, &[4u8; 16])
+        .unwrap()
+        .to_private_jwk()
+        .unwrap();
     let clock = std::sync::Arc::new(tessera_jose::ManualClock::new(crate::support::T0));
-    for (jwk, says) in [(public, "private"), (no_alg, "alg")] {
+    for (jwk, says) in [
+        (public, "private"),
+        (no_alg, "alg"),
+        (dir16, "cannot encrypt"),
+    ] {
         let path = dir.path().join("k.jwk");
         std::fs::write(&path, jwk.to_json()).unwrap();
         let mut cfg = crate::support::base_config(&dir);
