@@ -119,6 +119,11 @@ mod tests {
             "registration" => "closed".into(),
             "log_format" => "json".into(),
             "secret" => tessera_jose::b64::encode(&[7u8; 32]),
+            "hs_secret" | "hs_previous_secrets" => tessera_jose::b64::encode(&[8u8; 32]),
+            "access_token_encryption_jwk" => dir.join("enc.jwk").display().to_string(),
+            "access_token_encryption_enc" => "A128GCM".into(),
+            "trusted_proxies" => "10.0.0.0/8".into(),
+            "proxy_header" => "forwarded".into(),
             "cors_origins" => "https://a.example,https://b.example".into(),
             "redis_url" => "redis://127.0.0.1:6379".into(),
             "cookie_security" => "insecure-dev".into(),
@@ -152,6 +157,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("tls.pem"), "").unwrap();
         std::fs::write(dir.path().join("other.pem"), "").unwrap();
+        let enc = tessera_jose::jwe::DecryptionKey::from_secret(
+            tessera_jose::jwe::KeyAlgorithm::A256Kw,
+            &[3u8; 32],
+        )
+        .unwrap();
+        let jwk = enc.to_private_jwk().unwrap().to_json();
+        std::fs::write(dir.path().join("enc.jwk"), jwk).unwrap();
         let base = Serve::try_parse_from(["serve"]).unwrap().config;
         let before = base.load_with_env(&base_env(dir.path())).unwrap();
         for key in KEYS {

@@ -2,6 +2,37 @@
 
 use std::time::Duration;
 use tessera_jose::Algorithm;
+use zeroize::Zeroizing;
+
+/// The shared secrets of the HS256/384/512 mode (`signing_alg = "HS256"`):
+/// they come from configuration, never from the key store, and are never
+/// generated. `Debug` hides them.
+#[derive(Clone, Default)]
+pub struct SharedSecrets {
+    /// Signs new access tokens (and verifies them).
+    pub current: Zeroizing<Vec<u8>>,
+    /// Earlier secrets that still verify during a rotation.
+    pub previous: Vec<Zeroizing<Vec<u8>>>,
+}
+
+/// Encrypted access tokens (nested JWTs): signed as always, then encrypted
+/// to `key`'s public half with `enc`. The server holds the private key so
+/// that its own Bearer checks, introspection and revocation can read them.
+#[derive(Clone, Debug)]
+pub struct TokenEncryption {
+    /// The key access tokens are encrypted to (and decrypted with).
+    pub key: std::sync::Arc<tessera_jose::jwe::DecryptionKey>,
+    /// The content encryption (`A256GCM` by default).
+    pub enc: tessera_jose::jwe::ContentAlgorithm,
+}
+
+impl std::fmt::Debug for SharedSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedSecrets")
+            .field("previous", &self.previous.len())
+            .finish_non_exhaustive()
+    }
+}
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,8 +73,13 @@ pub struct AuthConfig {
     pub refresh_reuse_grace: Duration,
     /// Clock-skew allowance when validating tokens.
     pub leeway: Duration,
-    /// Algorithm of generated signing keys.
+    /// Algorithm of generated signing keys; an HMAC algorithm selects the
+    /// shared-secret mode, which needs `hs_secrets`.
     pub signing_alg: Algorithm,
+    /// The shared secrets of the HMAC mode; ignored otherwise.
+    pub hs_secrets: Option<SharedSecrets>,
+    /// Encrypt access tokens (nested JWTs); `None`: plain JWS.
+    pub access_token_encryption: Option<TokenEncryption>,
     /// Automatic key rotation period; zero disables it.
     pub key_rotation_interval: Duration,
     /// How long a new key is published before it signs (at least the JWKS cache lifetime).
@@ -75,6 +111,8 @@ impl Default for AuthConfig {
             refresh_reuse_grace: Duration::from_secs(10),
             leeway: Duration::from_secs(30),
             signing_alg: Algorithm::ES256,
+            hs_secrets: None,
+            access_token_encryption: None,
             key_rotation_interval: Duration::from_secs(30 * 24 * 3600),
             key_publish_lead: Duration::from_secs(300),
             registration_open: true,

@@ -15,6 +15,8 @@ use std::sync::{Arc, RwLock};
 use tessera_jose::{crypto, Algorithm, Jwk, Jwks, KeySet, SigningKey};
 use tessera_store::{KeyRecord, Store};
 
+mod shared;
+
 /// What an operator may see about a key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyInfo {
@@ -143,6 +145,9 @@ pub struct Keys {
     instance: String,
     /// When an unknown `kid` last caused a reload (stampede guard).
     last_kid_reload: std::sync::atomic::AtomicI64,
+    /// HS mode: the keys come from configuration; the store holds none,
+    /// and nothing rotates, reloads or is published.
+    shared: bool,
 }
 
 /// Lease held by the instance that creates the first key or rotates on schedule.
@@ -215,6 +220,9 @@ impl Keys {
         cfg: &AuthConfig,
         now: i64,
     ) -> Result<Self> {
+        if cfg.signing_alg.family() == tessera_jose::Family::Hmac {
+            return shared::init(store, secret, cfg, now);
+        }
         let instance = instance_id()?;
         let mut loaded = Self::load(&*store, &secret).await?;
         // First start: one instance (the lease holder) creates the key, which
@@ -252,6 +260,7 @@ impl Keys {
             update: tokio::sync::Mutex::new(()),
             instance,
             last_kid_reload: std::sync::atomic::AtomicI64::new(i64::MIN),
+            shared: false,
         })
     }
 
@@ -333,6 +342,9 @@ impl Keys {
     /// Creates a new key. It is published now; it signs after the publish
     /// lead, or at once with `immediate` (for a suspected compromise).
     pub async fn rotate(&self, now: i64, immediate: bool) -> Result<KeyInfo> {
+        if self.shared {
+            return Err(shared::not_rotated());
+        }
         let lead = if immediate { 0 } else { self.publish_lead };
         let _update = self.update.lock().await;
         self.add_key(now, lead).await
@@ -399,6 +411,9 @@ impl Keys {
     }
 
     async fn reload_locked(&self, now: i64) -> Result<()> {
+        if self.shared {
+            return Ok(());
+        }
         let loaded = Self::load(&*self.store, &self.secret).await?;
         if loaded.is_empty() {
             return Err(Error::internal_msg("no signing keys in the store"));
@@ -411,6 +426,9 @@ impl Keys {
     /// rotation interval, and drop keys no valid token can still need.
     /// Returns the new key when one was made.
     pub async fn maintain(&self, now: i64) -> Result<Option<KeyInfo>> {
+        if self.shared {
+            return Ok(None);
+        }
         let _update = self.update.lock().await;
         let state = self.current(now);
         for info in state.infos() {

@@ -85,7 +85,7 @@ pub use accounts::{check_password, check_roles, normalize_email, Accounts};
 pub use app::{App, AppConfig};
 pub use audit::Audit;
 pub use claims::{AccessClaims, Principal};
-pub use config::AuthConfig;
+pub use config::{AuthConfig, SharedSecrets, TokenEncryption};
 pub use error::{BoxError, Error, Result, TokenRefused};
 pub use events::{AuditEvent, ClientInfo};
 pub use keys::{KeyInfo, KeyState, Keys};

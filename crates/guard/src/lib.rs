@@ -5,7 +5,11 @@
 //! and axum extractors for the verified claims, roles and scopes.
 //!
 //! - **Configured from the issuer URL alone:** OpenID discovery, then the
-//!   JWKS. Or from a JWKS URL, or from static keys.
+//!   JWKS. Or from a JWKS URL, or from static keys, or from the shared
+//!   secret of Tessera's HS256 mode ([`Builder::hmac_secret`]).
+//! - **Encrypted tokens** (nested JWTs, when the server sets
+//!   `access_token_encryption_jwk`): [`Builder::decryption_key`] decrypts
+//!   them, then the inner token is verified as usual.
 //! - **Validates** the signature with the key the `kid` names (the key owns
 //!   its algorithm), then issuer, audience, `typ` (`at+jwt`), expiry,
 //!   `nbf`/`iat` with leeway, against a [`Clock`].
@@ -75,7 +79,11 @@ use serde_json::Value;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_jose::{Clock, KeySet, Limits, SystemClock, UnverifiedToken, Validation};
+use tessera_jose::jwe::{ContentAlgorithm, DecryptionKey};
+use tessera_jose::{
+    Algorithm, Clock, KeySet, Limits, SystemClock, UnverifiedToken, Validation, VerifyingKey,
+};
+use zeroize::Zeroizing;
 
 /// A verified caller: what the access token says, after the signature,
 /// claims, type, expiry and revocation checks.
@@ -218,6 +226,7 @@ struct Inner {
     revocations: Option<Arc<Revocations>>,
     realm: String,
     tasks: Vec<tokio::task::AbortHandle>,
+    decryption: Option<(DecryptionKey, ContentAlgorithm)>,
 }
 
 impl Drop for Inner {
@@ -262,6 +271,8 @@ impl Guard {
             ca_pem: Vec::new(),
             http_timeout: Duration::from_secs(10),
             realm: None,
+            hmac: Vec::new(),
+            decryption: None,
         }
     }
 
@@ -310,6 +321,8 @@ impl Guard {
                 }
             }
         }
+        let opened = open_nested(inner, token)?;
+        let token = opened.as_deref().map_or(token, |s| s.as_str());
         let mut keys = inner.keys.keys()?;
         let mut result =
             tessera_jose::decode::<Value>(token, &keys, &inner.validation, &*inner.clock);
@@ -351,6 +364,32 @@ impl Guard {
     }
 }
 
+/// With a decryption key, a JWE (five parts) is decrypted with it (only the
+/// configured `enc`, `cty: "JWT"` required) and its inner JWS returned;
+/// anything else is left to the signature check as it is.
+fn open_nested(inner: &Inner, token: &str) -> Result<Option<Zeroizing<String>>> {
+    let Some((key, enc)) = &inner.decryption else {
+        return Ok(None);
+    };
+    if token.bytes().filter(|b| *b == b'.').count() != 4 {
+        return Ok(None);
+    }
+    let refused = |e| Error::InvalidToken(e);
+    let opened =
+        tessera_jose::jwe::decrypt(token, key, *enc, &inner.validation.limits).map_err(refused)?;
+    let not_nested = || refused(tessera_jose::Error::Jwe(tessera_jose::JweError::NotNested));
+    if !opened
+        .header()
+        .cty()
+        .is_some_and(|c| c.eq_ignore_ascii_case("JWT"))
+    {
+        return Err(not_nested());
+    }
+    let (_, plain) = opened.into_parts();
+    let text = String::from_utf8(plain.to_vec()).map_err(|_| not_nested())?;
+    Ok(Some(Zeroizing::new(text)))
+}
+
 enum KeySource {
     Discovery,
     Url(String),
@@ -371,6 +410,8 @@ pub struct Builder {
     ca_pem: Vec<Vec<u8>>,
     http_timeout: Duration,
     realm: Option<String>,
+    hmac: Vec<(Algorithm, Zeroizing<Vec<u8>>)>,
+    decryption: Option<(DecryptionKey, ContentAlgorithm)>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -392,6 +433,24 @@ impl Builder {
     /// Use these keys; nothing is fetched.
     pub fn keys(mut self, keys: KeySet) -> Self {
         self.keys = KeySource::Static(keys);
+        self
+    }
+    /// Verify with this shared secret, as Tessera signs in its HS256/384/512
+    /// mode (`hs_secret`): nothing is fetched. Call again for each secret
+    /// that should still verify during a rotation (`hs_previous_secrets`).
+    /// The secret must be at least as long as the hash (32, 48 or 64
+    /// bytes), or `build` fails. Whoever holds it can also mint tokens.
+    pub fn hmac_secret(mut self, alg: Algorithm, secret: impl AsRef<[u8]>) -> Self {
+        self.hmac
+            .push((alg, Zeroizing::new(secret.as_ref().to_vec())));
+        self
+    }
+    /// Accept access tokens encrypted to this key (nested JWTs, when the
+    /// server sets `access_token_encryption_jwk`): they are decrypted, then
+    /// verified as before. Only `enc` is accepted (Tessera's default is
+    /// `A256GCM`). Unencrypted tokens are still verified as usual.
+    pub fn decryption_key(mut self, key: DecryptionKey, enc: ContentAlgorithm) -> Self {
+        self.decryption = Some((key, enc));
         self
     }
     /// Clock-skew allowance for `exp`, `nbf` and `iat` (default 30 s).
@@ -459,14 +518,32 @@ impl Builder {
             validation = validation.with_leeway(l);
         }
         let leeway = i64::try_from(validation.leeway()).unwrap_or(i64::MAX);
-        let needs_http = !matches!(self.keys, KeySource::Static(_)) || self.feed.is_some();
+        let mut source = self.keys;
+        if !self.hmac.is_empty() {
+            let mut set = match source {
+                KeySource::Static(k) => k,
+                _ => KeySet::new(),
+            };
+            for (alg, secret) in &self.hmac {
+                if alg.family() != tessera_jose::Family::Hmac {
+                    return Err(Error::Setup(format!(
+                        "hmac_secret: {alg} is not an HMAC algorithm"
+                    )));
+                }
+                let key = VerifyingKey::from_hmac_secret(*alg, secret)
+                    .map_err(|e| Error::Setup(format!("hmac_secret: {e}")))?;
+                set.insert(key);
+            }
+            source = KeySource::Static(set);
+        }
+        let needs_http = !matches!(source, KeySource::Static(_)) || self.feed.is_some();
         let http = if needs_http {
             Some(http::Http::new(&self.ca_pem, self.http_timeout)?)
         } else {
             None
         };
         let mut feed_url = format!("{issuer}/v1/revocations");
-        let keys = match (self.keys, &http) {
+        let keys = match (source, &http) {
             (KeySource::Static(k), _) => KeyCache::fixed(k, self.clock.clone()),
             (KeySource::Url(url), Some(h)) => {
                 check_url(&url, "JWKS URL")?;
@@ -517,6 +594,7 @@ impl Builder {
                 revocations,
                 realm: self.realm.unwrap_or(self.audience),
                 tasks,
+                decryption: self.decryption,
             }),
         })
     }

@@ -19,11 +19,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tessera_core::config::Argon2Params;
-use tessera_core::AuthConfig;
+use tessera_core::{AuthConfig, SharedSecrets, TokenEncryption};
 use tessera_jose::Algorithm;
+use zeroize::Zeroizing;
 
 mod values;
-pub use values::{canonical, Dur, OriginList, ProxyHeader, ProxyList};
+pub use values::{canonical, Dur, OriginList, ProxyHeader, ProxyList, SecretList};
 
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,7 +110,7 @@ macro_rules! key_kind {
 
 key_kind!(Integer: u32, usize);
 key_kind!(Text: String, Option<String>, PathBuf, Option<PathBuf>, SocketAddr, Dur,
-    Registration, LogFormat, OriginList, CookieSecurity, ProxyList, ProxyHeader);
+    Registration, LogFormat, OriginList, CookieSecurity, ProxyList, ProxyHeader, SecretList);
 
 /// Defines every key once: its one-line doc, type, default, the default as
 /// written in a file, and its value name. From this come the [`Config`]
@@ -178,8 +179,16 @@ config_keys! {
     refresh_reuse_grace: Dur = secs(10), "10s", "DURATION";
     /// Clock-skew allowance.
     leeway: Dur = secs(30), "30s", "DURATION";
-    /// Algorithm of new signing keys: ES256, RS256, PS256 or EdDSA.
+    /// Algorithm of new signing keys: ES256, RS256, PS256 or EdDSA; or HS256, HS384, HS512 to sign with the shared `hs_secret`.
     signing_alg: String = "ES256".into(), "ES256", "ALG";
+    /// HS mode: the shared secret that signs access tokens, base64url of 32+ bytes (48+ for HS384, 64+ for HS512); required then, never generated.
+    hs_secret: Option<String> = None, "", "BASE64URL";
+    /// HS mode: earlier secrets (comma-separated) that still verify tokens during a rotation.
+    hs_previous_secrets: SecretList = SecretList::default(), "", "BASE64URLS";
+    /// File holding the private JWK (or a JWKS of one `enc` key) that access tokens are encrypted to; its `alg` is required. Resource servers decrypt with the same key. Unset: tokens are not encrypted.
+    access_token_encryption_jwk: Option<PathBuf> = None, "", "PATH";
+    /// Content encryption of encrypted access tokens: A256GCM, A128GCM, A128CBC-HS256 or A256CBC-HS512.
+    access_token_encryption_enc: String = "A256GCM".into(), "A256GCM", "ENC";
     /// Automatic key rotation period (0 disables).
     key_rotation_interval: Dur = secs(30 * DAY), "30d", "DURATION";
     /// How long a new key is published before it signs (also the JWKS max-age).
@@ -263,6 +272,12 @@ impl fmt::Debug for Config {
         let mut redacted = self.clone();
         if redacted.secret.is_some() {
             redacted.secret = Some("<redacted>".into());
+        }
+        if redacted.hs_secret.is_some() {
+            redacted.hs_secret = Some("<redacted>".into());
+        }
+        for s in &mut redacted.hs_previous_secrets.0 {
+            *s = "<redacted>".into();
         }
         if let Some(url) = &redacted.database_url {
             redacted.database_url = Some(redact_url(url));
@@ -373,7 +388,8 @@ impl Config {
         if self.refresh_reuse_grace.0.as_secs() > 300 {
             return Err(bad("refresh_reuse_grace", "must be at most 5m"));
         }
-        self.algorithm()?;
+        self.hs_secrets()?;
+        self.token_encryption()?;
         if self.audience.trim().is_empty() {
             return Err(bad("audience", "must not be empty"));
         }
@@ -469,11 +485,122 @@ impl Config {
             "RS256" => Ok(Algorithm::RS256),
             "PS256" => Ok(Algorithm::PS256),
             "EdDSA" => Ok(Algorithm::EdDSA),
+            "HS256" => Ok(Algorithm::HS256),
+            "HS384" => Ok(Algorithm::HS384),
+            "HS512" => Ok(Algorithm::HS512),
             other => Err(bad(
                 "signing_alg",
-                format!("`{other}` is not one of ES256, RS256, PS256, EdDSA"),
+                format!("`{other}` is not one of ES256, RS256, PS256, EdDSA, HS256, HS384, HS512"),
             )),
         }
+    }
+
+    /// True in the shared-secret (HS256/384/512) mode.
+    pub fn hs_mode(&self) -> bool {
+        self.signing_alg.starts_with("HS")
+    }
+
+    /// HS mode: the decoded `hs_secret` and `hs_previous_secrets`, each
+    /// long enough for the algorithm; `None` in the asymmetric modes.
+    pub fn hs_secrets(&self) -> Result<Option<SharedSecrets>, ConfigError> {
+        let alg = self.algorithm()?;
+        if !self.hs_mode() {
+            return Ok(None);
+        }
+        let min = match alg {
+            Algorithm::HS384 => 48,
+            Algorithm::HS512 => 64,
+            _ => 32,
+        };
+        let decode = |key: &'static str, s: &str| match tessera_jose::b64::decode(
+            s.trim().as_bytes(),
+            key,
+        ) {
+            Ok(b) if b.len() >= min => Ok(Zeroizing::new(b)),
+            _ => Err(bad(
+                key,
+                format!("must be base64url of at least {min} bytes with signing_alg = {alg}"),
+            )),
+        };
+        let Some(current) = &self.hs_secret else {
+            return Err(bad(
+                "hs_secret",
+                format!(
+                    "is required with signing_alg = {alg}: base64url of {min}+ random bytes; \
+                     Tessera never generates it"
+                ),
+            ));
+        };
+        Ok(Some(SharedSecrets {
+            current: decode("hs_secret", current)?,
+            previous: self
+                .hs_previous_secrets
+                .0
+                .iter()
+                .map(|s| decode("hs_previous_secrets", s))
+                .collect::<Result<_, _>>()?,
+        }))
+    }
+
+    /// Encrypted access tokens: the private key read from
+    /// `access_token_encryption_jwk` (a JWK, or a JWKS holding one key not
+    /// marked `use: "sig"`) and `access_token_encryption_enc`.
+    pub fn token_encryption(&self) -> Result<Option<TokenEncryption>, ConfigError> {
+        use tessera_jose::jwe::{ContentAlgorithm, DecryptionKey};
+        const KEY: &str = "access_token_encryption_jwk";
+        let enc: ContentAlgorithm = self.access_token_encryption_enc.parse().map_err(|_| {
+            bad(
+                "access_token_encryption_enc",
+                "must be A128GCM, A256GCM, A128CBC-HS256 or A256CBC-HS512",
+            )
+        })?;
+        let Some(path) = &self.access_token_encryption_jwk else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad(KEY, format!("{}: {e}", path.display())))?;
+        let jwk = match tessera_jose::Jwks::from_json(&text) {
+            Ok(set) => {
+                let mut keys = set
+                    .keys
+                    .into_iter()
+                    .filter(|k| k.key_use.as_deref() != Some("sig"));
+                match (keys.next(), keys.next()) {
+                    (Some(k), None) => k,
+                    _ => return Err(bad(KEY, "a JWKS here must hold exactly one encryption key")),
+                }
+            }
+            Err(_) => tessera_jose::Jwk::from_json(&text)
+                .map_err(|e| bad(KEY, format!("{} is not a JWK or JWKS: {e}", path.display())))?,
+        };
+        if jwk.alg.is_none() {
+            return Err(bad(
+                KEY,
+                "the JWK must name its `alg` (e.g. RSA-OAEP-256, ECDH-ES+A256KW)",
+            ));
+        }
+        let key = DecryptionKey::from_jwk(&jwk, None).map_err(|e| {
+            bad(
+                KEY,
+                format!(
+                    "must hold the private key, with its `alg` ({e}): Tessera reads its own \
+                     access tokens (Bearer checks, introspection, revocation)"
+                ),
+            )
+        })?;
+        // One trial encryption, so that a key that cannot serve `enc` (a
+        // `dir` key of another length) stops start-up, not every login.
+        let options = tessera_jose::jwe::EncryptOptions::default();
+        tessera_jose::jwe::encrypt(b"{}", &key.encryption_key(), enc, &options).map_err(|e| {
+            bad(
+                KEY,
+                format!("cannot encrypt with access_token_encryption_enc = {enc:?}: {e}"),
+            )
+        })?;
+        Ok(Some(TokenEncryption {
+            key: std::sync::Arc::new(key),
+            enc,
+        }))
     }
 
     /// True when the server terminates TLS itself.
@@ -514,6 +641,14 @@ impl Config {
     /// start-up.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if self.hs_mode() {
+            out.push(format!(
+                "signing_alg = {}: every backend that verifies access tokens now holds \
+                 `hs_secret`, a key able to mint tokens for any user; keep it to one trusted \
+                 backend, or use an asymmetric signing_alg (ES256)",
+                self.signing_alg
+            ));
+        }
         if self.shared_database() && self.issuer.is_none() {
             out.push(
                 "`issuer` is not set: with PostgreSQL several instances may serve one user base, \
@@ -582,6 +717,8 @@ impl Config {
             refresh_reuse_grace: self.refresh_reuse_grace.0,
             leeway: self.leeway.0,
             signing_alg: self.algorithm()?,
+            hs_secrets: self.hs_secrets()?,
+            access_token_encryption: self.token_encryption()?,
             key_rotation_interval: self.key_rotation_interval.0,
             key_publish_lead: self.key_publish_lead.0,
             registration_open: self.registration == Registration::Open,
@@ -789,5 +926,60 @@ mod tests {
         assert!(named.warnings().is_empty());
         // SQLite is one instance: its default issuer is consistent.
         assert!(Config::default().warnings().is_empty());
+    }
+
+    fn load_env(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::load(None, &env, &serde_json::Map::new())
+    }
+
+    #[test]
+    fn hs_mode_needs_a_long_enough_secret_and_says_so_at_start() {
+        let b64 = |n: usize| tessera_jose::b64::encode(&vec![7u8; n]);
+        let err = load_env(&[("TESSERA_SIGNING_ALG", "HS256")]).unwrap_err().0;
+        assert!(
+            err.contains("`hs_secret`") && err.contains("required"),
+            "{err}"
+        );
+        for (alg, min) in [("HS256", 32), ("HS384", 48), ("HS512", 64)] {
+            let short = b64(min - 1);
+            let err = load_env(&[("TESSERA_SIGNING_ALG", alg), ("TESSERA_HS_SECRET", &short)])
+                .unwrap_err()
+                .0;
+            assert!(
+                err.contains("`hs_secret`") && err.contains(&min.to_string()),
+                "{err}"
+            );
+            let ok = b64(min);
+            let cfg =
+                load_env(&[("TESSERA_SIGNING_ALG", alg), ("TESSERA_HS_SECRET", &ok)]).unwrap();
+            assert_eq!(cfg.hs_secrets().unwrap().unwrap().current.len(), min);
+            let w = cfg.warnings();
+            assert!(w.iter().any(|l| l.contains("able to mint tokens")), "{w:?}");
+        }
+        let (new, old) = (b64(32), tessera_jose::b64::encode(&[9u8; 32]));
+        let both = format!("{old}, {}", b64(40));
+        let cfg = load_env(&[
+            ("TESSERA_SIGNING_ALG", "HS256"),
+            ("TESSERA_HS_SECRET", &new),
+            ("TESSERA_HS_PREVIOUS_SECRETS", &both),
+        ])
+        .unwrap();
+        assert_eq!(cfg.hs_secrets().unwrap().unwrap().previous.len(), 2);
+        let dbg = format!("{cfg:?}");
+        assert!(!dbg.contains(&new) && !dbg.contains(&old), "{dbg}");
+        let err = load_env(&[
+            ("TESSERA_SIGNING_ALG", "HS256"),
+            ("TESSERA_HS_SECRET", &new),
+            ("TESSERA_HS_PREVIOUS_SECRETS", "c2hvcnQ"),
+        ])
+        .unwrap_err()
+        .0;
+        assert!(err.contains("hs_previous_secrets"), "{err}");
+        // Asymmetric modes ignore the HS keys and warn about nothing.
+        assert!(load_env(&[]).unwrap().hs_secrets().unwrap().is_none());
     }
 }

@@ -18,6 +18,16 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<()> {
              use TESSERA_SECRET or secret_file instead"
         );
     }
+    for key in ["hs_secret", "hs_previous_secrets"] {
+        if args.given(key) {
+            tracing::warn!(
+                "--{} on the command line is visible to every local user (ps, /proc); \
+                 use TESSERA_{} or the config file instead",
+                key.replace('_', "-"),
+                key.to_ascii_uppercase()
+            );
+        }
+    }
     for warning in cfg.warnings() {
         tracing::warn!("{warning}");
     }

@@ -4,7 +4,9 @@ use super::print;
 use anyhow::Context;
 use clap::Subcommand;
 use serde_json::{json, Value};
-use tessera_jose::{Clock, KeySet, SystemClock, UnverifiedToken, Validation};
+use tessera_jose::{
+    Algorithm, Clock, KeySet, SystemClock, UnverifiedToken, Validation, VerifyingKey,
+};
 
 #[derive(Subcommand)]
 pub enum TokenCmd {
@@ -13,13 +15,24 @@ pub enum TokenCmd {
         /// The compact JWT.
         jwt: String,
     },
-    /// Verify a token's signature and claims against a JWKS.
+    /// Verify a token's signature and claims against a JWKS, or with the
+    /// shared secret of the HS256 mode.
     Verify {
         /// The compact JWT.
         jwt: String,
         /// JWKS URL (http) or file path.
+        #[arg(
+            long,
+            required_unless_present = "hs_secret_stdin",
+            conflicts_with = "hs_secret_stdin"
+        )]
+        jwks: Option<String>,
+        /// Verify with a shared secret (base64url, as `hs_secret`) read from stdin, instead of a JWKS.
         #[arg(long)]
-        jwks: String,
+        hs_secret_stdin: bool,
+        /// The HMAC algorithm of `--hs-secret-stdin`: HS256, HS384 or HS512.
+        #[arg(long, default_value = "HS256", requires = "hs_secret_stdin")]
+        hs_alg: String,
         /// Required issuer (default: the token's own, which only checks the signature).
         #[arg(long)]
         iss: Option<String>,
@@ -38,10 +51,18 @@ pub async fn run(cmd: TokenCmd, json: bool) -> anyhow::Result<()> {
         TokenCmd::Verify {
             jwt,
             jwks,
+            hs_secret_stdin,
+            hs_alg,
             iss,
             aud,
             typ,
-        } => verify(json, jwt.trim(), &jwks, iss, aud, &typ).await,
+        } => {
+            let keys = match jwks {
+                Some(src) if !hs_secret_stdin => KeySet::from_jwks(&fetch_jwks(&src).await?),
+                _ => hs_keys(&hs_alg)?,
+            };
+            verify(json, jwt.trim(), &keys, iss, aud, &typ)
+        }
     }
 }
 
@@ -77,20 +98,34 @@ async fn fetch_jwks(src: &str) -> anyhow::Result<tessera_jose::Jwks> {
     }
 }
 
-async fn verify(
+/// The one HMAC key of `--hs-secret-stdin`.
+fn hs_keys(alg: &str) -> anyhow::Result<KeySet> {
+    let alg: Algorithm = alg
+        .parse()
+        .ok()
+        .filter(|a: &Algorithm| a.family() == tessera_jose::Family::Hmac)
+        .ok_or_else(|| anyhow::anyhow!("--hs-alg must be HS256, HS384 or HS512"))?;
+    let text = zeroize::Zeroizing::new(super::read_stdin("secret")?);
+    let secret = zeroize::Zeroizing::new(
+        tessera_jose::b64::decode(text.trim().as_bytes(), "secret")
+            .context("the secret on stdin is not base64url")?,
+    );
+    let key = VerifyingKey::from_hmac_secret(alg, &secret).context("the secret on stdin")?;
+    Ok([key].into_iter().collect())
+}
+
+fn verify(
     json: bool,
     jwt: &str,
-    jwks: &str,
+    keys: &KeySet,
     iss: Option<String>,
     aud: Option<String>,
     typ: &str,
 ) -> anyhow::Result<()> {
-    let set = fetch_jwks(jwks).await?;
-    let keys = KeySet::from_jwks(&set);
     let limits = tessera_jose::Limits::default();
     // Default iss/aud to the token's own only after the signature verifies.
     let verified = UnverifiedToken::parse(jwt, &limits)
-        .and_then(|t| t.verify_with(&keys))
+        .and_then(|t| t.verify_with(keys))
         .context("INVALID")?;
     let claims: Value = serde_json::from_slice(verified.payload()).context("INVALID")?;
     let own_aud = match claims.get("aud") {

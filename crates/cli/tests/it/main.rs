@@ -271,6 +271,64 @@ fn token_decode_and_verify() {
 }
 
 #[test]
+fn token_verify_with_an_hs_secret_on_stdin() {
+    use tessera_jose::{b64, encode, Algorithm, SigningKey};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let secret = [5u8; 48];
+    let key = SigningKey::from_hmac_secret(Algorithm::HS384, &secret).unwrap();
+    let claims = serde_json::json!({"iss": "https://auth.example", "aud": "api", "sub": "u1", "exp": 4_102_444_800i64});
+    let token = encode(&key, Some("at+jwt"), &claims).unwrap();
+    let stdin = format!("{}\n", b64::encode(&secret));
+    let args = [
+        "token",
+        "verify",
+        &token,
+        "--hs-secret-stdin",
+        "--hs-alg",
+        "HS384",
+        "--json",
+    ];
+    let v = ok_json(d, &args, Some(&stdin));
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["header"]["alg"], "HS384");
+    // Another secret, or the wrong algorithm: INVALID.
+    let other = format!("{}\n", b64::encode(&[6u8; 48]));
+    let out = tessera(d, &args, Some(&other));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("INVALID"));
+    let out = tessera(
+        d,
+        &["token", "verify", &token, "--hs-secret-stdin"],
+        Some(&stdin),
+    );
+    assert!(!out.status.success());
+    // Neither a JWKS nor a secret: a usage error.
+    assert!(!tessera(d, &["token", "verify", &token], None)
+        .status
+        .success());
+}
+
+#[test]
+fn keys_rotate_is_refused_in_hs_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    let out = cmd
+        .args(["keys", "rotate"])
+        .current_dir(dir.path())
+        .env("TESSERA_SIGNING_ALG", "HS256")
+        .env("TESSERA_HS_SECRET", tessera_jose::b64::encode(&[9u8; 32]))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("hs_secret") && err.contains("hs_previous_secrets"),
+        "{err}"
+    );
+}
+
+#[test]
 fn bad_configuration_names_the_key_and_help_exists() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -24,8 +24,10 @@ impl Sessions {
         let claims = match cached {
             Some(claims) => claims,
             None => {
+                let refused = |e| Error::InvalidToken(TokenRefused::Jose(e));
+                let token = crate::tokens::open_access(c, token).map_err(refused)?;
                 let verify = |keys: &KeyState| {
-                    UnverifiedToken::parse(token, &c.validation.limits)
+                    UnverifiedToken::parse(&token, &c.validation.limits)
                         .and_then(|t| t.verify_with(keys.keyset()))
                         .and_then(|t| t.validate::<AccessClaims>(&c.validation, now))
                 };
@@ -36,7 +38,7 @@ impl Sessions {
                 {
                     result = verify(&c.keys.current(now));
                 }
-                let data = result.map_err(|e| Error::InvalidToken(TokenRefused::Jose(e)))?;
+                let data = result.map_err(refused)?;
                 let claims = data.claims.clone();
                 c.verified.insert(digest, data, &c.validation, now);
                 claims

@@ -108,6 +108,38 @@ impl<'de> Deserialize<'de> for OriginList {
     }
 }
 
+/// Secrets (base64url), given as a TOML array or a comma-separated string.
+/// `Debug` hides them.
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SecretList(pub Vec<String>);
+
+impl fmt::Debug for SecretList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretList({} redacted)", self.0.len())
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        let items = match Raw::deserialize(d)? {
+            Raw::One(s) => s.split(',').map(|x| x.trim().to_owned()).collect(),
+            Raw::Many(v) => v
+                .into_iter()
+                .map(|x| x.trim().to_owned())
+                .collect::<Vec<_>>(),
+        };
+        Ok(SecretList(
+            items.into_iter().filter(|x| !x.is_empty()).collect(),
+        ))
+    }
+}
+
 /// Networks whose forwarding headers are believed (`trusted_proxies`):
 /// CIDR blocks or single addresses, as a TOML array or a comma-separated
 /// string.

@@ -120,7 +120,7 @@ pub(crate) async fn admin_revoke_sessions(
     params(RotateQuery),
     responses(
         (status = 201, description = "The new key", body = KeyInfo),
-        (status = 400, description = "Bad query", body = ErrorBody),
+        (status = 400, description = "Bad query; or the HS256/384/512 mode, whose key comes from configuration (`hs_secret`)", body = ErrorBody),
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
     )
