@@ -122,8 +122,6 @@ mod tests {
             "hs_secret" | "hs_previous_secrets" => tessera_jose::b64::encode(&[8u8; 32]),
             "access_token_encryption_jwk" => dir.join("enc.jwk").display().to_string(),
             "access_token_encryption_enc" => "A128GCM".into(),
-            "trusted_proxies" => "10.0.0.0/8".into(),
-            "proxy_header" => "forwarded".into(),
             "cors_origins" => "https://a.example,https://b.example".into(),
             "redis_url" => "redis://127.0.0.1:6379".into(),
             "cookie_security" => "insecure-dev".into(),

@@ -357,6 +357,10 @@ impl Keys {
     /// the revoked key and the key that signs afterwards; `NotFound` for a
     /// kid that is not a current key.
     pub async fn revoke(&self, kid: &str, now: i64) -> Result<(KeyInfo, KeyInfo)> {
+        if self.shared {
+            // Nothing is stored to revoke: the secret is configuration.
+            return Err(shared::not_rotated());
+        }
         let _update = self.update.lock().await;
         let revoked = self
             .current(now)

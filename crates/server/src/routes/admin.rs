@@ -152,7 +152,8 @@ pub(crate) async fn admin_rotate_keys(
             do not depend on signing keys). Other instances drop the key within \
             `maintenance_interval`; resource servers following the revocation feed drop it at their \
             next poll", body = KeyRevocation),
-        (status = 400, description = "A path segment is not valid", body = ErrorBody),
+        (status = 400, description = "A path segment is not valid, or HS mode (the key is \
+            `hs_secret` from configuration: replace it there)", body = ErrorBody),
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
         (status = 404, description = "No such key", body = ErrorBody),
