@@ -122,9 +122,10 @@ pub trait ClientStore: Send + Sync {
 pub trait AuditLog: Send + Sync {
     /// Appends a security event.
     async fn audit(&self, event: &AuditEvent) -> Result<()>;
-    /// Records a repeatable event (failed logins): if an entry with the same
-    /// event, user and IP was made at or after `since`, the newest of them
-    /// counts one more (its `last_at` becomes `event.at`); else appends it.
+    /// Records a repeatable event: a failed login (`login.failure`) with an
+    /// entry of the same user and IP made at or after `since` makes the
+    /// newest of them count one more (its `last_at` becomes `event.at`);
+    /// anything else is appended.
     async fn audit_repeated(&self, event: &AuditEvent, since: i64) -> Result<()>;
     /// Deletes entries whose last occurrence is before `before`; returns
     /// how many.

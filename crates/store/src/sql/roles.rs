@@ -376,9 +376,13 @@ impl<B: SqlBackend> AuditLog for B {
         let bumped = self
             .pool()
             .execute(
+                // Only failed logins fold (the literal lets the partial
+                // index `audit_failures_by_ip` serve the lookup); any other
+                // event finds no row and is inserted as it is.
                 "UPDATE audit_log SET count = count + 1, last_at = $1 WHERE id = \
-                 (SELECT id FROM audit_log WHERE event = $2 AND ip = $3 \
-                  AND COALESCE(user_id, '') = $4 AND at >= $5 ORDER BY id DESC LIMIT 1)",
+                 (SELECT id FROM audit_log WHERE event = 'login.failure' AND event = $2 \
+                  AND ip = $3 AND COALESCE(user_id, '') = $4 AND at >= $5 \
+                  ORDER BY id DESC LIMIT 1)",
                 args![
                     e.at,
                     &e.event,
@@ -409,7 +413,14 @@ impl<B: SqlBackend> AuditLog for B {
         let _turn = self.write_turn().await;
         self.pool()
             .execute(
-                "DELETE FROM audit_log WHERE at < $1 AND (last_at IS NULL OR last_at < $1)",
+                // Rows are appended in time order: everything before the
+                // first row that is new enough is old (found by walking ids
+                // from the oldest, so no index on `at` is written on every
+                // insert). A folded row whose last failure is recent stays.
+                "DELETE FROM audit_log WHERE id < COALESCE(\
+                 (SELECT id FROM audit_log WHERE at >= $1 ORDER BY id LIMIT 1), \
+                 (SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log)) \
+                 AND (last_at IS NULL OR last_at < $1)",
                 args![before],
             )
             .await
