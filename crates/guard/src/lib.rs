@@ -55,6 +55,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # });
 //! ```
+//!
+//! This file is the guard itself (about 650 lines: [`Guard`] with its
+//! verification path, [`Builder`], [`Authenticated`] and [`Stats`]), one
+//! cohesive thing; the JWKS cache, the feed follower, HTTP and the axum
+//! glue live in their own modules.
 #![forbid(unsafe_code)]
 
 mod axum_glue;
