@@ -48,6 +48,26 @@ async fn guard_for(auth: &Auth) -> Guard {
         .unwrap()
 }
 
+/// Polls the backend with `access` until it answers 401 "revoked"; fails
+/// if it is still accepted after `limit`.
+async fn refused_as_revoked_within(backend: &Backend, access: &str, limit: Duration, after: &str) {
+    let started = Instant::now();
+    loop {
+        let (status, _, body) = backend.get("/api/hello", Some(access)).await;
+        if status == 401 {
+            let why = body["error_description"].as_str().unwrap_or_default();
+            assert!(why.contains("revoked"), "{body}");
+            return;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "still accepted {:?} after the {after}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_valid_token_passes_and_its_claims_reach_the_handler() {
     let auth = Auth::start().await;
@@ -413,26 +433,7 @@ async fn logout_is_refused_by_the_backend_within_two_seconds() {
         .await
         .unwrap();
     assert!(r.status().is_success(), "{}", r.status());
-    let started = Instant::now();
-    loop {
-        let (status, _, body) = backend.get("/api/hello", Some(&access)).await;
-        if status == 401 {
-            assert!(
-                body["error_description"]
-                    .as_str()
-                    .unwrap()
-                    .contains("revoked"),
-                "{body}"
-            );
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "still accepted {:?} after logout",
-            started.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    refused_as_revoked_within(&backend, &access, Duration::from_secs(2), "logout").await;
     // Other sessions are untouched.
     assert_eq!(backend.get("/api/hello", Some(&other)).await.0, 200);
     assert_eq!(guard.stats().revoked_sessions, 1);
@@ -455,26 +456,7 @@ async fn a_revoked_signing_key_is_refused_by_the_backend_within_seconds() {
         .revoke_key(&leaked, &Default::default())
         .await
         .unwrap();
-    let started = Instant::now();
-    loop {
-        let (status, _, body) = backend.get("/api/hello", Some(&access)).await;
-        if status == 401 {
-            assert!(
-                body["error_description"]
-                    .as_str()
-                    .unwrap()
-                    .contains("revoked"),
-                "{body}"
-            );
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "still accepted {:?} after the key was revoked",
-            started.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    refused_as_revoked_within(&backend, &access, Duration::from_secs(5), "key revocation").await;
     // A token from the new key passes.
     let (fresh, _) = auth.login("ada@example.com").await;
     assert_ne!(kid_of(&fresh), leaked);
