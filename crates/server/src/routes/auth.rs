@@ -12,6 +12,16 @@ use axum::Json;
 use tessera_api::{Credentials, ErrorBody, LoginRequest, RefreshRequest, TokenResponse, UserView};
 use tessera_core::TokenPair;
 
+/// `res`, with a `Set-Cookie` that clears the refresh cookie when `clear`.
+fn clearing_cookie_if(clear: bool, s: &AppState, mut res: Response) -> Response {
+    if clear {
+        if let Some(c) = cookie::clear(&s.config) {
+            res.headers_mut().append(header::SET_COOKIE, c);
+        }
+    }
+    res
+}
+
 /// A cookie-mode token answer: the refresh token is only in `Set-Cookie`.
 fn cookie_response(s: &AppState, pair: &TokenPair) -> ApiResult<Response> {
     let body = TokenResponse {
@@ -163,13 +173,11 @@ pub(crate) async fn refresh(
                 // rate limit, a lost answer after a committed rotation)
                 // keeps it: the user stays signed in and retries.
                 let dead = matches!(e, tessera_core::Error::InvalidGrant(_));
-                let mut res = ApiError::from(e).into_response();
-                if dead {
-                    if let Some(c) = cookie::clear(&s.config) {
-                        res.headers_mut().append(header::SET_COOKIE, c);
-                    }
-                }
-                Ok(res)
+                Ok(clearing_cookie_if(
+                    dead,
+                    &s,
+                    ApiError::from(e).into_response(),
+                ))
             }
         },
     }
@@ -206,13 +214,8 @@ pub(crate) async fn logout(
         Carrier::Cookie(t) => (t, true),
     };
     s.app.sessions.logout(&token, &ctx).await?;
-    let mut res = StatusCode::NO_CONTENT.into_response();
-    if from_cookie {
-        if let Some(c) = cookie::clear(&s.config) {
-            res.headers_mut().append(header::SET_COOKIE, c);
-        }
-    }
-    Ok(res)
+    let res = StatusCode::NO_CONTENT.into_response();
+    Ok(clearing_cookie_if(from_cookie, &s, res))
 }
 
 #[utoipa::path(
