@@ -72,6 +72,8 @@ test('bearer mode: login, /v1/me, expiry into a 401, refresh and retry, theft re
     await p.click('#me');
     await waitForLog(p, ['GET /v1/me 200 app'], n);
     assert.match(await p.textContent('#me-result'), /"email": "demo-/);
+    // The counter repaints on a timer, which a busy machine can delay: wait for it.
+    await p.waitForSelector('#ttl-text[data-state="live"]', { timeout: 2000 });
     assert.match(await p.textContent('#ttl-text'), /expires in/);
 
     // The access token runs out: the call gets a 401, the client refreshes and retries.
