@@ -388,6 +388,28 @@ impl Keys {
         Ok((revoked, signing))
     }
 
+    /// Drops, by a reload, any key this instance still trusts that the
+    /// store lists as revoked (by another instance, or by `tessera keys
+    /// revoke` on the same database). One small read when nothing changed;
+    /// returns whether it reloaded.
+    pub async fn drop_revoked(&self, now: i64) -> Result<bool> {
+        if self.shared {
+            return Ok(false);
+        }
+        let revoked = self.store.revoked_keys().await?;
+        let trusted = self.current(now);
+        let stale = revoked
+            .iter()
+            .any(|(kid, _)| trusted.infos().iter().any(|i| &i.kid == kid));
+        if !stale {
+            return Ok(false);
+        }
+        let _update = self.update.lock().await;
+        self.reload_locked(now).await?;
+        tracing::warn!("a signing key revoked elsewhere is no longer trusted here");
+        Ok(true)
+    }
+
     /// A token names a `kid` this instance does not know: another instance
     /// may have just rotated (`immediate`). Reloads at most once every
     /// `min_interval` seconds; returns whether it reloaded.

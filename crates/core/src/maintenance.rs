@@ -58,6 +58,13 @@ impl Maintenance {
         Ok(())
     }
 
+    /// The frequent, cheap check: a signing key revoked by another
+    /// instance or the CLI stops being trusted here. Returns whether this
+    /// instance dropped a key.
+    pub async fn watch_keys(&self) -> Result<bool> {
+        self.ctx.keys.drop_revoked(self.ctx.now()).await
+    }
+
     /// Answers when the database answers.
     pub async fn ready(&self) -> Result<()> {
         Ok(self.ctx.store.ping().await?)

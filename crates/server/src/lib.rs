@@ -393,23 +393,10 @@ pub async fn spawn_with(
         .metrics
         .as_ref()
         .map(|m| m.spawn_upkeep(registry::UPKEEP_INTERVAL));
-    let app = state.app.clone();
-    let every = state.config.maintenance_interval.0;
-    let maintenance = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            if let Err(e) = app.maintenance.run().await {
-                tracing::warn!(error = %e, "maintenance failed");
-            }
-            if let Ok(n) = app.maintenance.live_sessions().await {
-                metrics::gauge!("tessera_active_sessions").set(n as f64);
-            }
-            if let Some(age) = app.tokens.signing_key_age() {
-                metrics::gauge!("tessera_signing_key_age_seconds").set(age as f64);
-            }
-        }
-    });
+    let maintenance = tokio::spawn(background(
+        state.app.clone(),
+        state.config.maintenance_interval.0,
+    ));
     Ok(RunningServer {
         addr,
         state,
@@ -418,6 +405,42 @@ pub async fn spawn_with(
         maintenance,
         upkeep,
     })
+}
+
+/// How often a running server asks the store whether a signing key it
+/// trusts was revoked elsewhere (another instance, or `tessera keys revoke`):
+/// the longest a revoked key's tokens are still accepted here.
+pub const KEY_WATCH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The timers of a running server: maintenance every `every`, and the key
+/// watch every [`KEY_WATCH_INTERVAL`] (or `every`, if shorter).
+async fn background(app: Arc<App>, every: Duration) {
+    use tokio::time::{interval, MissedTickBehavior};
+    let mut full = interval(every);
+    let mut keys = interval(KEY_WATCH_INTERVAL.min(every));
+    keys.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = full.tick() => maintain(&app).await,
+            _ = keys.tick() => {
+                if let Err(e) = app.maintenance.watch_keys().await {
+                    tracing::warn!(error = %e, "key watch failed");
+                }
+            }
+        }
+    }
+}
+
+async fn maintain(app: &App) {
+    if let Err(e) = app.maintenance.run().await {
+        tracing::warn!(error = %e, "maintenance failed");
+    }
+    if let Ok(n) = app.maintenance.live_sessions().await {
+        metrics::gauge!("tessera_active_sessions").set(n as f64);
+    }
+    if let Some(age) = app.tokens.signing_key_age() {
+        metrics::gauge!("tessera_signing_key_age_seconds").set(age as f64);
+    }
 }
 
 async fn shutdown_signal() {

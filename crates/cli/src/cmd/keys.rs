@@ -81,7 +81,7 @@ async fn revoke(config: &ConfigArgs, kid: &str, json: bool) -> anyhow::Result<()
     let v = serde_json::json!({ "revoked": revoked, "signing": signing });
     print(json, &v, || {
         format!(
-            "revoked {}; {} signs now. Running servers drop the key within maintenance_interval; \
+            "revoked {}; {} signs now. Running servers drop the key within 2 seconds; \
              sessions stay (refresh tokens do not depend on signing keys)",
             revoked.kid, signing.kid
         )

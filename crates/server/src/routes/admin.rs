@@ -150,7 +150,7 @@ pub(crate) async fn admin_rotate_keys(
         (status = 200, description = "Revoked: unpublished at once and its tokens refused; a signing \
             key is replaced by a new key that signs at once. Sessions are not ended (refresh tokens \
             do not depend on signing keys). Other instances drop the key within \
-            `maintenance_interval`; resource servers following the revocation feed drop it at their \
+            2 seconds; resource servers following the revocation feed drop it at their \
             next poll", body = KeyRevocation),
         (status = 400, description = "A path segment is not valid, or HS mode (the key is \
             `hs_secret` from configuration: replace it there)", body = ErrorBody),

@@ -228,3 +228,45 @@ async fn a_revoked_key_is_unpublished_and_its_tokens_refused_at_once() {
     assert_eq!(t.kids().await, vec![fresh]);
     t.me(&user.tokens.access).await.expect_invalid_token();
 }
+
+#[tokio::test]
+async fn a_key_revoked_elsewhere_is_dropped_by_a_running_server_within_the_watch_interval() {
+    let t = TestServer::start().await;
+    let user = t.user("ada@x.io").await;
+    let leaked = kid(&user.tokens.access);
+    t.me(&user.tokens.access).await.expect(200);
+
+    // `tessera keys revoke` beside the running server: the core over the
+    // same store, not this server's state.
+    let cli = tessera_server::open_app(&t.cfg, t.clock.clone())
+        .await
+        .unwrap();
+    let (revoked, signing) = cli
+        .tokens
+        .revoke_key(&leaked, &tessera_core::ClientInfo::default())
+        .await
+        .unwrap();
+    assert_eq!(revoked.kid, leaked);
+
+    // The server learns it from the store within the key-watch interval
+    // (long before `maintenance_interval`), with no request naming a new kid.
+    let patience = tessera_server::KEY_WATCH_INTERVAL * 5;
+    let began = std::time::Instant::now();
+    loop {
+        let r = t.me(&user.tokens.access).await;
+        if r.status == 401 {
+            r.expect_invalid_token();
+            break;
+        }
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(
+            began.elapsed() < patience,
+            "the revoked key's token was still accepted after {patience:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(t.kids().await, vec![signing.kid.clone()]);
+    // Refresh works and signs with the key the CLI made.
+    let next = t.refresh_ok(&user.tokens.refresh).await;
+    assert_eq!(kid(&next.access), signing.kid);
+}
