@@ -14,7 +14,7 @@ pub struct FeedQuery {
     /// `start.seen.revoked_at.sid` while a window is read in pages); omit
     /// (or leave empty) for the whole current window.
     #[param(
-        pattern = "^([0-9]{1,18}\\.[0-9]{1,19}(\\.[0-9]{1,19}\\.[A-Za-z0-9_-]{1,64})?(~[0-9]{1,19})?)?$"
+        pattern = "^([0-9]{1,18}\\.[0-9]{1,19}(\\.[0-9]{1,19}\\.[A-Za-z0-9_-]{1,64})?(~[0-9]{1,19}(~[0-9a-f]{16})?)?)?$"
     )]
     pub since: Option<String>,
     /// Long poll: seconds to wait for a change (default 0; at most 55, and
@@ -44,6 +44,24 @@ pub struct RevocationFeed {
     #[serde(default)]
     #[schema(required = true)]
     pub revoked_keys: Vec<RevokedKey>,
+    /// Every revoked session-less access token (client credentials, revoked
+    /// by RFC 7009) that could still verify: refuse tokens whose `jti` is
+    /// listed, until their `exp` (plus your leeway). Absent from older
+    /// servers; empty in an answer that found nothing new.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub revoked_tokens: Vec<RevokedToken>,
+}
+
+/// A revoked access token without a session (client credentials).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RevokedToken {
+    /// Token id: refuse access tokens whose `jti` claim equals it.
+    #[schema(min_length = 1, max_length = 128)]
+    pub jti: String,
+    /// The token's `exp` (Unix seconds): the entry can be forgotten after
+    /// it, plus the leeway.
+    pub exp: i64,
 }
 
 /// A signing key revoked by an operator (a suspected compromise).

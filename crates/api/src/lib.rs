@@ -46,7 +46,9 @@ pub use auth::{
 pub use claims::AccessClaims;
 pub use discovery::{IssuerMetadata, JwkSet, ServerMetadata, Status, TesseraEndpoints};
 pub use error::ErrorBody;
-pub use feed::{FeedQuery, RevocationFeed, RevokedKey, RevokedSession, MAX_WAIT_SECS};
+pub use feed::{
+    FeedQuery, RevocationFeed, RevokedKey, RevokedSession, RevokedToken, MAX_WAIT_SECS,
+};
 pub use oauth::{
     GrantType, IntrospectionResponse, IntrospectionTokenType, OAuthTokenResponse, TokenParams,
     TokenRequest, TokenTypeHint, TOKEN_MAX_BYTES,
@@ -147,15 +149,24 @@ mod tests {
 
     #[test]
     fn a_feed_page_without_more_is_complete() {
-        // A page from a server older than `more` and `revoked_keys` reads as
-        // complete and naming no revoked key; Tessera always sends both.
+        // A page from a server older than `more`, `revoked_keys` and
+        // `revoked_tokens` reads as complete and naming no revoked key or
+        // token; Tessera always sends all three.
         let p: RevocationFeed =
             serde_json::from_str(r#"{"revoked":[],"cursor":"1.0","max_age":930}"#).unwrap();
         assert!(!p.more);
         assert!(p.revoked_keys.is_empty());
+        assert!(p.revoked_tokens.is_empty());
         assert_eq!(
             json_of::<RevocationFeed>()["required"],
-            serde_json::json!(["revoked", "cursor", "more", "max_age", "revoked_keys"])
+            serde_json::json!([
+                "revoked",
+                "cursor",
+                "more",
+                "max_age",
+                "revoked_keys",
+                "revoked_tokens"
+            ])
         );
     }
 }

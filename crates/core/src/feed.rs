@@ -22,6 +22,14 @@
 //! however many revocations share one second. The last page moves the
 //! window on only where it alone holds the new window (else the window
 //! stays at `start`, counted across the pages).
+//!
+//! ## Beside the sessions
+//! Every answer also lists every revoked signing key (never forgotten) and
+//! every revoked session-less token (client-credentials access tokens
+//! revoked by RFC 7009, until their `exp` plus the leeway). Both lists are
+//! short and sent whole; the cursor ends with how many keys the holder has
+//! (`~k`) and a digest of the token list (`~d`, 16 hex digits), so a change
+//! to either is news.
 
 use crate::ctx::Ctx;
 use crate::Result;
@@ -52,6 +60,9 @@ pub struct Cursor {
     /// How many revoked signing keys the holder knows (`~k` at the end of
     /// the text form); `None` in cursors from before key revocation.
     pub keys: Option<u64>,
+    /// Digest of the revoked-token list the holder has (`~k~d`); `None` in
+    /// cursors from before tokens were listed.
+    pub tokens: Option<u64>,
 }
 
 impl Cursor {
@@ -62,6 +73,7 @@ impl Cursor {
             seen,
             after: None,
             keys: None,
+            tokens: None,
         }
     }
 }
@@ -74,6 +86,9 @@ impl fmt::Display for Cursor {
         }
         if let Some(k) = self.keys {
             write!(f, "~{k}")?;
+            if let Some(d) = self.tokens {
+                write!(f, "~{d:016x}")?;
+            }
         }
         Ok(())
     }
@@ -102,10 +117,17 @@ impl FromStr for Cursor {
                 && t.bytes()
                     .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         };
-        let (s, keys) = match s.split_once('~') {
-            Some((rest, k)) if digits(k) => (rest, Some(k.parse().map_err(|_| BadCursor)?)),
-            Some(_) => return Err(BadCursor),
-            None => (s, None),
+        let hex =
+            |t: &str| t.len() == 16 && t.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+        let (s, keys, tokens) = match s.split('~').collect::<Vec<_>>().as_slice() {
+            [rest] => (*rest, None, None),
+            [rest, k] if digits(k) => (*rest, Some(k.parse().map_err(|_| BadCursor)?), None),
+            [rest, k, d] if digits(k) && hex(d) => (
+                *rest,
+                Some(k.parse().map_err(|_| BadCursor)?),
+                Some(u64::from_str_radix(d, 16).map_err(|_| BadCursor)?),
+            ),
+            _ => return Err(BadCursor),
         };
         let parts: Vec<&str> = s.split('.').collect();
         let (a, b, after) = match parts.as_slice() {
@@ -125,6 +147,7 @@ impl FromStr for Cursor {
             seen: b.parse().map_err(|_| BadCursor)?,
             after,
             keys,
+            tokens,
         })
     }
 }
@@ -151,6 +174,19 @@ pub struct Page {
     /// Every revoked signing key, oldest first (a handful at most): their
     /// tokens are refused whatever their `exp`, so they never age out.
     pub revoked_keys: Vec<RevokedKey>,
+    /// Every revoked session-less access token that could still verify,
+    /// by expiry.
+    pub revoked_tokens: Vec<RevokedToken>,
+}
+
+/// A revoked session-less access token (no `sid`: client credentials).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedToken {
+    /// Its `jti` claim.
+    pub jti: String,
+    /// Its `exp` claim (Unix seconds): followers forget it after `exp`
+    /// plus their leeway.
+    pub exp: i64,
 }
 
 /// A revoked signing key.
@@ -217,15 +253,17 @@ impl Feed {
         // Revoked sessions are kept a day (see `Maintenance::run`); a cursor older
         // than that can no longer be compared, so it starts afresh.
         let retained = now.saturating_sub(86_400 - OVERLAP);
-        let keys = self.revoked_keys().await?;
-        let known = keys.len() as u64;
+        let lists = self.lists(now).await?;
+        let known = lists.keys.len() as u64;
+        let digest = lists.digest();
         let from = match since {
             Some(c) if c.start >= retained && c.start <= now.saturating_add(OVERLAP) => {
                 if let Some(after) = c.after {
                     let page = self.next_page(c.start, c.seen, after, limit).await?;
-                    return Ok(Some(with_keys(page, keys)));
+                    return Ok(Some(lists.attach(page)));
                 }
                 if c.keys == Some(known)
+                    && c.tokens == Some(digest)
                     && self.ctx.store.count_revocations_since(c.start).await? == c.seen
                 {
                     return Ok(None);
@@ -235,15 +273,25 @@ impl Feed {
             _ => floor,
         };
         let rows = self.ctx.store.revocations_since(from, limit).await?;
-        Ok(Some(with_keys(page(rows, from, 0, None, limit), keys)))
+        Ok(Some(lists.attach(page(rows, from, 0, None, limit))))
     }
 
-    async fn revoked_keys(&self) -> Result<Vec<RevokedKey>> {
-        let rows = self.ctx.store.revoked_keys().await?;
-        Ok(rows
-            .into_iter()
-            .map(|(kid, revoked_at)| RevokedKey { kid, revoked_at })
-            .collect())
+    /// The revoked keys, and the revoked tokens that could still verify.
+    async fn lists(&self, now: i64) -> Result<Lists> {
+        let store = &self.ctx.store;
+        let leeway = i64::try_from(self.ctx.cfg.leeway.as_secs()).unwrap_or(i64::MAX);
+        let keys = store.revoked_keys().await?;
+        let tokens = store.revoked_tokens(now.saturating_sub(leeway)).await?;
+        Ok(Lists {
+            keys: keys
+                .into_iter()
+                .map(|(kid, revoked_at)| RevokedKey { kid, revoked_at })
+                .collect(),
+            tokens: tokens
+                .into_iter()
+                .map(|(jti, exp)| RevokedToken { jti, exp })
+                .collect(),
+        })
     }
 
     /// The page after `after` of the window from `start`, of which the
@@ -261,11 +309,38 @@ impl Feed {
     }
 }
 
-/// A page that carries the revoked keys, and a cursor that counts them.
-fn with_keys(mut page: Page, keys: Vec<RevokedKey>) -> Page {
-    page.cursor.keys = Some(keys.len() as u64);
-    page.revoked_keys = keys;
-    page
+/// The lists every answer carries whole.
+struct Lists {
+    keys: Vec<RevokedKey>,
+    tokens: Vec<RevokedToken>,
+}
+
+impl Lists {
+    /// A digest of the token list (its order is the store's, by expiry then
+    /// id): the first 8 bytes of SHA-256 over `jti NUL exp NUL`.
+    fn digest(&self) -> u64 {
+        let mut text = Vec::new();
+        for t in &self.tokens {
+            text.extend_from_slice(t.jti.as_bytes());
+            text.push(0);
+            text.extend_from_slice(t.exp.to_string().as_bytes());
+            text.push(0);
+        }
+        let h = tessera_jose::crypto::sha256(&text);
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&h[..8]);
+        u64::from_be_bytes(first)
+    }
+
+    /// The page with both lists, and a cursor that counts the keys and
+    /// digests the tokens.
+    fn attach(self, mut page: Page) -> Page {
+        page.cursor.keys = Some(self.keys.len() as u64);
+        page.cursor.tokens = Some(self.digest());
+        page.revoked_keys = self.keys;
+        page.revoked_tokens = self.tokens;
+        page
+    }
 }
 
 /// A page of the window from `start`: `rows` follow `seen` entries already
@@ -280,6 +355,7 @@ fn page(rows: Vec<(String, i64)>, start: i64, seen: u64, prev: Option<i64>, limi
             seen: total,
             after: Some((*at, sid.clone())),
             keys: None,
+            tokens: None,
         },
         // Complete: the next window starts OVERLAP before the newest entry,
         // if this page alone holds it (all after `prev`'s second); else the
@@ -303,6 +379,7 @@ fn page(rows: Vec<(String, i64)>, start: i64, seen: u64, prev: Option<i64>, limi
         cursor,
         more,
         revoked_keys: Vec::new(),
+        revoked_tokens: Vec::new(),
     }
 }
 
@@ -326,7 +403,16 @@ mod tests {
             ..c
         };
         assert_eq!(k.to_string(), "1700000000.3.1700000001.a-b_C~2");
-        assert_eq!(k.to_string().parse::<Cursor>(), Ok(k));
+        assert_eq!(k.to_string().parse::<Cursor>(), Ok(k.clone()));
+        let d = Cursor {
+            tokens: Some(0x00ab_cdef_0123_4567),
+            ..k
+        };
+        assert_eq!(
+            d.to_string(),
+            "1700000000.3.1700000001.a-b_C~2~00abcdef01234567"
+        );
+        assert_eq!(d.to_string().parse::<Cursor>(), Ok(d));
         assert_eq!("5.6~0".parse::<Cursor>().map(|c| c.keys), Ok(Some(0)));
         for bad in [
             "",
@@ -351,6 +437,13 @@ mod tests {
             "1.2.3.a b",
             "1.2.3.a.b",
             "1.2.3.a%2e",
+            "1.2~3~",
+            "1.2~3~abc",
+            "1.2~3~00ABCDEF01234567",
+            "1.2~3~00abcdef012345678",
+            "1.2~3~00abcdef0123456g",
+            "1.2~~00abcdef01234567",
+            "1.2~3~00abcdef01234567~1",
         ] {
             assert_eq!(bad.parse::<Cursor>(), Err(BadCursor), "{bad:?}");
         }

@@ -361,7 +361,13 @@ impl Guard {
         };
         let session = auth.session_id().is_some_and(|sid| r.is_revoked(sid));
         let key = auth.kid.as_deref().is_some_and(|kid| r.is_key_revoked(kid));
-        if session || key {
+        let token = auth.session_id().is_none()
+            && auth
+                .claims
+                .get("jti")
+                .and_then(|j| j.as_str())
+                .is_some_and(|jti| r.is_token_revoked(jti));
+        if session || key || token {
             Err(Error::Revoked)
         } else {
             Ok(())
@@ -582,7 +588,7 @@ impl Builder {
                     client_secret: secret,
                     clock: self.clock.clone(),
                 };
-                let r = Arc::new(Revocations::new());
+                let r = Arc::new(Revocations::new(leeway));
                 let cursor = follower.first(&r).await?;
                 tasks.push(tokio::spawn(follower.run(Arc::downgrade(&r), cursor)).abort_handle());
                 Some(r)

@@ -6,10 +6,13 @@
 //! session id until `revoked_at + max_age` (the longest an access token of
 //! it can still be valid), so the list stays bounded. If the feed is
 //! unreachable, the list keeps what it had and polling retries with backoff;
-//! Signing keys the feed names as revoked are refused for good (their
-//! tokens whatever their `exp`; the list is a handful of kids at most).
 //! tokens are then only as fresh as their `exp` (see [`Stats`](crate::Stats)
 //! for the last successful poll).
+//!
+//! Signing keys the feed names as revoked are refused for good (their
+//! tokens whatever their `exp`; the list is a handful of kids at most).
+//! Revoked session-less tokens (client credentials) are refused by `jti`
+//! until their `exp` plus the guard's leeway.
 
 use crate::error::{Error, Result};
 use crate::http::Http;
@@ -30,15 +33,21 @@ pub(crate) struct Revocations {
     sids: RwLock<HashMap<String, i64>>,
     /// Revoked signing keys: never forgotten.
     kids: RwLock<HashSet<String>>,
+    /// Revoked session-less tokens: `jti` → forget after (Unix seconds).
+    jtis: RwLock<HashMap<String, i64>>,
+    /// Seconds a token is still accepted past its `exp`.
+    leeway: i64,
     pub(crate) polls: AtomicU64,
     pub(crate) last_ok: AtomicI64,
 }
 
 impl Revocations {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(leeway: i64) -> Self {
         Revocations {
             sids: RwLock::new(HashMap::new()),
             kids: RwLock::new(HashSet::new()),
+            jtis: RwLock::new(HashMap::new()),
+            leeway,
             polls: AtomicU64::new(0),
             last_ok: AtomicI64::new(0),
         }
@@ -56,6 +65,14 @@ impl Revocations {
         self.kids.read().map(|k| k.contains(kid)).unwrap_or(false)
     }
 
+    /// True if the feed named this token id as revoked.
+    pub(crate) fn is_token_revoked(&self, jti: &str) -> bool {
+        self.jtis
+            .read()
+            .map(|m| m.contains_key(jti))
+            .unwrap_or(false)
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.sids.read().map(|m| m.len()).unwrap_or(0)
     }
@@ -69,6 +86,15 @@ impl Revocations {
                     }
                 }
             }
+        }
+        if let Ok(mut m) = self.jtis.write() {
+            for t in &page.revoked_tokens {
+                let until = t.exp.saturating_add(self.leeway);
+                if until >= now {
+                    m.insert(t.jti.clone(), until);
+                }
+            }
+            m.retain(|_, until| *until >= now);
         }
         if let Ok(mut m) = self.sids.write() {
             for e in &page.revoked {

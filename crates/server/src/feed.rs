@@ -12,7 +12,7 @@ use axum::Json;
 use std::collections::HashMap;
 use std::time::Duration;
 use tessera_api::{
-    ErrorBody, FeedQuery, RevocationFeed, RevokedKey, RevokedSession, MAX_WAIT_SECS,
+    ErrorBody, FeedQuery, RevocationFeed, RevokedKey, RevokedSession, RevokedToken, MAX_WAIT_SECS,
 };
 use tessera_core::feed::{Cursor, Page};
 
@@ -75,6 +75,14 @@ fn page_body(page: &Page, max_age: i64) -> RevocationFeed {
                 revoked_at: k.revoked_at,
             })
             .collect(),
+        revoked_tokens: page
+            .revoked_tokens
+            .iter()
+            .map(|t| RevokedToken {
+                jti: t.jti.clone(),
+                exp: t.exp,
+            })
+            .collect(),
     }
 }
 
@@ -86,7 +94,8 @@ fn render(page: &Page, max_age: i64) -> Response {
 }
 
 /// `GET /v1/revocations?since=<cursor>&wait=<seconds>`: sessions revoked
-/// recently (logout, logout everywhere, refresh-token reuse, admin), so that
+/// recently (logout, logout everywhere, refresh-token reuse, admin), revoked
+/// signing keys and revoked client-credentials tokens, so that
 /// resource servers refuse their access tokens before they expire. With
 /// `wait`, the request is a long poll that answers as soon as something is
 /// revoked (at most 55 s, and within the request timeout).
@@ -150,6 +159,7 @@ pub(crate) async fn revocations(
             cursor,
             more: false,
             revoked_keys: Vec::new(),
+            revoked_tokens: Vec::new(),
         },
         max_age,
     ))

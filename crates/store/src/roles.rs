@@ -112,6 +112,9 @@ pub trait ClientStore: Send + Sync {
     async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<()>;
     /// True if the token id is denylisted.
     async fn is_token_revoked(&self, jti: &str) -> Result<bool>;
+    /// Denylisted token ids with their expiry, for tokens expiring at or
+    /// after `from`, by expiry then id.
+    async fn revoked_tokens(&self, from: i64) -> Result<Vec<(String, i64)>>;
     /// Drops denylist entries that expired before `before`.
     async fn purge_revoked_tokens(&self, before: i64) -> Result<u64>;
 }

@@ -118,6 +118,8 @@ impl OAuth {
             }
             None => {
                 c.store.revoke_token(&claims.jti, claims.exp).await?;
+                // Wakes the feed's long polls: followers refuse it at once.
+                c.signal_revoked();
                 c.audit(AuditEvent::TokenRevoked, user, None, ctx, None)
                     .await;
             }

@@ -226,14 +226,128 @@ async fn a_revoked_signing_key_is_news_on_the_feed_and_stays_listed() {
             .collect::<Vec<_>>(),
         [kid.as_str()]
     );
-    assert_eq!(
-        r.cursor.to_string().rsplit_once('~').map(|x| x.1),
-        Some("1")
-    );
+    assert_eq!(r.cursor.keys, Some(1));
     assert_eq!(e.auth.feed.revocations(Some(r.cursor)).await.unwrap(), None);
     // Long after every session entry has aged out, the key is still listed.
     e.at(10 * 86_400);
     let late = e.auth.feed.revocations(None).await.unwrap().unwrap();
     assert!(late.revoked.is_empty());
     assert_eq!(late.revoked_keys.len(), 1);
+}
+
+#[tokio::test]
+async fn a_revoked_client_credentials_token_is_news_and_listed_until_it_expires() {
+    use tessera_core::oauth::{Grant, Granted, TokenHint};
+    let e = env().await;
+    let secret = "s".repeat(40);
+    let svc = e
+        .auth
+        .clients
+        .create("svc", &secret, &[], &[])
+        .await
+        .unwrap();
+    let grant = || Grant::ClientCredentials { scope: None };
+    let Granted::Client(token) = e
+        .auth
+        .oauth
+        .exchange(Some(&svc), grant(), &ctx())
+        .await
+        .unwrap()
+    else {
+        panic!("client credentials grant a client token")
+    };
+    let claims = crate::claims(&token.access_token);
+    let (jti, exp) = (
+        claims["jti"].as_str().unwrap().to_owned(),
+        claims["exp"].as_i64().unwrap(),
+    );
+    let p = e.auth.feed.revocations(None).await.unwrap().unwrap();
+    assert!(p.revoked_tokens.is_empty());
+    assert_eq!(
+        e.auth
+            .feed
+            .revocations(Some(p.cursor.clone()))
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Another client's revocation changes nothing, and is no news.
+    let other = e
+        .auth
+        .clients
+        .create("other", &secret, &[], &[])
+        .await
+        .unwrap();
+    e.auth
+        .oauth
+        .revoke(&token.access_token, TokenHint::Access, &other, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(
+        e.auth
+            .feed
+            .revocations(Some(p.cursor.clone()))
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Its own client revokes it: no session is revoked, yet it is news.
+    e.auth
+        .oauth
+        .revoke(&token.access_token, TokenHint::Access, &svc, &ctx())
+        .await
+        .unwrap();
+    let r = e
+        .auth
+        .feed
+        .revocations(Some(p.cursor.clone()))
+        .await
+        .unwrap()
+        .expect("a token revocation is news");
+    assert!(r.revoked.is_empty());
+    assert_eq!(
+        r.revoked_tokens
+            .iter()
+            .map(|t| (t.jti.as_str(), t.exp))
+            .collect::<Vec<_>>(),
+        [(jti.as_str(), exp)]
+    );
+    assert_ne!(r.cursor.tokens, p.cursor.tokens);
+    assert_eq!(
+        e.auth
+            .feed
+            .revocations(Some(r.cursor.clone()))
+            .await
+            .unwrap(),
+        None
+    );
+    // A cursor without the digest (an older server's) is answered once.
+    let old = Cursor {
+        tokens: None,
+        ..r.cursor.clone()
+    };
+    assert!(e.auth.feed.revocations(Some(old)).await.unwrap().is_some());
+
+    // Listed while the token could verify (`exp` plus the leeway), then
+    // dropped: which is news again, once.
+    let leeway =
+        e.auth.feed.max_age() - claims["exp"].as_i64().unwrap() + claims["iat"].as_i64().unwrap();
+    e.at(exp - crate::T0 + leeway);
+    let still = e.auth.feed.revocations(None).await.unwrap().unwrap();
+    assert_eq!(still.revoked_tokens.len(), 1, "kept through the leeway");
+    e.at(exp - crate::T0 + leeway + 1);
+    let gone = e
+        .auth
+        .feed
+        .revocations(Some(r.cursor.clone()))
+        .await
+        .unwrap()
+        .expect("the list changed");
+    assert!(gone.revoked_tokens.is_empty());
+    assert_eq!(
+        e.auth.feed.revocations(Some(gone.cursor)).await.unwrap(),
+        None
+    );
 }

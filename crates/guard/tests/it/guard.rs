@@ -463,6 +463,41 @@ async fn a_revoked_signing_key_is_refused_by_the_backend_within_seconds() {
     assert_eq!(backend.get("/api/hello", Some(&fresh)).await.0, 200);
 }
 
+#[tokio::test]
+async fn a_revoked_client_credentials_token_is_refused_by_the_backend_within_two_seconds() {
+    let auth = Auth::start().await;
+    let guard = following_guard(&auth).await;
+    let backend = Backend::start(&guard).await;
+    let token = auth.client_token(None).await;
+    let other = auth.client_token(None).await;
+    // Verified and cached.
+    assert_eq!(backend.get("/api/hello", Some(&token)).await.0, 200);
+    assert_eq!(backend.get("/api/hello", Some(&token)).await.0, 200);
+    // RFC 7009 by the client it was issued to: no session to end, so the
+    // token reaches the guard by its `jti` in the feed.
+    let r = auth
+        .http
+        .post(auth.url("/oauth2/revoke"))
+        .basic_auth(CLIENT, Some(CLIENT_SECRET))
+        .form(&[
+            ("token", token.as_str()),
+            ("token_type_hint", "access_token"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    refused_as_revoked_within(
+        &backend,
+        &token,
+        Duration::from_secs(2),
+        "RFC 7009 revocation",
+    )
+    .await;
+    // The client's other token is untouched.
+    assert_eq!(backend.get("/api/hello", Some(&other)).await.0, 200);
+}
+
 /// A token signed by `key` whose header names no `kid`.
 fn kidless_token(key: &SigningKey, claims: &serde_json::Value) -> String {
     use tessera_jose::b64;

@@ -524,6 +524,24 @@ impl<B: SqlBackend> ClientStore for B {
             .map_err(B::error)
     }
 
+    async fn revoked_tokens(&self, from: i64) -> Result<Vec<(String, i64)>> {
+        let found = self
+            .pool()
+            .fetch_all(
+                "SELECT jti, expires_at FROM revoked_tokens WHERE expires_at >= $1 \
+                 ORDER BY expires_at, jti",
+                args![from],
+            )
+            .await;
+        found
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| Ok((r.text("jti")?, r.int("expires_at")?)))
+                    .collect()
+            })
+            .map_err(B::error)
+    }
+
     async fn purge_revoked_tokens(&self, before: i64) -> Result<u64> {
         self.pool()
             .execute(

@@ -406,7 +406,18 @@ async fn clients_and_token_denylist() {
         s.revoke_token("j1", 100).await.unwrap();
         s.revoke_token("j1", 100).await.unwrap();
         assert!(s.is_token_revoked("j1").await.unwrap());
-        assert_eq!(s.purge_revoked_tokens(101).await.unwrap(), 1);
+        s.revoke_token("j0", 200).await.unwrap();
+        s.revoke_token("j2", 100).await.unwrap();
+        let listed = |v: &[(&str, i64)]| -> Vec<(String, i64)> {
+            v.iter().map(|(j, e)| (j.to_string(), *e)).collect()
+        };
+        assert_eq!(
+            s.revoked_tokens(100).await.unwrap(),
+            listed(&[("j1", 100), ("j2", 100), ("j0", 200)])
+        );
+        assert_eq!(s.revoked_tokens(101).await.unwrap(), listed(&[("j0", 200)]));
+        assert_eq!(s.purge_revoked_tokens(101).await.unwrap(), 2);
+        assert_eq!(s.revoked_tokens(0).await.unwrap(), listed(&[("j0", 200)]));
         assert!(!s.is_token_revoked("j1").await.unwrap());
     }
 }
