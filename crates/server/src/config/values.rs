@@ -191,10 +191,32 @@ impl<'de> Deserialize<'de> for ProxyList {
                         "`{item}` is not an IP address or CIDR block (10.0.0.0/8, fd00::/8, 192.0.2.7)"
                     ))
                 })?;
-            nets.push(net.trunc());
+            nets.push(trusted_net(item, net).map_err(serde::de::Error::custom)?);
         }
         Ok(ProxyList(nets))
     }
+}
+
+/// A network to trust, as it is compared: truncated, an IPv4-mapped IPv6
+/// block as the IPv4 block it is (addresses are compared as IPv4, see
+/// [`canonical`]); refused if it trusts every address.
+fn trusted_net(item: &str, net: ipnet::IpNet) -> Result<ipnet::IpNet, String> {
+    let net = net.trunc();
+    if net.prefix_len() == 0 {
+        return Err(format!(
+            "`{item}` trusts every address, so any client could choose its own address: \
+             list your proxies' networks"
+        ));
+    }
+    if let ipnet::IpNet::V6(v6) = net {
+        if let (Some(v4), true) = (v6.addr().to_ipv4_mapped(), v6.prefix_len() >= 96) {
+            return ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+                .map(ipnet::IpNet::V4)
+                .map_err(|_| format!("`{item}` is not a valid IPv4-mapped block"))
+                .and_then(|n| trusted_net(item, n));
+        }
+    }
+    Ok(net)
 }
 
 /// The header a trusted proxy writes the client's address into.
@@ -210,6 +232,36 @@ pub enum ProxyHeader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_proxies_refuse_everything_and_read_mapped_blocks_as_ipv4() {
+        let list = |v: &str| serde_json::from_value::<ProxyList>(serde_json::json!(v));
+        for all in ["0.0.0.0/0", "::/0", "10.0.0.0/8, ::/0", "::ffff:0:0/96"] {
+            let e = list(all).unwrap_err().to_string();
+            assert!(e.contains("trusts every address"), "{all}: {e}");
+        }
+        let mapped = list("::ffff:10.0.0.0/104, ::ffff:192.0.2.7").unwrap();
+        assert_eq!(
+            mapped.0,
+            vec![
+                "10.0.0.0/8".parse::<ipnet::IpNet>().unwrap(),
+                "192.0.2.7/32".parse().unwrap()
+            ]
+        );
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert!(mapped.contains(&ip("10.1.2.3")));
+        assert!(mapped.contains(&ip("::ffff:10.1.2.3")));
+        assert!(!mapped.contains(&ip("11.0.0.1")));
+        // Ordinary blocks are kept as written (truncated).
+        let plain = list("10.1.2.3/8, fd00::1/8").unwrap();
+        assert_eq!(
+            plain.0,
+            vec![
+                "10.0.0.0/8".parse::<ipnet::IpNet>().unwrap(),
+                "fd00::/8".parse().unwrap()
+            ]
+        );
+    }
 
     #[test]
     fn durations() {
