@@ -86,6 +86,29 @@ export interface TesseraClientOptions {
   peerTimeout?: number;
   /** Fallback election window in ms (default 50). */
   electionWindow?: number;
+  /**
+   * DPoP (RFC 9449): `true` binds the session's tokens to a non-extractable P-256
+   * key kept in IndexedDB (shared by the app's tabs, kept across reloads). Every
+   * token request and every `fetch` then carries a proof. An object picks the key store.
+   */
+  dpop?: boolean | { keyStore?: DpopKeyStore };
+}
+
+/** Where the DPoP key pair lives (default: IndexedDB `tessera-dpop`). */
+export interface DpopKeyStore {
+  /** Returns the pair stored under `name`, storing `candidate` first if there is none (atomically across tabs). */
+  loadOrStore(name: string, candidate: CryptoKeyPair): Promise<CryptoKeyPair>;
+  clear(name: string): Promise<void>;
+}
+
+/** Signs DPoP proofs with the client's key. */
+export interface DpopSigner {
+  /** The public key (no private members). */
+  readonly jwk: { kty: 'EC'; crv: 'P-256'; x: string; y: string };
+  /** Its RFC 7638 thumbprint, as Tessera puts it in `cnf.jkt`. */
+  readonly jkt: string;
+  /** A proof for `method url`, bound to `accessToken` when given. */
+  proof(method: string, url: string, opts?: { base?: string; accessToken?: string | null; nowMs?: number }): Promise<string>;
 }
 
 /** The header Tessera requires on cookie-carried requests (`X-Tessera-CSRF`). */
@@ -135,6 +158,10 @@ export declare class TesseraClient {
   resume(): Promise<boolean>;
   /** Refreshes now, single-flight and across tabs. True when a fresh token is held, false when the session ended. */
   refresh(): Promise<boolean>;
+  /** True when the client was made with `dpop`. */
+  readonly dpop: boolean;
+  /** The DPoP signer (its key loaded or made on first use), or null without `dpop`. */
+  dpopSigner(): Promise<DpopSigner | null>;
   /** `fetch` with the access token; refreshes near expiry and once after a 401, retrying once. */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /** Logs out on the server and here. */

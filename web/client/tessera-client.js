@@ -13,6 +13,11 @@
 //   refresh while the others receive its result over a BroadcastChannel.
 // - A 401 triggers one refresh and one retry, never more. A refused refresh
 //   ends the session: `onSessionEnded` fires once and nothing loops.
+// - With `dpop: true`, every token request and every `fetch` carries a DPoP
+//   proof (RFC 9449) from a non-extractable key kept in IndexedDB (./dpop.js),
+//   and the tokens Tessera issues are bound to that key.
+
+import { DpopSigner, asksForNonce } from './dpop.js';
 
 const DEFAULT_PATHS = Object.freeze({
   register: '/v1/auth/register',
@@ -122,6 +127,9 @@ export class TesseraClient {
     this.now = options.now ?? (() => Date.now());
     this.peerTimeout = options.peerTimeout ?? 10_000;
     this.electionWindow = options.electionWindow ?? 50;
+    this.dpop = Boolean(options.dpop);
+    this._dpopOptions = options.dpop && typeof options.dpop === 'object' ? options.dpop : {};
+    this._signer = null; // the DPoP signer, once its key is loaded
     const fetchImpl = options.fetch ?? globalThis.fetch;
     if (typeof fetchImpl !== 'function') throw new TypeError('no fetch implementation');
     this._fetch = (input, init) => fetchImpl(input, init);
@@ -183,6 +191,40 @@ export class TesseraClient {
     return /^https?:\/\//i.test(path) ? path : `${this.baseUrl}${path}`;
   }
 
+  /** What relative URLs resolve against (for DPoP's `htu`). */
+  _base() {
+    return globalThis.location?.href ?? (this.baseUrl || undefined);
+  }
+
+  /** The DPoP signer (its key loaded or made on first use), or null without DPoP. */
+  dpopSigner() {
+    if (!this.dpop) return Promise.resolve(null);
+    if (!this._signer) {
+      this._signer = DpopSigner.open({ name: this.lockName, ...this._dpopOptions }).catch((e) => {
+        this._signer = null;
+        throw new TesseraError('DPoP: no key could be loaded or made', { cause: e });
+      });
+    }
+    return this._signer;
+  }
+
+  /**
+   * A token-endpoint request (login, refresh, logout): with DPoP, a proof is
+   * attached, and an answer asking for a server nonce is retried once with it.
+   */
+  async _tokenFetch(url, init) {
+    const signer = await this.dpopSigner();
+    if (!signer) return this._fetch(url, init);
+    for (let attempt = 0; ; attempt += 1) {
+      const headers = new Headers(init.headers);
+      headers.set('DPoP', await signer.proof(init.method ?? 'POST', url, { base: this._base() }));
+      const res = await this._fetch(url, { ...init, headers });
+      const nonce = signer.noteNonce(url, this._base(), res);
+      if (attempt === 0 && nonce && (await asksForNonce(res))) continue;
+      return res;
+    }
+  }
+
   _authInit(init = {}) {
     const headers = new Headers(init.headers);
     if (init.body !== undefined) headers.set('Content-Type', 'application/json');
@@ -200,7 +242,8 @@ export class TesseraClient {
       throw new TesseraError('the server sent no access token', { status: 200 });
     }
     const lifetime = body.expires_in * 1000;
-    this._access = { token: body.access_token, expiresAt: sentAt + lifetime, lifetime };
+    const tokenType = /^dpop$/i.test(String(body.token_type ?? '')) ? 'DPoP' : 'Bearer';
+    this._access = { token: body.access_token, expiresAt: sentAt + lifetime, lifetime, tokenType };
     this._generation += 1;
     this._ended = false;
     this._claims.clear();
@@ -234,7 +277,7 @@ export class TesseraClient {
     const sentAt = this.now();
     const init = { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
     if (this.mode === 'cookie') init.credentials = 'include';
-    const res = await this._fetch(this._url(this.paths.login), init);
+    const res = await this._tokenFetch(this._url(this.paths.login), init);
     if (!res.ok) throw await errorOf(res, 'login');
     const answer = await res.json();
     await this.setSession(answer, sentAt);
@@ -339,7 +382,7 @@ export class TesseraClient {
     const sentAt = this.now();
     let res;
     try {
-      res = await this._fetch(this._url(this.paths.refresh), init);
+      res = await this._tokenFetch(this._url(this.paths.refresh), init);
     } catch (cause) {
       throw new TesseraError('the refresh request failed', { cause });
     }
@@ -366,7 +409,12 @@ export class TesseraClient {
 
   _wire() {
     // Expiry travels as an absolute local time: every tab shares this clock.
-    return { accessToken: this._access.token, expiresAt: this._access.expiresAt, lifetime: this._access.lifetime };
+    return {
+      accessToken: this._access.token,
+      expiresAt: this._access.expiresAt,
+      lifetime: this._access.lifetime,
+      tokenType: this._access.tokenType,
+    };
   }
 
   _broadcast(msg) {
@@ -384,7 +432,12 @@ export class TesseraClient {
       this._claims.set(msg.from, this.now());
     } else if (msg.type === 'tokens' && typeof msg.accessToken === 'string' && typeof msg.expiresAt === 'number') {
       this._claims.clear();
-      this._access = { token: msg.accessToken, expiresAt: msg.expiresAt, lifetime: Number(msg.lifetime) || 0 };
+      this._access = {
+        token: msg.accessToken,
+        expiresAt: msg.expiresAt,
+        lifetime: Number(msg.lifetime) || 0,
+        tokenType: msg.tokenType === 'DPoP' ? 'DPoP' : 'Bearer',
+      };
       this._generation += 1;
       this._ended = false;
       this._notifyWaiters();
@@ -449,7 +502,7 @@ export class TesseraClient {
     }
     const retryable = input instanceof Request ? input.clone() : null;
     const sent = this.accessToken;
-    const first = await this._send(input, init, sent);
+    const first = await this._send(input, init, sent, this._access?.tokenType);
     if (first.status !== 401 || sent === null) return first;
     // The token was refused. If another call or tab has already replaced it,
     // just retry; otherwise refresh once, then retry once.
@@ -464,15 +517,33 @@ export class TesseraClient {
     } else if (this.accessToken === null) {
       return first;
     }
-    return this._send(retryable ?? input, init, this.accessToken);
+    return this._send(retryable ?? input, init, this.accessToken, this._access?.tokenType);
   }
 
-  _send(input, init, token) {
+  /**
+   * Sends `input` with `token`: as `Bearer`, or as `DPoP` with a proof bound
+   * to it (retried once when the resource asks for a new nonce).
+   */
+  async _send(input, init, token, tokenType) {
     const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
-    if (token) headers.set('Authorization', `Bearer ${token}`);
-    else headers.delete('Authorization');
     const target = typeof input === 'string' ? this._url(input) : input;
-    return this._fetch(target, { ...init, headers });
+    const signer = token && tokenType === 'DPoP' ? await this.dpopSigner() : null;
+    if (!signer) {
+      if (token) headers.set('Authorization', `Bearer ${token}`);
+      else headers.delete('Authorization');
+      return this._fetch(target, { ...init, headers });
+    }
+    const url = target instanceof Request ? target.url : String(target);
+    const method = init.method ?? (target instanceof Request ? target.method : 'GET');
+    const spare = target instanceof Request ? target.clone() : target;
+    headers.set('Authorization', `DPoP ${token}`);
+    headers.set('DPoP', await signer.proof(method, url, { base: this._base(), accessToken: token }));
+    const res = await this._fetch(target, { ...init, headers });
+    if (signer.noteNonce(url, this._base(), res) && (await asksForNonce(res))) {
+      headers.set('DPoP', await signer.proof(method, url, { base: this._base(), accessToken: token }));
+      return this._fetch(spare, { ...init, headers });
+    }
+    return res;
   }
 
   /** Ends the session on the server and here; `onSessionEnded` fires with reason `logout`. */
@@ -487,7 +558,7 @@ export class TesseraClient {
     let failure = null;
     if (init) {
       try {
-        const res = await this._fetch(this._url(this.paths.logout), init);
+        const res = await this._tokenFetch(this._url(this.paths.logout), init);
         if (!res.ok && res.status !== 400 && res.status !== 401) failure = await errorOf(res, 'logout');
       } catch (cause) {
         failure = new TesseraError('the logout request failed', { cause });

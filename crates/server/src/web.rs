@@ -91,6 +91,12 @@ const ASSETS: &[Asset] = &[
         shared: true,
     },
     Asset {
+        paths: &["/client/dpop.js"],
+        body: include_str!("../../../web/client/dpop.js"),
+        content_type: JS,
+        shared: true,
+    },
+    Asset {
         paths: &["/client/tessera-client.d.ts"],
         body: include_str!("../../../web/client/index.d.ts"),
         content_type: TEXT,

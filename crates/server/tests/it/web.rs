@@ -121,6 +121,7 @@ async fn every_referenced_asset_is_served_with_its_content_type() {
         "/assets/demo.js",
         "/assets/demo.css",
         "/client/tessera-client.js",
+        "/client/dpop.js",
     ] {
         assert!(
             seen.contains(must),

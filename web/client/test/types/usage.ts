@@ -24,6 +24,13 @@ const client = new TesseraClient({
 
 const bearer = new TesseraClient({ storage: webStorage(localStorage), crossTab: true, locks: null });
 const memory = new TesseraClient({ storage: memoryStorage(), fetch: globalThis.fetch, now: () => Date.now() });
+const bound = new TesseraClient({ dpop: true });
+async function proofs(): Promise<string | null> {
+  const signer = await bound.dpopSigner();
+  const jkt: string | undefined = signer?.jkt;
+  return signer ? signer.proof('GET', `https://api.example/x#${jkt}`, { accessToken: bound.accessToken }) : null;
+}
+void proofs;
 
 async function flow(): Promise<void> {
   const answer: TokenAnswer = await client.login('ada@example.com', 'pw');
