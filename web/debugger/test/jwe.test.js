@@ -335,3 +335,28 @@ test('the supported lists are what the page and README promise', () => {
     assert.ok(page.includes(`<code>${name}</code>`), `index.html lists ${name}`);
   }
 });
+
+test('a browser whose WebCrypto lacks X25519 gets a clear message', async () => {
+  const x = await joseKey('ECDH-ES', 'X25519');
+  const token = await joseEncrypt('ECDH-ES', 'A128GCM', x);
+  const real = globalThis.crypto;
+  const subtle = new Proxy(real.subtle, {
+    get(target, name) {
+      if (name === 'importKey') {
+        return async (format, data, params, ...rest) => {
+          if (params && params.name === 'X25519') throw new DOMException('Unrecognized name', 'NotSupportedError');
+          return target.importKey(format, data, params, ...rest);
+        };
+      }
+      const v = Reflect.get(target, name);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  Object.defineProperty(globalThis, 'crypto', { value: { subtle }, configurable: true, writable: true });
+  try {
+    assert.match((await open(token, x.jwk)).error, /this browser's WebCrypto does not support X25519/);
+  } finally {
+    Object.defineProperty(globalThis, 'crypto', { value: real, configurable: true, writable: true });
+  }
+  assert.equal((await open(token, x.jwk)).text, INNER);
+});
