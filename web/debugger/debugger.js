@@ -72,6 +72,7 @@ function clearDecoded() {
   $('summary').hidden = true;
   $('no-times').hidden = false;
   $('inner-note').hidden = true;
+  $('colored-note').hidden = true;
   runId++; // a verification still running is about a token no longer shown
 }
 
@@ -266,6 +267,7 @@ async function decryptNow() {
     const note = result.nested ? '' : ' (the header has no cty "JWT", but the content is a signed token)';
     setJweStatus('valid', `Decrypted (${how}): a nested JWT${note}, shown and verified below.`);
     $('inner-note').hidden = false;
+    $('colored-note').hidden = false;
     showJws(inner);
     return;
   }

@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, recordRequests, startTessera, userTokens } from './harness.js';
+import { launch, recordRequests, screenshotDir, startTessera, userTokens } from './harness.js';
 import { CONTENT_ALGORITHMS, CURVES, KEY_ALGORITHMS } from '../../debugger/jwe.js';
 
 /** A private JWK for `alg`, made by Node's crypto. */
@@ -114,6 +114,7 @@ for (const setup of SETUPS) {
       assert.match(await state(p, '#jwe-status', 'valid'), new RegExp(escape(`Decrypted (${setup.alg}, ${setup.enc}, kid ${jwk.kid}): a nested JWT`)));
       assert.match(await state(p, '#verdict', 'valid'), /Signature verified \(ES256/);
       assert.equal(await p.isVisible('#inner-note'), true);
+      assert.equal(await p.isVisible('#colored-note'), true);
       assert.equal(await p.textContent('#alg'), 'ES256');
       assert.equal(await p.textContent('#typ'), 'at+jwt');
       const payload = JSON.parse(await p.textContent('#payload'));
@@ -187,6 +188,23 @@ test('the page lists what it can decrypt; /debugger#<jwe> works; zip and unknown
     assert.match(await p.textContent('#decode-error'), /unsupported key management "alg" "RSA1_5"/);
     assert.deepEqual(await p.evaluate(() => window.__cspViolations), []);
     assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('screenshot of the debugger decrypting an encrypted access token', async () => {
+  const { server, jwk } = SETUPS[0];
+  const tokens = await userTokens(server.url);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+  try {
+    const p = await context.newPage();
+    await p.goto(`${server.url}/debugger#${tokens.access_token}`);
+    await p.waitForSelector('#jwe-box:not([hidden])');
+    await p.fill('#jwe-key', JSON.stringify(jwk, null, 1));
+    await state(p, '#verdict', 'valid');
+    await p.evaluate(() => document.activeElement?.blur());
+    await p.screenshot({ path: join(screenshotDir(), 'debugger-jwe.png'), fullPage: true });
   } finally {
     await context.close();
   }
