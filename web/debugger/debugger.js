@@ -18,6 +18,7 @@ let current = null; // the decoded token (the inner one of a JWE, once decrypted
 let currentJwe = null; // the decoded JWE, when the pasted token is one
 let runId = 0;
 let decryptRunId = 0;
+let tokenEdited = false; // the token changed and decodeNow has not run yet
 
 /** Pretty JSON as coloured spans (keys, strings, numbers, literals). */
 function renderJson(value, indent = 0) {
@@ -159,6 +160,7 @@ function showDecodeError(message) {
 }
 
 function decodeNow() {
+  tokenEdited = false;
   const text = $('token').value;
   current = null;
   clearDecoded();
@@ -232,6 +234,7 @@ function openJwe(text) {
 
 /** Decrypts the current JWE with the pasted key; shows the inner token. */
 async function decryptNow() {
+  if (tokenEdited) return; // decodeNow is due, and decrypts the new token
   const id = ++decryptRunId;
   current = null;
   clearDecoded();
@@ -272,16 +275,20 @@ async function decryptNow() {
     return;
   }
   setJweStatus('valid', `Decrypted (${how}): the content is not a JWT, so there is no signature to verify.`);
-  const value = (() => {
-    try {
-      return result.text === null ? undefined : JSON.parse(result.text);
-    } catch {
-      return undefined;
-    }
-  })();
+  showPlaintext(result);
+  setVerdict('idle', 'Nothing to verify: the decrypted content is not a signed token.');
+}
+
+/** Decrypted content that is not a JWT: as JSON when it is JSON, else as text (or its size). */
+function showPlaintext(result) {
+  let value;
+  try {
+    value = result.text === null ? undefined : JSON.parse(result.text);
+  } catch {
+    value = undefined;
+  }
   if (value !== undefined) $('payload').append(renderJson(value));
   else $('payload').textContent = result.text ?? `(${result.plaintext.length} bytes of binary content)`;
-  setVerdict('idle', 'Nothing to verify: the decrypted content is not a signed token.');
 }
 
 async function serverJwks(refresh) {
@@ -355,9 +362,14 @@ function init() {
   // Any edit makes the old verdict stale at once; the new one follows.
   const stale = (fn) => () => {
     setVerdict('pending', 'Checking…');
+    if (!$('jwe-box').hidden) setJweStatus('pending', 'Checking…');
     fn();
   };
-  $('token').addEventListener('input', stale(debounce(decodeNow, 150)));
+  const decodeSoon = stale(debounce(decodeNow, 150));
+  $('token').addEventListener('input', () => {
+    tokenEdited = true;
+    decodeSoon();
+  });
   for (const r of document.querySelectorAll('input[name="source"]')) {
     r.addEventListener('change', () => {
       showSourceInputs();
@@ -367,11 +379,7 @@ function init() {
   $('key').addEventListener('input', stale(debounce(verifyNow, 250)));
   $('secret').addEventListener('input', stale(debounce(verifyNow, 250)));
   $('secret-encoded').addEventListener('change', verifyNow);
-  const decryptSoon = debounce(decryptNow, 250);
-  $('jwe-key').addEventListener('input', () => {
-    setJweStatus('pending', 'Checking…');
-    stale(decryptSoon)();
-  });
+  $('jwe-key').addEventListener('input', stale(debounce(decryptNow, 250)));
   $('verify-form').addEventListener('submit', (e) => {
     e.preventDefault();
     verifyNow();

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch, recordRequests, screenshotDir, startTessera, userTokens } from './harness.js';
+import * as jose from 'jose';
 import { CONTENT_ALGORITHMS, CURVES, KEY_ALGORITHMS } from '../../debugger/jwe.js';
 
 /** A private JWK for `alg`, made by Node's crypto. */
@@ -186,6 +187,41 @@ test('the page lists what it can decrypt; /debugger#<jwe> works; zip and unknown
     await p.fill('#token', [b64({ ...header, alg: 'RSA1_5' }), ...rest].join('.'));
     await p.waitForFunction(() => /RSA1_5/.test(document.getElementById('decode-error').textContent));
     assert.match(await p.textContent('#decode-error'), /unsupported key management "alg" "RSA1_5"/);
+    assert.deepEqual(await p.evaluate(() => window.__cspViolations), []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a JWE that holds JSON is shown decrypted with nothing to verify; a JWS without cty "JWT" is still shown and verified', async () => {
+  const { server } = SETUPS[1];
+  const secret = crypto.randomBytes(32);
+  const jwk = { kty: 'oct', k: secret.toString('base64url'), alg: 'A256KW' };
+  const seal = (plaintext, header = {}) =>
+    new jose.CompactEncrypt(new TextEncoder().encode(plaintext)).setProtectedHeader({ alg: 'A256KW', enc: 'A128GCM', ...header }).encrypt(secret);
+  const jsonJwe = await seal(JSON.stringify({ hello: 'world', n: 1 }));
+  const tokens = await userTokens(server.url);
+  // Below, the inner JWS of a server token is sealed again without cty.
+  const { context, page: p, errors } = await page();
+  try {
+    await p.goto(`${server.url}/debugger`);
+    await p.waitForSelector('html[data-ready="true"]');
+    await p.fill('#token', tokens.access_token);
+    await p.fill('#jwe-key', JSON.stringify(SETUPS[1].jwk));
+    await state(p, '#verdict', 'valid');
+    const inner = `${await p.textContent('#enc-header')}.${await p.textContent('#enc-payload')}.${await p.textContent('#enc-signature')}`;
+
+    await p.fill('#token', jsonJwe);
+    await p.fill('#jwe-key', JSON.stringify(jwk));
+    assert.match(await state(p, '#jwe-status', 'valid'), /the content is not a JWT/);
+    assert.deepEqual(JSON.parse(await p.textContent('#payload')), { hello: 'world', n: 1 });
+    assert.match(await p.textContent('#verdict'), /Nothing to verify/);
+    assert.equal(await p.isVisible('#colored'), false);
+
+    await p.fill('#token', await seal(inner));
+    assert.match(await state(p, '#jwe-status', 'valid'), /no cty "JWT", but the content is a signed token/);
+    assert.match(await state(p, '#verdict', 'valid'), /Signature verified \(ES256/);
     assert.deepEqual(await p.evaluate(() => window.__cspViolations), []);
     assert.deepEqual(errors, []);
   } finally {
