@@ -275,7 +275,7 @@ async function importOrExplain(format, data, params, usages, what) {
 }
 
 /** Unwraps an AES key-wrapped CEK (RFC 3394) with a raw KEK. */
-async function aesUnwrap(kekBytes, wrapped, cekBytes) {
+export async function aesUnwrap(kekBytes, wrapped, cekBytes) {
   if (wrapped.length !== cekBytes + 8) throw new JweError(`the encrypted key has ${wrapped.length} bytes; ${cekBytes + 8} were expected`);
   const kek = await importOrExplain('raw', kekBytes, { name: 'AES-KW' }, ['unwrapKey'], 'the key-wrapping key');
   let cek;

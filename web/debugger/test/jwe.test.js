@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
 import {
+  aesUnwrap,
   CONTENT_ALGORITHMS,
   concatKdf,
   constantTimeEqual,
@@ -178,6 +179,32 @@ test('Wycheproof a128cbc_hs256_test.json: every case agrees', async (t) => {
     }
   }
   assert.equal(total, file.numberOfTests);
+});
+
+test('Wycheproof aes_wrap_test.json: every 128- and 256-bit case agrees (AES-192 is not used by the JWE algorithms here)', async (t) => {
+  const path = join(WYCHEPROOF_DIR, 'aes_wrap_test.json');
+  if (!existsSync(path)) {
+    t.skip(`wycheproof vectors not found at ${WYCHEPROOF_DIR}`);
+    return;
+  }
+  let run = 0;
+  for (const group of readJson(path).testGroups) {
+    if (group.keySize === 192) continue;
+    for (const c of group.tests) {
+      let got;
+      try {
+        const ct = hex(c.ct);
+        got = Buffer.from(await aesUnwrap(hex(c.key), ct, ct.length - 8)).toString('hex');
+      } catch (e) {
+        assert.ok(e instanceof JweError, `tcId ${c.tcId}: ${e}`);
+        got = null;
+      }
+      run += 1;
+      if (c.result === 'valid') assert.equal(got, c.msg, `tcId ${c.tcId}`);
+      else if (c.result === 'invalid') assert.equal(got, null, `tcId ${c.tcId} (${c.comment}) unwrapped`);
+    }
+  }
+  assert.equal(run, 110);
 });
 
 /** A private JWK from npm jose for `alg` (and curve), with `alg` and `kid` set. */
