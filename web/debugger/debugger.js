@@ -1,6 +1,8 @@
-// The debugger page: decodes as you type, verifies with WebCrypto.
-// The token stays in this page: the only request made is GET /.well-known/jwks.json.
+// The debugger page: decodes as you type, decrypts a JWE with a pasted private
+// key, verifies with WebCrypto. The token and the keys stay in this page: the
+// only request made is GET /.well-known/jwks.json.
 import { decodeJwt, JwtError, parseKeyText, secretBytes, timeClaims, verifyJwt, warnings } from './jwt.js';
+import { decodeJwe, decryptJwe, JweError, looksLikeJwe, parsePrivateKeyText } from './jwe.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, cls, text) => {
@@ -12,8 +14,11 @@ const el = (tag, cls, text) => {
 
 const JWKS_PATH = '/.well-known/jwks.json';
 let jwksCache = null; // { at, jwks }
-let current = null; // the decoded token
+let current = null; // the decoded token (the inner one of a JWE, once decrypted)
+let currentJwe = null; // the decoded JWE, when the pasted token is one
 let runId = 0;
+let decryptRunId = 0;
+let tokenEdited = false; // the token changed and decodeNow has not run yet
 
 /** Pretty JSON as coloured spans (keys, strings, numbers, literals). */
 function renderJson(value, indent = 0) {
@@ -67,6 +72,17 @@ function clearDecoded() {
   $('colored').hidden = true;
   $('summary').hidden = true;
   $('no-times').hidden = false;
+  $('inner-note').hidden = true;
+  $('colored-note').hidden = true;
+  runId++; // a verification still running is about a token no longer shown
+}
+
+function clearJwe() {
+  currentJwe = null;
+  decryptRunId++;
+  for (const id of ['jwe-header', 'jwe-alg', 'jwe-enc', 'jwe-cty', 'jwe-kid', 'jwe-status']) $(id).textContent = '';
+  $('jwe-status').dataset.state = 'idle';
+  $('jwe-box').hidden = true;
 }
 
 function source() {
@@ -135,27 +151,44 @@ function renderTimes() {
   }
 }
 
-function decodeNow() {
-  const text = $('token').value;
+function showDecodeError(message) {
   const err = $('decode-error');
+  err.textContent = message;
+  err.hidden = false;
+  setVerdict('idle', 'Nothing to verify.');
+  $('times').hidden = true;
+}
+
+function decodeNow() {
+  tokenEdited = false;
+  const text = $('token').value;
   current = null;
   clearDecoded();
+  clearJwe();
   if (!text.trim()) {
-    err.hidden = true;
+    $('decode-error').hidden = true;
     setVerdict('idle', 'Paste a token to verify it.');
     $('times').hidden = true;
     return;
   }
-  try {
-    current = decodeJwt(text);
-  } catch (e) {
-    err.textContent = e instanceof JwtError ? `Not a JWT: ${e.message}.` : `Not a JWT: ${e}`;
-    err.hidden = false;
-    setVerdict('idle', 'Nothing to verify.');
-    $('times').hidden = true;
+  if (looksLikeJwe(text)) {
+    openJwe(text);
     return;
   }
-  err.hidden = true;
+  let decoded;
+  try {
+    decoded = decodeJwt(text);
+  } catch (e) {
+    showDecodeError(e instanceof JwtError ? `Not a JWT: ${e.message}.` : `Not a JWT: ${e}`);
+    return;
+  }
+  $('decode-error').hidden = true;
+  showJws(decoded);
+}
+
+/** Shows a decoded JWS (pasted, or decrypted from a JWE) and verifies it. */
+function showJws(decoded) {
+  current = decoded;
   const [h, p, s] = current.parts;
   $('enc-header').textContent = h;
   $('enc-payload').textContent = p;
@@ -174,6 +207,90 @@ function decodeNow() {
   verifyNow();
 }
 
+function setJweStatus(state, message) {
+  const v = $('jwe-status');
+  v.dataset.state = state;
+  v.textContent = message;
+}
+
+/** A pasted JWE: show its protected header, then decrypt with the pasted key. */
+function openJwe(text) {
+  try {
+    currentJwe = decodeJwe(text);
+  } catch (e) {
+    showDecodeError(`Not a usable JWE: ${e instanceof JweError ? e.message : e}.`);
+    return;
+  }
+  $('decode-error').hidden = true;
+  const h = currentJwe.header;
+  $('jwe-header').append(renderJson(h));
+  $('jwe-alg').textContent = currentJwe.alg;
+  $('jwe-enc').textContent = currentJwe.enc;
+  $('jwe-cty').textContent = typeof h.cty === 'string' ? h.cty : '—';
+  $('jwe-kid').textContent = typeof h.kid === 'string' ? h.kid : '—';
+  $('jwe-box').hidden = false;
+  decryptNow();
+}
+
+/** Decrypts the current JWE with the pasted key; shows the inner token. */
+async function decryptNow() {
+  if (tokenEdited) return; // decodeNow is due, and decrypts the new token
+  const id = ++decryptRunId;
+  current = null;
+  clearDecoded();
+  if (!currentJwe) return;
+  const keyText = $('jwe-key').value;
+  if (!keyText.trim()) {
+    setJweStatus('idle', 'Paste the private key (a JWK, or a JWKS) to decrypt.');
+    setVerdict('idle', 'Decrypt the token to verify the signed token inside.');
+    return;
+  }
+  setJweStatus('pending', 'Decrypting…');
+  let result;
+  try {
+    result = await decryptJwe(currentJwe, parsePrivateKeyText(keyText));
+  } catch (e) {
+    if (id !== decryptRunId) return;
+    setJweStatus('error', `Cannot decrypt: ${e instanceof JweError ? e.message : e}.`);
+    setVerdict('idle', 'Nothing to verify.');
+    return;
+  }
+  if (id !== decryptRunId) return;
+  const how = `${currentJwe.alg}, ${currentJwe.enc}${result.kid ? `, kid ${result.kid}` : ''}`;
+  const looksSigned = result.text !== null && result.text.trim().split('.').length === 3;
+  if (result.nested || looksSigned) {
+    let inner;
+    try {
+      inner = decodeJwt(result.text ?? '');
+    } catch (e) {
+      setJweStatus('error', `Decrypted (${how}), but the content is not a JWT: ${e instanceof JwtError ? e.message : e}.`);
+      setVerdict('idle', 'Nothing to verify.');
+      return;
+    }
+    const note = result.nested ? '' : ' (the header has no cty "JWT", but the content is a signed token)';
+    setJweStatus('valid', `Decrypted (${how}): a nested JWT${note}, shown and verified below.`);
+    $('inner-note').hidden = false;
+    $('colored-note').hidden = false;
+    showJws(inner);
+    return;
+  }
+  setJweStatus('valid', `Decrypted (${how}): the content is not a JWT, so there is no signature to verify.`);
+  showPlaintext(result);
+  setVerdict('idle', 'Nothing to verify: the decrypted content is not a signed token.');
+}
+
+/** Decrypted content that is not a JWT: as JSON when it is JSON, else as text (or its size). */
+function showPlaintext(result) {
+  let value;
+  try {
+    value = result.text === null ? undefined : JSON.parse(result.text);
+  } catch {
+    value = undefined;
+  }
+  if (value !== undefined) $('payload').append(renderJson(value));
+  else $('payload').textContent = result.text ?? `(${result.plaintext.length} bytes of binary content)`;
+}
+
 async function serverJwks(refresh) {
   if (!jwksCache || refresh || Date.now() - jwksCache.at > 60_000) {
     // A plain GET with no token in it: no credentials, no referrer.
@@ -187,7 +304,8 @@ async function serverJwks(refresh) {
 async function verifyNow() {
   const id = ++runId;
   if (!current) {
-    setVerdict('idle', $('token').value.trim() ? 'Nothing to verify.' : 'Paste a token to verify it.');
+    if (currentJwe && $('jwe-status').dataset.state !== 'error') setVerdict('idle', 'Decrypt the token to verify the signed token inside.');
+    else setVerdict('idle', $('token').value.trim() ? 'Nothing to verify.' : 'Paste a token to verify it.');
     return;
   }
   const s = source();
@@ -244,9 +362,14 @@ function init() {
   // Any edit makes the old verdict stale at once; the new one follows.
   const stale = (fn) => () => {
     setVerdict('pending', 'Checking…');
+    if (!$('jwe-box').hidden) setJweStatus('pending', 'Checking…');
     fn();
   };
-  $('token').addEventListener('input', stale(debounce(decodeNow, 150)));
+  const decodeSoon = stale(debounce(decodeNow, 150));
+  $('token').addEventListener('input', () => {
+    tokenEdited = true;
+    decodeSoon();
+  });
   for (const r of document.querySelectorAll('input[name="source"]')) {
     r.addEventListener('change', () => {
       showSourceInputs();
@@ -256,6 +379,7 @@ function init() {
   $('key').addEventListener('input', stale(debounce(verifyNow, 250)));
   $('secret').addEventListener('input', stale(debounce(verifyNow, 250)));
   $('secret-encoded').addEventListener('change', verifyNow);
+  $('jwe-key').addEventListener('input', stale(debounce(decryptNow, 250)));
   $('verify-form').addEventListener('submit', (e) => {
     e.preventDefault();
     verifyNow();

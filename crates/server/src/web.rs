@@ -55,6 +55,12 @@ const ASSETS: &[Asset] = &[
         shared: false,
     },
     Asset {
+        paths: &["/assets/jwe.js"],
+        body: include_str!("../../../web/debugger/jwe.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
         paths: &["/assets/debugger.css"],
         body: include_str!("../../../web/debugger/debugger.css"),
         content_type: CSS,

@@ -36,8 +36,8 @@ function freePort() {
   });
 }
 
-/** Starts `tessera serve` with its own data directory and port; resolves to `{url, stop}`. */
-export async function startTessera({ alg = 'ES256', ttl = TTL } = {}) {
+/** Starts `tessera serve` with its own data directory and port (and `env` added); resolves to `{url, stop}`. */
+export async function startTessera({ alg = 'ES256', ttl = TTL, env: extraEnv = {} } = {}) {
   const target = process.env.CARGO_TARGET_DIR ? resolve(repoDir, process.env.CARGO_TARGET_DIR) : join(repoDir, 'target');
   const bin = process.env.TESSERA_BIN ?? join(target, 'debug/tessera');
   const dir = mkdtempSync(join(tmpdir(), `tessera-web-${alg}-`));
@@ -52,6 +52,7 @@ export async function startTessera({ alg = 'ES256', ttl = TTL } = {}) {
     TESSERA_ARGON2_MEMORY_KIB: '1024',
     TESSERA_ARGON2_ITERATIONS: '1',
     TESSERA_REGISTER_RATE_PER_MINUTE: '0',
+    ...extraEnv,
   };
   let output = '';
   const child = spawn(bin, ['serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });

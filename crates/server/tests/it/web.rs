@@ -116,6 +116,7 @@ async fn every_referenced_asset_is_served_with_its_content_type() {
     for must in [
         "/assets/debugger.js",
         "/assets/jwt.js",
+        "/assets/jwe.js",
         "/assets/debugger.css",
         "/assets/tessera.css",
         "/assets/demo.js",
