@@ -8,7 +8,7 @@
 //! 6749/7009/7662 endpoints; `feed` the revocation feed; `respond` the answer
 //! shapes they share; `extract` the extractors, each with one rejection type
 //! ([`ApiError`]); `cookie` cookie mode and its CSRF check; `web` the embedded
-//! pages; `observe` request ids, logs and per-route metrics; `registry` the
+//! pages; `pages` the server-rendered account pages and their CSRF; `observe` request ids, logs and per-route metrics; `registry` the
 //! Prometheus registry and its upkeep; `openapi` the document, generated from
 //! the handlers and the `tessera-api` types they take and return; `config`
 //! every configuration key, defined once.
@@ -35,6 +35,7 @@ mod feed;
 mod oauth;
 pub mod observe;
 mod openapi;
+mod pages;
 mod registry;
 mod respond;
 mod routes;
@@ -228,6 +229,7 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api();
     api.merge(openapi::routes(doc))
         .merge(web::routes())
+        .merge(pages::routes(body_limit))
         .route_layer(axum::middleware::from_fn(observe::metrics))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)

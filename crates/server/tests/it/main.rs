@@ -19,6 +19,7 @@ mod keys;
 mod limits;
 mod oauth;
 mod ops;
+mod pages;
 mod proxies;
 mod refresh;
 mod restart;
