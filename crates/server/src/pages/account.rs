@@ -56,25 +56,8 @@ fn link_token(query: Option<&str>) -> Option<Zeroizing<String>> {
         .map(|(_, v)| Zeroizing::new(v.into_owned()))
 }
 
-/// The form for `kind`, with `error` shown above it when set.
-fn form_page(
-    state: &AppState,
-    headers: &HeaderMap,
-    kind: Kind,
-    token: &str,
-    error: Option<(StatusCode, &str)>,
-) -> Page {
-    let issued = match csrf::issue(&state.config, headers) {
-        Ok(i) => i,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot make a CSRF value");
-            return Page::message(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                kind.title(),
-                "Something went wrong on our side. Try again in a moment.",
-            );
-        }
-    };
+/// The opening panel and the form of `kind`, with its hidden fields.
+fn form_markup(kind: Kind, csrf: &str, token: &str) -> Html {
     let mut body = Html::new();
     body.raw("<section class=\"panel\">");
     match kind {
@@ -95,7 +78,7 @@ fn form_page(
             .raw("<form id=\"account-form\" method=\"post\" action=\"/account/verify\" ")
             .raw("data-kind=\"verify\" data-api=\"/v1/auth/email/verify\">"),
     };
-    body.hidden("csrf", &issued.token).hidden("token", token);
+    body.hidden("csrf", csrf).hidden("token", token);
     if kind == Kind::Reset {
         body.raw("<label for=\"new_password\">New password</label>")
             .raw("<input type=\"password\" id=\"new_password\" name=\"new_password\" ")
@@ -109,6 +92,29 @@ fn form_page(
         body.raw("<button type=\"submit\" id=\"submit\">Confirm</button>");
     }
     body.raw("</form>");
+    body
+}
+
+/// The form for `kind`, with `error` shown above it when set.
+fn form_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    kind: Kind,
+    token: &str,
+    error: Option<(StatusCode, &str)>,
+) -> Page {
+    let issued = match csrf::issue(&state.config, headers) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot make a CSRF value");
+            return Page::message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                kind.title(),
+                "Something went wrong on our side. Try again in a moment.",
+            );
+        }
+    };
+    let mut body = form_markup(kind, &issued.token, token);
     let status = match error {
         Some((status, message)) => {
             body.raw("<p id=\"result\" class=\"result bad\" role=\"status\">")

@@ -223,7 +223,7 @@ async fn a_post_without_matching_csrf_is_a_403_page() {
 }
 
 #[tokio::test]
-async fn a_bad_token_is_a_400_page_and_changes_nothing() {
+async fn a_bad_token_is_a_400_page() {
     let p = Pages::start().await;
     let same_origin = [("sec-fetch-site", "same-origin"), ("origin", "null")];
     let a = p
