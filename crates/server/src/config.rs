@@ -695,6 +695,7 @@ impl Config {
             ip: policy(self.login_ip_max_failures),
             register_per_minute: self.register_rate_per_minute,
             refresh_per_minute: self.refresh_rate_per_minute,
+            ..ThrottleConfig::default()
         }
     }
 
@@ -731,6 +732,7 @@ impl Config {
             argon2_workers: self.argon2_workers,
             session_cache_ttl: self.session_cache_ttl.0,
             audit_retention: self.audit_retention.0,
+            ..AuthConfig::default()
         })
     }
 }

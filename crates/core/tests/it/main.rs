@@ -85,6 +85,8 @@ pub(crate) fn no_throttle() -> Limiter {
         ip: never,
         register_per_minute: 0,
         refresh_per_minute: 0,
+        mail_per_ip_per_minute: 0,
+        mail_per_account_per_hour: 0,
     }))
 }
 

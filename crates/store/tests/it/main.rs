@@ -73,6 +73,8 @@ fn user(id: &str, email: &str) -> User {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$x$y".into(),
         roles: vec!["user".into()],
         created_at: 100,
+        email_verified_at: None,
+        disabled_at: None,
     }
 }
 
