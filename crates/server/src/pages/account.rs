@@ -184,7 +184,9 @@ fn accept<'f>(
 fn refusal(e: tessera_core::Error) -> (StatusCode, String) {
     use tessera_core::Error as E;
     match e {
-        E::InvalidGrant(_) | E::NotFound(_) => (StatusCode::BAD_REQUEST, SPENT.to_owned()),
+        E::InvalidLinkToken | E::InvalidGrant(_) | E::NotFound(_) => {
+            (StatusCode::BAD_REQUEST, SPENT.to_owned())
+        }
         E::InvalidInput { .. } | E::MissingParameter(_) => {
             (StatusCode::BAD_REQUEST, format!("Not accepted: {e}."))
         }

@@ -7,6 +7,7 @@ use crate::support::base_config;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use std::sync::Arc;
+use std::time::Duration;
 use tempfile::TempDir;
 use tessera_jose::ManualClock;
 use tower::ServiceExt;
@@ -30,7 +31,8 @@ impl Answer {
 
 struct Pages {
     router: axum::Router,
-    _dir: TempDir,
+    state: tessera_server::AppState,
+    dir: TempDir,
 }
 
 impl Pages {
@@ -40,8 +42,9 @@ impl Pages {
         let clock = Arc::new(ManualClock::new(crate::support::T0));
         let state = tessera_server::build_state(cfg, clock).await.unwrap();
         Pages {
-            router: tessera_server::router(state),
-            _dir: dir,
+            router: tessera_server::router(state.clone()),
+            state,
+            dir,
         }
     }
 
@@ -297,4 +300,113 @@ async fn bodies_that_are_not_a_small_form_are_refused_with_html() {
         .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(a.text.contains("sent twice"));
+}
+
+/// The token of the newest `/account/{kind}` link in a `.eml` the server
+/// wrote (no `smtp_url`: messages are files under `data_dir/mail/`).
+async fn mailed_token(p: &Pages, file_prefix: &str, kind: &str) -> String {
+    assert!(
+        p.state
+            .app
+            .lifecycle
+            .flush_mail(Duration::from_secs(10))
+            .await
+    );
+    let dir = p.dir.path().join("mail");
+    let mut found = None;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with(file_prefix) {
+            continue;
+        }
+        // Undo quoted-printable soft breaks and `=3D` before searching.
+        let raw = std::fs::read_to_string(&path).unwrap();
+        let text = raw
+            .replace("=\r\n", "")
+            .replace("=\n", "")
+            .replace("=3D", "=");
+        let marker = format!("/account/{kind}?token=");
+        let start = text.find(&marker).expect("a link in the mail") + marker.len();
+        let token: String = text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || "-_.~".contains(*c))
+            .collect();
+        found = Some(token);
+    }
+    found.unwrap_or_else(|| panic!("no {file_prefix} mail in {}", dir.display()))
+}
+
+#[tokio::test]
+async fn the_no_js_forms_spend_a_real_link_once() {
+    let p = Pages::start().await;
+    let info = tessera_core::ClientInfo::default();
+    let app = &p.state.app;
+    let email = "pages@example.com";
+    app.accounts
+        .register(email, crate::support::PASSWORD, &info)
+        .await
+        .unwrap();
+    let before = app
+        .sessions
+        .login_unthrottled(email, crate::support::PASSWORD, &info)
+        .await
+        .unwrap();
+
+    // Verify: the GET spends nothing, the POST does, a second POST is a 400.
+    let token = mailed_token(&p, "verify_email", "verify").await;
+    let a = p.get(&format!("/account/verify?token={token}")).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let csrf = hidden(&a.text, "csrf");
+    let form = format!("csrf={csrf}&token={token}");
+    let a = p
+        .post("/account/verify", Some(&csrf), &[], form.clone())
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(a.text.contains("Your email address is confirmed"));
+    let a = p.post("/account/verify", Some(&csrf), &[], form).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+
+    // Reset: a verify token is not a reset token.
+    let new = "a brand new horse battery";
+    let reset_form =
+        |t: &str| format!("csrf={csrf}&token={t}&new_password={new}&new_password_confirm={new}");
+    let a = p
+        .post("/account/reset", Some(&csrf), &[], reset_form(&token))
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.text.contains("already been used"));
+
+    app.lifecycle.forgot_password(email, &info).await.unwrap();
+    let token = mailed_token(&p, "password_reset", "reset").await;
+    // A password the policy refuses: 400, the form again with the reason,
+    // and the link still works.
+    let common = format!(
+        "csrf={csrf}&token={token}&new_password=password123&new_password_confirm=password123"
+    );
+    let a = p.post("/account/reset", Some(&csrf), &[], common).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.text.contains("too common"), "{}", a.text);
+    assert!(a.text.contains("<form"));
+    let a = p
+        .post("/account/reset", Some(&csrf), &[], reset_form(&token))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(a.text.contains("Your password has been changed"));
+    // Spent: a second use is a 400 page and changes nothing.
+    let other = "another brand new password";
+    let again =
+        format!("csrf={csrf}&token={token}&new_password={other}&new_password_confirm={other}");
+    let a = p.post("/account/reset", Some(&csrf), &[], again).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    let login = |pw: &'static str| app.sessions.login_unthrottled(email, pw, &info);
+    assert!(login(crate::support::PASSWORD).await.is_err());
+    assert!(login(other).await.is_err());
+    assert!(login(new).await.is_ok());
+    // The session from before the reset is gone.
+    assert!(app
+        .sessions
+        .refresh(&before.refresh_token, &info)
+        .await
+        .is_err());
 }
