@@ -116,6 +116,7 @@ pub fn app_config(cfg: &Config) -> Result<tessera_core::AppConfig, StartError> {
         .map(Into::into);
     app.redis_url = cfg.redis_url.clone();
     app.throttle = cfg.throttle_config();
+    app.mail = cfg.mail_config();
     Ok(app)
 }
 
@@ -208,6 +209,17 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::admin::admin_rotate_keys))
         .routes(routes!(routes::admin::admin_revoke_key))
         .routes(routes!(routes::admin::admin_audit))
+        .routes(routes!(routes::lifecycle::change_password))
+        .routes(routes!(routes::lifecycle::forgot_password))
+        .routes(routes!(routes::lifecycle::reset_password))
+        .routes(routes!(routes::lifecycle::verify_email))
+        .routes(routes!(routes::lifecycle::resend_verification))
+        .routes(routes!(routes::lifecycle::change_email))
+        .routes(routes!(routes::lifecycle::delete_account))
+        .routes(routes!(routes::lifecycle::admin_disable_user))
+        .routes(routes!(routes::lifecycle::admin_enable_user))
+        .routes(routes!(routes::lifecycle::admin_delete_user))
+        .routes(routes!(routes::lifecycle::admin_password_reset))
         .routes(routes!(oauth::token))
         .routes(routes!(oauth::revoke))
         .routes(routes!(oauth::introspect))

@@ -187,6 +187,11 @@ impl fmt::Debug for MailConfig {
     }
 }
 
+/// True if `text` is a mail address (`a@b.example` or `Name <a@b.example>`).
+pub fn is_address(text: &str) -> bool {
+    mailbox(text, "").is_ok()
+}
+
 /// A `From` address as lettre wants it.
 pub(crate) fn mailbox(text: &str, which: &str) -> Result<lettre::message::Mailbox, MailError> {
     text.parse()
