@@ -6,6 +6,8 @@ mod accounts;
 mod breached;
 mod feed;
 mod keys;
+mod lifecycle;
+mod lifecycle_more;
 mod passwords;
 mod refresh;
 mod sessions;

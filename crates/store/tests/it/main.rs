@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tessera_store::{AuditEvent, KeyRecord, Rotation, Session, Store, StoreError, User};
 
 mod audit_and_feed;
+mod lifecycle;
 
 /// Where a backend lives, for tests that need a raw connection.
 enum Raw {
