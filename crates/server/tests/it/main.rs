@@ -16,6 +16,7 @@ mod expiry;
 mod fuzz;
 mod hs_mode;
 mod keys;
+mod lifecycle;
 mod limits;
 mod oauth;
 mod ops;
