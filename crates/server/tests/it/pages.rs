@@ -38,7 +38,12 @@ struct Pages {
 impl Pages {
     async fn start() -> Self {
         let dir = TempDir::new().unwrap();
-        let cfg = base_config(&dir);
+        let mut cfg = base_config(&dir);
+        // TESSERA_TEST_BACKEND=postgres: a fresh schema, as `TestServer` does.
+        cfg.database_url = tessera_store::testing::fresh_database_url().await.unwrap();
+        if cfg.database_url.is_some() {
+            cfg.secret = Some(tessera_jose::b64::encode(&[7u8; 32]));
+        }
         let clock = Arc::new(ManualClock::new(crate::support::T0));
         let state = tessera_server::build_state(cfg, clock).await.unwrap();
         Pages {
