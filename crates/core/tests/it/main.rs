@@ -11,6 +11,7 @@ mod lifecycle_more;
 mod passwords;
 mod refresh;
 mod sessions;
+mod smtp;
 mod throttling;
 
 use std::sync::Arc;
