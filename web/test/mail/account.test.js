@@ -170,6 +170,15 @@ test('lifecycle: verify, reset in the browser, old password and sessions dead, c
     await v.close();
   }
   assert.equal(await verifiedSoon(first.body.access_token), true);
+  {
+    // The same verification link again: spent, and the page says so.
+    const v = await openPage();
+    await v.page.goto(verifyLink);
+    assert.match(await resultText(v.page, 'already been used'), /Ask for a new one/);
+    assert.equal(await v.page.isVisible('#account-form'), false);
+    assertNoToken(v.page, '/account/verify');
+    await v.close();
+  }
 
   // 2. Two sessions before the reset.
   first = await login(email, P1);
