@@ -180,19 +180,27 @@ fn accept<'f>(
     }
 }
 
-/// What a refused operation shows: the status and a sentence.
-fn refusal(e: tessera_core::Error) -> (StatusCode, String) {
+/// What a refused operation shows.
+struct Refusal {
+    status: StatusCode,
+    text: String,
+    /// The input was refused, not the link: the form may be sent again.
+    retry: bool,
+}
+
+fn refusal(e: tessera_core::Error) -> Refusal {
     use tessera_core::Error as E;
-    match e {
+    let (status, text, retry) = match e {
         E::InvalidLinkToken | E::InvalidGrant(_) | E::NotFound(_) => {
-            (StatusCode::BAD_REQUEST, SPENT.to_owned())
+            (StatusCode::BAD_REQUEST, SPENT.to_owned(), false)
         }
         E::InvalidInput { .. } | E::MissingParameter(_) => {
-            (StatusCode::BAD_REQUEST, format!("Not accepted: {e}."))
+            (StatusCode::BAD_REQUEST, format!("Not accepted: {e}."), true)
         }
         E::TooManyRequests(r) => (
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many attempts. Try again in {} seconds.", r.0),
+            false,
         ),
         other => {
             // Logged (when internal) and worded by the JSON mapping.
@@ -203,8 +211,13 @@ fn refusal(e: tessera_core::Error) -> (StatusCode, String) {
             } else {
                 api.description
             };
-            (api.status, text)
+            (api.status, text, false)
         }
+    };
+    Refusal {
+        status,
+        text,
+        retry,
     }
 }
 
@@ -245,14 +258,16 @@ pub(crate) async fn reset_post(
             "Your password has been changed. Every device that was signed in has been signed \
              out; sign in again with the new password.",
         ),
-        Err(e) => match refusal(e) {
-            // The policy refused the password: the link still works, so the
-            // form comes back with the reason.
-            (status, text) if status == StatusCode::BAD_REQUEST && text != SPENT => {
-                form_page(&state, &headers, kind, token, Some((status, &text)))
+        Err(e) => {
+            let r = refusal(e);
+            if r.retry {
+                // The policy refused the password: the link still works, so
+                // the form comes back with the reason.
+                form_page(&state, &headers, kind, token, Some((r.status, &r.text)))
+            } else {
+                Page::message(r.status, kind.title(), &r.text)
             }
-            (status, text) => Page::message(status, kind.title(), &text),
-        },
+        }
     }
 }
 
@@ -275,8 +290,8 @@ pub(crate) async fn verify_post(
             "Your email address is confirmed. You can close this page.",
         ),
         Err(e) => {
-            let (status, text) = refusal(e);
-            Page::message(status, kind.title(), &text)
+            let r = refusal(e);
+            Page::message(r.status, kind.title(), &r.text)
         }
     }
 }
