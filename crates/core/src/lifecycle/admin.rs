@@ -62,10 +62,7 @@ impl Lifecycle {
     pub async fn send_password_reset(&self, user_id: &str, info: &ClientInfo) -> Result<()> {
         let user = self.user(user_id).await?;
         if user.disabled() {
-            return Err(Error::InvalidInput {
-                field: "id",
-                message: "the account is disabled; enable it first".into(),
-            });
+            return Err(Error::AccountDisabled);
         }
         self.send_reset(&user).await?;
         let detail = Some("by an operator".to_owned());

@@ -334,9 +334,13 @@ impl Lifecycle {
         let email = t.email.as_deref().ok_or(Error::InvalidLinkToken)?;
         let now = c.now();
         if p == Purpose::VerifyEmail {
+            // Cached accounts carry `email_verified`: forget them.
+            let forget = c.forget_on_drop(Forget::User(t.user_id.clone()));
             if !c.store.mark_email_verified(&t.user_id, email, now).await? {
+                forget.nothing_changed();
                 return Err(Error::InvalidLinkToken);
             }
+            drop(forget);
             c.audit(
                 AuditEvent::EmailVerified,
                 Some(&t.user_id),

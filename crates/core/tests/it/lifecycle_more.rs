@@ -198,7 +198,8 @@ async fn a_disabled_user_cannot_log_in_or_refresh_until_enabled() {
     let before = env.mail().await.len();
     l.forgot_password("ada@example.com", &ctx()).await.unwrap();
     assert_eq!(env.mail().await.len(), before);
-    assert!(l.send_password_reset(&pair.user_id, &ctx()).await.is_err());
+    let e = l.send_password_reset(&pair.user_id, &ctx()).await;
+    assert!(matches!(e, Err(Error::AccountDisabled)), "{e:?}");
     let user = l.enable_user(&pair.user_id, &ctx()).await.unwrap();
     assert!(!user.disabled());
     env.login("ada@example.com", PASSWORD).await.unwrap();

@@ -290,10 +290,10 @@ pub(crate) async fn admin_delete_user(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 202, description = "A password-reset link is mailed to the user"),
-        (status = 400, description = "A path segment that does not decode, or a disabled account",
-            body = ErrorBody),
+        (status = 400, description = "A path segment that does not decode", body = ErrorBody),
         (status = 401, description = "`invalid_token`", body = ErrorBody),
-        (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the admin role is required; or \
+            `account_disabled`: enable the account first", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     )
 )]
