@@ -6,7 +6,8 @@ documentation says. Rule 3 keeps the fuzzer's own login alive.
 
 1. A new password must not be on the common-password list that the server
    embeds (crates/core/data/common-passwords.txt, 10,010 entries, compared
-   case-insensitively). The register operation's description says so; a
+   case-insensitively): `password` at registration, `new_password` of a
+   password change or reset. The operations' descriptions say so; a
    JSON Schema `not: {enum: [...]}` of ten thousand entries could not say
    "case-insensitively" anyway. The list is read from the same file the
    server compiles in.
@@ -24,8 +25,13 @@ documentation says. Rule 3 keeps the fuzzer's own login alive.
    session deletes a fresh second session of the fuzzer instead; the admin
    operations on the fuzzer's user id (roles, sessions) act on the
    disposable account; revoking the key that signed the fuzzer's token
-   revokes a key made for the call instead. The script passes the ids in
-   the environment.
+   revokes a key made for the call instead. The account lifecycle (issue
+   15): changing the password, changing the email and deleting the account
+   with the fuzzer's token act on a throwaway account registered for the
+   call, with its real password as `current_password` (so they succeed);
+   the admin disable and delete aimed at the fuzzer or the disposable
+   account act on a throwaway account too (the disposable one must keep
+   logging in). The script passes the ids in the environment.
 """
 
 import json
@@ -48,9 +54,9 @@ def _common_passwords() -> frozenset:
 COMMON = _common_passwords()
 
 
-def _password_not_common(body):
-    if isinstance(body, dict) and isinstance(body.get("password"), str):
-        return body["password"].lower() not in COMMON
+def _password_not_common(body, field="password"):
+    if isinstance(body, dict) and isinstance(body.get(field), str):
+        return body[field].lower() not in COMMON
     return True
 
 
@@ -64,6 +70,8 @@ def _applies(ctx, case_body):
         return True
     if op.path == "/v1/auth/register":
         return _password_not_common(case_body)
+    if op.path in ("/v1/auth/password/reset", "/v1/account/password"):
+        return _password_not_common(case_body, "new_password")
     if op.path.startswith("/oauth2/"):
         return _one_client_authentication(case_body)
     return True
@@ -107,6 +115,29 @@ def _login(email, password):
         return json.load(res)
 
 
+def _throwaway():
+    """A fresh account for one call: (id, password, access token)."""
+    import secrets
+
+    email = "throwaway-" + secrets.token_hex(8) + "@example.com"
+    password = secrets.token_urlsafe(24)
+    req = urllib.request.Request(
+        FUZZ["TESSERA_BASE"] + "/v1/auth/register",
+        data=json.dumps({"email": email, "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=30) as res:
+        user_id = json.load(res)["id"]
+    return user_id, password, _login(email, password)["access_token"]
+
+
+# The caller's own account operations that change or end it.
+OWN_ACCOUNT = {("POST", "/v1/account/password"), ("POST", "/v1/account/email"), ("DELETE", "/v1/account")}
+# Admin operations that would lock the disposable account out as well.
+ADMIN_ENDING = {("POST", "/v1/admin/users/{id}/disable"), ("DELETE", "/v1/admin/users/{id}")}
+
+
 def _kid(access_token):
     import base64
 
@@ -138,7 +169,15 @@ def before_call(ctx, case, **kwargs):
     # credentials) cannot end its session: they go out as generated.
     if not as_fuzzer:
         return
-    if method == "POST" and path == "/v1/auth/logout-all":
+    if (method, path) in OWN_ACCOUNT:
+        _, password, token = _throwaway()
+        others = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        case.headers = {**others, "Authorization": "Bearer " + token}
+        if isinstance(case.body, dict) and "current_password" in case.body:
+            case.body = {**case.body, "current_password": password}
+    elif (method, path) in ADMIN_ENDING and params.get("id") in (FUZZ["FUZZ_USER_ID"], FUZZ["SPARE_USER_ID"]):
+        case.path_parameters = {**params, "id": _throwaway()[0]}
+    elif method == "POST" and path == "/v1/auth/logout-all":
         spare = _login(FUZZ["SPARE_EMAIL"], FUZZ["SPARE_PASSWORD"])
         others = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         case.headers = {**others, "Authorization": "Bearer " + spare["access_token"]}

@@ -93,6 +93,10 @@ pub struct UserView {
     pub roles: Vec<String>,
     /// Unix seconds.
     pub created_at: i64,
+    /// Whether the user has verified the email (used the emailed link).
+    pub email_verified: bool,
+    /// Whether an operator has disabled the account.
+    pub disabled: bool,
 }
 
 /// `GET /v1/me`.
@@ -104,6 +108,8 @@ pub struct MeResponse {
     pub email: String,
     /// Roles.
     pub roles: Vec<String>,
+    /// Whether the user has verified the email (used the emailed link).
+    pub email_verified: bool,
     /// The session of the access token.
     #[schema(required = true)]
     pub sid: Option<String>,

@@ -27,6 +27,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod account;
 mod admin;
 mod auth;
 mod claims;
@@ -35,6 +36,10 @@ mod error;
 mod feed;
 mod oauth;
 
+pub use account::{
+    ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, ForgotPasswordRequest,
+    ResetPasswordRequest, VerifyEmailRequest, LINK_TOKEN_PATTERN,
+};
 pub use admin::{
     AuditEvent, AuditList, AuditQuery, KeyInfo, KeyList, KeyRevocation, RevokedCount, RolesRequest,
     RotateQuery, UserList, UsersQuery,

@@ -129,6 +129,13 @@ mod tests {
             "proxy_header" => "forwarded".into(),
             "secret_file" => dir.join("secret.txt").display().to_string(),
             "tls_cert" | "tls_key" => dir.join("other.pem").display().to_string(),
+            "smtp_url" => "smtps://user:pass@mail.example:465".into(),
+            "mail_from" => "Acme <id@acme.example>".into(),
+            "mail_templates" => dir.display().to_string(),
+            "mail_product_name" => "Acme ID".into(),
+            "password_reset_ttl" => "45m".into(),
+            "password_reset_url" | "email_verify_url" => "https://app.example/account".into(),
+            "require_verified_email" => "true".into(),
             _ => match key.kind {
                 ValueKind::Integer => "2048".into(),
                 // Within every duration's bounds, and no key's default.

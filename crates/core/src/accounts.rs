@@ -6,6 +6,7 @@ use crate::ctx::{random_id, storable, Ctx};
 use crate::error::{Error, Result, TokenRefused};
 use crate::events::AuditEvent;
 use crate::events::ClientInfo;
+use crate::lifecycle::Lifecycle;
 use crate::live::Account;
 use crate::live::Forget;
 use crate::throttle::{Action, Limiter};
@@ -86,6 +87,7 @@ pub fn check_roles(roles: &[String]) -> Result<()> {
 pub struct Accounts {
     ctx: Arc<Ctx>,
     limiter: Arc<Limiter>,
+    lifecycle: Lifecycle,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -95,8 +97,12 @@ impl std::fmt::Debug for Accounts {
 }
 
 impl Accounts {
-    pub(crate) fn new(ctx: Arc<Ctx>, limiter: Arc<Limiter>) -> Self {
-        Accounts { ctx, limiter }
+    pub(crate) fn new(ctx: Arc<Ctx>, limiter: Arc<Limiter>, lifecycle: Lifecycle) -> Self {
+        Accounts {
+            ctx,
+            limiter,
+            lifecycle,
+        }
     }
 
     /// Self-registration: rate limited per client IP, refused when
@@ -114,6 +120,11 @@ impl Accounts {
         self.ctx
             .audit(AuditEvent::UserRegistered, Some(&user.id), None, ctx, None)
             .await;
+        // The account exists either way; a link that could not be issued
+        // can be asked for again.
+        if let Err(e) = self.lifecycle.send_verification(&user).await {
+            tracing::warn!(error = %e, "verification link not issued");
+        }
         Ok(user)
     }
 
@@ -154,6 +165,8 @@ impl Accounts {
             password_hash: hash,
             roles: roles.to_vec(),
             created_at: self.ctx.now(),
+            email_verified_at: None,
+            disabled_at: None,
         };
         match self.ctx.store.create_user(&user).await {
             Ok(()) => Ok(user),
@@ -179,6 +192,7 @@ impl Accounts {
             .user_by_id(who.user_id())
             .await?
             .map(|u| Account {
+                email_verified: u.email_verified(),
                 id: u.id,
                 email: u.email,
                 roles: u.roles,

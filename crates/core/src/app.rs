@@ -8,6 +8,10 @@ use crate::config::AuthConfig;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::feed::Feed;
+use crate::lifecycle::{Lifecycle, Links};
+use crate::mail::{
+    DiscardMailer, FileMailer, MailConfig, MailError, Mailer, Outbox, SmtpMailer, Templates,
+};
 use crate::maintenance::Maintenance;
 use crate::oauth::{Clients, OAuth};
 use crate::secret::ServerSecret;
@@ -39,6 +43,8 @@ pub struct AppConfig {
     pub auth: AuthConfig,
     /// Login backoff and rate limits.
     pub throttle: ThrottleConfig,
+    /// Mail delivery and templates.
+    pub mail: MailConfig,
 }
 
 impl AppConfig {
@@ -52,6 +58,7 @@ impl AppConfig {
             redis_url: None,
             auth: AuthConfig::default(),
             throttle: ThrottleConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 
@@ -68,6 +75,7 @@ impl std::fmt::Debug for AppConfig {
             .field("data_dir", &self.data_dir)
             .field("auth", &self.auth)
             .field("throttle", &self.throttle)
+            .field("mail", &self.mail)
             .finish_non_exhaustive()
     }
 }
@@ -93,6 +101,9 @@ pub struct App {
     pub oauth: OAuth,
     /// The revocation feed.
     pub feed: Feed,
+    /// Password change and reset, email verification and change, account
+    /// deletion, disabling.
+    pub lifecycle: Lifecycle,
     /// Reading the audit log.
     pub audit: Audit,
     /// Scheduled maintenance and readiness.
@@ -129,6 +140,8 @@ impl App {
             }
             None => ServerSecret::load_or_create(&cfg.data_dir)?,
         };
+        let templates = Templates::load(cfg.mail.templates.as_deref(), &cfg.mail.product_name)?;
+        let mailer = mailer(&cfg)?;
         let ctx = Ctx::new(store.clone(), secret, cfg.auth, clock).await?;
         // Several instances: throttling is shared too, in Redis when
         // configured, else in the shared database.
@@ -142,11 +155,13 @@ impl App {
             // unlocks in the database.
             Limiter::Memory(Throttle::new(cfg.throttle).with_unlocks(store.into_kv()))
         };
-        Ok(Self::assemble(ctx, limiter))
+        let outbox = Outbox::start(mailer, RETRY_BACKOFF);
+        Ok(Self::assemble(ctx, limiter, outbox, templates))
     }
 
     /// The services over an open store (embedding, tests), loading or
-    /// creating the signing keys.
+    /// creating the signing keys. Mail goes nowhere (see
+    /// [`App::new_with_mailer`]).
     pub async fn new(
         store: Arc<dyn Store>,
         secret: ServerSecret,
@@ -154,16 +169,43 @@ impl App {
         limiter: Limiter,
         clock: Arc<dyn Clock>,
     ) -> Result<App> {
-        let ctx = Ctx::new(store, secret, cfg, clock).await?;
-        Ok(Self::assemble(ctx, limiter))
+        Self::new_with_mailer(
+            store,
+            secret,
+            cfg,
+            limiter,
+            clock,
+            Arc::new(DiscardMailer),
+            Templates::load(None, "Tessera")?,
+        )
+        .await
     }
 
-    fn assemble(ctx: Ctx, limiter: Limiter) -> App {
+    /// Like [`App::new`], with mail delivered by `mailer` (the
+    /// [`MemoryMailer`](crate::mail::MemoryMailer) in tests) from `templates`.
+    pub async fn new_with_mailer(
+        store: Arc<dyn Store>,
+        secret: ServerSecret,
+        cfg: AuthConfig,
+        limiter: Limiter,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+        templates: Templates,
+    ) -> Result<App> {
+        let ctx = Ctx::new(store, secret, cfg, clock).await?;
+        let outbox = Outbox::start(mailer, RETRY_BACKOFF);
+        Ok(Self::assemble(ctx, limiter, outbox, templates))
+    }
+
+    fn assemble(ctx: Ctx, limiter: Limiter, outbox: Outbox, templates: Templates) -> App {
         let ctx = Arc::new(ctx);
         let limiter = Arc::new(limiter);
         let sessions = Sessions::new(ctx.clone(), limiter.clone());
+        let links = Arc::new(Links::new(&ctx, outbox, templates));
+        let lifecycle = Lifecycle::new(ctx.clone(), limiter.clone(), links);
         App {
-            accounts: Accounts::new(ctx.clone(), limiter),
+            accounts: Accounts::new(ctx.clone(), limiter, lifecycle.clone()),
+            lifecycle,
             oauth: OAuth::new(ctx.clone(), sessions.clone()),
             sessions,
             tokens: Tokens::new(ctx.clone()),
@@ -171,6 +213,34 @@ impl App {
             feed: Feed::new(ctx.clone()),
             audit: Audit::new(ctx.clone()),
             maintenance: Maintenance::new(ctx),
+        }
+    }
+}
+
+/// The first retry delay of a mail that could not be sent (doubled on each
+/// further attempt).
+const RETRY_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The mailer `cfg` asks for: SMTP with `smtp_url`, else `.eml` files under
+/// `data_dir/mail/` (said once at start-up).
+fn mailer(cfg: &AppConfig) -> Result<Arc<dyn Mailer>> {
+    let bad = |e: MailError| Error::Config {
+        key: match &e {
+            MailError::Address(w) if w == "smtp_url" => "smtp_url",
+            _ => "mail_from",
+        },
+        message: e.to_string(),
+    };
+    match &cfg.mail.smtp_url {
+        Some(url) => Ok(Arc::new(SmtpMailer::new(url, &cfg.mail.from).map_err(bad)?)),
+        None => {
+            let dir = cfg.data_dir.join("mail");
+            let m = FileMailer::new(&dir, &cfg.mail.from).map_err(bad)?;
+            tracing::info!(
+                dir = %dir.display(),
+                "mail: no smtp_url; messages are written as .eml files"
+            );
+            Ok(Arc::new(m))
         }
     }
 }

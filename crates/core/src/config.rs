@@ -98,6 +98,17 @@ pub struct AuthConfig {
     /// How long audit entries are kept after their last occurrence; zero
     /// keeps them forever.
     pub audit_retention: Duration,
+    /// Login answers 403 `email_not_verified` (after a correct password)
+    /// until the user has verified their email.
+    pub require_verified_email: bool,
+    /// How long a password-reset link works.
+    pub password_reset_ttl: Duration,
+    /// The page a reset link opens (`?token=…` is appended); `None`:
+    /// Tessera's own `/account/reset` under the issuer.
+    pub password_reset_url: Option<String>,
+    /// The page a verification (or email-change) link opens; `None`:
+    /// Tessera's own `/account/verify` under the issuer.
+    pub email_verify_url: Option<String>,
 }
 
 impl Default for AuthConfig {
@@ -120,6 +131,10 @@ impl Default for AuthConfig {
             argon2_workers: 2,
             session_cache_ttl: Duration::from_secs(1),
             audit_retention: Duration::from_secs(90 * 24 * 3600),
+            require_verified_email: false,
+            password_reset_ttl: Duration::from_secs(30 * 60),
+            password_reset_url: None,
+            email_verify_url: None,
         }
     }
 }

@@ -43,6 +43,14 @@ pub enum Error {
     RegistrationClosed,
     /// Wrong email or password (the two are indistinguishable on purpose).
     InvalidCredentials,
+    /// The right password, but the account is disabled by an operator.
+    AccountDisabled,
+    /// The right password, but `require_verified_email` is on and the email
+    /// is not verified yet.
+    EmailNotVerified,
+    /// A link's single-use token is unknown, used, expired or for another
+    /// purpose (400 `invalid_grant`).
+    InvalidLinkToken,
     /// OAuth client authentication failed (unknown client or wrong secret).
     InvalidClient,
     /// The operation needs an authenticated OAuth client and none was given.
@@ -168,6 +176,13 @@ impl fmt::Display for Error {
             Error::EmailTaken => f.write_str("an account with this email already exists"),
             Error::RegistrationClosed => f.write_str("registration is closed"),
             Error::InvalidCredentials => f.write_str("invalid email or password"),
+            Error::AccountDisabled => f.write_str("the account is disabled"),
+            Error::EmailNotVerified => {
+                f.write_str("the email address is not verified yet; use the link we sent")
+            }
+            Error::InvalidLinkToken => {
+                f.write_str("the link is invalid, expired or already used; ask for a new one")
+            }
             Error::InvalidClient => f.write_str("client authentication failed"),
             Error::ClientAuthenticationRequired => f.write_str("client authentication is required"),
             Error::UnauthorizedClient(why) => write!(f, "unauthorized client: {why}"),

@@ -90,11 +90,27 @@ pub enum AuditEvent {
     TokenRevoked,
     /// `account.unlocked`: an operator cleared an account's login backoff.
     AccountUnlocked,
+    /// `password.changed`: a user changed their password (or an operator set it).
+    PasswordChanged,
+    /// `password.reset_requested`: a reset link was sent to an account.
+    PasswordResetRequested,
+    /// `password.reset`: a password was reset with a link.
+    PasswordReset,
+    /// `email.verified`: a user verified their email.
+    EmailVerified,
+    /// `email.changed`: a user's email was changed (the addresses are not kept).
+    EmailChanged,
+    /// `user.disabled`: an operator disabled an account.
+    UserDisabled,
+    /// `user.enabled`: an operator enabled an account again.
+    UserEnabled,
+    /// `user.deleted`: an account and its personal data were deleted.
+    UserDeleted,
 }
 
 impl AuditEvent {
     /// Every event, for documentation and tests.
-    pub const ALL: [AuditEvent; 16] = [
+    pub const ALL: [AuditEvent; 24] = [
         AuditEvent::UserRegistered,
         AuditEvent::LoginSuccess,
         AuditEvent::LoginFailure,
@@ -111,6 +127,14 @@ impl AuditEvent {
         AuditEvent::KeyRevoked,
         AuditEvent::TokenRevoked,
         AuditEvent::AccountUnlocked,
+        AuditEvent::PasswordChanged,
+        AuditEvent::PasswordResetRequested,
+        AuditEvent::PasswordReset,
+        AuditEvent::EmailVerified,
+        AuditEvent::EmailChanged,
+        AuditEvent::UserDisabled,
+        AuditEvent::UserEnabled,
+        AuditEvent::UserDeleted,
     ];
 
     /// The stored name, e.g. `refresh.rotated`.
@@ -132,6 +156,14 @@ impl AuditEvent {
             AuditEvent::KeyRevoked => "key.revoked",
             AuditEvent::TokenRevoked => "token.revoked",
             AuditEvent::AccountUnlocked => "account.unlocked",
+            AuditEvent::PasswordChanged => "password.changed",
+            AuditEvent::PasswordResetRequested => "password.reset_requested",
+            AuditEvent::PasswordReset => "password.reset",
+            AuditEvent::EmailVerified => "email.verified",
+            AuditEvent::EmailChanged => "email.changed",
+            AuditEvent::UserDisabled => "user.disabled",
+            AuditEvent::UserEnabled => "user.enabled",
+            AuditEvent::UserDeleted => "user.deleted",
         }
     }
 

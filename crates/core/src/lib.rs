@@ -9,6 +9,7 @@
 //! | [`Sessions`] | login under the backoff rules, refresh rotation (rate limited), logout, the session list, the Bearer check |
 //! | [`Tokens`] | the signing keys: JWKS, rotation |
 //! | [`Clients`](oauth::Clients) and [`OAuth`](oauth::OAuth) | the OAuth client registry; the token endpoint's [`Grant`](oauth::Grant)s, revocation, introspection |
+//! | [`Lifecycle`] | password change and reset, email verification and change, account deletion, disabling (with mail through a [`Mailer`](mail::Mailer)) |
 //! | [`Feed`](feed::Feed) | the revocation feed resource servers follow |
 //! | [`Audit`] | reading the audit log ([`AuditEvent`] names what is written) |
 //! | [`Maintenance`] | the timer's work and the readiness probe |
@@ -70,7 +71,9 @@ mod error;
 mod events;
 pub mod feed;
 mod keys;
+pub mod lifecycle;
 mod live;
+pub mod mail;
 mod maintenance;
 pub mod oauth;
 pub mod password;
@@ -89,6 +92,7 @@ pub use config::{AuthConfig, SharedSecrets, TokenEncryption};
 pub use error::{BoxError, Error, Result, TokenRefused};
 pub use events::{AuditEvent, ClientInfo};
 pub use keys::{KeyInfo, KeyState, Keys};
+pub use lifecycle::Lifecycle;
 pub use live::Account;
 pub use maintenance::Maintenance;
 pub use secret::ServerSecret;

@@ -41,6 +41,8 @@ pub struct Account {
     pub email: String,
     /// Roles, in order.
     pub roles: Vec<String>,
+    /// Whether the email is verified.
+    pub email_verified: bool,
 }
 
 /// One cached positive liveness answer.
@@ -245,6 +247,7 @@ mod tests {
             id: id.into(),
             email: format!("{id}@example.com"),
             roles: vec![],
+            email_verified: false,
         })
     }
 

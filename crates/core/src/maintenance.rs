@@ -53,6 +53,7 @@ impl Maintenance {
         if retention > 0 {
             c.store.purge_audit(now.saturating_sub(retention)).await?;
         }
+        c.store.purge_one_time_tokens(now).await?;
         // Throttle state is keyed in milliseconds.
         c.store.kv_purge(c.now_millis()).await?;
         Ok(())

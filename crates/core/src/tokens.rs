@@ -18,6 +18,8 @@ pub(crate) struct Grantee<'a> {
     pub(crate) roles: &'a [String],
     pub(crate) scope: Option<&'a str>,
     pub(crate) client_id: Option<&'a str>,
+    /// Whether the user's email is verified (`None`: not a user).
+    pub(crate) email_verified: Option<bool>,
     /// The latest the token may expire: a session's absolute expiry. An
     /// access token never outlives the session it belongs to.
     pub(crate) not_after: Option<i64>,
@@ -47,6 +49,7 @@ pub(crate) fn issue_access(ctx: &Ctx, to: Grantee<'_>, now: i64) -> Result<Strin
         roles: to.roles.to_vec(),
         scope: to.scope.map(str::to_owned),
         client_id: to.client_id.map(str::to_owned),
+        email_verified: to.email_verified,
     };
     let keys = ctx.keys.current(now);
     let typ = Some(tessera_jose::ACCESS_TOKEN_TYP);

@@ -25,7 +25,7 @@ use tessera_jose::Algorithm;
 use zeroize::Zeroizing;
 
 mod values;
-pub use values::{canonical, Dur, OriginList, ProxyHeader, ProxyList, SecretList};
+pub use values::{canonical, Dur, Flag, OriginList, ProxyHeader, ProxyList, SecretList};
 
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,7 +111,7 @@ macro_rules! key_kind {
 
 key_kind!(Integer: u32, usize);
 key_kind!(Text: String, Option<String>, PathBuf, Option<PathBuf>, SocketAddr, Dur,
-    Registration, LogFormat, OriginList, CookieSecurity, ProxyList, ProxyHeader, SecretList);
+    Registration, LogFormat, OriginList, CookieSecurity, ProxyList, ProxyHeader, SecretList, Flag);
 
 /// Defines every key once: its one-line doc, type, default, the default as
 /// written in a file, and its value name. From this come the [`Config`]
@@ -254,6 +254,22 @@ config_keys! {
     refresh_rate_per_minute: u32 = 600, "600", "N";
     /// Refresh-cookie mode: `auto` (Secure and `__Host-` when the issuer is https), `secure`, or `insecure-dev` (plain-HTTP development only).
     cookie_security: CookieSecurity = CookieSecurity::Auto, "auto", "auto|secure|insecure-dev";
+    /// SMTP server for account mail: `smtp://host:port` (plain, a local relay), `smtps://user:pass@host:465` (TLS) or `smtp://…:587?tls=required` (STARTTLS); unset: `.eml` files under `data_dir/mail/`.
+    smtp_url: Option<String> = None, "", "URL";
+    /// The `From` of account mail.
+    mail_from: String = "Tessera <no-reply@localhost>".into(), "Tessera <no-reply@localhost>", "ADDRESS";
+    /// Directory whose `<kind>.txt`/`<kind>.html` files override the embedded mail templates.
+    mail_templates: Option<PathBuf> = None, "", "DIR";
+    /// The product name account mail carries.
+    mail_product_name: String = "Tessera".into(), "Tessera", "TEXT";
+    /// How long a password-reset link works.
+    password_reset_ttl: Dur = secs(30 * 60), "30m", "DURATION";
+    /// The page reset links open, `?token=…` appended (default: Tessera's own `/account/reset` under the issuer).
+    password_reset_url: Option<String> = None, "", "URL";
+    /// The page verification and email-change links open (default: Tessera's own `/account/verify` under the issuer).
+    email_verify_url: Option<String> = None, "", "URL";
+    /// Refuse login (403 `email_not_verified`, after a correct password) until the user has verified their email.
+    require_verified_email: Flag = Flag(false), "false", "BOOL";
 }
 
 /// How refresh-token cookies are marked.
@@ -285,6 +301,9 @@ impl fmt::Debug for Config {
         }
         if let Some(url) = &redacted.redis_url {
             redacted.redis_url = Some(redact_url(url));
+        }
+        if let Some(url) = &redacted.smtp_url {
+            redacted.smtp_url = Some(redact_url(url));
         }
         let json = serde_json::to_string(&redacted).map_err(|_| fmt::Error)?;
         f.write_str(&json)
@@ -422,6 +441,7 @@ impl Config {
                 return Err(bad("redis_url", "must start with redis:// or rediss://"));
             }
         }
+        self.check_mail()?;
         if self.maintenance_interval.0.is_zero() {
             return Err(bad("maintenance_interval", "must be at least 1 second"));
         }
@@ -695,6 +715,7 @@ impl Config {
             ip: policy(self.login_ip_max_failures),
             register_per_minute: self.register_rate_per_minute,
             refresh_per_minute: self.refresh_rate_per_minute,
+            ..ThrottleConfig::default()
         }
     }
 
@@ -731,7 +752,53 @@ impl Config {
             argon2_workers: self.argon2_workers,
             session_cache_ttl: self.session_cache_ttl.0,
             audit_retention: self.audit_retention.0,
+            require_verified_email: self.require_verified_email.0,
+            password_reset_ttl: self.password_reset_ttl.0,
+            password_reset_url: self.password_reset_url.clone(),
+            email_verify_url: self.email_verify_url.clone(),
         })
+    }
+
+    /// The mail settings.
+    pub fn mail_config(&self) -> tessera_core::mail::MailConfig {
+        tessera_core::mail::MailConfig {
+            smtp_url: self.smtp_url.clone().map(Zeroizing::new),
+            from: self.mail_from.clone(),
+            templates: self.mail_templates.clone(),
+            product_name: self.mail_product_name.clone(),
+        }
+    }
+
+    fn check_mail(&self) -> Result<(), ConfigError> {
+        if let Some(u) = &self.smtp_url {
+            if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
+                return Err(bad("smtp_url", "must start with smtp:// or smtps://"));
+            }
+        }
+        if !tessera_core::mail::is_address(&self.mail_from) {
+            return Err(bad(
+                "mail_from",
+                "must be an address, e.g. `Tessera <no-reply@example.com>`",
+            ));
+        }
+        if self.mail_product_name.trim().is_empty() {
+            return Err(bad("mail_product_name", "must not be empty"));
+        }
+        let ttl = self.password_reset_ttl.0.as_secs();
+        if !(60..=86_400).contains(&ttl) {
+            return Err(bad("password_reset_ttl", "must be between 1m and 24h"));
+        }
+        for (key, url) in [
+            ("password_reset_url", &self.password_reset_url),
+            ("email_verify_url", &self.email_verify_url),
+        ] {
+            if let Some(u) = url {
+                if !(u.starts_with("https://") || u.starts_with("http://")) {
+                    return Err(bad(key, "must be an http(s) URL"));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -145,6 +145,15 @@ impl From<tessera_core::Error> for ApiError {
                 e.to_string(),
             ),
             E::InvalidGrant(why) => Self::new(StatusCode::UNAUTHORIZED, "invalid_grant", why),
+            E::InvalidLinkToken => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_grant", e.to_string())
+            }
+            E::AccountDisabled => {
+                Self::new(StatusCode::FORBIDDEN, "account_disabled", e.to_string())
+            }
+            E::EmailNotVerified => {
+                Self::new(StatusCode::FORBIDDEN, "email_not_verified", e.to_string())
+            }
             E::InvalidClient => ApiError {
                 basic_challenge: true,
                 ..Self::new(StatusCode::UNAUTHORIZED, "invalid_client", e.to_string())

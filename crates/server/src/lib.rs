@@ -8,7 +8,8 @@
 //! 6749/7009/7662 endpoints; `feed` the revocation feed; `respond` the answer
 //! shapes they share; `extract` the extractors, each with one rejection type
 //! ([`ApiError`]); `cookie` cookie mode and its CSRF check; `web` the embedded
-//! pages; `observe` request ids, logs and per-route metrics; `registry` the
+//! pages; `pages` the server-rendered account pages and their CSRF;
+//! `observe` request ids, logs and per-route metrics; `registry` the
 //! Prometheus registry and its upkeep; `openapi` the document, generated from
 //! the handlers and the `tessera-api` types they take and return; `config`
 //! every configuration key, defined once.
@@ -35,6 +36,7 @@ mod feed;
 mod oauth;
 pub mod observe;
 mod openapi;
+mod pages;
 mod registry;
 mod respond;
 mod routes;
@@ -115,6 +117,7 @@ pub fn app_config(cfg: &Config) -> Result<tessera_core::AppConfig, StartError> {
         .map(Into::into);
     app.redis_url = cfg.redis_url.clone();
     app.throttle = cfg.throttle_config();
+    app.mail = cfg.mail_config();
     Ok(app)
 }
 
@@ -207,6 +210,17 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::admin::admin_rotate_keys))
         .routes(routes!(routes::admin::admin_revoke_key))
         .routes(routes!(routes::admin::admin_audit))
+        .routes(routes!(routes::lifecycle::change_password))
+        .routes(routes!(routes::lifecycle::forgot_password))
+        .routes(routes!(routes::lifecycle::reset_password))
+        .routes(routes!(routes::lifecycle::verify_email))
+        .routes(routes!(routes::lifecycle::resend_verification))
+        .routes(routes!(routes::lifecycle::change_email))
+        .routes(routes!(routes::lifecycle::delete_account))
+        .routes(routes!(routes::lifecycle::admin_disable_user))
+        .routes(routes!(routes::lifecycle::admin_enable_user))
+        .routes(routes!(routes::lifecycle::admin_delete_user))
+        .routes(routes!(routes::lifecycle::admin_password_reset))
         .routes(routes!(oauth::token))
         .routes(routes!(oauth::revoke))
         .routes(routes!(oauth::introspect))
@@ -228,6 +242,7 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api();
     api.merge(openapi::routes(doc))
         .merge(web::routes())
+        .merge(pages::routes(body_limit))
         .route_layer(axum::middleware::from_fn(observe::metrics))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)

@@ -36,6 +36,9 @@ fn oauth_error(e: CoreError) -> ApiError {
     match e {
         CoreError::InvalidCredentials => err("invalid_grant", "invalid username or password"),
         CoreError::InvalidGrant(why) => err("invalid_grant", why),
+        CoreError::AccountDisabled | CoreError::EmailNotVerified => {
+            err("invalid_grant", e.to_string())
+        }
         CoreError::InvalidClient => invalid_client("client authentication failed"),
         CoreError::UnauthorizedClient(why) => err("unauthorized_client", why),
         CoreError::InvalidScope(why) => err("invalid_scope", why),

@@ -47,6 +47,8 @@ pub(crate) const DOCS_PATH: &str = "/docs";
     tags(
         (name = "auth", description = "Registration, login, refresh and logout"),
         (name = "sessions", description = "The caller's own sessions"),
+        (name = "account", description = "The account lifecycle: password change and reset, \
+            email verification and change, account deletion"),
         (name = "resource-servers", description = "The revocation feed that resource servers follow"),
         (name = "admin", description = "User, key and audit administration (role `admin`)"),
         (name = "oauth2", description = "OAuth 2.0 token, revocation (RFC 7009) and introspection (RFC 7662)"),
@@ -200,6 +202,17 @@ mod tests {
         ("/healthz", &["get"]),
         ("/readyz", &["get"]),
         ("/metrics", &["get"]),
+        ("/v1/account/password", &["post"]),
+        ("/v1/auth/password/forgot", &["post"]),
+        ("/v1/auth/password/reset", &["post"]),
+        ("/v1/auth/email/verify", &["post"]),
+        ("/v1/account/email/verify", &["post"]),
+        ("/v1/account/email", &["post"]),
+        ("/v1/account", &["delete"]),
+        ("/v1/admin/users/{id}/disable", &["post"]),
+        ("/v1/admin/users/{id}/enable", &["post"]),
+        ("/v1/admin/users/{id}", &["delete"]),
+        ("/v1/admin/users/{id}/password-reset", &["post"]),
     ];
 
     /// Routes that describe the spec itself and are not in it.
@@ -216,6 +229,14 @@ mod tests {
         "/v1/admin/keys",
         "/v1/admin/keys/rotate",
         "/v1/admin/audit",
+        "/v1/account/password",
+        "/v1/account/email/verify",
+        "/v1/account/email",
+        "/v1/account",
+        "/v1/admin/users/{id}/disable",
+        "/v1/admin/users/{id}/enable",
+        "/v1/admin/users/{id}",
+        "/v1/admin/users/{id}/password-reset",
     ];
 
     async fn state() -> Result<(AppState, tempfile::TempDir), Box<dyn std::error::Error>> {

@@ -11,6 +11,8 @@ use tessera_store::User;
 /// The wire view of a user.
 pub(crate) fn user_view(u: User) -> UserView {
     UserView {
+        email_verified: u.email_verified(),
+        disabled: u.disabled(),
         id: u.id,
         email: u.email,
         roles: u.roles,

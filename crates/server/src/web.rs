@@ -1,5 +1,6 @@
 //! Browser pages served from assets embedded in the binary: the JWT
-//! debugger, the live demo and the JS client. No CDN, no run-time fetch.
+//! debugger, the live demo, the JS client, and the script and stylesheet of
+//! the account pages (`pages`). No CDN, no run-time fetch.
 //!
 //! Every answer carries a strict Content-Security-Policy (scripts, styles and
 //! connections to this origin only; no inline code), `nosniff`,
@@ -87,6 +88,18 @@ const ASSETS: &[Asset] = &[
     Asset {
         paths: &["/assets/tessera.css"],
         body: include_str!("../../../web/assets/tessera.css"),
+        content_type: CSS,
+        shared: false,
+    },
+    Asset {
+        paths: &["/assets/account.js"],
+        body: include_str!("../../../web/account/account.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
+        paths: &["/assets/account.css"],
+        body: include_str!("../../../web/account/account.css"),
         content_type: CSS,
         shared: false,
     },

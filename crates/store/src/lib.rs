@@ -15,6 +15,7 @@
 //! |------------------|-----------------------------------------------------|
 //! | [`UserStore`]    | user accounts                                       |
 //! | [`SessionStore`] | sessions, their rotation, revocation and feed       |
+//! | [`Lifecycle`]    | verified/disabled/deleted users, single-use tokens  |
 //! | [`KeyStore`]     | sealed signing keys                                 |
 //! | [`ClientStore`]  | OAuth clients and the session-less token denylist   |
 //! | [`AuditLog`]     | the append-only audit log                           |
@@ -54,6 +55,7 @@
 //! let ada = NewUser {
 //!     id: "u1".into(), email: "ada@example.com".into(),
 //!     password_hash: "$argon2id$...".into(), roles: vec![], created_at: 1_700_000_000,
+//!     email_verified_at: None, disabled_at: None,
 //! };
 //! store.create_user(&ada).await?;
 //! assert!(matches!(store.create_user(&ada).await, Err(StoreError::Conflict)));
@@ -94,13 +96,15 @@ mod sqlite;
 pub mod testing;
 
 pub use error::{Result, StoreError};
-pub use model::{AuditEvent, AuditRecord, Client, KeyRecord, NewUser, Rotation, Session, User};
+pub use model::{
+    AuditEvent, AuditRecord, Client, KeyRecord, NewUser, OneTimeToken, Rotation, Session, User,
+};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(feature = "redis")]
 pub use redis_kv::RedisKv;
 pub use roles::{
-    AuditLog, ClientStore, Health, KeyStore, Kv, Leases, SessionStore, Store, UserStore,
+    AuditLog, ClientStore, Health, KeyStore, Kv, Leases, Lifecycle, SessionStore, Store, UserStore,
 };
 pub use sqlite::SqliteStore;
 
@@ -111,7 +115,8 @@ use std::time::Duration;
 /// The role traits, for `use tessera_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AuditLog, ClientStore, Health, KeyStore, Kv, Leases, SessionStore, Store, UserStore,
+        AuditLog, ClientStore, Health, KeyStore, Kv, Leases, Lifecycle, SessionStore, Store,
+        UserStore,
     };
 }
 

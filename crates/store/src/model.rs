@@ -15,6 +15,52 @@ pub struct User {
     pub roles: Vec<String>,
     /// Creation time.
     pub created_at: i64,
+    /// When the email was verified (the link in the verification mail was
+    /// used); `None`: not verified.
+    pub email_verified_at: Option<i64>,
+    /// When an operator disabled the account; `None`: enabled.
+    pub disabled_at: Option<i64>,
+}
+
+impl User {
+    /// True once the user has proved they read mail at `email`.
+    pub fn email_verified(&self) -> bool {
+        self.email_verified_at.is_some()
+    }
+
+    /// True while an operator has the account disabled.
+    pub fn disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
+}
+
+/// A single-use token of an emailed link (password reset, email
+/// verification, email change). Only its SHA-256 is kept; `Debug` omits it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OneTimeToken {
+    /// SHA-256 of the token (the token itself is never stored).
+    pub token_hash: Vec<u8>,
+    /// What it may be used for, e.g. `password_reset`.
+    pub purpose: String,
+    /// Whose it is.
+    pub user_id: String,
+    /// The address it was sent to (verification) or to change to (change).
+    pub email: Option<String>,
+    /// Issue time.
+    pub created_at: i64,
+    /// Expiry (exclusive).
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for OneTimeToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OneTimeToken")
+            .field("purpose", &self.purpose)
+            .field("user_id", &self.user_id)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A user to create.
@@ -62,6 +108,8 @@ impl fmt::Debug for User {
             .field("email", &self.email)
             .field("roles", &self.roles)
             .field("created_at", &self.created_at)
+            .field("email_verified_at", &self.email_verified_at)
+            .field("disabled_at", &self.disabled_at)
             .finish_non_exhaustive()
     }
 }

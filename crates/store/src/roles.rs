@@ -6,7 +6,10 @@
 //! methods of all roles are callable on a `dyn Store` without importing the
 //! role traits; generic code imports them with `use tessera_store::prelude::*`.
 
-use crate::{AuditEvent, AuditRecord, Client, KeyRecord, NewUser, Result, Rotation, Session, User};
+use crate::{
+    AuditEvent, AuditRecord, Client, KeyRecord, NewUser, OneTimeToken, Result, Rotation, Session,
+    User,
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -32,6 +35,52 @@ pub trait UserStore: Send + Sync {
     async fn set_roles(&self, user_id: &str, roles: &[String]) -> Result<bool>;
     /// Replaces a user's password hash.
     async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<bool>;
+}
+
+/// The account lifecycle: a user's verified, disabled and deleted states,
+/// and the single-use tokens of emailed links (stored only as hashes).
+#[async_trait]
+pub trait Lifecycle: Send + Sync {
+    /// Disables (`Some(at)`) or enables (`None`) a user; false if there is
+    /// no such (undeleted) user.
+    async fn set_disabled(&self, user_id: &str, at: Option<i64>) -> Result<bool>;
+    /// Marks the user's email verified at `at`, only while it is still
+    /// `email` (a link sent to an earlier address verifies nothing).
+    async fn mark_email_verified(&self, user_id: &str, email: &str, at: i64) -> Result<bool>;
+    /// Replaces the user's email with `new_email`, verified at `at`;
+    /// `Conflict` if another account holds it.
+    async fn change_email(&self, user_id: &str, new_email: &str, at: i64) -> Result<bool>;
+    /// Deletes the user's personal data: the email (freed for a new
+    /// registration) and password hash are overwritten, roles cleared, the
+    /// row marked deleted at `at` (its id stays, for the audit trail), its
+    /// tokens dropped. Sessions are left to the caller to revoke, so that
+    /// they appear in the revocation feed. False if already gone.
+    async fn delete_user_data(&self, user_id: &str, at: i64) -> Result<bool>;
+    /// Revokes every live session of a user but `keep`; returns the ids
+    /// revoked.
+    async fn revoke_other_sessions(
+        &self,
+        user_id: &str,
+        keep: &str,
+        now: i64,
+        reason: &str,
+    ) -> Result<Vec<String>>;
+    /// Stores a single-use token (by its hash).
+    async fn insert_one_time_token(&self, token: &OneTimeToken) -> Result<()>;
+    /// The unexpired token with this hash, without consuming it.
+    async fn one_time_token(&self, hash: &[u8], now: i64) -> Result<Option<OneTimeToken>>;
+    /// Consumes the unexpired token with this hash and purpose: of any
+    /// number of concurrent calls, exactly one gets it.
+    async fn consume_one_time_token(
+        &self,
+        hash: &[u8],
+        purpose: &str,
+        now: i64,
+    ) -> Result<Option<OneTimeToken>>;
+    /// Deletes a user's tokens of one purpose; returns how many.
+    async fn delete_user_tokens(&self, user_id: &str, purpose: &str) -> Result<u64>;
+    /// Deletes tokens that expired before `before`; returns how many.
+    async fn purge_one_time_tokens(&self, before: i64) -> Result<u64>;
 }
 
 /// Sessions (refresh-token families), their rotation and revocation.
@@ -177,7 +226,16 @@ pub trait Kv: Send + Sync {
 /// every type that implements all the roles; `Arc<dyn Store>` is how the
 /// layers above hold it.
 pub trait Store:
-    Health + UserStore + SessionStore + KeyStore + ClientStore + AuditLog + Leases + Kv + 'static
+    Health
+    + UserStore
+    + SessionStore
+    + Lifecycle
+    + KeyStore
+    + ClientStore
+    + AuditLog
+    + Leases
+    + Kv
+    + 'static
 {
     /// This store as its [`Kv`] role (the shared throttle in the database).
     fn into_kv(self: Arc<Self>) -> Arc<dyn Kv>;
@@ -185,7 +243,8 @@ pub trait Store:
 
 impl<T> Store for T
 where
-    T: Health + UserStore + SessionStore + KeyStore + ClientStore + AuditLog + Leases + Kv,
+    T: Health + UserStore + SessionStore + Lifecycle + KeyStore + ClientStore + AuditLog,
+    T: Leases + Kv,
     T: 'static,
 {
     fn into_kv(self: Arc<Self>) -> Arc<dyn Kv> {

@@ -1,4 +1,5 @@
-//! `tessera users`: create, list, set roles, unlock.
+//! `tessera users`: create, list, set roles, unlock, disable, enable,
+//! delete, set a password.
 
 use super::open::open;
 use super::{operator, print, read_stdin};
@@ -50,6 +51,96 @@ pub enum UsersCmd {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Disable an account: no login or refresh; every session ends.
+    Disable {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Delete an account: every session ends, the email and password hash go
+    /// (the audit trail keeps the id); the email can register again.
+    Delete {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Set a user's password (read from standard input); every session ends.
+    SetPassword {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// Read the password from stdin (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+/// How long a command waits for its notice mail to leave before exiting.
+const MAIL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What an operator command does to one account.
+#[derive(Clone, Copy)]
+enum Act {
+    Disable,
+    Enable,
+    Delete,
+    SetPassword,
+}
+
+async fn act(config: &ConfigArgs, email: &str, what: Act, json: bool) -> anyhow::Result<()> {
+    let password = match what {
+        Act::SetPassword => Some(read_stdin("password")?),
+        _ => None,
+    };
+    let app = open(config).await?;
+    let user = app
+        .accounts
+        .user_by_email(email)
+        .await?
+        .ok_or_else(|| anyhow!("no user with email {email}"))?;
+    let l = &app.lifecycle;
+    let (state, text) = match what {
+        Act::Disable => {
+            l.disable_user(&user.id, &operator()).await?;
+            ("disabled", "is disabled; its sessions have ended")
+        }
+        Act::Enable => {
+            l.enable_user(&user.id, &operator()).await?;
+            ("enabled", "is enabled")
+        }
+        Act::Delete => {
+            l.delete_user(&user.id, &operator()).await?;
+            ("deleted", "is deleted; its sessions have ended")
+        }
+        Act::SetPassword => {
+            let pw = password.unwrap_or_default();
+            l.set_password(&user.id, &pw, &operator()).await?;
+            (
+                "password_set",
+                "has a new password; its sessions have ended",
+            )
+        }
+    };
+    if !l.flush_mail(MAIL_WAIT).await {
+        eprintln!("warning: the notice mail could not be sent yet (see the log)");
+    }
+    let v = json!({"id": user.id, "email": user.email, "state": state});
+    print(json, &v, || format!("{} {text}", user.email));
+    Ok(())
 }
 
 pub async fn run(cmd: UsersCmd, json: bool) -> anyhow::Result<()> {
@@ -67,6 +158,14 @@ pub async fn run(cmd: UsersCmd, json: bool) -> anyhow::Result<()> {
             config,
         } => set_roles(&config, &email, &roles, json).await,
         UsersCmd::Unlock { email, config } => unlock(&config, &email, json).await,
+        UsersCmd::Disable { email, config } => act(&config, &email, Act::Disable, json).await,
+        UsersCmd::Enable { email, config } => act(&config, &email, Act::Enable, json).await,
+        UsersCmd::Delete { email, config } => act(&config, &email, Act::Delete, json).await,
+        UsersCmd::SetPassword {
+            email,
+            password_stdin: _,
+            config,
+        } => act(&config, &email, Act::SetPassword, json).await,
     }
 }
 
@@ -101,9 +200,10 @@ async fn list(config: &ConfigArgs, json: bool) -> anyhow::Result<()> {
     }
     let v: Vec<Value> = all
         .iter()
-        .map(
-            |u| json!({"id": u.id, "email": u.email, "roles": u.roles, "created_at": u.created_at}),
-        )
+        .map(|u| {
+            json!({"id": u.id, "email": u.email, "roles": u.roles, "created_at": u.created_at,
+                "email_verified": u.email_verified(), "disabled": u.disabled()})
+        })
         .collect();
     print(json, &Value::from(v), || {
         all.iter()

@@ -349,6 +349,10 @@ fn bad_configuration_names_the_key_and_help_exists() {
         vec!["users", "list"],
         vec!["users", "set-roles"],
         vec!["users", "unlock"],
+        vec!["users", "disable"],
+        vec!["users", "enable"],
+        vec!["users", "delete"],
+        vec!["users", "set-password"],
         vec!["sessions", "revoke"],
         vec!["keys", "list"],
         vec!["keys", "rotate"],
@@ -417,6 +421,7 @@ fn a_configuration_flag_reaches_an_admin_command() {
     assert!(d.join("from-env/tessera.db").exists());
 }
 
+mod lifecycle;
 mod multi_instance;
 
 #[test]

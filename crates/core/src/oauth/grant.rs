@@ -207,6 +207,7 @@ impl OAuth {
             roles: &[],
             scope: (!scope.is_empty()).then_some(scope.as_str()),
             client_id: Some(&client.id),
+            email_verified: None,
             not_after: None,
         };
         let access = issue_access(&self.ctx, to, self.ctx.now())?;

@@ -74,7 +74,11 @@ impl Sessions {
             return Err(ended());
         }
         let user = user.ok_or(Error::InvalidToken(TokenRefused::AccountGone))?;
+        if user.disabled() {
+            return Err(ended());
+        }
         let account = Arc::new(Account {
+            email_verified: user.email_verified(),
             id: user.id,
             email: user.email,
             roles: user.roles,

@@ -62,7 +62,7 @@ pub enum RefreshOutcome {
 /// The throttling key of an account: its normalised email, whether or not
 /// the account exists. A string that is not an email (never an account) is
 /// kept short and free of NUL, so the shared throttle can always store it.
-fn account_key(email: &str) -> String {
+pub(crate) fn account_key(email: &str) -> String {
     crate::normalize_email(email).unwrap_or_else(|_| {
         email
             .trim()
@@ -166,6 +166,13 @@ impl Sessions {
                 return Err(Error::InvalidCredentials);
             }
         };
+        // Only after the right password: these say nothing about anyone else.
+        if user.disabled() {
+            return Err(Error::AccountDisabled);
+        }
+        if c.cfg.require_verified_email && !user.email_verified() {
+            return Err(Error::EmailNotVerified);
+        }
         if c.passwords.needs_rehash(&user.password_hash) {
             match c.passwords.hash(password).await {
                 Ok(h) => {
@@ -230,6 +237,7 @@ impl Sessions {
             roles: &user.roles,
             scope: None,
             client_id: session.client_id.as_deref(),
+            email_verified: Some(user.email_verified()),
             not_after: Some(session.expires_at),
         };
         let expires_in = to.lifetime(secs(self.ctx.cfg.access_token_ttl), now);

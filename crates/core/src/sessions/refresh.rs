@@ -95,6 +95,9 @@ impl Sessions {
                 .session_with_user(&sid)
                 .await?
                 .ok_or(Error::InvalidGrant("unknown refresh token"))?;
+            if user.as_ref().is_some_and(User::disabled) {
+                return Err(Error::InvalidGrant("the account is disabled"));
+            }
             if session.revoked_at.is_some() {
                 return Err(Error::InvalidGrant("session has ended"));
             }

@@ -1,7 +1,7 @@
 //! The throttle of one process: every table in memory, bounded.
 
 use super::{
-    admit, next_failure, per_minute, settled, take_token, Action, BackoffPolicy, Bucket, Failures,
+    admit, bucket, next_failure, settled, take_token, Action, BackoffPolicy, Bucket, Failures,
     LoginTicket, Refusal, RetryAfter, ThrottleConfig, IN_FLIGHT_MS, KNOWN_FOR_MS, MAX_KEYS,
 };
 use std::collections::HashMap;
@@ -233,12 +233,12 @@ impl Throttle {
     /// Takes one token from the IP's bucket for `action`.
     pub fn rate(&self, action: Action, ip: Option<&str>, now_ms: i64) -> Result<(), RetryAfter> {
         let Some(ip) = ip else { return Ok(()) };
-        let n = per_minute(&self.cfg, action);
+        let (n, window) = bucket(&self.cfg, action);
         if n == 0 {
             return Ok(());
         }
         let capacity = f64::from(n);
-        let per_ms = capacity / 60_000.0;
+        let per_ms = capacity / window as f64;
         let mut m = lock(&self.buckets);
         let key = (action as u8, ip.to_owned());
         // A bucket untouched for a minute is full again: forgetting it
@@ -248,7 +248,7 @@ impl Throttle {
         make_room(
             &mut m,
             &key,
-            |b| now_ms.saturating_sub(b.at_ms) >= 60_000,
+            |b| now_ms.saturating_sub(b.at_ms) >= window,
             |b| b.at_ms,
         );
         let (b, verdict) = take_token(m.get(&key).copied(), capacity, per_ms, now_ms);

@@ -61,6 +61,11 @@ pub struct ThrottleConfig {
     pub register_per_minute: u32,
     /// Refreshes per IP per minute (burst of the same size).
     pub refresh_per_minute: u32,
+    /// Mail-sending requests (forgot password and the like) per IP per
+    /// minute (burst of the same size); 0: unlimited.
+    pub mail_per_ip_per_minute: u32,
+    /// Mail-sending requests per account (email) per hour; 0: unlimited.
+    pub mail_per_account_per_hour: u32,
 }
 
 impl Default for ThrottleConfig {
@@ -80,6 +85,8 @@ impl Default for ThrottleConfig {
             },
             register_per_minute: 20,
             refresh_per_minute: 600,
+            mail_per_ip_per_minute: 10,
+            mail_per_account_per_hour: 5,
         }
     }
 }
@@ -140,12 +147,21 @@ pub enum Action {
     Register,
     /// Refresh-token grants.
     Refresh,
+    /// Requests that send mail (forgot password, verification, email
+    /// change), per client IP.
+    MailPerIp,
+    /// The same, per account (normalised email, whether or not it exists).
+    MailPerAccount,
 }
 
-fn per_minute(cfg: &ThrottleConfig, action: Action) -> u32 {
+/// A bucket's size and how long it takes to refill completely, in
+/// milliseconds.
+fn bucket(cfg: &ThrottleConfig, action: Action) -> (u32, i64) {
     match action {
-        Action::Register => cfg.register_per_minute,
-        Action::Refresh => cfg.refresh_per_minute,
+        Action::Register => (cfg.register_per_minute, 60_000),
+        Action::Refresh => (cfg.refresh_per_minute, 60_000),
+        Action::MailPerIp => (cfg.mail_per_ip_per_minute, 60_000),
+        Action::MailPerAccount => (cfg.mail_per_account_per_hour, 3_600_000),
     }
 }
 

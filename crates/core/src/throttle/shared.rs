@@ -2,9 +2,9 @@
 //! database's, or Redis): a versioned compare-and-swap per key.
 
 use super::{
-    admit, memory::unlock_key, next_failure, per_minute, settled, take_token, Action,
-    BackoffPolicy, Bucket, Failures, LoginTicket, Refusal, RetryAfter, ThrottleConfig,
-    KNOWN_FOR_MS, KNOWN_REFRESH_MS,
+    admit, bucket, memory::unlock_key, next_failure, settled, take_token, Action, BackoffPolicy,
+    Bucket, Failures, LoginTicket, Refusal, RetryAfter, ThrottleConfig, KNOWN_FOR_MS,
+    KNOWN_REFRESH_MS,
 };
 use std::sync::Arc;
 
@@ -285,15 +285,15 @@ impl SharedThrottle {
         now: i64,
     ) -> crate::Result<Result<(), RetryAfter>> {
         let Some(ip) = ip else { return Ok(Ok(())) };
-        let n = per_minute(&self.cfg, action);
+        let (n, window) = bucket(&self.cfg, action);
         if n == 0 {
             return Ok(Ok(()));
         }
         let capacity = f64::from(n);
-        let per_ms = capacity / 60_000.0;
+        let per_ms = capacity / window as f64;
         let key = format!("rate:{}:{ip}", action as u8);
         Ok(self
-            .update(&key, now, 120_000, |cur| {
+            .update(&key, now, window.saturating_mul(2), |cur| {
                 let (b, verdict) = take_token(cur.and_then(dec_bucket), capacity, per_ms, now);
                 (Some(enc_bucket(&b)), verdict)
             })

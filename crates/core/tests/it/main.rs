@@ -6,9 +6,12 @@ mod accounts;
 mod breached;
 mod feed;
 mod keys;
+mod lifecycle;
+mod lifecycle_more;
 mod passwords;
 mod refresh;
 mod sessions;
+mod smtp;
 mod throttling;
 
 use std::sync::Arc;
@@ -85,6 +88,8 @@ pub(crate) fn no_throttle() -> Limiter {
         ip: never,
         register_per_minute: 0,
         refresh_per_minute: 0,
+        mail_per_ip_per_minute: 0,
+        mail_per_account_per_hour: 0,
     }))
 }
 

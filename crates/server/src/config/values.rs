@@ -229,6 +229,42 @@ pub enum ProxyHeader {
     Forwarded,
 }
 
+/// A switch: `true` or `false` (also `1`/`0`, `yes`/`no`, `on`/`off`, so
+/// environment variables and flags read naturally).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(into = "bool")]
+pub struct Flag(pub bool);
+
+impl From<Flag> for bool {
+    fn from(f: Flag) -> bool {
+        f.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Num(u64),
+            Text(String),
+        }
+        let bad = || serde::de::Error::custom("expected true or false");
+        match Raw::deserialize(d)? {
+            Raw::Bool(b) => Ok(Flag(b)),
+            Raw::Num(0) => Ok(Flag(false)),
+            Raw::Num(1) => Ok(Flag(true)),
+            Raw::Num(_) => Err(bad()),
+            Raw::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" => Ok(Flag(true)),
+                "false" | "no" | "off" | "0" => Ok(Flag(false)),
+                _ => Err(bad()),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +297,16 @@ mod tests {
                 "fd00::/8".parse().unwrap()
             ]
         );
+    }
+
+    #[test]
+    fn flags() {
+        let read = |v: serde_json::Value| serde_json::from_value::<Flag>(v).map(|f| f.0).ok();
+        assert_eq!(read(serde_json::json!(true)), Some(true));
+        assert_eq!(read(serde_json::json!("off")), Some(false));
+        assert_eq!(read(serde_json::json!(1)), Some(true));
+        assert_eq!(read(serde_json::json!("maybe")), None);
+        assert_eq!(read(serde_json::json!(2)), None);
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub(crate) async fn me(
         id: user.id,
         email: user.email,
         roles: user.roles,
+        email_verified: user.email_verified,
         sid: who.session_id().map(str::to_owned),
     }))
 }

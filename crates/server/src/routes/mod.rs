@@ -6,6 +6,8 @@
 //! - `auth`: register, login, refresh, logout, logout-all (and cookie mode);
 //! - `account`: the caller (`/v1/me`) and their sessions;
 //! - `admin`: users, roles, sessions, keys and audit (role `admin`);
+//! - `lifecycle`: password change and reset, email verification and change,
+//!   account deletion, and the operator's disable/enable/delete/reset-mail;
 //! - `wellknown`: the JWK Set and discovery metadata;
 //! - `health`: liveness, readiness and `/metrics`.
 
@@ -13,6 +15,7 @@ pub(crate) mod account;
 pub(crate) mod admin;
 pub(crate) mod auth;
 pub(crate) mod health;
+pub(crate) mod lifecycle;
 pub(crate) mod wellknown;
 
 use crate::error::ApiError;

@@ -11,7 +11,8 @@ async fn me_returns_the_caller() {
     let r = t.me(&u.tokens.access).await.expect(200);
     assert_eq!(
         r.body,
-        json!({ "id": u.id, "email": "ada@x.io", "roles": [], "sid": u.tokens.sid() })
+        json!({ "id": u.id, "email": "ada@x.io", "roles": [], "email_verified": false,
+            "sid": u.tokens.sid() })
     );
 }
 

@@ -8,6 +8,7 @@
 //! path and its rotation statement. Every role trait follows from that.
 
 pub(crate) mod exec;
+mod lifecycle;
 mod roles;
 pub(crate) mod rows;
 
@@ -128,6 +129,15 @@ macro_rules! migrations {
                     "/migrations/",
                     $dir,
                     "/0008_revoked_keys.sql"
+                )),
+            ),
+            (
+                9,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0009_account_lifecycle.sql"
                 )),
             ),
         ]

@@ -27,9 +27,17 @@ impl<B: SqlBackend> UserStore for B {
         let roles = list_to(&u.roles);
         self.pool()
             .execute(
-                "INSERT INTO users (id, email, password_hash, roles, created_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-                args![&u.id, &u.email, &u.password_hash, &roles, u.created_at],
+                "INSERT INTO users (id, email, password_hash, roles, created_at, \
+                 email_verified_at, disabled_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                args![
+                    &u.id,
+                    &u.email,
+                    &u.password_hash,
+                    &roles,
+                    u.created_at,
+                    u.email_verified_at,
+                    u.disabled_at,
+                ],
             )
             .await
             .map(|_| ())
@@ -37,14 +45,22 @@ impl<B: SqlBackend> UserStore for B {
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let sql = concat!("SELECT ", cols!(user), " FROM users WHERE email = $1");
+        let sql = concat!(
+            "SELECT ",
+            cols!(user),
+            " FROM users WHERE email = $1 AND deleted_at IS NULL"
+        );
         let row = self.pool().fetch_optional(sql, args![email]).await;
         row.and_then(|r| r.as_ref().map(rows::user).transpose())
             .map_err(B::error)
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
-        let sql = concat!("SELECT ", cols!(user), " FROM users WHERE id = $1");
+        let sql = concat!(
+            "SELECT ",
+            cols!(user),
+            " FROM users WHERE id = $1 AND deleted_at IS NULL"
+        );
         let row = self.pool().fetch_optional(sql, args![id]).await;
         row.and_then(|r| r.as_ref().map(rows::user).transpose())
             .map_err(B::error)
@@ -54,7 +70,7 @@ impl<B: SqlBackend> UserStore for B {
         let sql = concat!(
             "SELECT ",
             cols!(user),
-            " FROM users WHERE email > $1 ORDER BY email LIMIT $2"
+            " FROM users WHERE email > $1 AND deleted_at IS NULL ORDER BY email LIMIT $2"
         );
         let found = self
             .pool()
@@ -69,7 +85,7 @@ impl<B: SqlBackend> UserStore for B {
         let roles = list_to(roles);
         self.pool()
             .execute(
-                "UPDATE users SET roles = $1 WHERE id = $2",
+                "UPDATE users SET roles = $1 WHERE id = $2 AND deleted_at IS NULL",
                 args![&roles, user_id],
             )
             .await
@@ -81,7 +97,7 @@ impl<B: SqlBackend> UserStore for B {
         let _turn = self.write_turn().await;
         self.pool()
             .execute(
-                "UPDATE users SET password_hash = $1 WHERE id = $2",
+                "UPDATE users SET password_hash = $1 WHERE id = $2 AND deleted_at IS NULL",
                 args![hash, user_id],
             )
             .await

@@ -2,7 +2,7 @@
 //! string lists (roles, scopes, grants: a JSON array in a text column).
 
 use super::exec::RowExt;
-use crate::{AuditEvent, AuditRecord, Client, KeyRecord, Session, User};
+use crate::{AuditEvent, AuditRecord, Client, KeyRecord, OneTimeToken, Session, User};
 
 type Row<T> = Result<T, sqlx::Error>;
 
@@ -20,7 +20,7 @@ pub(crate) fn list_to(items: &[String]) -> String {
 /// `cols!(user)`, `cols!(session)`, `cols!(key)`, `cols!(audit)`, `cols!(client)`.
 macro_rules! cols {
     (user) => {
-        "id, email, password_hash, roles, created_at"
+        "id, email, password_hash, roles, created_at, email_verified_at, disabled_at"
     };
     (session) => {
         "id, user_id, created_at, last_used_at, expires_at, idle_expires_at, revoked_at, \
@@ -35,6 +35,9 @@ macro_rules! cols {
     (client) => {
         "id, secret_hash, scopes, grants, created_at"
     };
+    (one_time_token) => {
+        "token_hash, purpose, user_id, email, created_at, expires_at"
+    };
 }
 pub(crate) use cols;
 
@@ -45,6 +48,19 @@ pub(crate) fn user(row: &impl RowExt) -> Row<User> {
         password_hash: row.text("password_hash")?,
         roles: list_from(&row.text("roles")?),
         created_at: row.int("created_at")?,
+        email_verified_at: row.opt_int("email_verified_at")?,
+        disabled_at: row.opt_int("disabled_at")?,
+    })
+}
+
+pub(crate) fn one_time_token(row: &impl RowExt) -> Row<OneTimeToken> {
+    Ok(OneTimeToken {
+        token_hash: row.bytes("token_hash")?,
+        purpose: row.text("purpose")?,
+        user_id: row.text("user_id")?,
+        email: row.opt_text("email")?,
+        created_at: row.int("created_at")?,
+        expires_at: row.int("expires_at")?,
     })
 }
 
@@ -72,8 +88,10 @@ pub(crate) fn session(row: &impl RowExt) -> Row<Session> {
 pub(crate) const SESSION_WITH_USER: &str = "SELECT s.id, s.user_id, s.created_at, \
     s.last_used_at, s.expires_at, s.idle_expires_at, s.revoked_at, s.revoked_reason, \
     s.user_agent, s.ip, s.generation, s.token_hash, s.rotated_at, s.client_id, s.rotated_by, u.email AS u_email, \
-    u.password_hash AS u_password_hash, u.roles AS u_roles, u.created_at AS u_created_at \
-    FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id = $1";
+    u.password_hash AS u_password_hash, u.roles AS u_roles, u.created_at AS u_created_at, \
+    u.email_verified_at AS u_email_verified_at, u.disabled_at AS u_disabled_at \
+    FROM sessions s LEFT JOIN users u ON u.id = s.user_id AND u.deleted_at IS NULL \
+    WHERE s.id = $1";
 
 pub(crate) fn session_with_user(row: &impl RowExt) -> Row<(Session, Option<User>)> {
     let session = session(row)?;
@@ -85,6 +103,8 @@ pub(crate) fn session_with_user(row: &impl RowExt) -> Row<(Session, Option<User>
             password_hash: row.text("u_password_hash")?,
             roles: list_from(&row.text("u_roles")?),
             created_at: row.int("u_created_at")?,
+            email_verified_at: row.opt_int("u_email_verified_at")?,
+            disabled_at: row.opt_int("u_disabled_at")?,
         }),
     };
     Ok((session, user))

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tessera_store::{AuditEvent, KeyRecord, Rotation, Session, Store, StoreError, User};
 
 mod audit_and_feed;
+mod lifecycle;
 
 /// Where a backend lives, for tests that need a raw connection.
 enum Raw {
@@ -73,6 +74,8 @@ fn user(id: &str, email: &str) -> User {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$x$y".into(),
         roles: vec!["user".into()],
         created_at: 100,
+        email_verified_at: None,
+        disabled_at: None,
     }
 }
 
