@@ -257,6 +257,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// How long a stopping server waits for queued account mail to leave.
+pub const MAIL_DRAIN: Duration = Duration::from_secs(10);
+
 /// A running server.
 pub struct RunningServer {
     addr: SocketAddr,
@@ -287,19 +290,29 @@ impl RunningServer {
         &self.state
     }
 
-    /// Stops accepting, lets in-flight requests finish, and waits.
+    /// Stops accepting, lets in-flight requests finish, gives queued mail
+    /// [`MAIL_DRAIN`] to leave, and waits.
     pub async fn shutdown(mut self) {
         self.stop_background();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        self.drain_mail().await;
     }
 
-    /// Waits until the server stops by itself (after a shutdown signal).
+    /// Waits until the server stops by itself (after a shutdown signal),
+    /// then gives queued mail [`MAIL_DRAIN`] to leave.
     pub async fn wait(mut self) {
         let _ = (&mut self.task).await;
         self.stop_background();
+        self.drain_mail().await;
+    }
+
+    async fn drain_mail(&self) {
+        if !self.state.app.lifecycle.flush_mail(MAIL_DRAIN).await {
+            tracing::warn!("shutting down with account mail still queued (see the mail log lines)");
+        }
     }
 }
 
