@@ -54,6 +54,8 @@ impl Config {
 mod tests {
     use super::*;
 
+    type Adjust = Box<dyn FnOnce(&mut Config)>;
+
     fn refused(adjust: impl FnOnce(&mut Config)) -> String {
         let mut c = Config::default();
         adjust(&mut c);
@@ -65,7 +67,7 @@ mod tests {
     #[test]
     fn bad_mail_settings_name_their_key() {
         assert_eq!(refused(|_| {}), "");
-        let cases: [(&str, Box<dyn FnOnce(&mut Config)>); 6] = [
+        let cases: [(&str, Adjust); 6] = [
             (
                 "smtp_url",
                 Box::new(|c| c.smtp_url = Some("http://mail".into())),
