@@ -4,7 +4,7 @@
 //! the configuration loader, and [`spawn`] to run it on a socket.
 //!
 //! Layout (no two files import each other): `routes/` holds the handlers by
-//! area (`auth`, `account`, `admin`, `wellknown`, `health`); `oauth` the RFC
+//! area (`auth`, `account`, `lifecycle`, `admin`, `wellknown`, `health`); `oauth` the RFC
 //! 6749/7009/7662 endpoints; `feed` the revocation feed; `respond` the answer
 //! shapes they share; `extract` the extractors, each with one rejection type
 //! ([`ApiError`]); `cookie` cookie mode and its CSRF check; `web` the embedded
