@@ -83,9 +83,9 @@ impl std::fmt::Debug for AppConfig {
 /// Tessera's rules as services with one job each. Cloning is cheap; every
 /// clone shares the same state.
 ///
-/// Room is left for the services of the next issues (mail, OAuth
-/// authorization codes and consent, MFA, DPoP): each becomes one more field
-/// here over the same private context.
+/// Room is left for the services of the next issues (OAuth authorization
+/// codes and consent, MFA, DPoP): each becomes one more field here over the
+/// same private context, as [`Lifecycle`] (issue 15) did.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct App {

@@ -17,8 +17,10 @@
 //! The services share one private context (store, clock, server secret,
 //! policy, keys, liveness cache); none of them hands out the store. Time
 //! comes from a [`tessera_jose::Clock`]; storage from a
-//! [`tessera_store::Store`]. The services of later issues (mail, OAuth
-//! authorization codes and consent, MFA, DPoP) join [`App`] the same way.
+//! [`tessera_store::Store`]; mail goes through a [`mail::Mailer`] (SMTP,
+//! `.eml` files, or memory) behind an outbox. The services of later issues
+//! (OAuth authorization codes and consent, MFA, DPoP) join [`App`] the same
+//! way.
 //!
 //! ## Refresh rotation, exactly
 //! - The current token rotates: the session's hash moves to its successor in

@@ -24,6 +24,7 @@ use tessera_core::{AuthConfig, SharedSecrets, TokenEncryption};
 use tessera_jose::Algorithm;
 use zeroize::Zeroizing;
 
+mod mail;
 mod values;
 pub use values::{canonical, Dur, Flag, OriginList, ProxyHeader, ProxyList, SecretList};
 
@@ -757,48 +758,6 @@ impl Config {
             password_reset_url: self.password_reset_url.clone(),
             email_verify_url: self.email_verify_url.clone(),
         })
-    }
-
-    /// The mail settings.
-    pub fn mail_config(&self) -> tessera_core::mail::MailConfig {
-        tessera_core::mail::MailConfig {
-            smtp_url: self.smtp_url.clone().map(Zeroizing::new),
-            from: self.mail_from.clone(),
-            templates: self.mail_templates.clone(),
-            product_name: self.mail_product_name.clone(),
-        }
-    }
-
-    fn check_mail(&self) -> Result<(), ConfigError> {
-        if let Some(u) = &self.smtp_url {
-            if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
-                return Err(bad("smtp_url", "must start with smtp:// or smtps://"));
-            }
-        }
-        if !tessera_core::mail::is_address(&self.mail_from) {
-            return Err(bad(
-                "mail_from",
-                "must be an address, e.g. `Tessera <no-reply@example.com>`",
-            ));
-        }
-        if self.mail_product_name.trim().is_empty() {
-            return Err(bad("mail_product_name", "must not be empty"));
-        }
-        let ttl = self.password_reset_ttl.0.as_secs();
-        if !(60..=86_400).contains(&ttl) {
-            return Err(bad("password_reset_ttl", "must be between 1m and 24h"));
-        }
-        for (key, url) in [
-            ("password_reset_url", &self.password_reset_url),
-            ("email_verify_url", &self.email_verify_url),
-        ] {
-            if let Some(u) = url {
-                if !(u.starts_with("https://") || u.starts_with("http://")) {
-                    return Err(bad(key, "must be an http(s) URL"));
-                }
-            }
-        }
-        Ok(())
     }
 }
 

@@ -4,7 +4,7 @@
 //! the configuration loader, and [`spawn`] to run it on a socket.
 //!
 //! Layout (no two files import each other): `routes/` holds the handlers by
-//! area (`auth`, `account`, `admin`, `wellknown`, `health`); `oauth` the RFC
+//! area (`auth`, `account`, `lifecycle`, `admin`, `wellknown`, `health`); `oauth` the RFC
 //! 6749/7009/7662 endpoints; `feed` the revocation feed; `respond` the answer
 //! shapes they share; `extract` the extractors, each with one rejection type
 //! ([`ApiError`]); `cookie` cookie mode and its CSRF check; `web` the embedded
@@ -260,6 +260,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// How long a stopping server waits for queued account mail to leave.
+pub const MAIL_DRAIN: Duration = Duration::from_secs(10);
+
 /// A running server.
 pub struct RunningServer {
     addr: SocketAddr,
@@ -290,19 +293,29 @@ impl RunningServer {
         &self.state
     }
 
-    /// Stops accepting, lets in-flight requests finish, and waits.
+    /// Stops accepting, lets in-flight requests finish, gives queued mail
+    /// [`MAIL_DRAIN`] to leave, and waits.
     pub async fn shutdown(mut self) {
         self.stop_background();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        self.drain_mail().await;
     }
 
-    /// Waits until the server stops by itself (after a shutdown signal).
+    /// Waits until the server stops by itself (after a shutdown signal),
+    /// then gives queued mail [`MAIL_DRAIN`] to leave.
     pub async fn wait(mut self) {
         let _ = (&mut self.task).await;
         self.stop_background();
+        self.drain_mail().await;
+    }
+
+    async fn drain_mail(&self) {
+        if !self.state.app.lifecycle.flush_mail(MAIL_DRAIN).await {
+            tracing::warn!("shutting down with account mail still queued (see the mail log lines)");
+        }
     }
 }
 

@@ -53,8 +53,9 @@ pub trait Lifecycle: Send + Sync {
     /// Deletes the user's personal data: the email (freed for a new
     /// registration) and password hash are overwritten, roles cleared, the
     /// row marked deleted at `at` (its id stays, for the audit trail), its
-    /// tokens dropped. Sessions are left to the caller to revoke, so that
-    /// they appear in the revocation feed. False if already gone.
+    /// tokens dropped, its sessions' IP and user agent cleared. Sessions are
+    /// left to the caller to revoke, so that they appear in the revocation
+    /// feed. False if already gone.
     async fn delete_user_data(&self, user_id: &str, at: i64) -> Result<bool>;
     /// Revokes every live session of a user but `keep`; returns the ids
     /// revoked.

@@ -304,3 +304,30 @@ fn tables_stay_bounded_when_every_address_is_new_within_a_minute() {
         .unwrap()
         .contains_key(&(Action::Register as u8, ip)));
 }
+
+#[tokio::test]
+async fn the_mail_buckets_refill_over_their_own_windows() {
+    let (limiters, _dir) = backends(ThrottleConfig {
+        mail_per_account_per_hour: 2,
+        mail_per_ip_per_minute: 1,
+        ..ThrottleConfig::default()
+    })
+    .await;
+    for t in &limiters {
+        let now = 9_000_000;
+        let acct = |at| t.rate(Action::MailPerAccount, Some("a@x.io"), at);
+        assert_eq!(acct(now).await, Ok(()));
+        assert_eq!(acct(now).await, Ok(()));
+        // One token comes back every 30 minutes, not every 30 seconds.
+        let about = |r: Result<(), RetryAfter>, secs: u64| matches!(r, Err(RetryAfter(s)) if s.abs_diff(secs) <= 1);
+        assert!(about(acct(now + 60_000).await, 1740));
+        assert_eq!(acct(now + 1_801_000).await, Ok(()));
+        // A bucket idle for a minute is not forgotten early (memory table).
+        assert!(about(acct(now + 1_860_000).await, 1740));
+        // Per account and per IP are separate buckets.
+        let ip = |at| t.rate(Action::MailPerIp, Some("a@x.io"), at);
+        assert_eq!(ip(now).await, Ok(()));
+        assert_eq!(ip(now).await, Err(RetryAfter(60)));
+        assert_eq!(ip(now + 60_000).await, Ok(()));
+    }
+}

@@ -77,6 +77,11 @@ async fn forgot_answers_alike_and_a_reset_link_works_once() {
         .all(|(_, m)| !m.contains("nobody@x.io")));
     let tok = token(&t, "password_reset", "ada@x.io").await;
     let issuer = t.issuer().await;
+    let metrics = t.get("/metrics").await.expect(200).text;
+    assert!(
+        metrics.contains("tessera_mail_total{kind=\"password_reset\",outcome=\"sent\"}"),
+        "{metrics}"
+    );
     let all = mails(&t).await;
     assert!(all
         .iter()

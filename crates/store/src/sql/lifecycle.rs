@@ -68,6 +68,14 @@ impl<B: SqlBackend> Lifecycle for B {
             )
             .await
             .map_err(B::error)?;
+        // Its sessions stay (revoked, for the feed) without where they came from.
+        self.pool()
+            .execute(
+                "UPDATE sessions SET ip = NULL, user_agent = NULL WHERE user_id = $1",
+                args![user_id],
+            )
+            .await
+            .map_err(B::error)?;
         Ok(changed == 1)
     }
 

@@ -176,8 +176,9 @@ async fn deletion_keeps_the_id_frees_the_email_and_other_sessions_end() {
         assert!(!s.set_password_hash("u1", "x").await.unwrap());
         assert!(!s.set_roles("u1", &["admin".into()]).await.unwrap());
         // Its sessions stay (for the feed) but no longer have a user.
-        let (_, u) = s.session_with_user("s2").await.unwrap().unwrap();
+        let (kept, u) = s.session_with_user("s2").await.unwrap().unwrap();
         assert!(u.is_none());
+        assert_eq!((kept.ip, kept.user_agent), (None, None), "no personal data");
         // The email registers again.
         s.create_user(&user("u9", "a@x.io")).await.unwrap();
         assert_eq!(s.user_by_email("a@x.io").await.unwrap().unwrap().id, "u9");
