@@ -97,6 +97,8 @@ pub struct App {
     pub audit: Audit,
     /// Scheduled maintenance and readiness.
     pub maintenance: Maintenance,
+    /// DPoP proofs (RFC 9449) and server nonces.
+    pub dpop: crate::Dpop,
 }
 
 impl App {
@@ -130,6 +132,12 @@ impl App {
             None => ServerSecret::load_or_create(&cfg.data_dir)?,
         };
         let ctx = Ctx::new(store.clone(), secret, cfg.auth, clock).await?;
+        // The DPoP replay cache is shared like the throttle: in Redis when
+        // configured, else in the database (one row per proof, expiring).
+        let dpop_kv: Arc<dyn tessera_store::Kv> = match &cfg.redis_url {
+            Some(url) => Arc::new(tessera_store::RedisKv::connect(url, "tessera:dpop:").await?),
+            None => store.clone().into_kv(),
+        };
         // Several instances: throttling is shared too, in Redis when
         // configured, else in the shared database.
         let limiter = if let Some(url) = &cfg.redis_url {
@@ -142,7 +150,7 @@ impl App {
             // unlocks in the database.
             Limiter::Memory(Throttle::new(cfg.throttle).with_unlocks(store.into_kv()))
         };
-        Ok(Self::assemble(ctx, limiter))
+        Ok(Self::assemble(ctx, limiter, dpop_kv))
     }
 
     /// The services over an open store (embedding, tests), loading or
@@ -154,11 +162,12 @@ impl App {
         limiter: Limiter,
         clock: Arc<dyn Clock>,
     ) -> Result<App> {
+        let dpop_kv = store.clone().into_kv();
         let ctx = Ctx::new(store, secret, cfg, clock).await?;
-        Ok(Self::assemble(ctx, limiter))
+        Ok(Self::assemble(ctx, limiter, dpop_kv))
     }
 
-    fn assemble(ctx: Ctx, limiter: Limiter) -> App {
+    fn assemble(ctx: Ctx, limiter: Limiter, dpop_kv: Arc<dyn tessera_store::Kv>) -> App {
         let ctx = Arc::new(ctx);
         let limiter = Arc::new(limiter);
         let sessions = Sessions::new(ctx.clone(), limiter.clone());
@@ -170,6 +179,7 @@ impl App {
             clients: Clients::new(ctx.clone()),
             feed: Feed::new(ctx.clone()),
             audit: Audit::new(ctx.clone()),
+            dpop: crate::Dpop::new(ctx.clone(), dpop_kv),
             maintenance: Maintenance::new(ctx),
         }
     }

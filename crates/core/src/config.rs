@@ -98,6 +98,28 @@ pub struct AuthConfig {
     /// How long audit entries are kept after their last occurrence; zero
     /// keeps them forever.
     pub audit_retention: Duration,
+    /// How DPoP proofs (RFC 9449) are checked.
+    pub dpop: DpopPolicy,
+}
+
+/// How DPoP proofs are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DpopPolicy {
+    /// How old a proof's `iat` may be; a proof from the future is accepted
+    /// up to `leeway`. Its `jti` is remembered for this window plus `leeway`.
+    pub iat_window: Duration,
+    /// Require server nonces (RFC 9449 §8): a proof without the current
+    /// nonce is answered with `use_dpop_nonce` and a `DPoP-Nonce` header.
+    pub nonce: bool,
+}
+
+impl Default for DpopPolicy {
+    fn default() -> Self {
+        DpopPolicy {
+            iat_window: Duration::from_secs(60),
+            nonce: false,
+        }
+    }
 }
 
 impl Default for AuthConfig {
@@ -120,6 +142,7 @@ impl Default for AuthConfig {
             argon2_workers: 2,
             session_cache_ttl: Duration::from_secs(1),
             audit_retention: Duration::from_secs(90 * 24 * 3600),
+            dpop: DpopPolicy::default(),
         }
     }
 }

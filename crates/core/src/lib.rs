@@ -66,6 +66,7 @@ pub mod breached;
 mod claims;
 pub mod config;
 mod ctx;
+mod dpop;
 mod error;
 mod events;
 pub mod feed;
@@ -86,13 +87,14 @@ pub use app::{App, AppConfig};
 pub use audit::Audit;
 pub use claims::{AccessClaims, Principal};
 pub use config::{AuthConfig, SharedSecrets, TokenEncryption};
-pub use error::{BoxError, Error, Result, TokenRefused};
+pub use dpop::{Dpop, DPOP_ALGORITHMS};
+pub use error::{BoxError, DpopRefused, Error, Result, TokenRefused};
 pub use events::{AuditEvent, ClientInfo};
 pub use keys::{KeyInfo, KeyState, Keys};
 pub use live::Account;
 pub use maintenance::Maintenance;
 pub use secret::ServerSecret;
 pub use sessions::{
-    RefreshOutcome, RefreshPermit, Sessions, TokenPair, COARSE_SECS, REUSE_DETECTED,
+    RefreshOutcome, RefreshPermit, Sessions, TokenPair, COARSE_SECS, DPOP_THEFT, REUSE_DETECTED,
 };
 pub use tokens::Tokens;

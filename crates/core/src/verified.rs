@@ -97,6 +97,7 @@ mod tests {
             roles: vec![],
             scope: None,
             client_id: None,
+            cnf: None,
         };
         let token = tessera_jose::encode(&key, Some("at+jwt"), &claims).unwrap();
         let keys: KeySet = [key.verifying_key().clone()].into_iter().collect();

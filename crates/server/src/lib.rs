@@ -29,6 +29,7 @@
 mod client_ip;
 pub mod config;
 pub mod cookie;
+pub mod dpop;
 mod error;
 pub mod extract;
 mod feed;
@@ -179,7 +180,10 @@ fn cors(cfg: &Config) -> Option<tower_http::cors::CorsLayer> {
                 header::CONTENT_TYPE,
                 header::AUTHORIZATION,
                 HeaderName::from_static(cookie::CSRF_HEADER),
+                dpop::PROOF_HEADER,
             ])
+            // A browser client reads nonces and DPoP challenges (RFC 9449).
+            .expose_headers([dpop::NONCE_HEADER, header::WWW_AUTHENTICATE])
             .max_age(Duration::from_secs(600)),
     )
 }

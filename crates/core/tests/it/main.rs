@@ -56,7 +56,7 @@ pub(crate) fn ctx() -> ClientInfo {
     ClientInfo {
         ip: Some("203.0.113.9".into()),
         user_agent: Some("tests/1.0".into()),
-        oauth_client: None,
+        ..ClientInfo::default()
     }
 }
 

@@ -130,6 +130,15 @@ macro_rules! migrations {
                     "/0008_revoked_keys.sql"
                 )),
             ),
+            (
+                10,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0010_dpop.sql"
+                )),
+            ),
         ]
     };
 }
