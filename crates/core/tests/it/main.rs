@@ -4,6 +4,7 @@
 
 mod accounts;
 mod breached;
+mod dpop;
 mod feed;
 mod keys;
 mod passwords;
