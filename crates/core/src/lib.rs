@@ -12,12 +12,13 @@
 //! | [`Feed`](feed::Feed) | the revocation feed resource servers follow |
 //! | [`Audit`] | reading the audit log ([`AuditEvent`] names what is written) |
 //! | [`Maintenance`] | the timer's work and the readiness probe |
+//! | [`Dpop`] | DPoP proofs (RFC 9449): the proof check, the shared `jti` replay cache, server nonces |
 //!
 //! The services share one private context (store, clock, server secret,
 //! policy, keys, liveness cache); none of them hands out the store. Time
 //! comes from a [`tessera_jose::Clock`]; storage from a
 //! [`tessera_store::Store`]. The services of later issues (mail, OAuth
-//! authorization codes and consent, MFA, DPoP) join [`App`] the same way.
+//! authorization codes and consent, MFA) join [`App`] the same way.
 //!
 //! ## Refresh rotation, exactly
 //! - The current token rotates: the session's hash moves to its successor in
@@ -33,6 +34,10 @@
 //! - A session started by an authenticated OAuth client is bound to it
 //!   (`Session::client_id`): only that client refreshes, revokes or
 //!   introspects its refresh token.
+//! - A session whose refresh token is bound to a DPoP key
+//!   (`Session::dpop_jkt`, set at login by a public client's proof) refreshes
+//!   only with a proof from that key: a genuine token without one ends the
+//!   session as on reuse, which also limits grace replays to the key holder.
 //! - A token that is not genuine (forged, or from another server) is simply
 //!   refused; it never kills a session.
 //!

@@ -2,7 +2,8 @@
 //! proof must name (built from the configured issuer, never from `Host` or
 //! forwarding headers an attacker chooses), the token endpoints' extractor
 //! ([`DpopKey`]) and the resource check behind [`crate::extract::Bearer`].
-//! The rules themselves are in `tessera_core::Dpop`.
+//! The rules themselves are in `tessera_core::Dpop`. Imports `error` and
+//! `state`; `extract` and the token handlers import it.
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -14,7 +15,7 @@ use tessera_core::{DpopRefused, Error as CoreError, Principal};
 /// The request header carrying a proof.
 pub const PROOF_HEADER: HeaderName = HeaderName::from_static("dpop");
 /// The response header carrying a server nonce.
-pub const NONCE_HEADER: HeaderName = HeaderName::from_static("dpop-nonce");
+pub use crate::error::NONCE_HEADER;
 
 /// The proof of a request: `None` without a `DPoP` header; two or more, or
 /// one that is not text, are refused (RFC 9449 §4.3: exactly one).

@@ -7,6 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use tessera_api::ErrorBody;
 
+/// The response header carrying a DPoP server nonce (RFC 9449 §8).
+pub const NONCE_HEADER: axum::http::HeaderName = axum::http::HeaderName::from_static("dpop-nonce");
+
 /// An HTTP error answer.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -135,7 +138,7 @@ impl IntoResponse for ApiError {
             }
         }
         if let Some(v) = nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
-            headers.insert(crate::dpop::NONCE_HEADER, v);
+            headers.insert(NONCE_HEADER, v);
         }
         if self.basic_challenge {
             headers.insert(

@@ -7,7 +7,9 @@
 //! area (`auth`, `account`, `admin`, `wellknown`, `health`); `oauth` the RFC
 //! 6749/7009/7662 endpoints; `feed` the revocation feed; `respond` the answer
 //! shapes they share; `extract` the extractors, each with one rejection type
-//! ([`ApiError`]); `cookie` cookie mode and its CSRF check; `web` the embedded
+//! ([`ApiError`]); `dpop` DPoP proofs (RFC 9449) at the edge: the proof
+//! header, the URL proofs must name, the token endpoints' extractor and the
+//! resource check behind `Bearer`; `cookie` cookie mode and its CSRF check; `web` the embedded
 //! pages; `observe` request ids, logs and per-route metrics; `registry` the
 //! Prometheus registry and its upkeep; `openapi` the document, generated from
 //! the handlers and the `tessera-api` types they take and return; `config`
