@@ -129,6 +129,7 @@ mod tests {
             "proxy_header" => "forwarded".into(),
             "secret_file" => dir.join("secret.txt").display().to_string(),
             "tls_cert" | "tls_key" => dir.join("other.pem").display().to_string(),
+            "dpop_nonce" => "on".into(),
             _ => match key.kind {
                 ValueKind::Integer => "2048".into(),
                 // Within every duration's bounds, and no key's default.

@@ -325,7 +325,10 @@ impl Guard {
         }
     }
 
-    /// Verifies an access token (the part after `Bearer `).
+    /// Verifies an access token (the part after `Bearer `): signature,
+    /// claims, expiry, revocation. It does not look at DPoP; a request's
+    /// credentials, DPoP proof included, go through [`Guard::verify_request`]
+    /// (which the layer uses).
     pub async fn verify(&self, token: &str) -> Result<Arc<Authenticated>> {
         let inner = &*self.inner;
         let now = inner.clock.now();

@@ -64,6 +64,24 @@ impl FromRequestParts<AppState> for DpopKey {
     }
 }
 
+/// `res` with the current server nonce in `DPoP-Nonce`, when nonces are on
+/// (RFC 9449 §8.2: a fresh nonce may come with any answer, so a client
+/// rarely meets `use_dpop_nonce`).
+pub(crate) fn with_nonce(
+    s: &AppState,
+    mut res: axum::response::Response,
+) -> axum::response::Response {
+    if let Some(v) = s
+        .app
+        .dpop
+        .nonce()
+        .and_then(|n| axum::http::HeaderValue::from_str(&n).ok())
+    {
+        res.headers_mut().insert(NONCE_HEADER, v);
+    }
+    res
+}
+
 /// How an access token came.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scheme {

@@ -1,7 +1,7 @@
 //! OAuth 2.0 endpoints (RFC 6749 §4.3, §4.4, §6; RFC 7009; RFC 7662):
 //! form-encoded requests, RFC 6749 §5.2 errors, `Cache-Control: no-store`.
 
-use crate::dpop::DpopKey;
+use crate::dpop::{with_nonce, DpopKey};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Client as Peer, RawBody};
 use crate::respond::{no_store, token_body};
@@ -206,7 +206,7 @@ pub(crate) async fn token(
             scope: (!t.scope.is_empty()).then_some(t.scope),
         },
     };
-    Ok(no_store_json(body))
+    Ok(with_nonce(&s, no_store_json(body)))
 }
 
 fn hint(f: &HashMap<String, String>) -> TokenHint {

@@ -1,7 +1,7 @@
 //! Registration, login, refresh and logout, in bearer and cookie mode.
 
 use crate::cookie;
-use crate::dpop::DpopKey;
+use crate::dpop::{with_nonce, DpopKey};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Bearer, Client, JsonBody, OptionalJson};
 use crate::respond::{no_store, token_body, token_response, user_view};
@@ -131,11 +131,12 @@ pub(crate) async fn login(
         .sessions
         .login(&body.email, &body.password, &ctx)
         .await?;
-    if body.cookie {
-        cookie_response(&s, &pair)
+    let res = if body.cookie {
+        cookie_response(&s, &pair)?
     } else {
-        Ok(token_response(&pair))
-    }
+        token_response(&pair)
+    };
+    Ok(with_nonce(&s, res))
 }
 
 #[utoipa::path(
@@ -175,10 +176,10 @@ pub(crate) async fn refresh(
     match refresh_token_of(&s, &headers, body)? {
         Carrier::Body(t) => {
             let (pair, _outcome) = s.app.sessions.refresh_admitted(permit, &t, &ctx).await?;
-            Ok(token_response(&pair))
+            Ok(with_nonce(&s, token_response(&pair)))
         }
         Carrier::Cookie(t) => match s.app.sessions.refresh_admitted(permit, &t, &ctx).await {
-            Ok((pair, _outcome)) => cookie_response(&s, &pair),
+            Ok((pair, _outcome)) => cookie_response(&s, &pair).map(|r| with_nonce(&s, r)),
             Err(e) => {
                 // A dead cookie (`invalid_grant`) is cleared so the browser
                 // stops sending it. Any other failure (a database blip, a

@@ -384,7 +384,7 @@ async fn a_forged_refresh_token_cannot_end_a_bound_session() {
     let body = bound_user(&t, "ada@x.io", &key).await;
     let refresh = body["refresh_token"].as_str().unwrap();
     // Well-formed, same session id and generation, another secret part.
-    let mut raw = tessera_jose::b64::decode(refresh["tsr_".len()..].as_bytes(), "t").unwrap();
+    let mut raw = tessera_jose::b64::decode(&refresh.as_bytes()["tsr_".len()..], "t").unwrap();
     raw[40] ^= 1;
     let forged = format!("tsr_{}", tessera_jose::b64::encode(&raw));
     let r = refresh_with(&t, &forged, None).await.expect(401);
@@ -483,6 +483,11 @@ async fn server_nonces_when_configured() {
         .expect_error(400, "use_dpop_nonce");
     let p = key.proof_at(t.clock_now(), "POST", &login, None, Some(&nonce));
     let r = login_with(&t, "ada@x.io", &p).await.expect(200);
+    assert_eq!(
+        r.header("dpop-nonce"),
+        nonce,
+        "a token answer carries the nonce too"
+    );
     let access = r.str("access_token").to_owned();
     // Resource requests: 401 with a DPoP challenge and the nonce.
     let me = format!("{ISSUER}/v1/me");
