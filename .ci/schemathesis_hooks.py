@@ -32,6 +32,12 @@ documentation says. Rule 3 keeps the fuzzer's own login alive.
    the admin disable and delete aimed at the fuzzer or the disposable
    account act on a throwaway account too (the disposable one must keep
    logging in). The script passes the ids in the environment.
+4. A `DPoP` header must be a proof JWT signed for this very request (RFC
+   9449: method, URL, time, a fresh `jti`); any other value is refused with
+   400 `invalid_dpop_proof`, as documented. A fuzzer cannot sign one, so
+   generated cases that carry the optional header are dropped (the DPoP
+   suites in crates/server/tests/it/dpop.rs and .ci/resource_servers send
+   real ones).
 """
 
 import json
@@ -85,14 +91,23 @@ def filter_body(ctx, body):
     return _applies(ctx, body)
 
 
+def _no_dpop(headers):
+    return headers is None or not any(k.lower() == "dpop" for k in list(headers.keys()))
+
+
+@schemathesis.hook
+def filter_headers(ctx, headers):
+    return _no_dpop(headers)
+
+
 @schemathesis.hook
 def filter_case(ctx, case):
-    return _applies(ctx, case.body)
+    return _applies(ctx, case.body) and _no_dpop(case.headers)
 
 
 @schemathesis.hook
 def before_add_examples(ctx, examples):
-    examples[:] = [case for case in examples if _applies(ctx, case.body)]
+    examples[:] = [case for case in examples if _applies(ctx, case.body) and _no_dpop(case.headers)]
 
 
 # Rule 3: the fuzzer's login survives. Without the environment (the hooks
@@ -156,6 +171,11 @@ def _sid(access_token):
 
 @schemathesis.hook
 def before_call(ctx, case, **kwargs):
+    # Rule 4 for the phases whose cases escape the filters above (the
+    # coverage phase's null and empty header values): the header goes.
+    if case.headers is not None:
+        for k in [k for k in list(case.headers.keys()) if k.lower() == "dpop"]:
+            del case.headers[k]
     if not FUZZ["FUZZ_SID"]:
         return
     op = case.operation

@@ -63,6 +63,9 @@ pub struct RefreshRequest {
 pub enum TokenType {
     /// RFC 6750 bearer token.
     Bearer,
+    /// RFC 9449 DPoP-bound token: send it as `Authorization: DPoP` with a proof.
+    #[serde(rename = "DPoP")]
+    DPoP,
 }
 
 /// A token answer from login or refresh (`Cache-Control: no-store`).

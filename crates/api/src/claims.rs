@@ -38,9 +38,27 @@ pub struct AccessClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub email_verified: Option<bool>,
+    /// The key the token is bound to (RFC 9449 §6.1: `cnf.jkt`, a DPoP
+    /// key's RFC 7638 thumbprint); absent for a Bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub cnf: Option<Confirmation>,
+}
+
+/// A confirmation claim (RFC 7800) naming a DPoP key (RFC 9449 §6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Confirmation {
+    /// The SHA-256 JWK thumbprint (RFC 7638), base64url.
+    #[schema(min_length = 43, max_length = 43)]
+    pub jkt: String,
 }
 
 impl AccessClaims {
+    /// The DPoP key thumbprint the token is bound to, if any.
+    pub fn jkt(&self) -> Option<&str> {
+        self.cnf.as_ref().map(|c| c.jkt.as_str())
+    }
+
     /// The space-separated `scope`, split.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope

@@ -48,6 +48,8 @@ pub struct ServerMetadata {
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
     pub access_token_signing_alg_values_supported: Vec<String>,
+    /// DPoP proof algorithms accepted (RFC 9449 §5.1).
+    pub dpop_signing_alg_values_supported: Vec<String>,
     pub claims_supported: Vec<String>,
     pub tessera_endpoints: TesseraEndpoints,
 }

@@ -48,7 +48,7 @@ pub use auth::{
     Credentials, LoginRequest, MeResponse, RefreshRequest, SessionList, SessionView, TokenResponse,
     TokenType, UserView, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, REFRESH_TOKEN_PATTERN,
 };
-pub use claims::AccessClaims;
+pub use claims::{AccessClaims, Confirmation};
 pub use discovery::{IssuerMetadata, JwkSet, ServerMetadata, Status, TesseraEndpoints};
 pub use error::ErrorBody;
 pub use feed::{

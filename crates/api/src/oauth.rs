@@ -240,6 +240,9 @@ impl ToSchema for TokenParams {}
 pub enum IntrospectionTokenType {
     /// An access token.
     Bearer,
+    /// A DPoP-bound access token (RFC 9449 §6.2).
+    #[serde(rename = "DPoP")]
+    DPoP,
     /// A refresh token.
     #[serde(rename = "refresh_token")]
     RefreshToken,
@@ -299,6 +302,10 @@ pub struct IntrospectionResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub username: Option<String>,
+    /// The DPoP key a bound access token is bound to (RFC 9449 §6.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub cnf: Option<crate::Confirmation>,
 }
 
 impl IntrospectionResponse {
@@ -306,9 +313,13 @@ impl IntrospectionResponse {
     /// `Bearer`, and `username` (the user id) for a user's token.
     pub fn for_access(claims: crate::AccessClaims) -> Self {
         let username = claims.sid.as_ref().map(|_| claims.sub.clone());
+        let token_type = match claims.cnf {
+            Some(_) => IntrospectionTokenType::DPoP,
+            None => IntrospectionTokenType::Bearer,
+        };
         IntrospectionResponse {
             active: true,
-            token_type: Some(IntrospectionTokenType::Bearer),
+            token_type: Some(token_type),
             iss: Some(claims.iss),
             sub: Some(claims.sub),
             aud: Some(claims.aud),
@@ -320,6 +331,7 @@ impl IntrospectionResponse {
             scope: claims.scope,
             client_id: claims.client_id,
             username,
+            cnf: claims.cnf,
         }
     }
 
@@ -339,6 +351,7 @@ impl IntrospectionResponse {
             scope: None,
             client_id: None,
             username: None,
+            cnf: None,
         }
     }
 }

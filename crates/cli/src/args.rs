@@ -136,6 +136,7 @@ mod tests {
             "password_reset_ttl" => "45m".into(),
             "password_reset_url" | "email_verify_url" => "https://app.example/account".into(),
             "require_verified_email" => "true".into(),
+            "dpop_nonce" => "on".into(),
             _ => match key.kind {
                 ValueKind::Integer => "2048".into(),
                 // Within every duration's bounds, and no key's default.

@@ -108,6 +108,8 @@ pub struct App {
     pub audit: Audit,
     /// Scheduled maintenance and readiness.
     pub maintenance: Maintenance,
+    /// DPoP proofs (RFC 9449) and server nonces.
+    pub dpop: crate::Dpop,
 }
 
 impl App {
@@ -143,6 +145,12 @@ impl App {
         let templates = Templates::load(cfg.mail.templates.as_deref(), &cfg.mail.product_name)?;
         let mailer = mailer(&cfg)?;
         let ctx = Ctx::new(store.clone(), secret, cfg.auth, clock).await?;
+        // The DPoP replay cache is shared like the throttle: in Redis when
+        // configured, else in the database (one row per proof, expiring).
+        let dpop_kv: Arc<dyn tessera_store::Kv> = match &cfg.redis_url {
+            Some(url) => Arc::new(tessera_store::RedisKv::connect(url, "tessera:dpop:").await?),
+            None => store.clone().into_kv(),
+        };
         // Several instances: throttling is shared too, in Redis when
         // configured, else in the shared database.
         let limiter = if let Some(url) = &cfg.redis_url {
@@ -156,7 +164,7 @@ impl App {
             Limiter::Memory(Throttle::new(cfg.throttle).with_unlocks(store.into_kv()))
         };
         let outbox = Outbox::start(mailer, RETRY_BACKOFF);
-        Ok(Self::assemble(ctx, limiter, outbox, templates))
+        Ok(Self::assemble(ctx, limiter, outbox, templates, dpop_kv))
     }
 
     /// The services over an open store (embedding, tests), loading or
@@ -192,12 +200,19 @@ impl App {
         mailer: Arc<dyn Mailer>,
         templates: Templates,
     ) -> Result<App> {
+        let dpop_kv = store.clone().into_kv();
         let ctx = Ctx::new(store, secret, cfg, clock).await?;
         let outbox = Outbox::start(mailer, RETRY_BACKOFF);
-        Ok(Self::assemble(ctx, limiter, outbox, templates))
+        Ok(Self::assemble(ctx, limiter, outbox, templates, dpop_kv))
     }
 
-    fn assemble(ctx: Ctx, limiter: Limiter, outbox: Outbox, templates: Templates) -> App {
+    fn assemble(
+        ctx: Ctx,
+        limiter: Limiter,
+        outbox: Outbox,
+        templates: Templates,
+        dpop_kv: Arc<dyn tessera_store::Kv>,
+    ) -> App {
         let ctx = Arc::new(ctx);
         let limiter = Arc::new(limiter);
         let sessions = Sessions::new(ctx.clone(), limiter.clone());
@@ -212,6 +227,7 @@ impl App {
             clients: Clients::new(ctx.clone()),
             feed: Feed::new(ctx.clone()),
             audit: Audit::new(ctx.clone()),
+            dpop: crate::Dpop::new(ctx.clone(), dpop_kv),
             maintenance: Maintenance::new(ctx),
         }
     }

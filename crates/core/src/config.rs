@@ -109,6 +109,28 @@ pub struct AuthConfig {
     /// The page a verification (or email-change) link opens; `None`:
     /// Tessera's own `/account/verify` under the issuer.
     pub email_verify_url: Option<String>,
+    /// How DPoP proofs (RFC 9449) are checked.
+    pub dpop: DpopPolicy,
+}
+
+/// How DPoP proofs are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DpopPolicy {
+    /// How old a proof's `iat` may be; a proof from the future is accepted
+    /// up to `leeway`. Its `jti` is remembered for this window plus `leeway`.
+    pub iat_window: Duration,
+    /// Require server nonces (RFC 9449 §8): a proof without the current
+    /// nonce is answered with `use_dpop_nonce` and a `DPoP-Nonce` header.
+    pub nonce: bool,
+}
+
+impl Default for DpopPolicy {
+    fn default() -> Self {
+        DpopPolicy {
+            iat_window: Duration::from_secs(60),
+            nonce: false,
+        }
+    }
 }
 
 impl Default for AuthConfig {
@@ -135,6 +157,7 @@ impl Default for AuthConfig {
             password_reset_ttl: Duration::from_secs(30 * 60),
             password_reset_url: None,
             email_verify_url: None,
+            dpop: DpopPolicy::default(),
         }
     }
 }

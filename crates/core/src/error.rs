@@ -65,6 +65,11 @@ pub enum Error {
     InvalidGrant(&'static str),
     /// An access token was refused.
     InvalidToken(TokenRefused),
+    /// A DPoP proof (RFC 9449) is missing where one is required, or was
+    /// refused; the proof's own failure, when there is one, is the source.
+    InvalidDpopProof(DpopRefused),
+    /// The server requires a DPoP nonce (RFC 9449 §8): retry with this one.
+    UseDpopNonce(String),
     /// Authenticated, but not allowed.
     Forbidden(&'static str),
     /// No such resource.
@@ -106,6 +111,46 @@ impl std::error::Error for TokenRefused {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             TokenRefused::Jose(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why a DPoP proof was refused. Its text is safe to show.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum DpopRefused {
+    /// The proof failed its checks (signature, `typ`, `alg`, `jwk`, `htm`,
+    /// `htu`, `iat`, `ath`).
+    Jose(tessera_jose::Error),
+    /// The proof's `jti` was seen before.
+    Replayed,
+    /// No proof, where one is required; the text says why.
+    Missing(&'static str),
+    /// The proof's key is not the one the token is bound to.
+    WrongKey,
+    /// More than one `DPoP` header.
+    Multiple,
+}
+
+impl fmt::Display for DpopRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DpopRefused::Jose(e) => write!(f, "{e}"),
+            DpopRefused::Replayed => f.write_str("the proof was already used (jti replay)"),
+            DpopRefused::Missing(why) => f.write_str(why),
+            DpopRefused::WrongKey => {
+                f.write_str("the proof is not from the key the token is bound to")
+            }
+            DpopRefused::Multiple => f.write_str("more than one DPoP header"),
+        }
+    }
+}
+
+impl std::error::Error for DpopRefused {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DpopRefused::Jose(e) => Some(e),
             _ => None,
         }
     }
@@ -192,6 +237,8 @@ impl fmt::Display for Error {
             Error::InvalidScope(why) => write!(f, "invalid scope: {why}"),
             Error::InvalidGrant(why) => write!(f, "refresh token is invalid: {why}"),
             Error::InvalidToken(why) => write!(f, "access token is invalid: {why}"),
+            Error::InvalidDpopProof(why) => write!(f, "DPoP proof is invalid: {why}"),
+            Error::UseDpopNonce(_) => f.write_str("a DPoP nonce is required"),
             Error::Forbidden(why) => write!(f, "forbidden: {why}"),
             Error::NotFound(what) => write!(f, "{what} not found"),
             Error::TooManyRequests(r) => {
@@ -207,6 +254,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::InvalidToken(e) => Some(e),
+            Error::InvalidDpopProof(e) => Some(e),
             Error::Unavailable(e) | Error::Internal(e) => Some(&**e),
             _ => None,
         }

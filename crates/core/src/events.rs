@@ -15,6 +15,10 @@ pub struct ClientInfo {
     /// with client credentials); `None` on Tessera's own API. A session
     /// started by a client is bound to it (see `Session::client_id`).
     pub oauth_client: Option<String>,
+    /// The RFC 7638 thumbprint of the key of a DPoP proof this request
+    /// carried and that passed [`crate::Dpop::check`]: the tokens issued on
+    /// it are bound to that key (RFC 9449).
+    pub dpop_jkt: Option<String>,
 }
 
 impl ClientInfo {

@@ -13,14 +13,15 @@
 //! | [`Feed`](feed::Feed) | the revocation feed resource servers follow |
 //! | [`Audit`] | reading the audit log ([`AuditEvent`] names what is written) |
 //! | [`Maintenance`] | the timer's work and the readiness probe |
+//! | [`Dpop`] | DPoP proofs (RFC 9449): the proof check, the shared `jti` replay cache, server nonces |
 //!
 //! The services share one private context (store, clock, server secret,
 //! policy, keys, liveness cache); none of them hands out the store. Time
 //! comes from a [`tessera_jose::Clock`]; storage from a
 //! [`tessera_store::Store`]; mail goes through a [`mail::Mailer`] (SMTP,
-//! `.eml` files, or memory) behind an outbox. The services of later issues
-//! (OAuth authorization codes and consent, MFA, DPoP) join [`App`] the same
-//! way.
+//! `.eml` files, or memory) behind an outbox, and DPoP proofs (RFC 9449)
+//! through [`Dpop`]. The services of later issues (OAuth authorization
+//! codes and consent, MFA) join [`App`] the same way.
 //!
 //! ## Refresh rotation, exactly
 //! - The current token rotates: the session's hash moves to its successor in
@@ -36,6 +37,10 @@
 //! - A session started by an authenticated OAuth client is bound to it
 //!   (`Session::client_id`): only that client refreshes, revokes or
 //!   introspects its refresh token.
+//! - A session whose refresh token is bound to a DPoP key
+//!   (`Session::dpop_jkt`, set at login by a public client's proof) refreshes
+//!   only with a proof from that key: a genuine token without one ends the
+//!   session as on reuse, which also limits grace replays to the key holder.
 //! - A token that is not genuine (forged, or from another server) is simply
 //!   refused; it never kills a session.
 //!
@@ -69,6 +74,7 @@ pub mod breached;
 mod claims;
 pub mod config;
 mod ctx;
+mod dpop;
 mod error;
 mod events;
 pub mod feed;
@@ -91,7 +97,8 @@ pub use app::{App, AppConfig};
 pub use audit::Audit;
 pub use claims::{AccessClaims, Principal};
 pub use config::{AuthConfig, SharedSecrets, TokenEncryption};
-pub use error::{BoxError, Error, Result, TokenRefused};
+pub use dpop::{Dpop, DPOP_ALGORITHMS};
+pub use error::{BoxError, DpopRefused, Error, Result, TokenRefused};
 pub use events::{AuditEvent, ClientInfo};
 pub use keys::{KeyInfo, KeyState, Keys};
 pub use lifecycle::Lifecycle;
@@ -99,6 +106,6 @@ pub use live::Account;
 pub use maintenance::Maintenance;
 pub use secret::ServerSecret;
 pub use sessions::{
-    RefreshOutcome, RefreshPermit, Sessions, TokenPair, COARSE_SECS, REUSE_DETECTED,
+    RefreshOutcome, RefreshPermit, Sessions, TokenPair, COARSE_SECS, DPOP_THEFT, REUSE_DETECTED,
 };
 pub use tokens::Tokens;

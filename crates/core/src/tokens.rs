@@ -23,6 +23,8 @@ pub(crate) struct Grantee<'a> {
     /// The latest the token may expire: a session's absolute expiry. An
     /// access token never outlives the session it belongs to.
     pub(crate) not_after: Option<i64>,
+    /// The DPoP key the token is bound to (`cnf.jkt`), if any.
+    pub(crate) jkt: Option<&'a str>,
 }
 
 impl Grantee<'_> {
@@ -50,6 +52,9 @@ pub(crate) fn issue_access(ctx: &Ctx, to: Grantee<'_>, now: i64) -> Result<Strin
         scope: to.scope.map(str::to_owned),
         client_id: to.client_id.map(str::to_owned),
         email_verified: to.email_verified,
+        cnf: to.jkt.map(|jkt| tessera_api::Confirmation {
+            jkt: jkt.to_owned(),
+        }),
     };
     let keys = ctx.keys.current(now);
     let typ = Some(tessera_jose::ACCESS_TOKEN_TYP);

@@ -98,6 +98,7 @@ mod tests {
             scope: None,
             client_id: None,
             email_verified: None,
+            cnf: None,
         };
         let token = tessera_jose::encode(&key, Some("at+jwt"), &claims).unwrap();
         let keys: KeySet = [key.verifying_key().clone()].into_iter().collect();

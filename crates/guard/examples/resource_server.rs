@@ -11,7 +11,8 @@
 //!
 //! With `--client-id` and `TESSERA_GUARD_CLIENT_SECRET` (an OAuth client made
 //! with `tessera clients create`), it follows the revocation feed, so a
-//! logged-out session's token is refused within seconds.
+//! logged-out session's token is refused within seconds. With `--public-url`
+//! it accepts DPoP-bound tokens (`Authorization: DPoP` and a proof).
 #![allow(clippy::print_stdout)]
 
 use axum::routing::get;
@@ -40,6 +41,10 @@ struct Args {
     /// `TESSERA_GUARD_CLIENT_SECRET`.
     #[arg(long)]
     client_id: Option<String>,
+    /// Accept DPoP-bound tokens (RFC 9449): the URL clients reach this
+    /// server at, which their proofs name (never taken from `Host`).
+    #[arg(long)]
+    public_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +76,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let secret = std::env::var("TESSERA_GUARD_CLIENT_SECRET")
             .map_err(|_| "--client-id needs TESSERA_GUARD_CLIENT_SECRET")?;
         builder = builder.follow_revocations(id, secret);
+    }
+    if let Some(url) = &args.public_url {
+        builder = builder.dpop_public_url(url);
     }
     let guard = builder.build().await?;
     let stats = guard.clone();

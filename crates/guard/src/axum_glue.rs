@@ -5,7 +5,7 @@ use crate::{Authenticated, Guard};
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use http::{header, HeaderMap, HeaderValue, Request, StatusCode};
+use http::{header, HeaderValue, Request, StatusCode};
 use serde::de::DeserializeOwned;
 use std::convert::Infallible;
 use std::future::Future;
@@ -20,6 +20,7 @@ use std::task::{Context, Poll};
 pub struct Rejection {
     error: Error,
     realm: Arc<str>,
+    dpop: bool,
 }
 
 impl Rejection {
@@ -28,13 +29,23 @@ impl Rejection {
         Rejection {
             error,
             realm: realm.into(),
+            dpop: false,
         }
+    }
+    /// Also challenge with the `DPoP` scheme (RFC 9449 §7.1): a guard that
+    /// accepts DPoP-bound tokens says so on every 401.
+    pub fn with_dpop(mut self, dpop: bool) -> Self {
+        self.dpop = dpop;
+        self
     }
     /// Why.
     pub fn error(&self) -> &Error {
         &self.error
     }
 }
+
+/// The proof algorithms a guard accepts, for `algs` in DPoP challenges.
+const ALGS: &str = "ES256 EdDSA RS256 PS256";
 
 /// RFC 6750 §3: quoted-string values may not hold `"` or `\`.
 fn quoted(s: &str) -> String {
@@ -83,6 +94,20 @@ impl IntoResponse for Rejection {
                     quoted(s)
                 )),
             ),
+            Error::DpopRequired | Error::NotDpopBound | Error::DpopNotConfigured => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                Some(format!(
+                    "DPoP realm=\"{realm}\", error=\"invalid_token\", error_description=\"{description}\", algs=\"{ALGS}\""
+                )),
+            ),
+            Error::InvalidDpopProof(_) | Error::DpopReplayed | Error::DpopKeyMismatch => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_dpop_proof",
+                Some(format!(
+                    "DPoP realm=\"{realm}\", error=\"invalid_dpop_proof\", error_description=\"{description}\", algs=\"{ALGS}\""
+                )),
+            ),
             Error::KeysUnavailable | Error::Fetch(_) | Error::Setup(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
@@ -93,8 +118,17 @@ impl IntoResponse for Rejection {
             serde_json::json!({ "error": code, "error_description": self.error.to_string() });
         let mut res = (status, axum::Json(body)).into_response();
         let h = res.headers_mut();
+        let is_dpop = challenge.as_deref().is_some_and(|c| c.starts_with("DPoP "));
         if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             h.insert(header::WWW_AUTHENTICATE, v);
+        }
+        // A guard that takes DPoP names both schemes on a 401 (RFC 9449 §7.1).
+        if self.dpop && !is_dpop && status == StatusCode::UNAUTHORIZED {
+            if let Ok(v) =
+                HeaderValue::from_str(&format!("DPoP realm=\"{realm}\", algs=\"{ALGS}\""))
+            {
+                h.append(header::WWW_AUTHENTICATE, v);
+            }
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
@@ -106,31 +140,12 @@ impl IntoResponse for Rejection {
 
 /// The token of `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme
 /// is case-insensitive). Tokens in the query string are not accepted.
-pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(v) = values.next() else {
-        return Err(Error::MissingToken);
-    };
-    if values.next().is_some() {
-        return Err(Error::MalformedHeader);
+#[cfg(test)]
+pub(crate) fn bearer(headers: &http::HeaderMap) -> Result<&str, Error> {
+    match crate::dpop::credentials(headers)? {
+        (crate::dpop::Scheme::Bearer, token) => Ok(token),
+        _ => Err(Error::MissingToken),
     }
-    let v = v.to_str().map_err(|_| Error::MalformedHeader)?;
-    let (scheme, token) = v.split_once(' ').ok_or(Error::MalformedHeader)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        // Another scheme (Basic…) is not a bearer credential at all.
-        return Err(Error::MissingToken);
-    }
-    let token = token.trim_start_matches(' ');
-    // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-    let body = token.trim_end_matches('=');
-    if body.is_empty()
-        || !body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
-    {
-        return Err(Error::MalformedHeader);
-    }
-    Ok(token)
 }
 
 /// The layer of [`Guard::layer`].
@@ -185,17 +200,18 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let guard = self.guard.clone();
         Box::pin(async move {
-            let verified = match bearer(req.headers()) {
-                Ok(token) => guard.verify(token).await,
-                Err(e) => Err(e),
-            };
+            let verified = guard
+                .verify_request(req.method(), req.uri(), req.headers())
+                .await;
             match verified {
                 Ok(auth) => {
                     req.extensions_mut().insert(auth);
                     req.extensions_mut().insert(guard);
                     inner.call(req).await
                 }
-                Err(e) => Ok(Rejection::new(e, guard.realm()).into_response()),
+                Err(e) => Ok(Rejection::new(e, guard.realm())
+                    .with_dpop(guard.accepts_dpop())
+                    .into_response()),
             }
         })
     }
@@ -327,6 +343,7 @@ impl<S: Send + Sync, Sc: ScopeName> FromRequestParts<S> for RequireScope<Sc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderMap;
 
     fn auth(v: &[&'static str]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -22,6 +22,20 @@ pub enum Error {
     /// No trustworthy key set: the issuer has been unreachable for longer
     /// than the configured maximum staleness.
     KeysUnavailable,
+    /// A DPoP-bound token came with the `Bearer` scheme (a stolen token
+    /// without its key), or the guard requires DPoP and the token is not bound.
+    DpopRequired,
+    /// The `DPoP` scheme with a token that is not DPoP-bound.
+    NotDpopBound,
+    /// A DPoP-bound token, but no public URL is configured to check proofs against.
+    DpopNotConfigured,
+    /// The DPoP proof was refused (missing, signature, `typ`, `alg`, `jwk`,
+    /// `htm`, `htu`, `iat`, `ath`).
+    InvalidDpopProof(tessera_jose::Error),
+    /// The DPoP proof was already used.
+    DpopReplayed,
+    /// The DPoP proof is from another key than the token is bound to.
+    DpopKeyMismatch,
     /// Building the guard failed: discovery, the first key-set fetch, or the
     /// configuration. The text says which.
     Setup(String),
@@ -39,6 +53,20 @@ impl fmt::Display for Error {
             Error::MissingRole(r) => write!(f, "requires the role `{r}`"),
             Error::MissingScope(s) => write!(f, "requires the scope `{s}`"),
             Error::KeysUnavailable => f.write_str("signing keys unavailable"),
+            Error::DpopRequired => f.write_str(
+                "a DPoP-bound token and a DPoP proof are required (Authorization: DPoP)",
+            ),
+            Error::NotDpopBound => {
+                f.write_str("the token is not DPoP-bound; send it with the Bearer scheme")
+            }
+            Error::DpopNotConfigured => {
+                f.write_str("this resource server does not accept DPoP-bound tokens")
+            }
+            Error::InvalidDpopProof(e) => write!(f, "invalid DPoP proof: {e}"),
+            Error::DpopReplayed => f.write_str("invalid DPoP proof: it was already used"),
+            Error::DpopKeyMismatch => {
+                f.write_str("invalid DPoP proof: not from the key the token is bound to")
+            }
             Error::Setup(why) => write!(f, "guard setup failed: {why}"),
             Error::Fetch(why) => write!(f, "fetch failed: {why}"),
         }

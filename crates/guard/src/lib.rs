@@ -22,6 +22,10 @@
 //!   expiring with it), so that repeat requests skip the signature check.
 //! - **Fast revocation:** optionally follows the auth server's revocation
 //!   feed, so that a token of a logged-out session is refused within seconds.
+//! - **DPoP-bound tokens** (RFC 9449): with [`Builder::dpop_public_url`],
+//!   `Authorization: DPoP` with a proof of the token's key (`cnf.jkt`) for
+//!   this method and URL, `ath`, an `iat` window and a bounded replay cache;
+//!   a bound token sent as Bearer is refused ([`Guard::verify_request`]).
 //! - Failures answer 401/403 with RFC 6750 `WWW-Authenticate` headers and a
 //!   JSON body; never a panic.
 //!
@@ -56,14 +60,15 @@
 //! # });
 //! ```
 //!
-//! This file is the guard itself (about 650 lines: [`Guard`] with its
+//! This file is the guard itself (about 700 lines: [`Guard`] with its
 //! verification path, [`Builder`], [`Authenticated`] and [`Stats`]), one
 //! cohesive thing; the JWKS cache, the feed follower, HTTP and the axum
-//! glue live in their own modules.
+//! glue, and the DPoP checks (`dpop`) live in their own modules.
 #![forbid(unsafe_code)]
 
 mod axum_glue;
 mod cache;
+mod dpop;
 mod error;
 mod http;
 mod jwks;
@@ -101,6 +106,7 @@ pub struct Authenticated {
     scopes: Vec<String>,
     kid: Option<String>,
     expires_at: i64,
+    jkt: Option<String>,
 }
 
 impl Authenticated {
@@ -140,11 +146,16 @@ impl Authenticated {
     pub fn expires_at(&self) -> i64 {
         self.expires_at
     }
+    /// `cnf.jkt`: the thumbprint of the DPoP key the token is bound to.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.jkt.as_deref()
+    }
 
     fn from_claims(claims: Value, kid: Option<String>) -> Result<Self> {
         let c = tessera_api::AccessClaims::deserialize(&claims)
             .map_err(|e| claims_error(&claims, &e))?;
         let scopes = c.scopes().map(str::to_owned).collect();
+        let jkt = c.cnf.map(|c| c.jkt);
         Ok(Authenticated {
             claims,
             subject: c.sub,
@@ -153,6 +164,7 @@ impl Authenticated {
             scopes,
             kid,
             expires_at: c.exp,
+            jkt,
         })
     }
 }
@@ -232,6 +244,7 @@ struct Inner {
     realm: String,
     tasks: Vec<tokio::task::AbortHandle>,
     decryption: Option<(DecryptionKey, ContentAlgorithm)>,
+    dpop: dpop::DpopSettings,
 }
 
 impl Drop for Inner {
@@ -278,6 +291,10 @@ impl Guard {
             realm: None,
             hmac: Vec::new(),
             decryption: None,
+            dpop_url: None,
+            dpop_required: false,
+            dpop_iat_window: 60,
+            dpop_replay_capacity: 100_000,
         }
     }
 
@@ -308,7 +325,10 @@ impl Guard {
         }
     }
 
-    /// Verifies an access token (the part after `Bearer `).
+    /// Verifies an access token (the part after `Bearer `): signature,
+    /// claims, expiry, revocation. It does not look at DPoP; a request's
+    /// credentials, DPoP proof included, go through [`Guard::verify_request`]
+    /// (which the layer uses).
     pub async fn verify(&self, token: &str) -> Result<Arc<Authenticated>> {
         let inner = &*self.inner;
         let now = inner.clock.now();
@@ -423,6 +443,10 @@ pub struct Builder {
     realm: Option<String>,
     hmac: Vec<(Algorithm, Zeroizing<Vec<u8>>)>,
     decryption: Option<(DecryptionKey, ContentAlgorithm)>,
+    dpop_url: Option<String>,
+    dpop_required: bool,
+    dpop_iat_window: u64,
+    dpop_replay_capacity: usize,
 }
 
 impl std::fmt::Debug for Builder {
@@ -547,6 +571,21 @@ impl Builder {
             }
             source = KeySource::Static(set);
         }
+        if let Some(u) = &self.dpop_url {
+            check_url(u, "DPoP public URL")?;
+            tessera_jose::dpop::normalize_htu(u)
+                .map_err(|_| Error::Setup("DPoP public URL is not a valid URL".into()))?;
+        }
+        if self.dpop_required && self.dpop_url.is_none() {
+            return Err(Error::Setup("require_dpop needs dpop_public_url".into()));
+        }
+        let dpop = dpop::DpopSettings {
+            public_url: self.dpop_url,
+            required: self.dpop_required,
+            iat_window: i64::try_from(self.dpop_iat_window).unwrap_or(i64::MAX),
+            leeway,
+            replay: dpop::ReplayCache::new(self.dpop_replay_capacity),
+        };
         let needs_http = !matches!(source, KeySource::Static(_)) || self.feed.is_some();
         let http = if needs_http {
             Some(http::Http::new(&self.ca_pem, self.http_timeout)?)
@@ -606,6 +645,7 @@ impl Builder {
                 realm: self.realm.unwrap_or(self.audience),
                 tasks,
                 decryption: self.decryption,
+                dpop,
             }),
         })
     }

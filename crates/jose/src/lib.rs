@@ -42,6 +42,7 @@
 //! | `jwk` | [`Jwk`], [`Jwks`] | `alg`, `b64`, `der`, `error`, `json`, `provider` |
 //! | `key` | [`SigningKey`], [`VerifyingKey`], [`KeySet`] | `alg`, `error`, `header`, `jwk`, `pem`, `provider` |
 //! | `jws` | parse → verify → validate, [`encode`], [`decode`] | `b64`, `claims`, `clock`, `error`, `header`, `key` |
+//! | `dpop` | DPoP proofs (RFC 9449): check, sign, `htu`, `ath` | `alg`, `b64`, `error`, `header`, `json`, `jwk`, `jws`, `key`, `provider` |
 //! | `dangerous` | reading without verifying | `b64`, `error`, `header`, `json`, `jws` |
 //! | `jwe/` | JWE: header, keys, key management, content encryption, compact form, nested JWTs | `b64`, `claims`, `clock`, `der`, `error`, `header`, `json`, `jwk`, `jws`, `key`, `provider` |
 //!
@@ -85,6 +86,7 @@ mod clock;
 pub mod crypto;
 pub mod dangerous;
 mod der;
+pub mod dpop;
 mod error;
 mod header;
 pub mod json;

@@ -112,7 +112,7 @@ macro_rules! key_kind {
 
 key_kind!(Integer: u32, usize);
 key_kind!(Text: String, Option<String>, PathBuf, Option<PathBuf>, SocketAddr, Dur,
-    Registration, LogFormat, OriginList, CookieSecurity, ProxyList, ProxyHeader, SecretList, Flag);
+    Registration, LogFormat, OriginList, CookieSecurity, ProxyList, ProxyHeader, SecretList, Flag, DpopNonce);
 
 /// Defines every key once: its one-line doc, type, default, the default as
 /// written in a file, and its value name. From this come the [`Config`]
@@ -181,6 +181,10 @@ config_keys! {
     refresh_reuse_grace: Dur = secs(10), "10s", "DURATION";
     /// Clock-skew allowance.
     leeway: Dur = secs(30), "30s", "DURATION";
+    /// DPoP (RFC 9449): how old a proof's `iat` may be (a proof from the future is allowed up to `leeway`); its `jti` is remembered this long plus `leeway`.
+    dpop_iat_window: Dur = secs(60), "60s", "DURATION";
+    /// DPoP server nonces (RFC 9449 §8): `on` answers a proof without the current nonce with `use_dpop_nonce` and a `DPoP-Nonce` header.
+    dpop_nonce: DpopNonce = DpopNonce::Off, "off", "off|on";
     /// Algorithm of new signing keys: ES256, RS256, PS256 or EdDSA; or HS256, HS384, HS512 to sign with the shared `hs_secret`.
     signing_alg: String = "ES256".into(), "ES256", "ALG";
     /// HS mode: the shared secret that signs access tokens, base64url of 32+ bytes (48+ for HS384, 64+ for HS512); required then, never generated.
@@ -271,6 +275,16 @@ config_keys! {
     email_verify_url: Option<String> = None, "", "URL";
     /// Refuse login (403 `email_not_verified`, after a correct password) until the user has verified their email.
     require_verified_email: Flag = Flag(false), "false", "BOOL";
+}
+
+/// Whether DPoP proofs must carry a server nonce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DpopNonce {
+    /// No nonces.
+    Off,
+    /// Every proof carries a recent server nonce.
+    On,
 }
 
 /// How refresh-token cookies are marked.
@@ -433,6 +447,9 @@ impl Config {
         }
         if self.argon2_workers == 0 {
             return Err(bad("argon2_workers", "must be at least 1"));
+        }
+        if self.dpop_iat_window.0.is_zero() || self.dpop_iat_window.0 > Duration::from_secs(3600) {
+            return Err(bad("dpop_iat_window", "must be between 1s and 1h"));
         }
         if self.session_cache_ttl.0 > Duration::from_secs(60) {
             return Err(bad("session_cache_ttl", "must be at most 60s"));
@@ -757,6 +774,10 @@ impl Config {
             password_reset_ttl: self.password_reset_ttl.0,
             password_reset_url: self.password_reset_url.clone(),
             email_verify_url: self.email_verify_url.clone(),
+            dpop: tessera_core::config::DpopPolicy {
+                iat_window: self.dpop_iat_window.0,
+                nonce: self.dpop_nonce == DpopNonce::On,
+            },
         })
     }
 }

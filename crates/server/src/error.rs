@@ -7,6 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use tessera_api::ErrorBody;
 
+/// The response header carrying a DPoP server nonce (RFC 9449 §8).
+pub const NONCE_HEADER: axum::http::HeaderName = axum::http::HeaderName::from_static("dpop-nonce");
+
 /// An HTTP error answer.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -22,6 +25,11 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// Adds `WWW-Authenticate: Basic` (OAuth `invalid_client`).
     pub basic_challenge: bool,
+    /// The challenge (for `bearer`) is `DPoP` with the accepted `algs`
+    /// (RFC 9449 §7.1), not `Bearer`.
+    pub dpop_challenge: bool,
+    /// A server nonce for the `DPoP-Nonce` header (RFC 9449 §8).
+    pub dpop_nonce: Option<String>,
 }
 
 impl ApiError {
@@ -34,6 +42,18 @@ impl ApiError {
             bearer: None,
             retry_after: None,
             basic_challenge: false,
+            dpop_challenge: false,
+            dpop_nonce: None,
+        }
+    }
+
+    /// 401 for a resource request whose DPoP-bound token or proof was
+    /// refused, with a `WWW-Authenticate: DPoP` challenge (RFC 9449 §7.1).
+    pub fn dpop_unauthorized(error: &'static str, description: impl Into<String>) -> Self {
+        ApiError {
+            bearer: Some(error),
+            dpop_challenge: true,
+            ..Self::new(StatusCode::UNAUTHORIZED, error, description)
         }
     }
 
@@ -85,11 +105,24 @@ fn quote(s: &str) -> String {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let challenge = self.bearer.map(|code| {
-            format!(
-                "Bearer realm=\"tessera\", error=\"{code}\", error_description=\"{}\"",
+            let scheme = if self.dpop_challenge {
+                "DPoP"
+            } else {
+                "Bearer"
+            };
+            let mut c = format!(
+                "{scheme} realm=\"tessera\", error=\"{code}\", error_description=\"{}\"",
                 quote(&self.description)
-            )
+            );
+            if self.dpop_challenge {
+                c.push_str(&format!(
+                    ", algs=\"{}\"",
+                    tessera_core::DPOP_ALGORITHMS.join(" ")
+                ));
+            }
+            c
         });
+        let nonce = self.dpop_nonce.clone();
         let mut res = (
             self.status,
             Json(ErrorBody {
@@ -103,6 +136,9 @@ impl IntoResponse for ApiError {
             if let Ok(v) = HeaderValue::from_str(&v) {
                 headers.insert(header::WWW_AUTHENTICATE, v);
             }
+        }
+        if let Some(v) = nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+            headers.insert(NONCE_HEADER, v);
         }
         if self.basic_challenge {
             headers.insert(
@@ -163,6 +199,21 @@ impl From<tessera_core::Error> for ApiError {
             }
             E::InvalidScope(why) => Self::new(StatusCode::BAD_REQUEST, "invalid_scope", why),
             E::InvalidToken(why) => Self::invalid_token(why.to_string()),
+            // RFC 9449 §5: at the token endpoints, 400 `invalid_dpop_proof`
+            // and `use_dpop_nonce` (resource requests map these themselves).
+            E::InvalidDpopProof(why) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_dpop_proof",
+                format!("DPoP proof refused: {why}"),
+            ),
+            E::UseDpopNonce(nonce) => ApiError {
+                dpop_nonce: Some(nonce),
+                ..Self::new(
+                    StatusCode::BAD_REQUEST,
+                    "use_dpop_nonce",
+                    "send a DPoP proof with the nonce in the DPoP-Nonce header",
+                )
+            },
             E::Forbidden(why) => Self::insufficient(why),
             E::NotFound(what) => Self::not_found(format!("{what} not found")),
             E::Unavailable(why) => {

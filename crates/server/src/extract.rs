@@ -1,5 +1,6 @@
 //! Request extractors with strict, JSON-shaped rejections.
 
+use crate::dpop::{check_resource, Scheme};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -176,7 +177,7 @@ impl FromRequestParts<AppState> for Client {
         Ok(Client(ClientInfo {
             ip,
             user_agent,
-            oauth_client: None,
+            ..ClientInfo::default()
         }))
     }
 }
@@ -206,15 +207,49 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     Ok(token)
 }
 
-/// A caller with a valid access token whose session is alive.
+/// The scheme and token of an `Authorization: Bearer` or `Authorization:
+/// DPoP` header (RFC 9449 §7.1); schemes are matched case-insensitively.
+fn access_token(parts: &Parts) -> Result<(Scheme, &str), ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::invalid_token("missing bearer token"))?
+        .to_str()
+        .map_err(|_| ApiError::invalid_token("malformed Authorization header"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::invalid_token("malformed Authorization header"))?;
+    let scheme = if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::DPoP
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else {
+        return Err(ApiError::invalid_token(
+            "the Authorization scheme must be Bearer or DPoP",
+        ));
+    };
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(ApiError::invalid_token("missing bearer token"));
+    }
+    Ok((scheme, token))
+}
+
+/// A caller with a valid access token whose session is alive; a DPoP-bound
+/// token comes with the `DPoP` scheme and a valid proof from its key.
 pub struct Bearer(pub Principal);
 
 impl FromRequestParts<AppState> for Bearer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(parts)?;
-        let who = state.app.sessions.authenticate(token).await?;
+        let (scheme, token) = access_token(parts)?;
+        let who = state.app.sessions.authenticate(token).await.map_err(|e| {
+            let mut e = ApiError::from(e);
+            e.dpop_challenge = scheme == Scheme::DPoP && e.bearer.is_some();
+            e
+        })?;
+        check_resource(state, parts, scheme, token, &who).await?;
         // Tessera's own endpoints serve users; a client-credentials token
         // (no session) is for resource servers, not for acting as a user.
         if who.session_id().is_none() {

@@ -7,9 +7,11 @@
 //! area (`auth`, `account`, `lifecycle`, `admin`, `wellknown`, `health`); `oauth` the RFC
 //! 6749/7009/7662 endpoints; `feed` the revocation feed; `respond` the answer
 //! shapes they share; `extract` the extractors, each with one rejection type
-//! ([`ApiError`]); `cookie` cookie mode and its CSRF check; `web` the embedded
-//! pages; `pages` the server-rendered account pages and their CSRF;
-//! `observe` request ids, logs and per-route metrics; `registry` the
+//! ([`ApiError`]); `dpop` DPoP proofs (RFC 9449) at the edge: the proof
+//! header, the URL proofs must name, the token endpoints' extractor and the
+//! resource check behind `Bearer`; `cookie` cookie mode and its CSRF check;
+//! `web` the embedded pages; `pages` the server-rendered account pages and
+//! their CSRF; `observe` request ids, logs and per-route metrics; `registry` the
 //! Prometheus registry and its upkeep; `openapi` the document, generated from
 //! the handlers and the `tessera-api` types they take and return; `config`
 //! every configuration key, defined once.
@@ -30,6 +32,7 @@
 mod client_ip;
 pub mod config;
 pub mod cookie;
+pub mod dpop;
 mod error;
 pub mod extract;
 mod feed;
@@ -182,7 +185,10 @@ fn cors(cfg: &Config) -> Option<tower_http::cors::CorsLayer> {
                 header::CONTENT_TYPE,
                 header::AUTHORIZATION,
                 HeaderName::from_static(cookie::CSRF_HEADER),
+                dpop::PROOF_HEADER,
             ])
+            // A browser client reads nonces and DPoP challenges (RFC 9449).
+            .expose_headers([dpop::NONCE_HEADER, header::WWW_AUTHENTICATE])
             .max_age(Duration::from_secs(600)),
     )
 }

@@ -1,6 +1,7 @@
 //! OAuth 2.0 endpoints (RFC 6749 §4.3, §4.4, §6; RFC 7009; RFC 7662):
 //! form-encoded requests, RFC 6749 §5.2 errors, `Cache-Control: no-store`.
 
+use crate::dpop::{with_nonce, DpopKey};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Client as Peer, RawBody};
 use crate::respond::{no_store, token_body};
@@ -157,6 +158,11 @@ fn required<'a>(f: &'a HashMap<String, String>, name: &'static str) -> ApiResult
     tag = "oauth2",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     security((), ("basic" = [])),
+    params(
+        ("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) for `POST` and this URL: \
+            the access token is bound to its key (`token_type` `DPoP`); required for clients created with \
+            `--require-dpop`. Refused proofs: 400 `invalid_dpop_proof` or `use_dpop_nonce`"),
+    ),
     responses(
         (status = 200, description = "An access token (with a refresh token for the `password` and \
             `refresh_token` grants); `Cache-Control: no-store`", body = OAuthTokenResponse),
@@ -171,9 +177,11 @@ fn required<'a>(f: &'a HashMap<String, String>, name: &'static str) -> ApiResult
 pub(crate) async fn token(
     State(s): State<AppState>,
     Peer(mut ctx): Peer,
+    DpopKey(jkt): DpopKey,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> ApiResult<Response> {
+    ctx.dpop_jkt = jkt;
     let f = form(&headers, &body)?;
     let creds = client_credentials(&headers, &f)?;
     let client = authenticate(&s.app.clients, creds).await?;
@@ -190,14 +198,18 @@ pub(crate) async fn token(
         Granted::Pair(pair) => OAuthTokenResponse::from(token_body(&pair)),
         Granted::Client(t) => OAuthTokenResponse {
             access_token: t.access_token,
-            token_type: TokenType::Bearer,
+            token_type: if ctx.dpop_jkt.is_some() {
+                TokenType::DPoP
+            } else {
+                TokenType::Bearer
+            },
             expires_in: t.expires_in,
             refresh_token: None,
             refresh_token_expires_in: None,
             scope: (!t.scope.is_empty()).then_some(t.scope),
         },
     };
-    Ok(no_store_json(body))
+    Ok(with_nonce(&s, no_store_json(body)))
 }
 
 fn hint(f: &HashMap<String, String>) -> TokenHint {

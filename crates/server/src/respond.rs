@@ -25,7 +25,11 @@ pub(crate) fn user_view(u: User) -> UserView {
 pub(crate) fn token_body(pair: &TokenPair) -> TokenResponse {
     TokenResponse {
         access_token: pair.access_token.clone(),
-        token_type: TokenType::Bearer,
+        token_type: if pair.dpop {
+            TokenType::DPoP
+        } else {
+            TokenType::Bearer
+        },
         expires_in: pair.expires_in,
         refresh_token: Some(pair.refresh_token.as_str().to_owned()),
         refresh_token_expires_in: pair.refresh_token_expires_in,

@@ -99,6 +99,9 @@ pub struct Session {
     pub client_id: Option<String>,
     /// Fingerprint (SHA-256) of the client that made the last rotation.
     pub rotated_by: Option<Vec<u8>>,
+    /// The RFC 7638 thumbprint of the DPoP key the refresh token is bound
+    /// to (RFC 9449 §5); `None`: not bound.
+    pub dpop_jkt: Option<String>,
 }
 
 impl fmt::Debug for User {
@@ -192,6 +195,8 @@ pub struct Client {
     pub grants: Vec<String>,
     /// Creation time.
     pub created_at: i64,
+    /// Token requests must carry a DPoP proof (RFC 9449).
+    pub require_dpop: bool,
 }
 
 impl fmt::Debug for Client {
@@ -200,6 +205,7 @@ impl fmt::Debug for Client {
             .field("id", &self.id)
             .field("scopes", &self.scopes)
             .field("grants", &self.grants)
+            .field("require_dpop", &self.require_dpop)
             .finish_non_exhaustive()
     }
 }

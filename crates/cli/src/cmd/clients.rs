@@ -24,6 +24,9 @@ pub enum ClientsCmd {
         /// permission `introspect` (use the introspection endpoint). Repeatable.
         #[arg(long = "grant")]
         grants: Vec<String>,
+        /// Token requests must carry a DPoP proof (RFC 9449): tokens are always key-bound.
+        #[arg(long)]
+        require_dpop: bool,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -49,8 +52,9 @@ pub async fn run(cmd: ClientsCmd, json: bool) -> anyhow::Result<()> {
             secret_stdin: _,
             scopes,
             grants,
+            require_dpop,
             config,
-        } => create(&config, &id, &scopes, &grants, json).await,
+        } => create(&config, &id, &scopes, &grants, require_dpop, json).await,
         ClientsCmd::List { config } => list(&config, json).await,
         ClientsCmd::Delete { id, config } => delete(&config, &id, json).await,
     }
@@ -61,14 +65,28 @@ async fn create(
     id: &str,
     scopes: &[String],
     grants: &[String],
+    require_dpop: bool,
     json: bool,
 ) -> anyhow::Result<()> {
     let secret = read_stdin("secret")?;
     let admin = open(config).await?;
-    let c = admin.clients.create(id, &secret, scopes, grants).await?;
-    let v = json!({"id": c.id, "scopes": c.scopes, "grants": c.grants});
+    let c = admin
+        .clients
+        .create_with(id, &secret, scopes, grants, require_dpop)
+        .await?;
+    let v =
+        json!({"id": c.id, "scopes": c.scopes, "grants": c.grants, "require_dpop": c.require_dpop});
     print(json, &v, || {
-        format!("created client {} (grants: {})", c.id, c.grants.join(", "))
+        let dpop = if c.require_dpop {
+            ", DPoP required"
+        } else {
+            ""
+        };
+        format!(
+            "created client {} (grants: {}{dpop})",
+            c.id,
+            c.grants.join(", ")
+        )
     });
     Ok(())
 }
@@ -78,16 +96,17 @@ async fn list(config: &ConfigArgs, json: bool) -> anyhow::Result<()> {
     let list = admin.clients.list().await?;
     let v: Vec<Value> = list
         .iter()
-        .map(|c| json!({"id": c.id, "scopes": c.scopes, "grants": c.grants, "created_at": c.created_at}))
+        .map(|c| json!({"id": c.id, "scopes": c.scopes, "grants": c.grants, "require_dpop": c.require_dpop, "created_at": c.created_at}))
         .collect();
     print(json, &Value::from(v), || {
         list.iter()
             .map(|c| {
                 format!(
-                    "{}\tscopes={}\tgrants={}",
+                    "{}\tscopes={}\tgrants={}{}",
                     c.id,
                     c.scopes.join(" "),
-                    c.grants.join(",")
+                    c.grants.join(","),
+                    if c.require_dpop { "\trequire_dpop" } else { "" }
                 )
             })
             .collect::<Vec<_>>()

@@ -33,7 +33,7 @@ pub fn operator() -> ClientInfo {
     ClientInfo {
         ip: None,
         user_agent: Some("tessera-cli".into()),
-        oauth_client: None,
+        ..ClientInfo::default()
     }
 }
 

@@ -493,3 +493,48 @@ fn a_secret_on_the_command_line_is_warned_about_and_a_file_is_not() {
     let out = serve_until_listening(d, &["--secret-file", "secret.txt"], &[]);
     assert!(!out.contains("--secret on the command line"), "{out}");
 }
+
+#[test]
+fn clients_create_require_dpop_is_stored_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let secret = "svc-secret-0123456789abcdefghijklmnopqrstuvwxyz\n";
+    let strict = ok_json(
+        d,
+        &[
+            "clients",
+            "create",
+            "--id",
+            "strict",
+            "--secret-stdin",
+            "--require-dpop",
+            "--json",
+        ],
+        Some(secret),
+    );
+    assert_eq!(strict["require_dpop"], true);
+    let plain = ok_json(
+        d,
+        &[
+            "clients",
+            "create",
+            "--id",
+            "plain",
+            "--secret-stdin",
+            "--json",
+        ],
+        Some(secret),
+    );
+    assert_eq!(plain["require_dpop"], false);
+    let list = ok_json(d, &["clients", "list", "--json"], None);
+    let by_id = |id: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["require_dpop"]
+            .clone()
+    };
+    assert_eq!(by_id("strict"), true);
+    assert_eq!(by_id("plain"), false);
+}

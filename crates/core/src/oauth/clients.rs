@@ -41,6 +41,19 @@ impl Clients {
         scopes: &[String],
         grants: &[String],
     ) -> Result<Client> {
+        self.create_with(id, secret, scopes, grants, false).await
+    }
+
+    /// [`Clients::create`], and whether the client's token requests must
+    /// carry a DPoP proof (RFC 9449).
+    pub async fn create_with(
+        &self,
+        id: &str,
+        secret: &str,
+        scopes: &[String],
+        grants: &[String],
+        require_dpop: bool,
+    ) -> Result<Client> {
         let bad = |field: &'static str, m: &str| Error::InvalidInput {
             field,
             message: m.into(),
@@ -85,6 +98,7 @@ impl Clients {
             scopes: scopes.to_vec(),
             grants,
             created_at: self.ctx.now(),
+            require_dpop,
         };
         match self.ctx.store.create_client(&client).await {
             Ok(()) => Ok(client),

@@ -2,7 +2,7 @@
 //! [`Granted`] out.
 
 use super::{valid_scope_token, OAuth};
-use crate::error::{Error, Result};
+use crate::error::{DpopRefused, Error, Result};
 use crate::events::ClientInfo;
 use crate::tokens::{issue_access, Grantee};
 use crate::TokenPair;
@@ -154,6 +154,12 @@ impl OAuth {
         grant: Grant<'_>,
         ctx: &ClientInfo,
     ) -> Result<Granted> {
+        // A client that must use DPoP gets no token without a proof.
+        if client.is_some_and(|c| c.require_dpop) && ctx.dpop_jkt.is_none() {
+            return Err(Error::InvalidDpopProof(DpopRefused::Missing(
+                "this client must send a DPoP proof",
+            )));
+        }
         match grant {
             Grant::Password {
                 username,
@@ -189,7 +195,9 @@ impl OAuth {
             }
             Grant::ClientCredentials { scope } => {
                 let client = client.ok_or(Error::ClientAuthenticationRequired)?;
-                Ok(Granted::Client(self.client_credentials(client, scope)?))
+                Ok(Granted::Client(
+                    self.client_credentials(client, scope, ctx)?,
+                ))
             }
             Grant::Missing => Err(Error::MissingParameter("grant_type")),
             Grant::Unsupported => Err(Error::UnsupportedGrantType),
@@ -198,7 +206,12 @@ impl OAuth {
 
     /// The client-credentials grant: an access token for the client itself
     /// (`sub` and `client_id` are the client id), with no refresh token.
-    fn client_credentials(&self, client: &Client, scope: Option<&str>) -> Result<ClientToken> {
+    fn client_credentials(
+        &self,
+        client: &Client,
+        scope: Option<&str>,
+        ctx: &ClientInfo,
+    ) -> Result<ClientToken> {
         check_grant(client, "client_credentials")?;
         let scope = resolve_scope(client, scope)?;
         let to = Grantee {
@@ -209,6 +222,7 @@ impl OAuth {
             client_id: Some(&client.id),
             email_verified: None,
             not_after: None,
+            jkt: ctx.dpop_jkt.as_deref(),
         };
         let access = issue_access(&self.ctx, to, self.ctx.now())?;
         Ok(ClientToken {

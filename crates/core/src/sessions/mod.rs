@@ -5,7 +5,7 @@
 mod bearer;
 mod refresh;
 
-pub use refresh::{RefreshPermit, REUSE_DETECTED};
+pub use refresh::{RefreshPermit, DPOP_THEFT, REUSE_DETECTED};
 
 use crate::claims::Principal;
 use crate::config::secs;
@@ -36,6 +36,8 @@ pub struct TokenPair {
     pub session_id: String,
     /// The user.
     pub user_id: String,
+    /// The access token is bound to a DPoP key (`token_type` `DPoP`).
+    pub dpop: bool,
 }
 
 impl std::fmt::Debug for TokenPair {
@@ -219,9 +221,12 @@ impl Sessions {
             rotated_at: None,
             client_id: ctx.oauth_client.clone(),
             rotated_by: None,
+            // RFC 9449 §5: a public client's refresh token is bound to the
+            // DPoP key (a confidential client's is bound by its credentials).
+            dpop_jkt: ctx.dpop_jkt.clone().filter(|_| ctx.oauth_client.is_none()),
         };
         self.ctx.store.create_session(&session).await?;
-        self.pair(user, &session, &token, now)
+        self.pair(user, &session, &token, now, ctx)
     }
 
     fn pair(
@@ -230,6 +235,7 @@ impl Sessions {
         session: &Session,
         token: &RefreshToken,
         now: i64,
+        ctx: &ClientInfo,
     ) -> Result<TokenPair> {
         let to = Grantee {
             sub: &user.id,
@@ -239,6 +245,7 @@ impl Sessions {
             client_id: session.client_id.as_deref(),
             email_verified: Some(user.email_verified()),
             not_after: Some(session.expires_at),
+            jkt: ctx.dpop_jkt.as_deref(),
         };
         let expires_in = to.lifetime(secs(self.ctx.cfg.access_token_ttl), now);
         Ok(TokenPair {
@@ -252,6 +259,7 @@ impl Sessions {
                 .max(0),
             session_id: session.id.clone(),
             user_id: user.id.clone(),
+            dpop: ctx.dpop_jkt.is_some(),
         })
     }
 

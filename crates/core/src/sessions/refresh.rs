@@ -24,6 +24,12 @@ const INLINE_CHAIN_STEPS: i64 = 256;
 /// The `InvalidGrant` reason when a spent token was replayed.
 pub const REUSE_DETECTED: &str = "refresh token was already used; the session has been revoked";
 
+/// The `InvalidGrant` reason when a DPoP-bound refresh token came without a
+/// proof from its key.
+pub const DPOP_THEFT: &str =
+    "the refresh token is bound to a DPoP key and came without a proof from it; \
+     the session has been revoked";
+
 /// Refresh refused because the token belongs to another client.
 const OTHER_CLIENT: &str = "the refresh token was not issued to this client";
 
@@ -72,6 +78,7 @@ impl Sessions {
             Ok((_, RefreshOutcome::Rotated)) => "rotated",
             Ok((_, RefreshOutcome::GraceReplay)) => "grace_replay",
             Err(Error::InvalidGrant(REUSE_DETECTED)) => "reuse_detected",
+            Err(Error::InvalidGrant(DPOP_THEFT)) => "dpop_theft",
             Err(Error::InvalidGrant(_)) => "invalid",
             Err(_) => "error",
         };
@@ -108,6 +115,13 @@ impl Sessions {
             // by that client only (and a first-party one by no client).
             if session.client_id != ctx.oauth_client {
                 return Err(Error::InvalidGrant(OTHER_CLIENT));
+            }
+            // RFC 9449 §5: a bound refresh token needs a proof from its
+            // key. Without one it is taken for stolen (see `dpop_theft`).
+            if let Some(bound) = session.dpop_jkt.as_deref() {
+                if ctx.dpop_jkt.as_deref() != Some(bound) {
+                    return Err(self.dpop_theft(&token, &session, now, ctx).await);
+                }
             }
             if token.generation() == session.generation {
                 match self.rotate(&token, session, user, now, ctx).await? {
@@ -173,7 +187,7 @@ impl Sessions {
             rotated_by: Some(fingerprint.to_vec()),
             ..session
         };
-        let pair = self.pair(&user, &rotated, &next, now)?;
+        let pair = self.pair(&user, &rotated, &next, now, ctx)?;
         Ok(Some((pair, RefreshOutcome::Rotated)))
     }
 
@@ -211,7 +225,7 @@ impl Sessions {
         if in_grace {
             let next = token.successor(&self.ctx.secret);
             let user = user.ok_or(Error::InvalidGrant(ACCOUNT_GONE))?;
-            let pair = self.pair(&user, &session, &next, now)?;
+            let pair = self.pair(&user, &session, &next, now, ctx)?;
             self.ctx
                 .audit(
                     AuditEvent::RefreshGraceReplay,
@@ -247,6 +261,52 @@ impl Sessions {
             .await;
         tracing::warn!(session = %sid, "refresh token reuse detected; session revoked");
         Err(Error::InvalidGrant(REUSE_DETECTED))
+    }
+
+    /// A genuine refresh token of a DPoP-bound session presented without a
+    /// proof from its key: whoever holds it is not the client it was issued
+    /// to, so the session ends (and shows in the revocation feed), as on
+    /// reuse. A token that is not genuine changes nothing.
+    async fn dpop_theft(
+        &self,
+        token: &RefreshToken,
+        session: &Session,
+        now: i64,
+        ctx: &ClientInfo,
+    ) -> Error {
+        match self.genuine(token, session).await {
+            Ok(true) => {}
+            Ok(false) => return Error::InvalidGrant("unknown refresh token"),
+            Err(e) => return e,
+        }
+        let sid = session.id.as_str();
+        let forget = self.ctx.forget_on_drop(Forget::Session(sid.to_owned()));
+        let changed = match self
+            .ctx
+            .store
+            .revoke_session(sid, now, "dpop_proof_missing")
+            .await
+        {
+            Ok(changed) => changed,
+            Err(e) => return e.into(),
+        };
+        forget.committed(changed);
+        self.ctx.signal_revoked();
+        let detail = match ctx.dpop_jkt {
+            Some(_) => "DPoP proof from another key than the bound one",
+            None => "no DPoP proof for a DPoP-bound refresh token",
+        };
+        self.ctx
+            .audit(
+                AuditEvent::RefreshReuseDetected,
+                Some(&session.user_id),
+                Some(sid),
+                ctx,
+                Some(detail.into()),
+            )
+            .await;
+        tracing::warn!(session = %sid, "DPoP-bound refresh token without its key; session revoked");
+        Error::InvalidGrant(DPOP_THEFT)
     }
 
     /// True if `token` is a genuine member of `session`'s family: stepping

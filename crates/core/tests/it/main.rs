@@ -4,6 +4,7 @@
 
 mod accounts;
 mod breached;
+mod dpop;
 mod feed;
 mod keys;
 mod lifecycle;
@@ -59,7 +60,7 @@ pub(crate) fn ctx() -> ClientInfo {
     ClientInfo {
         ip: Some("203.0.113.9".into()),
         user_agent: Some("tests/1.0".into()),
-        oauth_client: None,
+        ..ClientInfo::default()
     }
 }
 

@@ -2,6 +2,7 @@
 //! ephemeral ports.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod dpop;
 mod guard;
 mod hs_and_jwe;
 mod support;

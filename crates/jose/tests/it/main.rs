@@ -2,6 +2,7 @@
 
 mod attacks;
 mod canonical_b64;
+mod dpop;
 mod interop_jsonwebtoken;
 mod jwe_attacks;
 mod jwe_props;

@@ -1,6 +1,7 @@
 //! Registration, login, refresh and logout, in bearer and cookie mode.
 
 use crate::cookie;
+use crate::dpop::{with_nonce, DpopKey};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Bearer, Client, JsonBody, OptionalJson};
 use crate::respond::{no_store, token_body, token_response, user_view};
@@ -101,11 +102,16 @@ pub(crate) async fn register(
     path = "/v1/auth/login",
     tag = "auth",
     request_body = LoginRequest,
+    params(
+        ("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) for `POST` and this URL: \
+            the access token is then bound to its key (`token_type` `DPoP`), and so is the session's refresh token"),
+    ),
     responses(
         (status = 200, description = "A token pair (`Cache-Control: no-store`). In cookie mode the \
             refresh token is only in `Set-Cookie`, not in the body", body = TokenResponse,
             headers(("Set-Cookie" = String, description = "Cookie mode only: the HttpOnly refresh cookie"))),
         (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 400, description = "`invalid_dpop_proof`, or `use_dpop_nonce` (with a `DPoP-Nonce` header)", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
@@ -115,19 +121,22 @@ pub(crate) async fn register(
 )]
 pub(crate) async fn login(
     State(s): State<AppState>,
-    Client(ctx): Client,
+    Client(mut ctx): Client,
+    DpopKey(jkt): DpopKey,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> ApiResult<Response> {
+    ctx.dpop_jkt = jkt;
     let pair = s
         .app
         .sessions
         .login(&body.email, &body.password, &ctx)
         .await?;
-    if body.cookie {
-        cookie_response(&s, &pair)
+    let res = if body.cookie {
+        cookie_response(&s, &pair)?
     } else {
-        Ok(token_response(&pair))
-    }
+        token_response(&pair)
+    };
+    Ok(with_nonce(&s, res))
 }
 
 #[utoipa::path(
@@ -139,6 +148,8 @@ pub(crate) async fn login(
         the request instead"),
     params(
         ("X-Tessera-CSRF" = Option<String>, Header, description = "Cookie mode: any non-empty value"),
+        ("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449); required, from the bound key, \
+            when the session is DPoP-bound (without it the session ends)"),
     ),
     responses(
         (status = 200, description = "A new token pair; the refresh token rotates (cookie mode: in `Set-Cookie`)",
@@ -155,18 +166,20 @@ pub(crate) async fn login(
 )]
 pub(crate) async fn refresh(
     State(s): State<AppState>,
-    Client(ctx): Client,
+    Client(mut ctx): Client,
+    DpopKey(jkt): DpopKey,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<RefreshRequest>,
 ) -> ApiResult<Response> {
+    ctx.dpop_jkt = jkt;
     let permit = s.app.sessions.admit_refresh(&ctx).await?;
     match refresh_token_of(&s, &headers, body)? {
         Carrier::Body(t) => {
             let (pair, _outcome) = s.app.sessions.refresh_admitted(permit, &t, &ctx).await?;
-            Ok(token_response(&pair))
+            Ok(with_nonce(&s, token_response(&pair)))
         }
         Carrier::Cookie(t) => match s.app.sessions.refresh_admitted(permit, &t, &ctx).await {
-            Ok((pair, _outcome)) => cookie_response(&s, &pair),
+            Ok((pair, _outcome)) => cookie_response(&s, &pair).map(|r| with_nonce(&s, r)),
             Err(e) => {
                 // A dead cookie (`invalid_grant`) is cleared so the browser
                 // stops sending it. Any other failure (a database blip, a

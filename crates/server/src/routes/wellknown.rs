@@ -59,6 +59,7 @@ fn metadata(s: &AppState) -> ServerMetadata {
             "client_secret_post",
         ]),
         access_token_signing_alg_values_supported: vec![s.config.signing_alg.clone()],
+        dpop_signing_alg_values_supported: list(&tessera_core::DPOP_ALGORITHMS),
         claims_supported: list(&[
             "iss",
             "sub",
@@ -70,6 +71,7 @@ fn metadata(s: &AppState) -> ServerMetadata {
             "roles",
             "scope",
             "client_id",
+            "cnf",
         ]),
         tessera_endpoints: TesseraEndpoints {
             register: at("/v1/auth/register"),

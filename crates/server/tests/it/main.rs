@@ -11,6 +11,7 @@ mod bearer;
 mod cookies;
 mod db_outage;
 mod discovery;
+mod dpop;
 mod encrypted;
 mod expiry;
 mod fuzz;

@@ -140,6 +140,15 @@ macro_rules! migrations {
                     "/0009_account_lifecycle.sql"
                 )),
             ),
+            (
+                10,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0010_dpop.sql"
+                )),
+            ),
         ]
     };
 }

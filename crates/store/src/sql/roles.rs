@@ -113,7 +113,7 @@ impl<B: SqlBackend> SessionStore for B {
         let sql = concat!(
             "INSERT INTO sessions (",
             cols!(session),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         );
         let values = args![
             &s.id,
@@ -131,6 +131,7 @@ impl<B: SqlBackend> SessionStore for B {
             s.rotated_at,
             &s.client_id,
             &s.rotated_by,
+            &s.dpop_jkt,
         ];
         let done = self.pool().execute(sql, values).await;
         done.map(|_| ()).map_err(B::error)
@@ -490,9 +491,10 @@ impl<B: SqlBackend> ClientStore for B {
         let sql = concat!(
             "INSERT INTO clients (",
             cols!(client),
-            ") VALUES ($1, $2, $3, $4, $5)"
+            ") VALUES ($1, $2, $3, $4, $5, $6)"
         );
-        let values = args![&c.id, &c.secret_hash, &scopes, &grants, c.created_at];
+        let dpop = i64::from(c.require_dpop);
+        let values = args![&c.id, &c.secret_hash, &scopes, &grants, c.created_at, dpop];
         let done = self.pool().execute(sql, values).await;
         done.map(|_| ()).map_err(B::error)
     }

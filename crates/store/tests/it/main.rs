@@ -96,6 +96,7 @@ fn session(id: &str, user_id: &str) -> Session {
         rotated_at: None,
         client_id: None,
         rotated_by: None,
+        dpop_jkt: None,
     }
 }
 
@@ -389,6 +390,7 @@ async fn clients_and_token_denylist() {
             scopes: vec!["read:x".into()],
             grants: vec!["client_credentials".into()],
             created_at: 1,
+            require_dpop: true,
         };
         s.create_client(&c).await.unwrap();
         assert!(matches!(
