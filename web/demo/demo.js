@@ -1,5 +1,6 @@
 // The live demo: @tessera/client against this server, every request logged.
 import { TesseraClient, TesseraError } from '/client/tessera-client.js';
+import { DpopSigner, memoryKeyStore } from '/client/dpop.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, cls, text) => {
@@ -15,6 +16,11 @@ let spent = []; // bearer mode: every refresh token the app has held, oldest fir
 let busy = false;
 
 const mode = () => document.querySelector('input[name="mode"]:checked').value;
+const dpop = () => $('dpop').checked;
+// DPoP mode keeps the session across reloads and tabs: the refresh token in
+// localStorage, the key in IndexedDB (non-extractable), this flag here.
+const DPOP_FLAG = 'tessera.demo.dpop';
+const DPOP_REFRESH = 'tessera.demo.dpop.refresh';
 const clock = () => new Date().toLocaleTimeString([], { hour12: false });
 
 /** Appends a line to the log: kind is note, request, attacker, good or bad. */
@@ -68,27 +74,34 @@ function setStatus(state, text) {
   $('logout').disabled = !live || busy;
   $('theft').disabled = !live || busy || mode() !== 'bearer';
   $('theft-note').textContent =
-    mode() === 'bearer'
-      ? 'Replays a refresh token the app has already spent, as a thief who copied it earlier would.'
-      : 'Cookie mode: the refresh token is in an HttpOnly cookie that page scripts (and XSS) cannot read, so there is nothing here to steal. Switch to bearer mode to try it.';
+    mode() !== 'bearer'
+      ? 'Cookie mode: the refresh token is in an HttpOnly cookie that page scripts (and XSS) cannot read, so there is nothing here to steal. Switch to bearer mode to try it.'
+      : dpop()
+        ? 'DPoP: a thief copies the current refresh token and access token (as XSS could) and uses them from its own machine, with its own key.'
+        : 'Replays a refresh token the app has already spent, as a thief who copied it earlier would.';
 }
 
 function newClient() {
   if (client) client.close();
   spent = [];
   const m = mode();
+  const bound = dpop();
   const recording = {
     value: null,
     get() {
-      return this.value;
+      return bound ? localStorage.getItem(DPOP_REFRESH) : this.value;
     },
     set(v) {
-      this.value = v;
+      if (bound) localStorage.setItem(DPOP_REFRESH, v);
+      else this.value = v;
       spent.push(v); // the demo keeps a copy of each one: the "thief's" loot
     },
     clear() {
-      this.value = null;
+      if (bound) localStorage.removeItem(DPOP_REFRESH);
+      else this.value = null;
     },
+    shared: bound,
+    key: bound ? DPOP_REFRESH : undefined,
   };
   client = new TesseraClient({
     mode: m,
@@ -96,7 +109,10 @@ function newClient() {
     refreshMargin: 2,
     fetch: loggingFetch,
     storage: m === 'bearer' ? recording : undefined,
-    crossTab: false, // the demo's tabs are independent sessions
+    dpop: bound,
+    // Plain demo tabs are independent sessions; DPoP tabs share one (the
+    // key in IndexedDB, the refresh token in localStorage), single-flight.
+    crossTab: bound,
     onTokens: (t) => {
       lifetime = t.expiresIn;
       const link = $('inspect');
@@ -145,8 +161,10 @@ async function login() {
   const [email, password] = creds();
   newClient(); // a fresh client (and a fresh list of spent tokens) per login
   await client.login(email, password);
-  setStatus('active', `Logged in as ${email} (${mode()} mode).`);
-  log('good', `Logged in. Access token for ${lifetime} s${mode() === 'cookie' ? '; refresh token set as an HttpOnly cookie' : '; refresh token held in memory'}.`, { kind: 'login' });
+  setStatus('active', `Logged in as ${email} (${mode()} mode${dpop() ? ', DPoP' : ''}).`);
+  const where = mode() === 'cookie' ? 'set as an HttpOnly cookie' : dpop() ? 'kept in localStorage' : 'held in memory';
+  const bound = dpop() ? ` Tokens are DPoP-bound to key ${(await client.dpopSigner()).jkt.slice(0, 10)}…, which cannot be exported.` : '';
+  log('good', `Logged in. Access token for ${lifetime} s; refresh token ${where}.${bound}`, { kind: 'login' });
 }
 
 async function register() {
@@ -173,8 +191,48 @@ async function refreshNow() {
   await client.refresh();
 }
 
+/** A request made by the thief, logged as the attacker's. */
+async function attackerFetch(method, path, init) {
+  const res = await fetch(path, { ...init, method });
+  let body = {};
+  try {
+    body = await res.json();
+  } catch {
+    body = {};
+  }
+  log('attacker', `Thief: ${method} ${path} → ${res.status} ${body.error ?? ''}: ${body.error_description ?? ''}`, {
+    method,
+    path,
+    status: res.status,
+    actor: 'attacker',
+  });
+  return res;
+}
+
+/** DPoP: the thief has both tokens but not the key; its own key does not fit them. */
+async function dpopTheft() {
+  const access = client.accessToken;
+  const refresh = localStorage.getItem(DPOP_REFRESH);
+  log('attacker', 'Thief: copies the current access token and refresh token, and tries them with its own DPoP key…', { kind: 'theft' });
+  const own = await DpopSigner.open({ name: 'thief', keyStore: memoryKeyStore() });
+  await attackerFetch('GET', '/v1/me', { headers: { Authorization: `Bearer ${access}` } });
+  await attackerFetch('GET', '/v1/me', {
+    headers: { Authorization: `DPoP ${access}`, DPoP: await own.proof('GET', '/v1/me', { base: location.href, accessToken: access }) },
+  });
+  await attackerFetch('POST', '/v1/auth/refresh', {
+    headers: { 'Content-Type': 'application/json', DPoP: await own.proof('POST', '/v1/auth/refresh', { base: location.href }) },
+    body: JSON.stringify({ refresh_token: refresh }),
+  });
+  log('note', 'Both tokens are bound to a key the thief does not have. Tessera took the refresh token without its key for stolen and ended the session. The app learns it at its next call:');
+  await callMe();
+}
+
 async function theft() {
   if (mode() !== 'bearer' || !client.active) return;
+  if (dpop()) {
+    await dpopTheft();
+    return;
+  }
   while (spent.length < 3 && client.active) {
     log('note', 'The app refreshes, so the stolen token is two rotations old (inside the grace window the direct parent would just get its successor back).');
     await client.refresh();
@@ -254,8 +312,34 @@ function init() {
   $('proactive').addEventListener('change', () => {
     if (client) client.proactive = $('proactive').checked;
   });
+  $('dpop').addEventListener('change', () =>
+    guarded(async () => {
+      if (client && client.active) await client.logout();
+      if (dpop()) localStorage.setItem(DPOP_FLAG, '1');
+      else localStorage.removeItem(DPOP_FLAG);
+      newClient();
+      log('note', dpop() ? 'DPoP on: tokens will be bound to a key this browser keeps and cannot export.' : 'DPoP off.', { kind: 'mode' });
+    }),
+  );
   setInterval(tick, 100);
-  document.documentElement.dataset.ready = 'true';
+  if (localStorage.getItem(DPOP_FLAG) === '1') resumeDpop();
+  else document.documentElement.dataset.ready = 'true';
+}
+
+/** A reload or a second tab in DPoP mode picks up the stored session. */
+async function resumeDpop() {
+  $('dpop').checked = true;
+  newClient();
+  try {
+    if (await client.resume()) {
+      setStatus('active', `Session resumed (${mode()} mode, DPoP).`);
+      log('good', `Resumed the DPoP session: the refresh token from localStorage, a proof from the key in IndexedDB.`, { kind: 'resumed' });
+    }
+  } catch (e) {
+    log('bad', `Could not resume: ${e.message}`, { kind: 'error' });
+  } finally {
+    document.documentElement.dataset.ready = 'true';
+  }
 }
 
 init();
