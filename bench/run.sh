@@ -7,6 +7,10 @@
 #   login               POST /v1/auth/login, Argon2id at the server defaults
 #   refresh             POST /v1/auth/refresh, every request a real rotation
 #   me                  GET /v1/me (ES256 verify + session-liveness lookup)
+#   me_dpop             GET /v1/me with DPoP-bound tokens: each request a fresh proof (its ES256
+#                       signature, htm/htu/iat/ath, cnf.jkt, the jti into the replay cache) on
+#                       top of what `me` does; proofs made ahead (bench/dpop_proofs.py, pip
+#                       cryptography + PyJWT), BENCH_DPOP_PROOFS of them (default 400000)
 #   client_credentials  POST /oauth2/token grant_type=client_credentials
 #   jwks                GET /.well-known/jwks.json
 #   latency             refresh paced at BENCH_LOAD (default 50%) of a fresh peak run
@@ -302,6 +306,18 @@ sc_me() {
     stop_server
 }
 
+sc_me_dpop() {
+    python3 -c 'import jwt, cryptography' 2>/dev/null ||
+        python3 -m pip install -q pyjwt cryptography >/dev/null
+    # Proofs are made before the run: allow them two minutes of age.
+    start_tessera 'dpop_iat_window = "120s"'
+    python3 "$HERE/setup.py" users "$(TURL)" 16 "$PASSWORD" "$WORK/emails.txt"
+    python3 "$HERE/dpop_proofs.py" "$(TURL)" "$WORK/emails.txt" "$PASSWORD" "$SESSIONS" \
+        "${BENCH_DPOP_PROOFS:-400000}" "$WORK/dpop.txt"
+    BENCH_TOKENS=$WORK/dpop.txt run_wrk me_dpop tessera "$DB" "$(TURL)" me_dpop.lua
+    stop_server
+}
+
 # refresh_run <name> [conns] [duration] [delay_ms]: one run on a running server
 # with fresh sessions; checks the server's own rotation counters.
 refresh_run() {
@@ -534,14 +550,14 @@ tessera_suite() {
 }
 
 main() {
-    [[ $# -ge 1 ]] || { sed -n '2,36p' "$0"; exit 2; }
+    [[ $# -ge 1 ]] || { sed -n '2,40p' "$0"; exit 2; }
     ensure_tools
     machine "$@"
     DB=${BENCH_DB:-sqlite}
     local sc
     for sc in "$@"; do
         case $sc in
-            login | refresh | me | client_credentials | jwks | latency | rss | soak)
+            login | refresh | me | me_dpop | client_credentials | jwks | latency | rss | soak)
                 ensure_tessera; "sc_$sc" ;;
             argon2) sc_argon2 ;;
             peer_jwks | peer_client_credentials | peer_refresh)
