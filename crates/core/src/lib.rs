@@ -72,6 +72,8 @@ mod ctx;
 mod error;
 mod events;
 pub mod feed;
+pub mod import;
+pub mod imported;
 mod keys;
 pub mod lifecycle;
 mod live;

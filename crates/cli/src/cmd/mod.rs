@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod import;
 pub mod keys;
 pub mod migrate;
 pub mod open;
