@@ -8,8 +8,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tessera_core::{App, AppConfig, ClientInfo};
 
+/// The committed fixtures, or fresh ones (`.ci/import`) named by
+/// `TESSERA_TEST_IMPORT_FIXTURES`.
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import")
+    match std::env::var_os("TESSERA_TEST_IMPORT_FIXTURES") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import"),
+    }
 }
 
 fn passwords() -> Vec<(String, String)> {
