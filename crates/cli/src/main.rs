@@ -73,6 +73,26 @@ enum Command {
         #[command(subcommand)]
         cmd: cmd::audit::AuditCmd,
     },
+    /// Back up the SQLite database to a new file while the server runs
+    /// (`VACUUM INTO`); with PostgreSQL, says to use pg_dump.
+    Backup {
+        /// The backup file (must not exist).
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        config: args::ConfigArgs,
+    },
+    /// Restore the SQLite database from a backup: checks its integrity and
+    /// schema version, refuses while a server answers on `listen`, and
+    /// refuses to replace an existing database without --force.
+    Restore {
+        /// The backup file.
+        file: std::path::PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        config: args::ConfigArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -106,6 +126,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::GenSecret => cmd::migrate::gen_secret(),
         Command::Migrate(config) => cmd::migrate::run(&config, json).await,
         Command::Audit { cmd } => cmd::audit::run(cmd, json).await,
+        Command::Backup { file, config } => cmd::backup::backup(&config, &file, json).await,
+        Command::Restore {
+            file,
+            force,
+            config,
+        } => cmd::backup::restore(&config, &file, force, json).await,
     }
 }
 

@@ -18,7 +18,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// Embedded migrations, applied in order.
-const MIGRATIONS: &[(i64, &str)] = sql::migrations!("sqlite");
+pub(crate) const MIGRATIONS: &[(i64, &str)] = sql::migrations!("sqlite");
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ fn transient(e: &sqlx::Error) -> bool {
     }
 }
 
-fn map_err(e: sqlx::Error) -> StoreError {
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     StoreError::from_sqlx(e, transient)
 }
 

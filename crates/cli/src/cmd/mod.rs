@@ -2,6 +2,7 @@
 //! function per mode; what they share is here.
 
 pub mod audit;
+pub mod backup;
 pub mod clients;
 pub mod import;
 pub mod keys;
