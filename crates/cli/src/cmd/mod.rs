@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod backup;
 pub mod clients;
+pub mod config;
 pub mod import;
 pub mod keys;
 pub mod migrate;

@@ -424,6 +424,7 @@ fn a_configuration_flag_reaches_an_admin_command() {
 mod import;
 mod lifecycle;
 mod multi_instance;
+mod ops;
 
 #[test]
 fn migrate_creates_the_schema_and_is_idempotent() {
