@@ -91,13 +91,29 @@ impl Keycloak {
     }
 }
 
+/// What is wrong with a line that is no user record, without quoting any
+/// value from it (serde's type errors would quote one, perhaps a hash).
+fn describe(e: serde_json::Error) -> Error {
+    let text = e.to_string();
+    let message = match e.classify() {
+        serde_json::error::Category::Data
+            if text.starts_with("unknown field") || text.starts_with("missing field") =>
+        {
+            // Names the field (and the accepted ones), no value.
+            text
+        }
+        serde_json::error::Category::Data => {
+            format!("has a value of the wrong type (column {})", e.column())
+        }
+        _ => format!("is not one JSON object (column {})", e.column()),
+    };
+    bad("line", message)
+}
+
 /// Parses and checks one line into the user it makes, with this id and
 /// `now` as the default creation time and the time of a verified email.
 pub(crate) fn parse_line(text: &str, id: String, now: i64) -> Result<User> {
-    let line: Line = serde_json::from_str(text).map_err(|e| {
-        // serde's message names the field and position, never a value.
-        bad("line", format!("is not a user record: {e}"))
-    })?;
+    let line: Line = serde_json::from_str(text).map_err(describe)?;
     let email = crate::normalize_email(&line.email)?;
     crate::check_roles(&line.roles)?;
     let password_hash = match (line.password_hash, line.keycloak_credential) {
@@ -181,6 +197,12 @@ mod tests {
                 other => panic!("{line}: {:?}", other.map(|u| u.email)),
             }
         }
+        let typed = r#"{"email":"a@x.io","created_at":"$2b$secret-looking"}"#;
+        let e = parse_line(typed, "id".into(), 1000)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(!e.contains("secret-looking"), "{e}");
         let future =
             format!(r#"{{"email":"a@x.io","created_at":999999,"password_hash":"{DJANGO}"}}"#);
         assert!(parse_line(&future, "id".into(), 1000).is_err());
