@@ -162,6 +162,11 @@ fn argon2(stored: &str) -> Result<(), String> {
 
 /// Parses a non-Argon2 hash.
 fn parse(stored: &str) -> Result<Legacy, String> {
+    // Every format is ASCII; bcrypt parsers have panicked slicing other
+    // text (RUSTSEC-2026-0199, in bcrypt 0.19.0–0.19.1).
+    if !stored.is_ascii() {
+        return Err("is not ASCII".into());
+    }
     let parts: Vec<&str> = stored.split('$').collect();
     match parts.as_slice() {
         ["", "2a" | "2b" | "2y", ..] => bcrypt_cost(stored).map(|()| Legacy::Bcrypt),
@@ -281,6 +286,7 @@ mod tests {
             "$scrypt$ln=14,r=8$c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA",
             "$md5$x$y",
+            "$2b$10$abcdefghijklmnopqrstuuAAAAAAAAAAAAAAAAAAAAAAAAAAAAAé",
         ];
         for h in refused {
             assert!(check(h).is_err(), "{h}");
