@@ -222,7 +222,12 @@ impl SqliteStore {
                 }
             }
         }
-        conn.execute("COMMIT").await.map_err(map_err)?;
+        if let Err(e) = conn.execute("COMMIT").await {
+            if conn.execute("ROLLBACK").await.is_err() {
+                conn.close_on_drop();
+            }
+            return Err(map_err(e));
+        }
         Ok(inserted)
     }
 
