@@ -24,6 +24,13 @@ impl ConfigArgs {
         Config::from_process(self.file.as_deref(), &self.flags)
     }
 
+    /// Every key's effective value (secrets redacted) and its source, for
+    /// `tessera config check`.
+    pub fn effective(&self, cfg: &Config) -> Vec<tessera_server::config::Effective> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        cfg.effective(self.file.as_deref(), &env, &self.flags)
+    }
+
     /// True if `key` was given as a `--flag`.
     pub fn given(&self, key: &str) -> bool {
         self.flags.contains_key(key)

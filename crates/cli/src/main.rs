@@ -73,6 +73,38 @@ enum Command {
         #[command(subcommand)]
         cmd: cmd::audit::AuditCmd,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `tessera man > tessera.1`.
+    Man,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        cmd: cmd::config::ConfigCmd,
+    },
+    /// Back up the SQLite database to a new file while the server runs
+    /// (`VACUUM INTO`); with PostgreSQL, says to use pg_dump.
+    Backup {
+        /// The backup file (must not exist).
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        config: args::ConfigArgs,
+    },
+    /// Restore the SQLite database from a backup: checks its integrity and
+    /// schema version, refuses while a server answers on `listen`, and
+    /// refuses to replace an existing database without --force.
+    Restore {
+        /// The backup file.
+        file: std::path::PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        config: args::ConfigArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -106,7 +138,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::GenSecret => cmd::migrate::gen_secret(),
         Command::Migrate(config) => cmd::migrate::run(&config, json).await,
         Command::Audit { cmd } => cmd::audit::run(cmd, json).await,
+        Command::Config { cmd } => cmd::config::run(cmd, json),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
+        Command::Backup { file, config } => cmd::backup::backup(&config, &file, json).await,
+        Command::Restore {
+            file,
+            force,
+            config,
+        } => cmd::backup::restore(&config, &file, force, json).await,
     }
+}
+
+/// `tessera completions SHELL`: the script, generated from [`Cli`].
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    use std::io::Write;
+    // Into memory first: `generate` panics on a write error (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "tessera", &mut script);
+    std::io::stdout().write_all(&script)?;
+    Ok(())
+}
+
+/// `tessera man`: the roff page, generated from [`Cli`].
+fn man() -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+    Ok(())
 }
 
 /// The error and its causes on one line, each cause once: a cause whose

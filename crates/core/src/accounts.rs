@@ -215,6 +215,18 @@ impl Accounts {
             .await?)
     }
 
+    /// Admin import: one line of an import file, parsed and checked
+    /// ([`crate::import`]), as the user it would create.
+    pub fn import_line(&self, line: &str) -> Result<User> {
+        crate::import::parse_line(line, random_id(16)?, self.ctx.now())
+    }
+
+    /// Admin import: a batch of users from [`Accounts::import_line`] in one
+    /// transaction; for each, true if created, false if its email exists.
+    pub async fn import_batch(&self, users: &[User]) -> Result<Vec<bool>> {
+        Ok(self.ctx.store.import_users(users).await?)
+    }
+
     /// Admin: finds a user by email.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
         Ok(self

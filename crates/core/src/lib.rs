@@ -5,7 +5,7 @@
 //!
 //! | service | job |
 //! |---|---|
-//! | [`Accounts`] | registration, operator-created users, roles, the password and email policy |
+//! | [`Accounts`] | registration, operator-created users, roles, the password and email policy; user import ([`import`]: the JSON-lines format; [`imported`]: hashes from other systems, upgraded to Argon2id at first login) |
 //! | [`Sessions`] | login under the backoff rules, refresh rotation (rate limited), logout, the session list, the Bearer check |
 //! | [`Tokens`] | the signing keys: JWKS, rotation |
 //! | [`Clients`](oauth::Clients) and [`OAuth`](oauth::OAuth) | the OAuth client registry; the token endpoint's [`Grant`](oauth::Grant)s, revocation, introspection |
@@ -78,6 +78,8 @@ mod dpop;
 mod error;
 mod events;
 pub mod feed;
+pub mod import;
+pub mod imported;
 mod keys;
 pub mod lifecycle;
 mod live;

@@ -105,6 +105,10 @@ fn hash_with(
 /// `PasswordVerifier::verify_password` (algorithm, version and parameters
 /// from the stored hash; constant-time comparison), computed in reused memory.
 fn verify_with(memory: &Memory, stored: &str, password: &[u8]) -> bool {
+    if !stored.starts_with("$argon2") {
+        // An imported hash (bcrypt, PBKDF2, scrypt) until its first login.
+        return crate::imported::verify(stored, password);
+    }
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };

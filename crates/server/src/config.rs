@@ -24,8 +24,10 @@ use tessera_core::{AuthConfig, SharedSecrets, TokenEncryption};
 use tessera_jose::Algorithm;
 use zeroize::Zeroizing;
 
+mod check;
 mod mail;
 mod values;
+pub use check::{suggest, Effective, Source, NON_CONFIG_NAMES, NON_CONFIG_PREFIXES};
 pub use values::{canonical, Dur, Flag, OriginList, ProxyHeader, ProxyList, SecretList};
 
 /// Who may create an account.
@@ -301,6 +303,15 @@ pub enum CookieSecurity {
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let json = serde_json::to_string(&self.redacted()).map_err(|_| fmt::Error)?;
+        f.write_str(&json)
+    }
+}
+
+impl Config {
+    /// A copy with every secret replaced by `<redacted>` and the passwords
+    /// of URLs hidden: what Debug and `tessera config check` show.
+    pub fn redacted(&self) -> Config {
         let mut redacted = self.clone();
         if redacted.secret.is_some() {
             redacted.secret = Some("<redacted>".into());
@@ -320,8 +331,7 @@ impl fmt::Debug for Config {
         if let Some(url) = &redacted.smtp_url {
             redacted.smtp_url = Some(redact_url(url));
         }
-        let json = serde_json::to_string(&redacted).map_err(|_| fmt::Error)?;
-        f.write_str(&json)
+        redacted
     }
 }
 
@@ -383,9 +393,13 @@ impl Config {
                 }
             }
         }
+        check::unknown_env(env)?;
         fig = fig.merge(Serialized::globals(env_map));
         fig = fig.merge(Serialized::globals(overrides.clone()));
         let cfg: Config = fig.extract().map_err(|e| {
+            if let figment::error::Kind::UnknownField(name, _) = &e.kind {
+                return check::unknown_file_key(name);
+            }
             let key = e.path.join(".");
             let msg = e.kind.to_string();
             if key.is_empty() {
@@ -806,7 +820,10 @@ mod tests {
         let env = vec![
             ("TESSERA_ACCESS_TOKEN_TTL".to_owned(), "10m".to_owned()),
             ("TESSERA_AUDIENCE".to_owned(), "from-env".to_owned()),
-            ("TESSERA_UNRELATED_THING".to_owned(), "ignored".to_owned()),
+            (
+                "TESSERA_TEST_UNRELATED_THING".to_owned(),
+                "ignored".to_owned(),
+            ),
         ];
         let mut flags = serde_json::Map::new();
         flags.insert("access_token_ttl".into(), "20m".into());

@@ -82,6 +82,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod backup;
 mod error;
 mod model;
 #[cfg(feature = "postgres")]

@@ -160,6 +160,28 @@ impl SqlBackend for PgStore {
         None
     }
 
+    async fn insert_users(&self, users: &[crate::NewUser]) -> Result<Vec<bool>> {
+        // Dropped without `commit`, the transaction rolls back.
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut inserted = Vec::with_capacity(users.len());
+        for u in users {
+            let r = sqlx::query(sql::INSERT_USER_IF_NEW)
+                .bind(&u.id)
+                .bind(&u.email)
+                .bind(&u.password_hash)
+                .bind(sql::rows::list_to(&u.roles))
+                .bind(u.created_at)
+                .bind(u.email_verified_at)
+                .bind(u.disabled_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            inserted.push(r.rows_affected() == 1);
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(inserted)
+    }
+
     async fn rotate_audited(&self, r: &Rotation<'_>, a: &AuditEvent) -> Result<bool> {
         sqlx::query(ROTATE_AUDITED)
             .bind(r.new_hash)

@@ -35,6 +35,10 @@ pub trait UserStore: Send + Sync {
     async fn set_roles(&self, user_id: &str, roles: &[String]) -> Result<bool>;
     /// Replaces a user's password hash.
     async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<bool>;
+    /// Inserts users in one transaction (all or none), skipping each whose
+    /// email (or id) already exists: for each user, true if it was inserted.
+    /// What `tessera users import` writes a batch with.
+    async fn import_users(&self, users: &[NewUser]) -> Result<Vec<bool>>;
 }
 
 /// The account lifecycle: a user's verified, disabled and deleted states,

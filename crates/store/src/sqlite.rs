@@ -18,7 +18,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// Embedded migrations, applied in order.
-const MIGRATIONS: &[(i64, &str)] = sql::migrations!("sqlite");
+pub(crate) const MIGRATIONS: &[(i64, &str)] = sql::migrations!("sqlite");
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ fn transient(e: &sqlx::Error) -> bool {
     }
 }
 
-fn map_err(e: sqlx::Error) -> StoreError {
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     StoreError::from_sqlx(e, transient)
 }
 
@@ -194,6 +194,43 @@ impl SqliteStore {
         .map_err(StoreError::Task)?
     }
 
+    /// Imported users in one `BEGIN IMMEDIATE` transaction, rolled back on
+    /// any error.
+    async fn insert_users_tx(&self, users: &[crate::NewUser]) -> Result<Vec<bool>> {
+        let _write = self.writes.lock().await;
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        conn.execute("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        let mut inserted = Vec::with_capacity(users.len());
+        for u in users {
+            let done = sqlx::query(sql::INSERT_USER_IF_NEW)
+                .bind(&u.id)
+                .bind(&u.email)
+                .bind(&u.password_hash)
+                .bind(sql::rows::list_to(&u.roles))
+                .bind(u.created_at)
+                .bind(u.email_verified_at)
+                .bind(u.disabled_at)
+                .execute(&mut *conn)
+                .await;
+            match done {
+                Ok(r) => inserted.push(r.rows_affected() == 1),
+                Err(e) => {
+                    if conn.execute("ROLLBACK").await.is_err() {
+                        conn.close_on_drop();
+                    }
+                    return Err(map_err(e));
+                }
+            }
+        }
+        if let Err(e) = conn.execute("COMMIT").await {
+            if conn.execute("ROLLBACK").await.is_err() {
+                conn.close_on_drop();
+            }
+            return Err(map_err(e));
+        }
+        Ok(inserted)
+    }
+
     /// Applies pending migrations under SQLite's write lock, so two processes
     /// starting together do not race.
     pub async fn migrate(&self) -> Result<()> {
@@ -242,6 +279,13 @@ impl SqlBackend for SqliteStore {
         a: &AuditEvent,
     ) -> impl std::future::Future<Output = Result<bool>> + Send {
         self.rotate_with_audit(r, a)
+    }
+
+    fn insert_users(
+        &self,
+        users: &[crate::NewUser],
+    ) -> impl std::future::Future<Output = Result<Vec<bool>>> + Send {
+        self.insert_users_tx(users)
     }
 }
 

@@ -2,7 +2,10 @@
 //! function per mode; what they share is here.
 
 pub mod audit;
+pub mod backup;
 pub mod clients;
+pub mod config;
+pub mod import;
 pub mod keys;
 pub mod migrate;
 pub mod open;

@@ -1,5 +1,5 @@
 //! `tessera users`: create, list, set roles, unlock, disable, enable,
-//! delete, set a password.
+//! delete, set a password; import and export (`import.rs`).
 
 use super::open::open;
 use super::{operator, print, read_stdin};
@@ -87,6 +87,31 @@ pub enum UsersCmd {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Import users from a JSON-lines file (`-`: standard input): email,
+    /// email_verified, roles, created_at and a password hash from another
+    /// system (Argon2, bcrypt, PBKDF2 (Django, Keycloak), scrypt), upgraded
+    /// to Argon2id at each user's first login. Existing emails are skipped.
+    Import {
+        /// The JSON-lines file.
+        file: std::path::PathBuf,
+        /// Check the file and report, without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Users written per transaction.
+        #[arg(long, default_value_t = 1000)]
+        batch_size: usize,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Export every user as JSON lines, password hashes included (the
+    /// format `users import` reads).
+    Export {
+        /// Write to this new file instead of standard output.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 /// How long a command waits for its notice mail to leave before exiting.
@@ -166,6 +191,15 @@ pub async fn run(cmd: UsersCmd, json: bool) -> anyhow::Result<()> {
             password_stdin: _,
             config,
         } => act(&config, &email, Act::SetPassword, json).await,
+        UsersCmd::Import {
+            file,
+            dry_run,
+            batch_size,
+            config,
+        } => super::import::import(&config, &file, dry_run, batch_size, json).await,
+        UsersCmd::Export { output, config } => {
+            super::import::export(&config, output.as_deref()).await
+        }
     }
 }
 

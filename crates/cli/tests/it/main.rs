@@ -421,8 +421,10 @@ fn a_configuration_flag_reaches_an_admin_command() {
     assert!(d.join("from-env/tessera.db").exists());
 }
 
+mod import;
 mod lifecycle;
 mod multi_instance;
+mod ops;
 
 #[test]
 fn migrate_creates_the_schema_and_is_idempotent() {

@@ -576,4 +576,5 @@ async fn sigterm_finishes_in_flight_requests() {
     );
 }
 
+mod backup;
 mod unlock;

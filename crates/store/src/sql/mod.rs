@@ -41,6 +41,13 @@ pub(crate) trait SqlBackend: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> impl Future<Output = Result<bool>> + Send;
 
+    /// Inserts users in one transaction, skipping existing emails
+    /// ([`INSERT_USER_IF_NEW`]); for each user, true if inserted.
+    fn insert_users(
+        &self,
+        users: &[crate::NewUser],
+    ) -> impl Future<Output = Result<Vec<bool>>> + Send;
+
     /// Maps a sqlx error with [`SqlBackend::transient`].
     fn error(e: sqlx::Error) -> StoreError {
         StoreError::from_sqlx(e, Self::transient)
@@ -53,6 +60,12 @@ pub(crate) const ROTATE: &str = "UPDATE sessions SET token_hash = $1, \
     generation = generation + 1, rotated_at = $2, last_used_at = $2, idle_expires_at = $3, \
     rotated_by = $7 \
     WHERE id = $4 AND generation = $5 AND token_hash = $6 AND revoked_at IS NULL";
+
+/// One imported user, unless its email (or id) exists: both dialects accept
+/// `ON CONFLICT DO NOTHING` without a target.
+pub(crate) const INSERT_USER_IF_NEW: &str = "INSERT INTO users (id, email, password_hash, \
+    roles, created_at, email_verified_at, disabled_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+    ON CONFLICT DO NOTHING";
 
 /// The embedded migrations of one dialect (`migrations/<dir>/`), applied in
 /// order. Versions and file names are the same in both dialects.

@@ -44,6 +44,10 @@ impl<B: SqlBackend> UserStore for B {
             .map_err(B::error)
     }
 
+    async fn import_users(&self, users: &[NewUser]) -> Result<Vec<bool>> {
+        self.insert_users(users).await
+    }
+
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
         let sql = concat!(
             "SELECT ",

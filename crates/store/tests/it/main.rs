@@ -128,6 +128,32 @@ async fn users_are_unique_by_email_and_roles_update() {
 }
 
 #[tokio::test]
+async fn an_import_batch_skips_existing_emails_and_keeps_every_field() {
+    for (_dir, s) in backends().await {
+        s.create_user(&user("u1", "a@x.io")).await.unwrap();
+        let mut b = user("u2", "b@x.io");
+        b.email_verified_at = Some(120);
+        b.disabled_at = Some(130);
+        b.password_hash = "$2b$04$abcdefghijklmnopqrstuuAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into();
+        let batch = [user("u9", "a@x.io"), b.clone(), user("u3", "b@x.io")];
+        assert_eq!(s.import_users(&batch).await.unwrap(), [false, true, false]);
+        let got = s.user_by_email("b@x.io").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                got.id,
+                got.password_hash,
+                got.email_verified_at,
+                got.disabled_at
+            ),
+            (b.id, b.password_hash, Some(120), Some(130))
+        );
+        assert_eq!(s.user_by_email("a@x.io").await.unwrap().unwrap().id, "u1");
+        assert!(s.user_by_id("u9").await.unwrap().is_none());
+        assert_eq!(s.import_users(&[]).await.unwrap(), Vec::<bool>::new());
+    }
+}
+
+#[tokio::test]
 async fn rotation_is_a_compare_and_swap() {
     for (_dir, s) in backends().await {
         s.create_user(&user("u1", "a@x.io")).await.unwrap();
