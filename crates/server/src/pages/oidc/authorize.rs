@@ -174,7 +174,7 @@ async fn step(
             Ok(url) => redirect(&url),
             Err(e) => internal(state, e),
         },
-        (Ok(Step::Consent { missing }), Some(s)) => consent_page(state, headers, req, s, &missing),
+        (Ok(Step::Consent { missing }), Some(_)) => consent_page(state, headers, req, &missing),
         (Ok(_), _) => login_page(state, headers, req, LoginState::default()),
     }
 }
@@ -226,7 +226,6 @@ fn consent_page(
     state: &AppState,
     headers: &HeaderMap,
     req: &AuthorizeRequest,
-    sso: &SsoSession,
     missing: &[String],
 ) -> Response {
     let issued = match csrf::issue(&state.config, headers) {
@@ -246,7 +245,6 @@ fn consent_page(
         csrf: &issued.token,
         request: &request,
         client_name: &req.client_name,
-        user_email: &sso.email,
         scopes: missing,
     };
     let mut page = Page::new(StatusCode::OK, "Allow access?", form.render());
@@ -306,12 +304,20 @@ pub(crate) async fn login_post(
             tracing::warn!(error = %e, "could not end the previous SSO session");
         }
     }
-    let (cookie, sso) = match state.app.oidc.start_sso(&user.id, &["pwd"], &info).await {
+    let cookie = match state.app.oidc.start_sso(&user.id, &["pwd"], &info).await {
         Ok(v) => v,
         Err(e) => return internal(&state, e),
     };
+    let sso = match state.app.oidc.sso(&cookie.value).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            tracing::error!("a new SSO session is not live");
+            return super::message(&state.config, StatusCode::INTERNAL_SERVER_ERROR, TITLE, OOPS);
+        }
+        Err(e) => return internal(&state, e),
+    };
     let mut res = step(&state, &headers, &req, Some(&sso), true).await;
-    match crate::pages::sso::set(&state.config, cookie.value(), cookie.max_age()) {
+    match crate::pages::sso::set(&state.config, &cookie.value, cookie.max_age) {
         Some(c) => {
             res.headers_mut().append(header::SET_COOKIE, c);
         }

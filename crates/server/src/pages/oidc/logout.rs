@@ -18,21 +18,10 @@ use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tessera_core::oidc::{EndSession, EndSessionParams};
+use tessera_core::oidc::EndSessionParams;
 use tessera_core::ClientInfo;
 
 const TITLE: &str = "Sign out";
-
-fn params_of<'a>(get: impl Fn(&str) -> Option<&'a str>) -> EndSessionParams {
-    let own = |n: &str| get(n).filter(|v| !v.is_empty()).map(str::to_owned);
-    EndSessionParams {
-        id_token_hint: own("id_token_hint"),
-        client_id: own("client_id"),
-        post_logout_redirect_uri: own("post_logout_redirect_uri"),
-        state: own("state"),
-        ..EndSessionParams::default()
-    }
-}
 
 /// `GET /oauth2/logout?…`.
 pub(crate) async fn logout_get(
@@ -46,7 +35,7 @@ pub(crate) async fn logout_get(
             .into_owned()
             .collect();
     let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
-    logout(&state, &headers, &info, params_of(get), false).await
+    logout(&state, &headers, &info, EndSessionParams::from_lookup(get), false).await
 }
 
 /// `POST /oauth2/logout`: the same parameters as a form, or the
@@ -74,7 +63,7 @@ pub(crate) async fn logout_post(
         &state,
         &headers,
         &info,
-        params_of(|n| form.get(n)),
+        EndSessionParams::from_lookup(|n| form.get(n)),
         confirmed,
     )
     .await
@@ -87,11 +76,11 @@ async fn logout(
     params: EndSessionParams,
     confirmed: bool,
 ) -> Response {
-    let must_confirm = match state.app.oidc.end_session_check(&params).await {
-        Ok(m) => m,
+    let plan = match state.app.oidc.end_session_check(&params).await {
+        Ok(p) => p,
         Err(e) => return refused(state, e),
     };
-    if must_confirm && !confirmed {
+    if plan.confirm && !confirmed {
         return confirm_page(state, headers, &params);
     }
     let cookie = crate::pages::sso::read(&state.config, headers);
@@ -99,9 +88,9 @@ async fn logout(
         Ok(e) => e,
         Err(e) => return refused(state, e),
     };
-    let mut res = match ended {
-        EndSession::Redirect(url) => redirect(&url),
-        _ => super::message(
+    let mut res = match ended.redirect {
+        Some(url) => redirect(&url),
+        None => super::message(
             &state.config,
             StatusCode::OK,
             "Signed out",

@@ -66,7 +66,6 @@ pub(super) struct ConsentForm<'a> {
     pub csrf: &'a str,
     pub request: &'a str,
     pub client_name: &'a str,
-    pub user_email: &'a str,
     pub scopes: &'a [String],
 }
 
@@ -77,9 +76,7 @@ impl ConsentForm<'_> {
             .raw("<h2><span id=\"client\">")
             .text(self.client_name)
             .raw("</span> wants to access your account</h2>")
-            .raw("<p class=\"muted\">Signed in as <strong id=\"who\">")
-            .text(self.user_email)
-            .raw("</strong>. If you allow it, it will be able to:</p><ul id=\"scopes\">");
+            .raw("<p class=\"muted\">If you allow it, it will be able to:</p><ul id=\"scopes\">");
         for s in self.scopes {
             b.raw("<li data-scope=\"").text(s).raw("\">");
             match describe_scope(s) {
