@@ -76,6 +76,7 @@ mod live;
 pub mod mail;
 mod maintenance;
 pub mod oauth;
+pub mod oidc;
 pub mod password;
 pub mod refresh;
 mod secret;

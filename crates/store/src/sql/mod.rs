@@ -9,6 +9,7 @@
 
 pub(crate) mod exec;
 mod lifecycle;
+mod oidc;
 mod roles;
 pub(crate) mod rows;
 
@@ -138,6 +139,15 @@ macro_rules! migrations {
                     "/migrations/",
                     $dir,
                     "/0009_account_lifecycle.sql"
+                )),
+            ),
+            (
+                11,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0011_oidc.sql"
                 )),
             ),
         ]
