@@ -94,7 +94,7 @@ pub struct Page {
     /// A `Set-Cookie` to send (the CSRF cookie).
     pub set_cookie: Option<HeaderValue>,
     /// The hosted sign-in pages' brand; `None`: Tessera's own.
-    pub brand: Option<Brand>,
+    pub brand: Option<Box<Brand>>,
 }
 
 /// A product's look on the hosted sign-in pages (`login_*` settings, checked

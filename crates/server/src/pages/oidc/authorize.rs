@@ -27,6 +27,7 @@ use tessera_core::oidc::{AuthorizeError, AuthorizeParams, AuthorizeRequest, SsoS
 const MAX_REQUEST: usize = 8 * 1024;
 const TITLE: &str = "Sign in";
 const BAD_CREDENTIALS: &str = "The email address or the password is not correct.";
+const TOO_LONG: &str = "The authorization request is too long.";
 const OOPS: &str = "Something went wrong on our side. Try again in a moment.";
 
 fn bad_request(text: &str) -> Response {
@@ -43,16 +44,16 @@ fn bad_request(text: &str) -> Response {
 /// nothing is known about the client yet.
 fn params_of<'a>(
     pairs: impl Iterator<Item = (&'a str, &'a str)>,
-) -> Result<AuthorizeParams, Response> {
+) -> Result<AuthorizeParams, &'static str> {
     let mut seen: Vec<(&str, &str)> = Vec::new();
     let mut len = 0;
     for (k, v) in pairs {
         len += k.len() + v.len() + 2;
         if len > MAX_REQUEST {
-            return Err(bad_request("The authorization request is too long."));
+            return Err(TOO_LONG);
         }
         if seen.iter().any(|(n, _)| *n == k) {
-            return Err(bad_request("A parameter of the request was sent twice."));
+            return Err("A parameter of the request was sent twice.");
         }
         seen.push((k, v));
     }
@@ -61,9 +62,9 @@ fn params_of<'a>(
     }))
 }
 
-fn params_of_query(query: &str) -> Result<AuthorizeParams, Response> {
+fn params_of_query(query: &str) -> Result<AuthorizeParams, &'static str> {
     if query.len() > MAX_REQUEST {
-        return Err(bad_request("The authorization request is too long."));
+        return Err(TOO_LONG);
     }
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .into_owned()
@@ -127,7 +128,7 @@ pub(crate) async fn authorize_get(
 ) -> Response {
     match params_of_query(query.as_deref().unwrap_or_default()) {
         Ok(params) => authorize(&state, &headers, &params).await,
-        Err(res) => res,
+        Err(why) => bad_request(why),
     }
 }
 
@@ -139,7 +140,7 @@ pub(crate) async fn authorize_post(
 ) -> Response {
     match params_of(form.fields()) {
         Ok(params) => authorize(&state, &headers, &params).await,
-        Err(res) => res,
+        Err(why) => bad_request(why),
     }
 }
 
@@ -266,7 +267,7 @@ async fn accept(
             &format!("{why} Go back to the application and start signing in again."),
         )
     })?;
-    let params = params_of_query(form.get("request").unwrap_or_default())?;
+    let params = params_of_query(form.get("request").unwrap_or_default()).map_err(bad_request)?;
     state
         .app
         .oidc
@@ -312,7 +313,12 @@ pub(crate) async fn login_post(
         Ok(Some(s)) => s,
         Ok(None) => {
             tracing::error!("a new SSO session is not live");
-            return super::message(&state.config, StatusCode::INTERNAL_SERVER_ERROR, TITLE, OOPS);
+            return super::message(
+                &state.config,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                TITLE,
+                OOPS,
+            );
         }
         Err(e) => return internal(&state, e),
     };

@@ -35,7 +35,14 @@ pub(crate) async fn logout_get(
             .into_owned()
             .collect();
     let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
-    logout(&state, &headers, &info, EndSessionParams::from_lookup(get), false).await
+    logout(
+        &state,
+        &headers,
+        &info,
+        EndSessionParams::from_lookup(get),
+        false,
+    )
+    .await
 }
 
 /// `POST /oauth2/logout`: the same parameters as a form, or the

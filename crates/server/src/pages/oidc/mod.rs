@@ -66,7 +66,7 @@ pub(super) fn brand(cfg: &Config) -> Brand {
 
 /// A page in the product's brand.
 pub(super) fn branded(cfg: &Config, mut page: Page) -> Page {
-    page.brand = Some(brand(cfg));
+    page.brand = Some(Box::new(brand(cfg)));
     page
 }
 
