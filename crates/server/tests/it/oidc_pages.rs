@@ -18,7 +18,7 @@ use tower::ServiceExt;
 const APP: &str = "https://app.example/cb";
 const OTHER: &str = "https://other.example/cb";
 const BYE: &str = "https://app.example/bye";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const CHALLENGE: &str = "wZOx-8aK1HMq_uVqKAJ9TkzMhEJpxYid17tS6eD1eKE";
 
 struct Answer {
     status: StatusCode,
@@ -717,4 +717,117 @@ async fn forgot_password_page_answers_alike_for_any_address() {
         )
         .await;
     assert_eq!(bad.status, StatusCode::FORBIDDEN);
+}
+
+/// The verifier of `CHALLENGE` (base64url of its SHA-256).
+const VERIFIER: &str = "dBjftJeZ4CVP-mJ92jrOmWUbRe2OPTLx0DoMOclfmEM";
+
+impl Browser {
+    /// A token-endpoint call (JSON answer): status and body.
+    async fn token(&self, fields: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
+        let req = Request::post("/oauth2/token")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form(fields)))
+            .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    /// Exchanges the code of the redirect `a` for `client`.
+    async fn exchange(&self, a: &Answer, client: &str, redirect_uri: &str) -> serde_json::Value {
+        let code = a.param("code").expect("a code");
+        let (status, body) = self
+            .token(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", redirect_uri),
+                ("client_id", client),
+                ("code_verifier", VERIFIER),
+            ])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+}
+
+#[tokio::test]
+async fn the_authorization_request_may_be_a_form_post() {
+    let mut b = Browser::start().await;
+    client(&b, "spa", APP, true).await;
+    b.user("a@example.com").await;
+    let uri = authorize("spa", APP, &[]);
+    let query = uri.split_once('?').unwrap().1;
+    let fields: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let page = b.post("/oauth2/authorize", &refs).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("id=\"login-form\""));
+    let a = b.login(&page, "a@example.com", PASSWORD).await;
+    assert!(a.param("code").is_some());
+    // A repeated parameter is refused with a page.
+    let mut twice = refs.clone();
+    twice.push(("state", "again"));
+    let bad = b.post("/oauth2/authorize", &twice).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.header("location").is_empty());
+}
+
+#[tokio::test]
+async fn logout_with_a_valid_hint_ends_sso_and_the_clients_session_at_once() {
+    let mut b = Browser::start().await;
+    client(&b, "spa", APP, true).await;
+    b.user("a@example.com").await;
+    let a = b
+        .get(&authorize(
+            "spa",
+            APP,
+            &[("scope", "openid email offline_access")],
+        ))
+        .await;
+    let a = b.login(&a, "a@example.com", PASSWORD).await;
+    let tokens = b.exchange(&a, "spa", APP).await;
+    let id_token = tokens["id_token"].as_str().expect("an ID token").to_owned();
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned();
+    let q = form(&[
+        ("id_token_hint", &id_token),
+        ("post_logout_redirect_uri", BYE),
+        ("state", "s-7"),
+    ]);
+    let done = b.get(&format!("/oauth2/logout?{q}")).await;
+    assert!(done.header("location").starts_with(BYE), "{}", done.text);
+    assert_eq!(done.param("state").as_deref(), Some("s-7"));
+    assert!(b.sso().is_none());
+    let (status, body) = b
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", "spa"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+    // A forged hint is refused with a page.
+    let forged = format!("{}x", &id_token[..id_token.len() - 1]);
+    let bad = b
+        .get(&format!(
+            "/oauth2/logout?{}",
+            form(&[
+                ("id_token_hint", &forged),
+                ("post_logout_redirect_uri", BYE)
+            ])
+        ))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
