@@ -831,3 +831,57 @@ async fn logout_with_a_valid_hint_ends_sso_and_the_clients_session_at_once() {
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_login_page_links_to_registration_only_when_open() {
+    let mut b = Browser::start().await;
+    client(&b, "spa", APP, true).await;
+    let page = b.get(&authorize("spa", APP, &[])).await;
+    let start = page.text.find("href=\"/account/register?").expect("a link");
+    let href = &page.text[start + 6..];
+    let href = href[..href.find('"').unwrap()].replace("&amp;", "&");
+    let form_page = b.get(&href).await;
+    assert_eq!(form_page.status, StatusCode::OK, "{}", form_page.text);
+    assert_eq!(form_page.hidden("request"), page.hidden("request"));
+    let csrf = form_page.hidden("csrf");
+    let request = form_page.hidden("request");
+    let short = b
+        .post(
+            "/account/register",
+            &[
+                ("csrf", &csrf),
+                ("request", &request),
+                ("email", "n@example.com"),
+                ("password", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    assert!(short.text.contains("id=\"error\""));
+    let made = b
+        .post(
+            "/account/register",
+            &[
+                ("csrf", &csrf),
+                ("request", &request),
+                ("email", "n@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.text);
+    assert!(made.text.contains("id=\"notice\"") && made.text.contains("id=\"login-form\""));
+    let a = b.login(&made, "n@example.com", PASSWORD).await;
+    assert!(a.param("code").is_some());
+    // Closed: no link, and the page refuses.
+    let mut c =
+        Browser::start_with(|c| c.registration = tessera_server::config::Registration::Closed)
+            .await;
+    client(&c, "spa", APP, true).await;
+    let page = c.get(&authorize("spa", APP, &[])).await;
+    assert!(!page.text.contains("/account/register"));
+    assert_eq!(
+        c.get("/account/register").await.status,
+        StatusCode::FORBIDDEN
+    );
+}

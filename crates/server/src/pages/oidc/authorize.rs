@@ -62,7 +62,7 @@ fn params_of<'a>(
     }))
 }
 
-fn params_of_query(query: &str) -> Result<AuthorizeParams, &'static str> {
+pub(super) fn params_of_query(query: &str) -> Result<AuthorizeParams, &'static str> {
     if query.len() > MAX_REQUEST {
         return Err(TOO_LONG);
     }
@@ -182,13 +182,14 @@ async fn step(
 
 /// What the login page shows besides the form.
 #[derive(Default)]
-struct LoginState<'a> {
-    status: Option<StatusCode>,
-    email: Option<&'a str>,
-    error: Option<&'a str>,
+pub(super) struct LoginState<'a> {
+    pub status: Option<StatusCode>,
+    pub email: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
 }
 
-fn login_page(
+pub(super) fn login_page(
     state: &AppState,
     headers: &HeaderMap,
     req: &AuthorizeRequest,
@@ -216,6 +217,8 @@ fn login_page(
             .unwrap_or_default(),
         client_name: &req.client_name,
         error: shown.error,
+        notice: shown.notice,
+        registration_open: state.config.registration == crate::config::Registration::Open,
     };
     let body = form.render(state.config.login_product_name());
     let mut page = Page::new(shown.status.unwrap_or(StatusCode::OK), TITLE, body);
@@ -364,6 +367,7 @@ fn login_refused(
         status: Some(status),
         email: Some(email),
         error: Some(&text),
+        notice: None,
     };
     let mut res = login_page(state, headers, req, shown);
     if status == StatusCode::TOO_MANY_REQUESTS {

@@ -13,6 +13,8 @@ pub(super) struct LoginForm<'a> {
     pub email: &'a str,
     pub client_name: &'a str,
     pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
+    pub registration_open: bool,
 }
 
 impl LoginForm<'_> {
@@ -25,6 +27,11 @@ impl LoginForm<'_> {
             .raw("</strong> with your ")
             .text(product)
             .raw(" account.</p>");
+        if let Some(n) = self.notice {
+            b.raw("<p id=\"notice\" class=\"result ok\" role=\"status\">")
+                .text(n)
+                .raw("</p>");
+        }
         if let Some(e) = self.error {
             b.raw("<p id=\"error\" class=\"result bad\" role=\"alert\">")
                 .text(e)
@@ -43,8 +50,16 @@ impl LoginForm<'_> {
             .raw("autocomplete=\"current-password\" required maxlength=\"1024\">")
             .raw("<button type=\"submit\" id=\"submit\">Sign in</button>")
             .raw("</form><p class=\"links\">")
-            .raw("<a id=\"forgot\" href=\"/account/forgot\">Forgot your password?</a>")
-            .raw("</p></section>");
+            .raw("<a id=\"forgot\" href=\"/account/forgot\">Forgot your password?</a>");
+        if self.registration_open {
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("request", self.request)
+                .finish();
+            b.raw(" · <a id=\"register\" href=\"/account/register?")
+                .text(&query)
+                .raw("\">Create an account</a>");
+        }
+        b.raw("</p></section>");
         b
     }
 }
@@ -152,5 +167,29 @@ pub(super) fn forgot_form(csrf: &str, message: Option<(bool, &str)>) -> Html {
         .raw("<input type=\"email\" id=\"email\" name=\"email\" autocomplete=\"username\" ")
         .raw("required maxlength=\"254\">")
         .raw("<button type=\"submit\" id=\"submit\">Send the link</button></form></section>");
+    b
+}
+
+/// The registration form (no-JavaScript; posts to `/account/register`),
+/// carrying the pending authorization request, if any.
+pub(super) fn register_form(csrf: &str, request: &str, email: &str, error: Option<&str>) -> Html {
+    let mut b = Html::new();
+    b.raw("<section class=\"panel\"><h2>Create an account</h2>");
+    if let Some(e) = error {
+        b.raw("<p id=\"error\" class=\"result bad\" role=\"alert\">")
+            .text(e)
+            .raw("</p>");
+    }
+    b.raw("<form id=\"register-form\" method=\"post\" action=\"/account/register\">")
+        .hidden("csrf", csrf)
+        .hidden("request", request)
+        .raw("<label for=\"email\">Email</label>")
+        .raw("<input type=\"email\" id=\"email\" name=\"email\" autocomplete=\"username\" ")
+        .raw("required maxlength=\"254\" value=\"")
+        .text(email)
+        .raw("\"><label for=\"password\">Password</label>")
+        .raw("<input type=\"password\" id=\"password\" name=\"password\" ")
+        .raw("autocomplete=\"new-password\" required minlength=\"8\" maxlength=\"1024\">")
+        .raw("<button type=\"submit\" id=\"submit\">Create the account</button></form></section>");
     b
 }

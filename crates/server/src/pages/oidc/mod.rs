@@ -15,6 +15,7 @@ mod authorize;
 mod forgot;
 mod logout;
 mod markup;
+mod register;
 
 use crate::config::Config;
 use crate::pages::html::{Brand, Page};
@@ -27,8 +28,8 @@ use axum::Router;
 use crate::state::AppState;
 
 /// The routes: `/oauth2/authorize` (GET and form POST), `/oauth2/login`,
-/// `/oauth2/consent`, `/oauth2/logout`, `/oauth2/theme.css` and
-/// `/account/forgot`.
+/// `/oauth2/consent`, `/oauth2/logout`, `/oauth2/theme.css`,
+/// `/account/register` and `/account/forgot`.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route(
@@ -45,6 +46,10 @@ pub(crate) fn routes() -> Router<AppState> {
             get(logout::logout_get).post(logout::logout_post),
         )
         .route("/oauth2/theme.css", get(theme))
+        .route(
+            "/account/register",
+            get(register::register_page).post(register::register_post),
+        )
         .route(
             "/account/forgot",
             get(forgot::forgot_page).post(forgot::forgot_post),
