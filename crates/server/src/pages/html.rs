@@ -97,6 +97,39 @@ pub struct Page {
     pub brand: Option<Box<Brand>>,
 }
 
+/// The CSP source expression of a redirect URI a form's answer may go to:
+/// `https://host[:port]` (or `http://` on loopback), or `scheme:` for a
+/// native app's private-use scheme. `None` if it is anything else, or holds
+/// a character that could end a CSP source.
+pub fn form_action_source(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once(':')?;
+    let scheme_ok = !scheme.is_empty()
+        && scheme
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    if !scheme_ok {
+        return None;
+    }
+    let scheme = scheme.to_ascii_lowercase();
+    match rest.strip_prefix("//") {
+        Some(auth) if scheme == "https" || scheme == "http" => {
+            let end = auth.find(['/', '?', '#']).unwrap_or(auth.len());
+            let host = &auth[..end];
+            let ok = !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+            ok.then(|| format!("{scheme}://{host}"))
+        }
+        _ if scheme == "https" || scheme == "http" => None,
+        _ => Some(format!("{scheme}:")),
+    }
+}
+
 /// A product's look on the hosted sign-in pages (`login_*` settings, checked
 /// at start-up).
 #[derive(Debug, Clone, Default)]
@@ -109,6 +142,11 @@ pub struct Brand {
     pub logo_origin: Option<String>,
     /// Whether `/oauth2/theme.css` (the accent colour) is linked.
     pub themed: bool,
+    /// One more `form-action` source (see [`form_action_source`]): where
+    /// the page's form may end up. Browsers apply `form-action` to the
+    /// redirects that follow a form post too, so a login or consent form
+    /// whose answer redirects to a client must name the client's origin.
+    pub form_action: Option<String>,
 }
 
 impl Page {
@@ -224,11 +262,19 @@ impl IntoResponse for Page {
         )
             .into_response();
         secure_headers(&mut res);
-        if let Some(origin) = self.brand.as_ref().and_then(|b| b.logo_origin.as_deref()) {
-            let csp = CSP.replace(
-                "img-src 'self' data:",
-                &format!("img-src 'self' data: {origin}"),
-            );
+        let logo = self.brand.as_ref().and_then(|b| b.logo_origin.as_deref());
+        let target = self.brand.as_ref().and_then(|b| b.form_action.as_deref());
+        if logo.is_some() || target.is_some() {
+            let mut csp = CSP.to_owned();
+            if let Some(origin) = logo {
+                csp = csp.replace(
+                    "img-src 'self' data:",
+                    &format!("img-src 'self' data: {origin}"),
+                );
+            }
+            if let Some(src) = target {
+                csp = csp.replace("form-action 'self'", &format!("form-action 'self' {src}"));
+            }
             if let Ok(v) = HeaderValue::from_str(&csp) {
                 res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
             }
@@ -260,6 +306,33 @@ mod tests {
             f.0,
             "<input type=\"hidden\" name=\"token\" value=\"a&quot;&gt;&lt;img src=x&gt;\">"
         );
+    }
+
+    #[test]
+    fn form_action_sources() {
+        let src = |u: &str| form_action_source(u);
+        assert_eq!(
+            src("https://app.example/cb?x=1").as_deref(),
+            Some("https://app.example")
+        );
+        assert_eq!(
+            src("http://127.0.0.1:8080/cb").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            src("com.example.app:/oauth").as_deref(),
+            Some("com.example.app:")
+        );
+        for bad in [
+            "https://a b/",
+            "https://a;b/",
+            "https:x",
+            "no-scheme",
+            "1x:/y",
+            "https://",
+        ] {
+            assert_eq!(src(bad), None, "{bad}");
+        }
     }
 
     #[test]

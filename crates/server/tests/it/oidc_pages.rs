@@ -368,6 +368,11 @@ async fn the_login_page_is_a_plain_escaped_form_with_csrf() {
     assert!(a
         .header("content-security-policy")
         .contains("img-src 'self' data: https://cdn.example;"));
+    // The form's answer may redirect to the client: its origin is a
+    // form-action source (browsers check redirects after a post too).
+    assert!(a
+        .header("content-security-policy")
+        .contains("form-action 'self' https://app.example;"));
     // The request rides along, and comes back validated: the same params.
     let request = a.hidden("request");
     assert!(request.contains("client_id=spa"), "{request}");

@@ -12,7 +12,7 @@
 //!   (`prompt=none`: `consent_required`);
 //! - otherwise: a code, redirected to the client.
 
-use super::{branded, markup, redirect};
+use super::{branded_to, markup, redirect};
 use crate::extract::Client;
 use crate::pages::csrf;
 use crate::pages::form::Form;
@@ -223,7 +223,7 @@ pub(super) fn login_page(
     let body = form.render(state.config.login_product_name());
     let mut page = Page::new(shown.status.unwrap_or(StatusCode::OK), TITLE, body);
     page.set_cookie = issued.set_cookie;
-    branded(&state.config, page).into_response()
+    branded_to(&state.config, page, Some(&req.redirect_uri)).into_response()
 }
 
 fn consent_page(
@@ -253,7 +253,7 @@ fn consent_page(
     };
     let mut page = Page::new(StatusCode::OK, "Allow access?", form.render());
     page.set_cookie = issued.set_cookie;
-    branded(&state.config, page).into_response()
+    branded_to(&state.config, page, Some(&req.redirect_uri)).into_response()
 }
 
 /// The CSRF check and the re-validated request every form post starts with.

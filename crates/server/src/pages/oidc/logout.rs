@@ -9,7 +9,7 @@
 //! browser goes to the `post_logout_redirect_uri` (with `state`), or sees a
 //! "signed out" page.
 
-use super::{branded, markup, redirect};
+use super::{branded_to, markup, redirect};
 use crate::extract::Client;
 use crate::pages::csrf;
 use crate::pages::form::Form;
@@ -88,7 +88,7 @@ async fn logout(
         Err(e) => return refused(state, e),
     };
     if plan.confirm && !confirmed {
-        return confirm_page(state, headers, &params);
+        return confirm_page(state, headers, &params, plan.redirect.as_deref());
     }
     let cookie = crate::pages::sso::read(&state.config, headers);
     let ended = match state.app.oidc.end_session(&params, cookie, info).await {
@@ -132,7 +132,12 @@ fn refused(state: &AppState, e: tessera_core::Error) -> Response {
     )
 }
 
-fn confirm_page(state: &AppState, headers: &HeaderMap, params: &EndSessionParams) -> Response {
+fn confirm_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &EndSessionParams,
+    target: Option<&str>,
+) -> Response {
     let issued = match csrf::issue(&state.config, headers) {
         Ok(i) => i,
         Err(e) => {
@@ -160,5 +165,5 @@ fn confirm_page(state: &AppState, headers: &HeaderMap, params: &EndSessionParams
         form.render(state.config.login_product_name()),
     );
     page.set_cookie = issued.set_cookie;
-    branded(&state.config, page).into_response()
+    branded_to(&state.config, page, target).into_response()
 }

@@ -66,12 +66,23 @@ pub(super) fn brand(cfg: &Config) -> Brand {
             .as_deref()
             .and_then(crate::config::logo_origin),
         themed: cfg.login_accent_color.is_some(),
+        form_action: None,
     }
 }
 
 /// A page in the product's brand.
 pub(super) fn branded(cfg: &Config, mut page: Page) -> Page {
     page.brand = Some(Box::new(brand(cfg)));
+    page
+}
+
+/// A page in the product's brand whose form's answer may redirect to
+/// `target` (a redirect URI): its origin is allowed in `form-action`.
+pub(super) fn branded_to(cfg: &Config, page: Page, target: Option<&str>) -> Page {
+    let mut brand = brand(cfg);
+    brand.form_action = target.and_then(crate::pages::html::form_action_source);
+    let mut page = page;
+    page.brand = Some(Box::new(brand));
     page
 }
 
