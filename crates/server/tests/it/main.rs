@@ -19,6 +19,7 @@ mod keys;
 mod lifecycle;
 mod limits;
 mod oauth;
+mod oidc;
 mod ops;
 mod pages;
 mod proxies;
