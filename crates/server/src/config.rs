@@ -24,6 +24,8 @@ use tessera_core::{AuthConfig, SharedSecrets, TokenEncryption};
 use tessera_jose::Algorithm;
 use zeroize::Zeroizing;
 
+mod brand;
+pub use brand::{is_color, is_logo_url, logo_origin};
 mod values;
 pub use values::{canonical, Dur, Flag, OriginList, ProxyHeader, ProxyList, SecretList};
 
@@ -270,6 +272,12 @@ config_keys! {
     email_verify_url: Option<String> = None, "", "URL";
     /// Refuse login (403 `email_not_verified`, after a correct password) until the user has verified their email.
     require_verified_email: Flag = Flag(false), "false", "BOOL";
+    /// The product name the hosted sign-in and consent pages show (default: `mail_product_name`).
+    login_product_name: Option<String> = None, "", "TEXT";
+    /// A logo for the hosted pages: a path on this server (`/…`) or an `https://` URL (its origin is added to the pages' `img-src`).
+    login_logo_url: Option<String> = None, "", "URL";
+    /// The hosted pages' accent colour, `#rgb` or `#rrggbb` (default: the stylesheet's).
+    login_accent_color: Option<String> = None, "", "COLOR";
 }
 
 /// How refresh-token cookies are marked.
@@ -784,6 +792,7 @@ impl Config {
         if self.mail_product_name.trim().is_empty() {
             return Err(bad("mail_product_name", "must not be empty"));
         }
+        self.check_login_brand()?;
         let ttl = self.password_reset_ttl.0.as_secs();
         if !(60..=86_400).contains(&ttl) {
             return Err(bad("password_reset_ttl", "must be between 1m and 24h"));

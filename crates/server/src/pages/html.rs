@@ -93,6 +93,22 @@ pub struct Page {
     pub script: Option<&'static str>,
     /// A `Set-Cookie` to send (the CSRF cookie).
     pub set_cookie: Option<HeaderValue>,
+    /// The hosted sign-in pages' brand; `None`: Tessera's own.
+    pub brand: Option<Box<Brand>>,
+}
+
+/// A product's look on the hosted sign-in pages (`login_*` settings, checked
+/// at start-up).
+#[derive(Debug, Clone, Default)]
+pub struct Brand {
+    /// The product name (escaped when rendered).
+    pub name: String,
+    /// The logo's address: a path here or an `https://` URL.
+    pub logo: Option<String>,
+    /// The logo's origin when it is elsewhere, added to `img-src`.
+    pub logo_origin: Option<String>,
+    /// Whether `/oauth2/theme.css` (the accent colour) is linked.
+    pub themed: bool,
 }
 
 impl Page {
@@ -104,6 +120,7 @@ impl Page {
             body,
             script: None,
             set_cookie: None,
+            brand: None,
         }
     }
 
@@ -129,21 +146,35 @@ impl Page {
 
     /// The whole document.
     pub fn render(&self) -> String {
+        let name = self.brand.as_ref().map_or("Tessera", |b| b.name.as_str());
         let mut doc = Html::new();
         doc.raw("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
             .raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
             .raw("<meta name=\"referrer\" content=\"no-referrer\">\n")
             .raw("<meta name=\"robots\" content=\"noindex\">\n<title>")
             .text(&self.title)
-            .raw(" · Tessera</title>\n<link rel=\"icon\" href=\"data:,\">\n")
+            .raw(" · ")
+            .text(name)
+            .raw("</title>\n<link rel=\"icon\" href=\"data:,\">\n")
             .raw("<link rel=\"stylesheet\" href=\"/assets/tessera.css\">\n")
             .raw("<link rel=\"stylesheet\" href=\"/assets/account.css\">\n");
+        if self.brand.as_ref().is_some_and(|b| b.themed) {
+            doc.raw("<link rel=\"stylesheet\" href=\"/oauth2/theme.css\">\n");
+        }
         if let Some(src) = self.script {
             doc.raw("<script type=\"module\" src=\"")
                 .raw(src)
                 .raw("\"></script>\n");
         }
-        doc.raw("</head>\n<body>\n<header class=\"top\"><h1><span class=\"brand\">Tessera</span> ")
+        doc.raw("</head>\n<body>\n<header class=\"top\"><h1>");
+        if let Some(logo) = self.brand.as_ref().and_then(|b| b.logo.as_deref()) {
+            doc.raw("<img class=\"logo\" src=\"")
+                .text(logo)
+                .raw("\" alt=\"\" height=\"32\"> ");
+        }
+        doc.raw("<span class=\"brand\">")
+            .text(name)
+            .raw("</span> ")
             .text(&self.title)
             .raw("</h1></header>\n<main class=\"account\">\n")
             .html(&self.body)
@@ -193,6 +224,15 @@ impl IntoResponse for Page {
         )
             .into_response();
         secure_headers(&mut res);
+        if let Some(origin) = self.brand.as_ref().and_then(|b| b.logo_origin.as_deref()) {
+            let csp = CSP.replace(
+                "img-src 'self' data:",
+                &format!("img-src 'self' data: {origin}"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&csp) {
+                res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+        }
         if let Some(cookie) = self.set_cookie {
             res.headers_mut().append(header::SET_COOKIE, cookie);
         }
