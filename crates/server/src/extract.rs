@@ -222,6 +222,14 @@ impl FromRequestParts<AppState> for Bearer {
                 "a user's access token is required (client tokens have no session)",
             ));
         }
+        // A token from the authorization code flow carries the scopes a
+        // client was granted: it is for resource servers and userinfo,
+        // never for acting on the account through Tessera's own API.
+        if who.claims.scope.is_some() {
+            return Err(ApiError::insufficient(
+                "tokens of the authorization code flow cannot use Tessera's account API",
+            ));
+        }
         Ok(Bearer(who))
     }
 }

@@ -224,6 +224,17 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(oauth::token))
         .routes(routes!(oauth::revoke))
         .routes(routes!(oauth::introspect))
+        .routes(routes!(routes::oidc::userinfo, routes::oidc::userinfo_post))
+        .routes(routes!(routes::oidc::consents))
+        .routes(routes!(routes::oidc::revoke_consent))
+        .routes(routes!(
+            routes::oidc::admin_clients,
+            routes::oidc::admin_create_client
+        ))
+        .routes(routes!(
+            routes::oidc::admin_update_client,
+            routes::oidc::admin_delete_client
+        ))
         .routes(routes!(routes::wellknown::jwks))
         .routes(routes!(routes::wellknown::discovery))
         .routes(routes!(routes::wellknown::oauth_authorization_server))

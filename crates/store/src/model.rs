@@ -101,6 +101,8 @@ pub struct Session {
     pub rotated_by: Option<Vec<u8>>,
     /// The scope granted to the session's client (authorization code flow).
     pub scope: Option<String>,
+    /// The SSO session it was issued from (authorization code flow).
+    pub sso_id: Option<String>,
 }
 
 impl fmt::Debug for User {

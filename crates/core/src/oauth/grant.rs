@@ -218,6 +218,7 @@ impl OAuth {
                 // A public client identifies itself by `client_id` (the
                 // caller looks it up with `Clients::identify_public`).
                 let client = client.ok_or(Error::ClientAuthenticationRequired)?;
+                check_grant(client, "authorization_code")?;
                 let code = code.ok_or(Error::MissingParameter("code"))?;
                 let tokens = self
                     .oidc

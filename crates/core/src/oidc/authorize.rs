@@ -431,6 +431,9 @@ fn scopes(scope: Option<&str>, client: &Client, openid_ok: bool) -> Result<Vec<S
             out.push(tok.to_owned());
         }
     }
+    if out.is_empty() {
+        return Err("scope is required (for OpenID Connect: openid)".into());
+    }
     Ok(out)
 }
 

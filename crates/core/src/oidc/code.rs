@@ -166,7 +166,7 @@ impl Oidc {
         let scope = (!data.scope.is_empty()).then_some(data.scope.as_str());
         let pair = self
             .sessions
-            .start_scoped_session(&user, scope, &ctx)
+            .start_scoped_session(&user, scope, Some(&data.sid), &ctx)
             .await?;
         c.store.set_code_session(&hash, &pair.session_id).await?;
         let scopes: Vec<&str> = data.scope.split(' ').collect();
@@ -210,7 +210,7 @@ mod tests {
     fn pkce_rules() {
         // RFC 7636 Appendix B.
         let v = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let c = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGKSJ6Nk8M";
+        let c = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(pkce_ok(Some(c), Some(v)).is_ok());
         assert!(pkce_ok(Some(c), None).is_err());
         assert!(pkce_ok(Some(c), Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX")).is_err());

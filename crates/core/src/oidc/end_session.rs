@@ -125,8 +125,9 @@ impl Oidc {
     }
 
     /// Logs out: checks the request ([`Oidc::end_session_check`]), ends the
-    /// SSO session of `sso_cookie` and the user's sessions issued to the
-    /// client (all announced in the revocation feed). Call it only after
+    /// SSO session of `sso_cookie` with every client session it signed in,
+    /// and the user's sessions issued to the client (all announced in the
+    /// revocation feed). Call it only after
     /// the user confirmed when `confirm` is true.
     pub async fn end_session(
         &self,

@@ -111,6 +111,7 @@ impl Oidc {
             client_id: None,
             rotated_by: None,
             scope: Some(scope.join(" ")),
+            sso_id: None,
         };
         c.store.create_session(&session).await?;
         c.audit(
@@ -162,14 +163,23 @@ impl Oidc {
         }))
     }
 
-    /// Ends the SSO session of a cookie value (logout); returns it, if it
-    /// was live. The end is announced in the revocation feed.
+    /// Ends the SSO session of a cookie value (logout) and the sessions of
+    /// every client it signed in; returns it, if it was live. The ends are
+    /// announced in the revocation feed.
     pub async fn end_sso(&self, cookie: &str, ctx: &ClientInfo) -> Result<Option<SsoSession>> {
         let Some(s) = self.sso(cookie).await? else {
             return Ok(None);
         };
         self.revoke_one(&s.id, &s.user_id, "logout", AuditEvent::Logout, ctx)
             .await?;
+        let now = self.ctx.now();
+        for child in self.ctx.store.live_sessions(&s.user_id, now).await? {
+            if child.sso_id.as_deref() == Some(s.id.as_str()) {
+                let why = AuditEvent::SessionRevoked;
+                self.revoke_one(&child.id, &s.user_id, "logout", why, ctx)
+                    .await?;
+            }
+        }
         Ok(Some(s))
     }
 

@@ -222,15 +222,17 @@ impl Sessions {
     }
 
     async fn start_session(&self, user: &User, ctx: &ClientInfo) -> Result<TokenPair> {
-        self.start_scoped_session(user, None, ctx).await
+        self.start_scoped_session(user, None, None, ctx).await
     }
 
     /// A new session (refresh-token family) for `user`, bound to
-    /// `ctx.oauth_client`, whose access tokens carry `scope`.
+    /// `ctx.oauth_client`, whose access tokens carry `scope`, issued from
+    /// the SSO session `sso_id`.
     pub(crate) async fn start_scoped_session(
         &self,
         user: &User,
         scope: Option<&str>,
+        sso_id: Option<&str>,
         ctx: &ClientInfo,
     ) -> Result<TokenPair> {
         let cfg = &self.ctx.cfg;
@@ -255,6 +257,7 @@ impl Sessions {
             client_id: ctx.oauth_client.clone(),
             rotated_by: None,
             scope: scope.map(str::to_owned),
+            sso_id: sso_id.map(str::to_owned),
         };
         self.ctx.store.create_session(&session).await?;
         self.pair(user, &session, &token, now)

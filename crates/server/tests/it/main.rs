@@ -19,6 +19,7 @@ mod keys;
 mod lifecycle;
 mod limits;
 mod oauth;
+mod oidc;
 mod oidc_pages;
 mod ops;
 mod pages;

@@ -10,8 +10,11 @@ ALTER TABLE clients ADD COLUMN first_party INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE clients ADD COLUMN id_token_alg TEXT;
 
 -- The scope a client's session was granted (NULL: Tessera's own API and the
--- password grant), so refreshed access tokens keep it.
+-- password grant), so refreshed access tokens keep it; and the SSO session
+-- it was issued from (the authorization code flow), so logging out of the
+-- SSO session ends the sessions of every client it signed in.
 ALTER TABLE sessions ADD COLUMN scope TEXT;
+ALTER TABLE sessions ADD COLUMN sso_id TEXT;
 
 -- Authorization codes, by the SHA-256 of the code. A code is marked used
 -- (not deleted) so that a replay is recognised and revokes the session it

@@ -113,7 +113,7 @@ impl<B: SqlBackend> SessionStore for B {
         let sql = concat!(
             "INSERT INTO sessions (",
             cols!(session),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         );
         let values = args![
             &s.id,
@@ -132,6 +132,7 @@ impl<B: SqlBackend> SessionStore for B {
             &s.client_id,
             &s.rotated_by,
             &s.scope,
+            &s.sso_id,
         ];
         let done = self.pool().execute(sql, values).await;
         done.map(|_| ()).map_err(B::error)

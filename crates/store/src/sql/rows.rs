@@ -25,7 +25,7 @@ macro_rules! cols {
     (session) => {
         "id, user_id, created_at, last_used_at, expires_at, idle_expires_at, revoked_at, \
          revoked_reason, user_agent, ip, generation, token_hash, rotated_at, client_id, rotated_by, \
-         scope"
+         scope, sso_id"
     };
     (key) => {
         "kid, alg, sealed_key, public_jwk, created_at, activates_at, retired_at"
@@ -84,13 +84,14 @@ pub(crate) fn session(row: &impl RowExt) -> Row<Session> {
         client_id: row.opt_text("client_id")?,
         rotated_by: row.opt_bytes("rotated_by")?,
         scope: row.opt_text("scope")?,
+        sso_id: row.opt_text("sso_id")?,
     })
 }
 
 /// A session and its user (left join: the user may be gone).
 pub(crate) const SESSION_WITH_USER: &str = "SELECT s.id, s.user_id, s.created_at, \
     s.last_used_at, s.expires_at, s.idle_expires_at, s.revoked_at, s.revoked_reason, \
-    s.user_agent, s.ip, s.generation, s.token_hash, s.rotated_at, s.client_id, s.rotated_by, s.scope, u.email AS u_email, \
+    s.user_agent, s.ip, s.generation, s.token_hash, s.rotated_at, s.client_id, s.rotated_by, s.scope, s.sso_id, u.email AS u_email, \
     u.password_hash AS u_password_hash, u.roles AS u_roles, u.created_at AS u_created_at, \
     u.email_verified_at AS u_email_verified_at, u.disabled_at AS u_disabled_at \
     FROM sessions s LEFT JOIN users u ON u.id = s.user_id AND u.deleted_at IS NULL \

@@ -97,6 +97,7 @@ fn session(id: &str, user_id: &str) -> Session {
         client_id: None,
         rotated_by: None,
         scope: Some("openid email".into()),
+        sso_id: Some("sso-1".into()),
     }
 }
 
