@@ -43,7 +43,7 @@ before(async () => {
       [
         'clients', 'create', '--id', id, '--public', '--grant', 'authorization_code', '--grant', 'refresh_token',
         '--redirect-uri', `${cb}/${id}/cb`, '--post-logout-redirect-uri', `${cb}/${id}/bye`,
-        '--scope', 'openid', '--scope', 'email', '--scope', 'offline_access', ...extra,
+        ...extra,
       ],
       { env: server.env, cwd: server.dir, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -188,9 +188,9 @@ for (const javaScriptEnabled of [true, false]) {
     await p.goto(authorizeUrl('other', { challenge: four.challenge, state: 's-5', nonce: 'n-5' }));
     await p.waitForSelector('#login-form');
 
-    // The logged-out client's session is over (RP-initiated logout ends
-    // the SSO session and that client's sessions).
-    for (const [client, t] of [['spa', tokens]]) {
+    // Both clients' sessions are over: logout ends the SSO session and the
+    // client sessions it signed in.
+    for (const [client, t] of [['spa', tokens], ['other', tokens2]]) {
       assert.ok(t.refresh_token, 'the client allows refresh tokens');
       const res = await fetch(`${server.url}/oauth2/token`, {
         method: 'POST',
