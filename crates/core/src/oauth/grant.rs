@@ -197,9 +197,13 @@ impl OAuth {
                 if let Some(c) = client {
                     check_grant(c, "refresh_token")?;
                 }
-                if scope.is_some() {
-                    let why = "a refresh cannot change the scope";
-                    return Err(Error::InvalidScope(why.into()));
+                if let Some(asked) = scope {
+                    // RFC 6749 §6: a client may repeat the granted scope
+                    // (OIDC libraries do); it may not change it.
+                    if !self.is_granted_scope(refresh_token, asked).await? {
+                        let why = "a refresh cannot change the scope";
+                        return Err(Error::InvalidScope(why.into()));
+                    }
                 }
                 let permit = self.sessions.admit_refresh(ctx).await?;
                 let rt = refresh_token.ok_or(Error::MissingParameter("refresh_token"))?;
@@ -229,6 +233,32 @@ impl OAuth {
             Grant::Missing => Err(Error::MissingParameter("grant_type")),
             Grant::Unsupported => Err(Error::UnsupportedGrantType),
         }
+    }
+
+    /// True if `asked` is exactly the scope the refresh token's session was
+    /// granted (as a set).
+    async fn is_granted_scope(&self, refresh_token: Option<&str>, asked: &str) -> Result<bool> {
+        let Some(t) = refresh_token.and_then(|t| crate::refresh::RefreshToken::parse(t).ok())
+        else {
+            return Ok(false);
+        };
+        let Some(session) = self.ctx.store.session(&t.session_id()).await? else {
+            return Ok(false);
+        };
+        let set = |s: &str| {
+            let mut v: Vec<String> = s
+                .split(' ')
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        Ok(session
+            .scope
+            .as_deref()
+            .is_some_and(|granted| set(granted) == set(asked)))
     }
 
     /// The client-credentials grant: an access token for the client itself

@@ -218,8 +218,26 @@ async fn the_code_flow_returns_state_iss_and_a_verifiable_id_token() {
     let access2 = r2.str("access_token");
     assert_eq!(claims(access2)["scope"], "openid email offline_access");
     userinfo(&t, access2).await.expect(200);
-    // ... and the refresh token is bound to the SPA: no anonymous refresh.
+    // The granted scope may be repeated (in any order), never changed.
     let rt2 = r2.str("refresh_token").to_owned();
+    let narrower = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "spa"),
+        ("refresh_token", rt2.as_str()),
+        ("scope", "openid"),
+    ];
+    token(&t, &narrower)
+        .await
+        .expect_error(400, "invalid_scope");
+    let same = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "spa"),
+        ("refresh_token", rt2.as_str()),
+        ("scope", "offline_access openid email"),
+    ];
+    let r3 = token(&t, &same).await.expect(200);
+    // ... and the refresh token is bound to the SPA: no anonymous refresh.
+    let rt2 = r3.str("refresh_token").to_owned();
     token(
         &t,
         &[("grant_type", "refresh_token"), ("refresh_token", &rt2)],
