@@ -8,7 +8,8 @@
 //! 6749/7009/7662 endpoints; `feed` the revocation feed; `respond` the answer
 //! shapes they share; `extract` the extractors, each with one rejection type
 //! ([`ApiError`]); `cookie` cookie mode and its CSRF check; `web` the embedded
-//! pages; `pages` the server-rendered account pages and their CSRF;
+//! pages; `pages` the server-rendered account pages, the hosted OpenID
+//! Connect sign-in (login, consent, logout, SSO cookie) and their CSRF;
 //! `observe` request ids, logs and per-route metrics; `registry` the
 //! Prometheus registry and its upkeep; `openapi` the document, generated from
 //! the handlers and the `tessera-api` types they take and return; `config`
