@@ -244,6 +244,33 @@ async fn the_code_flow_returns_state_iss_and_a_verifiable_id_token() {
     )
     .await
     .expect_error(400, "invalid_grant");
+    // A public client revokes its own refresh token with client_id alone
+    // (RFC 7009 §2.1); another public client's revocation changes nothing.
+    let revoke = |id: &'static str, tok: String| {
+        let t = &t;
+        async move {
+            send(
+                t.req(Method::POST, "/oauth2/revoke")
+                    .form(&[("client_id", id), ("token", tok.as_str())]),
+            )
+            .await
+        }
+    };
+    let mut other = ClientSpec::new("spa-b");
+    other.public = true;
+    other.redirect_uris = vec!["https://b.example/cb".into()];
+    t.server()
+        .state()
+        .app
+        .clients
+        .register(&other)
+        .await
+        .unwrap();
+    revoke("spa-b", rt2.clone()).await.expect(200);
+    userinfo(&t, r3.str("access_token")).await.expect(200);
+    revoke("spa", rt2.clone()).await.expect(200);
+    userinfo(&t, r3.str("access_token")).await.expect(401);
+    revoke("nobody", rt2).await.expect(401);
 }
 
 #[tokio::test]
