@@ -12,9 +12,14 @@ import html
 import re
 import secrets
 import sys
+import warnings
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
+
+# authlib.jose is deprecated in favour of joserfc, but CodeIDToken (nonce and
+# at_hash checks) still lives on it.
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt

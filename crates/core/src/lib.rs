@@ -9,6 +9,7 @@
 //! | [`Sessions`] | login under the backoff rules, refresh rotation (rate limited), logout, the session list, the Bearer check |
 //! | [`Tokens`] | the signing keys: JWKS, rotation |
 //! | [`Clients`](oauth::Clients) and [`OAuth`](oauth::OAuth) | the OAuth client registry; the token endpoint's [`Grant`](oauth::Grant)s, revocation, introspection |
+//! | [`Oidc`](oidc::Oidc) | the OpenID Connect provider: authorization requests, SSO sessions, consent, authorization codes, ID tokens, userinfo, RP-initiated logout |
 //! | [`Lifecycle`] | password change and reset, email verification and change, account deletion, disabling (with mail through a [`Mailer`](mail::Mailer)) |
 //! | [`Feed`](feed::Feed) | the revocation feed resource servers follow |
 //! | [`Audit`] | reading the audit log ([`AuditEvent`] names what is written) |
@@ -17,8 +18,8 @@
 //! The services share one private context (store, clock, server secret,
 //! policy, keys, liveness cache); none of them hands out the store. Time
 //! comes from a [`tessera_jose::Clock`]; storage from a
-//! [`tessera_store::Store`]. The services of later issues (mail, OAuth
-//! authorization codes and consent, MFA, DPoP) join [`App`] the same way.
+//! [`tessera_store::Store`]. The services of later issues (MFA, DPoP)
+//! join [`App`] the same way.
 //!
 //! ## Refresh rotation, exactly
 //! - The current token rotates: the session's hash moves to its successor in

@@ -223,12 +223,25 @@ impl FromRequestParts<AppState> for Bearer {
             ));
         }
         // A token from the authorization code flow carries the scopes a
-        // client was granted: it is for resource servers and userinfo,
-        // never for acting on the account through Tessera's own API.
+        // client was granted: it is for resource servers and userinfo. Only
+        // a first-party client's (trusted like the JSON login, no consent)
+        // may act on the account through Tessera's own API; the registry is
+        // read now, so a client demoted from first-party loses it at once.
         if who.claims.scope.is_some() {
-            return Err(ApiError::insufficient(
-                "tokens of the authorization code flow cannot use Tessera's account API",
-            ));
+            let first_party = match who.claims.client_id.as_deref() {
+                Some(id) => state
+                    .app
+                    .clients
+                    .get(id)
+                    .await?
+                    .is_some_and(|c| c.first_party),
+                None => false,
+            };
+            if !first_party {
+                return Err(ApiError::insufficient(
+                    "a third-party client's token cannot use Tessera's account API",
+                ));
+            }
         }
         Ok(Bearer(who))
     }

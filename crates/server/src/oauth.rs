@@ -263,7 +263,12 @@ pub(crate) async fn revoke(
 ) -> ApiResult<Response> {
     let f = form(&headers, &body)?;
     let creds = client_credentials(&headers, &f)?;
-    let Some(client) = authenticate(&s.app.clients, creds).await? else {
+    // RFC 7009 §2.1: a public client identifies itself with `client_id`.
+    let client = match authenticate(&s.app.clients, creds).await? {
+        Some(c) => Some(c),
+        None => public_client(&s.app.clients, &f).await?,
+    };
+    let Some(client) = client else {
         return Err(invalid_client("client authentication is required"));
     };
     let token = required(&f, "token")?;

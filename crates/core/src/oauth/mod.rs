@@ -2,8 +2,8 @@
 //! ([`Grant`], one [`OAuth::exchange`]), token revocation (RFC 7009) and
 //! introspection (RFC 7662).
 //!
-//! Authorization codes and consent (the next issues) get their own module
-//! beside `grant` and `clients`.
+//! Authorization codes, consent and ID tokens are `crate::oidc`'s; the
+//! `authorization_code` grant here hands the code to it.
 
 mod clients;
 mod grant;

@@ -244,6 +244,33 @@ async fn the_code_flow_returns_state_iss_and_a_verifiable_id_token() {
     )
     .await
     .expect_error(400, "invalid_grant");
+    // A public client revokes its own refresh token with client_id alone
+    // (RFC 7009 §2.1); another public client's revocation changes nothing.
+    let revoke = |id: &'static str, tok: String| {
+        let t = &t;
+        async move {
+            send(
+                t.req(Method::POST, "/oauth2/revoke")
+                    .form(&[("client_id", id), ("token", tok.as_str())]),
+            )
+            .await
+        }
+    };
+    let mut other = ClientSpec::new("spa-b");
+    other.public = true;
+    other.redirect_uris = vec!["https://b.example/cb".into()];
+    t.server()
+        .state()
+        .app
+        .clients
+        .register(&other)
+        .await
+        .unwrap();
+    revoke("spa-b", rt2.clone()).await.expect(200);
+    userinfo(&t, r3.str("access_token")).await.expect(200);
+    revoke("spa", rt2.clone()).await.expect(200);
+    userinfo(&t, r3.str("access_token")).await.expect(401);
+    revoke("nobody", rt2).await.expect(401);
 }
 
 #[tokio::test]
@@ -465,9 +492,22 @@ async fn userinfo_answers_by_scope_and_code_tokens_stay_off_the_account_api() {
     let u = t.user("cy@x.io").await;
     userinfo(&t, &u.tokens.access).await.expect(403);
     userinfo(&t, "nonsense").await.expect(401);
-    // A client's token cannot act on the account.
+    // A third-party client's token cannot act on the account ...
     t.me(access).await.expect_error(403, "insufficient_scope");
     t.get_auth("/v1/sessions", access).await.expect(403);
+    // ... a first-party client's can, while it is first-party.
+    let app = &t.server().state().app;
+    let mut first = ClientSpec::new("spa");
+    first.public = true;
+    first.first_party = true;
+    first.redirect_uris = vec![SPA_CB.into(), "http://127.0.0.1/native".into()];
+    first.grants = vec!["authorization_code".into(), "refresh_token".into()];
+    first.scopes = vec!["read:notes".into()];
+    app.clients.update(&first).await.unwrap();
+    t.me(access).await.expect(200);
+    first.first_party = false;
+    app.clients.update(&first).await.unwrap();
+    t.me(access).await.expect(403);
 }
 
 #[tokio::test]
