@@ -98,8 +98,8 @@ export interface TesseraClientOptions {
   redirectUri?: string;
   /** The issuer `iss` must name (default: `baseUrl`, else this page's origin). */
   issuer?: string;
-  /** OAuth paths (default `/oauth2/authorize`, `/oauth2/token`). */
-  oauthPaths?: { authorize?: string; token?: string };
+  /** OAuth paths (default `/oauth2/authorize`, `/oauth2/token`, `/oauth2/revoke`). */
+  oauthPaths?: { authorize?: string; token?: string; revoke?: string };
   /** How to navigate to the authorization endpoint (default `location.assign`). */
   navigate?: (url: string) => void | Promise<void>;
   /** Where the verifier, state and nonce wait for the callback (default `sessionStorage`). */

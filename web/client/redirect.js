@@ -17,6 +17,7 @@ const TXN_KEY = 'tessera.oidc.pending';
 export const OAUTH_PATHS = Object.freeze({
   authorize: '/oauth2/authorize',
   token: '/oauth2/token',
+  revoke: '/oauth2/revoke',
 });
 
 function b64url(bytes) {
@@ -155,5 +156,14 @@ export function oauthRefreshInit(client, refreshToken) {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: client.clientId }),
+  };
+}
+
+/** The logout of such a session: revoking its refresh token (RFC 7009), which ends the session. */
+export function oauthRevokeInit(client, refreshToken) {
+  return {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: refreshToken, token_type_hint: 'refresh_token', client_id: client.clientId }),
   };
 }

@@ -18,7 +18,7 @@
 //   and the tokens Tessera issues are bound to that key.
 
 import { DpopSigner, asksForNonce } from './dpop.js';
-import { OAUTH_PATHS, finishRedirect, oauthRefreshInit, startRedirect } from './redirect.js';
+import { OAUTH_PATHS, finishRedirect, oauthRefreshInit, oauthRevokeInit, startRedirect } from './redirect.js';
 
 const DEFAULT_PATHS = Object.freeze({
   register: '/v1/auth/register',
@@ -572,14 +572,14 @@ export class TesseraClient {
     let init;
     if (this.mode === 'bearer') {
       const token = await this.storage.get();
-      init = token ? this._authInit({ body: JSON.stringify({ refresh_token: token }) }) : null;
+      if (token) init = this.clientId ? oauthRevokeInit(this, token) : this._authInit({ body: JSON.stringify({ refresh_token: token }) });
     } else {
       init = this._authInit({});
     }
     let failure = null;
     if (init) {
       try {
-        const res = await this._tokenFetch(this._url(this.paths.logout), init);
+        const res = await this._tokenFetch(this._url(this.clientId && this.mode === 'bearer' ? this.oauthPaths.revoke : this.paths.logout), init);
         if (!res.ok && res.status !== 400 && res.status !== 401) failure = await errorOf(res, 'logout');
       } catch (cause) {
         failure = new TesseraError('the logout request failed', { cause });

@@ -73,10 +73,11 @@ function setStatus(state, text) {
       : 'Cookie mode: the refresh token is in an HttpOnly cookie that page scripts (and XSS) cannot read, so there is nothing here to steal. Switch to bearer mode to try it.';
 }
 
-function newClient() {
+/** A new client; `hosted`: the hosted sign-in's public client `demo` (bearer mode). */
+function newClient(hosted = false) {
   if (client) client.close();
   spent = [];
-  const m = mode();
+  const m = hosted ? 'bearer' : mode();
   const recording = {
     value: null,
     get() {
@@ -97,6 +98,7 @@ function newClient() {
     fetch: loggingFetch,
     storage: m === 'bearer' ? recording : undefined,
     crossTab: false, // the demo's tabs are independent sessions
+    ...(hosted ? { clientId: 'demo', redirectUri: location.origin + location.pathname } : {}),
     onTokens: (t) => {
       lifetime = t.expiresIn;
       const link = $('inspect');
@@ -147,6 +149,22 @@ async function login() {
   await client.login(email, password);
   setStatus('active', `Logged in as ${email} (${mode()} mode).`);
   log('good', `Logged in. Access token for ${lifetime} s${mode() === 'cookie' ? '; refresh token set as an HttpOnly cookie' : '; refresh token held in memory'}.`, { kind: 'login' });
+}
+
+/** Signs in through the hosted page (OpenID Connect, PKCE): leaves the page. */
+async function hostedLogin() {
+  newClient(true);
+  log('note', 'Off to the hosted sign-in page (authorization code flow with PKCE)…', { kind: 'hosted' });
+  await client.loginWithRedirect({ scope: 'openid email offline_access' });
+}
+
+/** Back from the hosted page (?code=…&state=… or ?error=…): finishes the sign-in. */
+async function hostedCallback() {
+  newClient(true);
+  const { claims } = await client.handleRedirectCallback();
+  const who = claims?.email ?? claims?.sub ?? 'you';
+  setStatus('active', `Logged in as ${who} through the hosted page.`);
+  log('good', `Signed in through the hosted page: state and nonce checked, code exchanged. Access token for ${lifetime} s.`, { kind: 'login' });
 }
 
 async function register() {
@@ -237,6 +255,9 @@ function init() {
     guarded(login);
   });
   $('register').addEventListener('click', () => guarded(register));
+  $('hosted').addEventListener('click', () => guarded(hostedLogin));
+  const back = new URLSearchParams(location.search);
+  if (back.has('state') && (back.has('code') || back.has('error'))) guarded(hostedCallback);
   $('me').addEventListener('click', () => guarded(callMe));
   $('refresh').addEventListener('click', () => guarded(refreshNow));
   $('theft').addEventListener('click', () => guarded(theft));

@@ -32,6 +32,7 @@ function setup({ nonce, aud = 'spa', iss = BASE } = {}) {
         id_token: jwt({ iss, aud, nonce: nonce ?? asked.get('nonce'), sub: 'u1' }),
       });
     }
+    if (String(url).endsWith('/oauth2/revoke')) return new Response(null, { status: 200 });
     if (form.get('grant_type') === 'refresh_token') {
       return Response.json({ access_token: 'at-2', token_type: 'Bearer', expires_in: 60, refresh_token: 'rt-2' });
     }
@@ -88,6 +89,13 @@ test('handleRedirectCallback exchanges the code, checks the nonce, and refreshes
   assert.equal(refresh.url, `${BASE}/oauth2/token`);
   assert.equal(refresh.form.get('refresh_token'), 'rt-1');
   assert.equal(refresh.form.get('client_id'), 'spa');
+  // Logout revokes the refresh token at /oauth2/revoke (RFC 7009) as the client.
+  await client.logout();
+  const revoke = calls[2];
+  assert.equal(revoke.url, `${BASE}/oauth2/revoke`);
+  assert.equal(revoke.form.get('token'), 'rt-2');
+  assert.equal(revoke.form.get('client_id'), 'spa');
+  assert.equal(client.active, false);
   // A second callback (replay) finds no sign-in in progress.
   await assert.rejects(client.handleRedirectCallback(`${CB}?code=the-code&state=${state}`), TesseraError);
 });

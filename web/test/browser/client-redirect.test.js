@@ -68,6 +68,12 @@ before(async () => {
     ['clients', 'create', '--id', 'web', '--public', '--first-party', '--grant', 'authorization_code', '--grant', 'refresh_token', '--redirect-uri', `${origin}/app/cb`],
     { env: server.env, cwd: server.dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // The demo's "Sign in with the hosted page" uses the public client `demo`.
+  execFileSync(
+    server.bin,
+    ['clients', 'create', '--id', 'demo', '--public', '--first-party', '--grant', 'authorization_code', '--grant', 'refresh_token', '--redirect-uri', `${server.url}/demo`],
+    { env: server.env, cwd: server.dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
 });
 
 after(async () => {
@@ -110,6 +116,42 @@ test('@tessera/client: loginWithRedirect and handleRedirectCallback through the 
   assert.equal(result.refreshed, true);
   assert.equal(result.rotated, true);
   assert.equal(await p.getAttribute('body', 'data-replay'), 'invalid_callback');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('the demo signs in with the hosted page, calls /v1/me, refreshes and logs out', async () => {
+  const email = `demo-hosted-${Date.now()}@example.com`;
+  const reg = await fetch(`${server.url}/v1/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
+  assert.equal(reg.status, 201);
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  const problems = [];
+  p.on('console', (m) => {
+    if (/Content.Security.Policy|Refused to/i.test(m.text())) problems.push(m.text());
+  });
+  p.on('pageerror', (e) => problems.push(String(e)));
+  await p.goto(`${server.url}/demo`);
+  await p.waitForSelector('html[data-ready="true"]');
+  await Promise.all([p.waitForURL(`${server.url}/oauth2/authorize?**`), p.click('#hosted')]);
+  await p.fill('#email', email);
+  await p.fill('#password', PASSWORD);
+  await Promise.all([p.waitForURL(`${server.url}/demo?**`), p.click('#submit')]);
+  await p.waitForSelector('#status[data-state="active"]');
+  assert.match(await p.textContent('#status'), new RegExp(email.replace(/[.]/g, '\\.')));
+  assert.equal(new URL(p.url()).search, '', 'the code is gone from the address bar');
+  await p.click('#me');
+  await p.waitForSelector('#me-result[data-status]');
+  assert.equal(await p.getAttribute('#me-result', 'data-status'), '200', await p.textContent('#me-result'));
+  assert.match(await p.textContent('#me-result'), new RegExp(email.replace(/[.]/g, '\\.')));
+  await p.click('#refresh');
+  await p.waitForSelector('#log li[data-kind="tokens"]');
+  await p.click('#logout');
+  await p.waitForSelector('#status[data-state="none"]');
   assert.deepEqual(problems, []);
   await context.close();
 });
