@@ -92,6 +92,40 @@ export interface TesseraClientOptions {
    * token request and every `fetch` then carries a proof. An object picks the key store.
    */
   dpop?: boolean | { keyStore?: DpopKeyStore };
+  /** The hosted sign-in (`loginWithRedirect`): this app's client id at Tessera (a public client). Bearer mode. */
+  clientId?: string;
+  /** The redirect URI registered for the client (default: this page's URL without query). */
+  redirectUri?: string;
+  /** The issuer `iss` must name (default: `baseUrl`, else this page's origin). */
+  issuer?: string;
+  /** OAuth paths (default `/oauth2/authorize`, `/oauth2/token`, `/oauth2/revoke`). */
+  oauthPaths?: { authorize?: string; token?: string; revoke?: string };
+  /** How to navigate to the authorization endpoint (default `location.assign`). */
+  navigate?: (url: string) => void | Promise<void>;
+  /** Where the verifier, state and nonce wait for the callback (default `sessionStorage`). */
+  redirectStorage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+}
+
+/** Options of `loginWithRedirect`. */
+export interface RedirectLoginOptions {
+  /** Space-separated scopes (default `openid`; add `offline_access` for a refresh token). */
+  scope?: string;
+  /** `none`, `login` or `consent`. */
+  prompt?: string;
+  /** An email to prefill on the login page. */
+  loginHint?: string;
+  /** Seconds since the last authentication beyond which Tessera asks again. */
+  maxAge?: number;
+}
+
+/** What `handleRedirectCallback` resolves to. */
+export interface RedirectResult {
+  /** The ID token (when `openid` was asked). */
+  idToken: string | null;
+  /** Its claims (nonce, aud and iss checked). */
+  claims: Record<string, unknown> | null;
+  /** The granted scope. */
+  scope: string;
 }
 
 /** Where the DPoP key pair lives (default: IndexedDB `tessera-dpop`). */
@@ -154,6 +188,10 @@ export declare class TesseraClient {
   login(email: string, password: string): Promise<TokenAnswer>;
   /** Installs a token answer the app obtained itself. */
   setSession(answer: TokenAnswer, sentAt?: number): Promise<void>;
+  /** Signs in through Tessera's hosted page (authorization code + PKCE S256): navigates away. */
+  loginWithRedirect(options?: RedirectLoginOptions): Promise<string>;
+  /** On the redirect URI: checks state (and iss), exchanges the code, checks the ID token's nonce, starts the session. */
+  handleRedirectCallback(href?: string): Promise<RedirectResult>;
   /** Picks up the browser's existing session (refresh cookie, or a stored refresh token). */
   resume(): Promise<boolean>;
   /** Refreshes now, single-flight and across tabs. True when a fresh token is held, false when the session ended. */

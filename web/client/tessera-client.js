@@ -18,6 +18,7 @@
 //   and the tokens Tessera issues are bound to that key.
 
 import { DpopSigner, asksForNonce } from './dpop.js';
+import { OAUTH_PATHS, finishRedirect, oauthRefreshInit, oauthRevokeInit, startRedirect } from './redirect.js';
 
 const DEFAULT_PATHS = Object.freeze({
   register: '/v1/auth/register',
@@ -133,6 +134,13 @@ export class TesseraClient {
     const fetchImpl = options.fetch ?? globalThis.fetch;
     if (typeof fetchImpl !== 'function') throw new TypeError('no fetch implementation');
     this._fetch = (input, init) => fetchImpl(input, init);
+    // The hosted sign-in (./redirect.js): a public client of Tessera's.
+    this.clientId = options.clientId ?? null;
+    this.redirectUri = options.redirectUri ?? null;
+    this.issuer = options.issuer ?? null;
+    this.oauthPaths = { ...OAUTH_PATHS, ...(options.oauthPaths ?? {}) };
+    this.navigate = options.navigate ?? null;
+    this.redirectStorage = options.redirectStorage ?? null;
 
     // Cross-tab coordination makes sense when the tabs share the session:
     // cookie mode, or a refresh token in storage every tab reads.
@@ -284,6 +292,16 @@ export class TesseraClient {
     return answer;
   }
 
+  /** Signs in through Tessera's hosted page: navigates to the authorization endpoint (PKCE S256). */
+  loginWithRedirect(options) {
+    return startRedirect(this, options);
+  }
+
+  /** On the redirect URI: checks state and nonce, exchanges the code, starts the session. */
+  handleRedirectCallback(href) {
+    return finishRedirect(this, href, TesseraError);
+  }
+
   /**
    * Picks up a session this browser already has: in cookie mode the refresh
    * cookie, in bearer mode a refresh token in storage. Resolves to true when
@@ -375,14 +393,17 @@ export class TesseraClient {
         this._end({ reason: 'no_refresh_token', status: 0, error: '', description: 'no refresh token is held' });
         return false;
       }
-      init = this._authInit({ body: JSON.stringify({ refresh_token: token }) });
+      init = this.clientId
+        ? oauthRefreshInit(this, token)
+        : this._authInit({ body: JSON.stringify({ refresh_token: token }) });
     } else {
       init = this._authInit({});
     }
     const sentAt = this.now();
+    const path = this.clientId && this.mode === 'bearer' ? this.oauthPaths.token : this.paths.refresh;
     let res;
     try {
-      res = await this._tokenFetch(this._url(this.paths.refresh), init);
+      res = await this._tokenFetch(this._url(path), init);
     } catch (cause) {
       throw new TesseraError('the refresh request failed', { cause });
     }
@@ -551,14 +572,14 @@ export class TesseraClient {
     let init;
     if (this.mode === 'bearer') {
       const token = await this.storage.get();
-      init = token ? this._authInit({ body: JSON.stringify({ refresh_token: token }) }) : null;
+      if (token) init = this.clientId ? oauthRevokeInit(this, token) : this._authInit({ body: JSON.stringify({ refresh_token: token }) });
     } else {
       init = this._authInit({});
     }
     let failure = null;
     if (init) {
       try {
-        const res = await this._tokenFetch(this._url(this.paths.logout), init);
+        const res = await this._tokenFetch(this._url(this.clientId && this.mode === 'bearer' ? this.oauthPaths.revoke : this.paths.logout), init);
         if (!res.ok && res.status !== 400 && res.status !== 401) failure = await errorOf(res, 'logout');
       } catch (cause) {
         failure = new TesseraError('the logout request failed', { cause });

@@ -81,11 +81,12 @@ function setStatus(state, text) {
         : 'Replays a refresh token the app has already spent, as a thief who copied it earlier would.';
 }
 
-function newClient() {
+/** A new client; `hosted`: the hosted sign-in's public client `demo` (bearer mode). */
+function newClient(hosted = false) {
   if (client) client.close();
   spent = [];
-  const m = mode();
-  const bound = dpop();
+  const m = hosted ? 'bearer' : mode();
+  const bound = dpop() && !hosted;
   const recording = {
     value: null,
     get() {
@@ -113,6 +114,7 @@ function newClient() {
     // Plain demo tabs are independent sessions; DPoP tabs share one (the
     // key in IndexedDB, the refresh token in localStorage), single-flight.
     crossTab: bound,
+    ...(hosted ? { clientId: 'demo', redirectUri: location.origin + location.pathname } : {}),
     onTokens: (t) => {
       lifetime = t.expiresIn;
       const link = $('inspect');
@@ -165,6 +167,22 @@ async function login() {
   const where = mode() === 'cookie' ? 'set as an HttpOnly cookie' : dpop() ? 'kept in localStorage' : 'held in memory';
   const bound = dpop() ? ` Tokens are DPoP-bound to key ${(await client.dpopSigner()).jkt.slice(0, 10)}…, which cannot be exported.` : '';
   log('good', `Logged in. Access token for ${lifetime} s; refresh token ${where}.${bound}`, { kind: 'login' });
+}
+
+/** Signs in through the hosted page (OpenID Connect, PKCE): leaves the page. */
+async function hostedLogin() {
+  newClient(true);
+  log('note', 'Off to the hosted sign-in page (authorization code flow with PKCE)…', { kind: 'hosted' });
+  await client.loginWithRedirect({ scope: 'openid email offline_access' });
+}
+
+/** Back from the hosted page (?code=…&state=… or ?error=…): finishes the sign-in. */
+async function hostedCallback() {
+  newClient(true);
+  const { claims } = await client.handleRedirectCallback();
+  const who = claims?.email ?? claims?.sub ?? 'you';
+  setStatus('active', `Logged in as ${who} through the hosted page.`);
+  log('good', `Signed in through the hosted page: state and nonce checked, code exchanged. Access token for ${lifetime} s.`, { kind: 'login' });
 }
 
 async function register() {
@@ -295,6 +313,9 @@ function init() {
     guarded(login);
   });
   $('register').addEventListener('click', () => guarded(register));
+  $('hosted').addEventListener('click', () => guarded(hostedLogin));
+  const back = new URLSearchParams(location.search);
+  if (back.has('state') && (back.has('code') || back.has('error'))) guarded(hostedCallback);
   $('me').addEventListener('click', () => guarded(callMe));
   $('refresh').addEventListener('click', () => guarded(refreshNow));
   $('theft').addEventListener('click', () => guarded(theft));

@@ -27,23 +27,46 @@ pub struct TesseraEndpoints {
 }
 
 /// OAuth authorization server metadata (RFC 8414), also served at the
-/// OpenID Connect Discovery path. It states only what the server does: no
-/// authorization endpoint yet (so `response_types_supported` is empty), no
-/// dynamic client registration (RFC 7591; user sign-up is
-/// `tessera_endpoints.register`), no ID tokens and no UserInfo endpoint.
+/// OpenID Connect Discovery path (OIDC Discovery 1.0 §3). It states only
+/// what the server does: no dynamic client registration (RFC 7591; user
+/// sign-up is `tessera_endpoints.register`). In HS mode (shared secrets)
+/// clients could not verify ID tokens, so the OpenID Connect members
+/// (`userinfo_endpoint`, `id_token_signing_alg_values_supported`, the
+/// `openid` scope) are left out; the authorization code flow itself stays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[allow(missing_docs)]
 pub struct ServerMetadata {
     pub issuer: String,
+    /// `GET`/`POST /oauth2/authorize` (the hosted login page).
+    pub authorization_endpoint: String,
     pub jwks_uri: String,
     pub token_endpoint: String,
+    /// OIDC Core §5.3 (Bearer; claims by scope). Absent in HS mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub userinfo_endpoint: Option<String>,
+    /// RP-initiated logout.
+    pub end_session_endpoint: String,
     pub revocation_endpoint: String,
     pub introspection_endpoint: String,
     /// Tessera's revocation feed for resource servers (`GET`, client authentication).
     pub revocation_feed_endpoint: String,
-    pub grant_types_supported: Vec<String>,
-    /// `response_type` values of an authorization endpoint: none yet.
+    pub scopes_supported: Vec<String>,
+    /// `["code"]`.
     pub response_types_supported: Vec<String>,
+    /// `["query"]`.
+    pub response_modes_supported: Vec<String>,
+    pub grant_types_supported: Vec<String>,
+    /// `["public"]`: `sub` is the user id, the same for every client.
+    pub subject_types_supported: Vec<String>,
+    /// The ID token algorithm (the server's signing algorithm). Absent in HS mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// `["S256"]` (RFC 7636; `plain` is refused).
+    pub code_challenge_methods_supported: Vec<String>,
+    /// RFC 9207: the authorization response carries `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
     pub token_endpoint_auth_methods_supported: Vec<String>,
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,

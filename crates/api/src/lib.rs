@@ -35,6 +35,7 @@ mod discovery;
 mod error;
 mod feed;
 mod oauth;
+mod oidc;
 
 pub use account::{
     ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, ForgotPasswordRequest,
@@ -57,6 +58,9 @@ pub use feed::{
 pub use oauth::{
     GrantType, IntrospectionResponse, IntrospectionTokenType, OAuthTokenResponse, TokenParams,
     TokenRequest, TokenTypeHint, TOKEN_MAX_BYTES,
+};
+pub use oidc::{
+    ClientList, ClientRegistration, ClientView, ConsentList, ConsentView, UserInfoResponse,
 };
 
 #[cfg(test)]

@@ -123,6 +123,34 @@ pub enum TokenRequest {
         #[schema(nullable = false, min_length = 1, format = Password)]
         client_secret: Option<String>,
     },
+    /// The authorization code grant (OpenID Connect; RFC 7636 PKCE).
+    AuthorizationCode {
+        /// The code from the authorization response.
+        #[schema(min_length = 43, max_length = 43)]
+        code: String,
+        /// The `redirect_uri` of the authorization request (required when
+        /// it was sent there).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
+        redirect_uri: Option<String>,
+        /// The PKCE verifier (required when a `code_challenge` was sent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(
+            nullable = false,
+            min_length = 43,
+            max_length = 128,
+            pattern = "^[A-Za-z0-9._~-]+$"
+        )]
+        code_verifier: Option<String>,
+        /// Client id (`client_secret_post`, or a public client identifying itself).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
+        client_id: Option<String>,
+        /// Client secret (`client_secret_post`; needs `client_id`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false, min_length = 1, format = Password)]
+        client_secret: Option<String>,
+    },
 }
 
 /// `POST /oauth2/token` answer (`Cache-Control: no-store`).
@@ -142,10 +170,14 @@ pub struct OAuthTokenResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub refresh_token_expires_in: Option<i64>,
-    /// Granted scope (`client_credentials`, when not empty).
+    /// Granted scope (`client_credentials` and `authorization_code`, when not empty).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub scope: Option<String>,
+    /// The ID token (`authorization_code` with the `openid` scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub id_token: Option<String>,
 }
 
 impl From<crate::TokenResponse> for OAuthTokenResponse {
@@ -157,6 +189,7 @@ impl From<crate::TokenResponse> for OAuthTokenResponse {
             refresh_token: t.refresh_token,
             refresh_token_expires_in: Some(t.refresh_token_expires_in),
             scope: None,
+            id_token: None,
         }
     }
 }
@@ -367,6 +400,7 @@ impl std::fmt::Debug for TokenRequest {
             TokenRequest::Password { client_id, .. } => ("password", client_id),
             TokenRequest::RefreshToken { client_id, .. } => ("refresh_token", client_id),
             TokenRequest::ClientCredentials { client_id, .. } => ("client_credentials", client_id),
+            TokenRequest::AuthorizationCode { client_id, .. } => ("authorization_code", client_id),
         };
         f.debug_struct("TokenRequest")
             .field("grant_type", &grant)
@@ -387,6 +421,7 @@ impl std::fmt::Debug for OAuthTokenResponse {
             )
             .field("refresh_token_expires_in", &self.refresh_token_expires_in)
             .field("scope", &self.scope)
+            .field("id_token", &self.id_token.as_ref().map(|_| REDACTED))
             .finish()
     }
 }
@@ -426,6 +461,7 @@ mod debug_tests {
                 refresh_token: Some("tsr_secret-refresh".into()),
                 refresh_token_expires_in: Some(60),
                 scope: None,
+                id_token: None,
             },
             TokenParams {
                 token: "tsr_secret-refresh".into(),

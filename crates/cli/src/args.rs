@@ -144,6 +144,8 @@ mod tests {
             "password_reset_url" | "email_verify_url" => "https://app.example/account".into(),
             "require_verified_email" => "true".into(),
             "dpop_nonce" => "on".into(),
+            "login_logo_url" => "https://cdn.example/logo.svg".into(),
+            "login_accent_color" => "#123abc".into(),
             _ => match key.kind {
                 ValueKind::Integer => "2048".into(),
                 // Within every duration's bounds, and no key's default.

@@ -14,6 +14,7 @@ use crate::mail::{
 };
 use crate::maintenance::Maintenance;
 use crate::oauth::{Clients, OAuth};
+use crate::oidc::Oidc;
 use crate::secret::ServerSecret;
 use crate::sessions::Sessions;
 use crate::throttle::{Limiter, SharedThrottle, Throttle, ThrottleConfig};
@@ -99,6 +100,9 @@ pub struct App {
     pub clients: Clients,
     /// The OAuth token endpoint's grants, revocation, introspection.
     pub oauth: OAuth,
+    /// The OpenID Connect provider: authorization requests, SSO sessions,
+    /// consent, codes, ID tokens, userinfo, logout.
+    pub oidc: Oidc,
     /// The revocation feed.
     pub feed: Feed,
     /// Password change and reset, email verification and change, account
@@ -216,12 +220,14 @@ impl App {
         let ctx = Arc::new(ctx);
         let limiter = Arc::new(limiter);
         let sessions = Sessions::new(ctx.clone(), limiter.clone());
+        let oidc = Oidc::new(ctx.clone(), sessions.clone());
         let links = Arc::new(Links::new(&ctx, outbox, templates));
         let lifecycle = Lifecycle::new(ctx.clone(), limiter.clone(), links);
         App {
             accounts: Accounts::new(ctx.clone(), limiter, lifecycle.clone()),
             lifecycle,
-            oauth: OAuth::new(ctx.clone(), sessions.clone()),
+            oauth: OAuth::new(ctx.clone(), sessions.clone(), oidc.clone()),
+            oidc,
             sessions,
             tokens: Tokens::new(ctx.clone()),
             clients: Clients::new(ctx.clone()),

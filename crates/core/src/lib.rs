@@ -9,6 +9,7 @@
 //! | [`Sessions`] | login under the backoff rules, refresh rotation (rate limited), logout, the session list, the Bearer check |
 //! | [`Tokens`] | the signing keys: JWKS, rotation |
 //! | [`Clients`](oauth::Clients) and [`OAuth`](oauth::OAuth) | the OAuth client registry; the token endpoint's [`Grant`](oauth::Grant)s, revocation, introspection |
+//! | [`Oidc`](oidc::Oidc) | the OpenID Connect provider: authorization requests, SSO sessions, consent, authorization codes, ID tokens, userinfo, RP-initiated logout |
 //! | [`Lifecycle`] | password change and reset, email verification and change, account deletion, disabling (with mail through a [`Mailer`](mail::Mailer)) |
 //! | [`Feed`](feed::Feed) | the revocation feed resource servers follow |
 //! | [`Audit`] | reading the audit log ([`AuditEvent`] names what is written) |
@@ -20,8 +21,8 @@
 //! comes from a [`tessera_jose::Clock`]; storage from a
 //! [`tessera_store::Store`]; mail goes through a [`mail::Mailer`] (SMTP,
 //! `.eml` files, or memory) behind an outbox, and DPoP proofs (RFC 9449)
-//! through [`Dpop`]. The services of later issues (OAuth authorization
-//! codes and consent, MFA) join [`App`] the same way.
+//! through [`Dpop`]. The services of later issues (MFA) join [`App`] the
+//! same way.
 //!
 //! ## Refresh rotation, exactly
 //! - The current token rotates: the session's hash moves to its successor in
@@ -86,6 +87,7 @@ mod live;
 pub mod mail;
 mod maintenance;
 pub mod oauth;
+pub mod oidc;
 pub mod password;
 pub mod refresh;
 mod secret;

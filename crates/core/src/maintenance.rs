@@ -54,6 +54,9 @@ impl Maintenance {
             c.store.purge_audit(now.saturating_sub(retention)).await?;
         }
         c.store.purge_one_time_tokens(now).await?;
+        // Authorization codes live 60 s; a used one is kept a day so that a
+        // late replay is still recognised (and revokes what it issued).
+        c.store.purge_codes(now.saturating_sub(86_400)).await?;
         // Throttle state is keyed in milliseconds.
         c.store.kv_purge(c.now_millis()).await?;
         Ok(())

@@ -24,8 +24,10 @@ use tessera_core::{AuthConfig, SharedSecrets, TokenEncryption};
 use tessera_jose::Algorithm;
 use zeroize::Zeroizing;
 
+mod brand;
 mod check;
 mod mail;
+pub use brand::{is_color, is_logo_url, logo_origin};
 mod values;
 pub use check::{suggest, Effective, Source, NON_CONFIG_NAMES, NON_CONFIG_PREFIXES};
 pub use values::{canonical, Dur, Flag, OriginList, ProxyHeader, ProxyList, SecretList};
@@ -277,6 +279,12 @@ config_keys! {
     email_verify_url: Option<String> = None, "", "URL";
     /// Refuse login (403 `email_not_verified`, after a correct password) until the user has verified their email.
     require_verified_email: Flag = Flag(false), "false", "BOOL";
+    /// The product name the hosted sign-in and consent pages show (default: `mail_product_name`).
+    login_product_name: Option<String> = None, "", "TEXT";
+    /// A logo for the hosted pages: a path on this server (`/…`) or an `https://` URL (its origin is added to the pages' `img-src`).
+    login_logo_url: Option<String> = None, "", "URL";
+    /// The hosted pages' accent colour, `#rgb` or `#rrggbb` (default: the stylesheet's).
+    login_accent_color: Option<String> = None, "", "COLOR";
 }
 
 /// Whether DPoP proofs must carry a server nonce.
@@ -474,6 +482,7 @@ impl Config {
             }
         }
         self.check_mail()?;
+        self.check_login_brand()?;
         if self.maintenance_interval.0.is_zero() {
             return Err(bad("maintenance_interval", "must be at least 1 second"));
         }

@@ -257,6 +257,27 @@ impl FromRequestParts<AppState> for Bearer {
                 "a user's access token is required (client tokens have no session)",
             ));
         }
+        // A token from the authorization code flow carries the scopes a
+        // client was granted: it is for resource servers and userinfo. Only
+        // a first-party client's (trusted like the JSON login, no consent)
+        // may act on the account through Tessera's own API; the registry is
+        // read now, so a client demoted from first-party loses it at once.
+        if who.claims.scope.is_some() {
+            let first_party = match who.claims.client_id.as_deref() {
+                Some(id) => state
+                    .app
+                    .clients
+                    .get(id)
+                    .await?
+                    .is_some_and(|c| c.first_party),
+                None => false,
+            };
+            if !first_party {
+                return Err(ApiError::insufficient(
+                    "a third-party client's token cannot use Tessera's account API",
+                ));
+            }
+        }
         Ok(Bearer(who))
     }
 }

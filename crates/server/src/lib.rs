@@ -10,7 +10,8 @@
 //! ([`ApiError`]); `dpop` DPoP proofs (RFC 9449) at the edge: the proof
 //! header, the URL proofs must name, the token endpoints' extractor and the
 //! resource check behind `Bearer`; `cookie` cookie mode and its CSRF check;
-//! `web` the embedded pages; `pages` the server-rendered account pages and
+//! `web` the embedded pages; `pages` the server-rendered account pages, the
+//! hosted OpenID Connect sign-in (login, consent, logout, SSO cookie) and
 //! their CSRF; `observe` request ids, logs and per-route metrics; `registry` the
 //! Prometheus registry and its upkeep; `openapi` the document, generated from
 //! the handlers and the `tessera-api` types they take and return; `config`
@@ -230,6 +231,17 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(oauth::token))
         .routes(routes!(oauth::revoke))
         .routes(routes!(oauth::introspect))
+        .routes(routes!(routes::oidc::userinfo, routes::oidc::userinfo_post))
+        .routes(routes!(routes::oidc::consents))
+        .routes(routes!(routes::oidc::revoke_consent))
+        .routes(routes!(
+            routes::oidc::admin_clients,
+            routes::oidc::admin_create_client
+        ))
+        .routes(routes!(
+            routes::oidc::admin_update_client,
+            routes::oidc::admin_delete_client
+        ))
         .routes(routes!(routes::wellknown::jwks))
         .routes(routes!(routes::wellknown::discovery))
         .routes(routes!(routes::wellknown::oauth_authorization_server))

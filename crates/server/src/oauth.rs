@@ -139,6 +139,29 @@ pub(crate) async fn authenticate(
     }
 }
 
+/// The public client named by the form's `client_id`, if it is one.
+async fn public_client(
+    clients: &Clients,
+    f: &HashMap<String, String>,
+) -> ApiResult<Option<Client>> {
+    match f.get("client_id") {
+        None => Ok(None),
+        Some(id) => clients.identify_public(id).await.map_err(oauth_error),
+    }
+}
+
+/// The answer to `grant_type=authorization_code`.
+fn code_body(t: tessera_core::oidc::CodeTokens) -> OAuthTokenResponse {
+    let mut body = OAuthTokenResponse::from(token_body(&t.pair));
+    if !t.with_refresh {
+        body.refresh_token = None;
+        body.refresh_token_expires_in = None;
+    }
+    body.scope = (!t.scope.is_empty()).then_some(t.scope);
+    body.id_token = t.id_token;
+    body
+}
+
 /// A JSON answer that must not be cached.
 fn no_store_json(body: impl Serialize) -> Response {
     no_store(Json(body).into_response())
@@ -184,7 +207,11 @@ pub(crate) async fn token(
     ctx.dpop_jkt = jkt;
     let f = form(&headers, &body)?;
     let creds = client_credentials(&headers, &f)?;
-    let client = authenticate(&s.app.clients, creds).await?;
+    let client = match authenticate(&s.app.clients, creds).await? {
+        Some(c) => Some(c),
+        // A public client identifies itself with `client_id` alone.
+        None => public_client(&s.app.clients, &f).await?,
+    };
     // A session started here is bound to the client (refresh, revoke).
     ctx.oauth_client = client.as_ref().map(|c| c.id.clone());
     let grant = Grant::from_params(|name| f.get(name).map(String::as_str));
@@ -207,7 +234,9 @@ pub(crate) async fn token(
             refresh_token: None,
             refresh_token_expires_in: None,
             scope: (!t.scope.is_empty()).then_some(t.scope),
+            id_token: None,
         },
+        Granted::Code(t) => code_body(t),
     };
     Ok(with_nonce(&s, no_store_json(body)))
 }
@@ -246,7 +275,12 @@ pub(crate) async fn revoke(
 ) -> ApiResult<Response> {
     let f = form(&headers, &body)?;
     let creds = client_credentials(&headers, &f)?;
-    let Some(client) = authenticate(&s.app.clients, creds).await? else {
+    // RFC 7009 §2.1: a public client identifies itself with `client_id`.
+    let client = match authenticate(&s.app.clients, creds).await? {
+        Some(c) => Some(c),
+        None => public_client(&s.app.clients, &f).await?,
+    };
+    let Some(client) = client else {
         return Err(invalid_client("client authentication is required"));
     };
     let token = required(&f, "token")?;

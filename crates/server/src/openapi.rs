@@ -196,6 +196,11 @@ mod tests {
         ("/oauth2/token", &["post"]),
         ("/oauth2/revoke", &["post"]),
         ("/oauth2/introspect", &["post"]),
+        ("/oauth2/userinfo", &["get", "post"]),
+        ("/v1/account/consents", &["get"]),
+        ("/v1/account/consents/{client_id}", &["delete"]),
+        ("/v1/admin/clients", &["get", "post"]),
+        ("/v1/admin/clients/{id}", &["put", "delete"]),
         ("/.well-known/jwks.json", &["get"]),
         ("/.well-known/openid-configuration", &["get"]),
         ("/.well-known/oauth-authorization-server", &["get"]),
@@ -317,7 +322,7 @@ mod tests {
         path: &str,
     ) -> Result<bool, Box<dyn std::error::Error>> {
         let method: Method = method.to_ascii_uppercase().parse()?;
-        let uri = path.replace("{id}", "x");
+        let uri = path.replace("{id}", "x").replace("{client_id}", "x");
         let (s, _, b) = call(app, method, &uri, None, None).await?;
         let v: Value = serde_json::from_slice(&b).unwrap_or(Value::Null);
         let fallback = (s == StatusCode::NOT_FOUND && v["error_description"] == "no such endpoint")

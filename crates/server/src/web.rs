@@ -116,6 +116,12 @@ const ASSETS: &[Asset] = &[
         shared: true,
     },
     Asset {
+        paths: &["/client/redirect.js"],
+        body: include_str!("../../../web/client/redirect.js"),
+        content_type: JS,
+        shared: true,
+    },
+    Asset {
         paths: &["/client/tessera-client.d.ts"],
         body: include_str!("../../../web/client/index.d.ts"),
         content_type: TEXT,

@@ -102,6 +102,10 @@ pub struct Session {
     /// The RFC 7638 thumbprint of the DPoP key the refresh token is bound
     /// to (RFC 9449 §5); `None`: not bound.
     pub dpop_jkt: Option<String>,
+    /// The scope granted to the session's client (authorization code flow).
+    pub scope: Option<String>,
+    /// The SSO session it was issued from (authorization code flow).
+    pub sso_id: Option<String>,
 }
 
 impl fmt::Debug for User {
@@ -197,6 +201,16 @@ pub struct Client {
     pub created_at: i64,
     /// Token requests must carry a DPoP proof (RFC 9449).
     pub require_dpop: bool,
+    /// Redirect URIs (exact match) of the authorization code flow.
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser back to.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client: no secret, PKCE required.
+    pub public: bool,
+    /// A first-party client: no consent page.
+    pub first_party: bool,
+    /// The JWS algorithm of its ID tokens (`None`: RS256).
+    pub id_token_alg: Option<String>,
 }
 
 impl fmt::Debug for Client {
@@ -206,6 +220,9 @@ impl fmt::Debug for Client {
             .field("scopes", &self.scopes)
             .field("grants", &self.grants)
             .field("require_dpop", &self.require_dpop)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("public", &self.public)
+            .field("first_party", &self.first_party)
             .finish_non_exhaustive()
     }
 }
@@ -240,4 +257,62 @@ pub struct AuditRecord {
     pub count: i64,
     /// The last occurrence, when `count` is above 1.
     pub last_at: Option<i64>,
+}
+
+/// An authorization code, stored by the SHA-256 of the code. `Debug` omits
+/// the hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthCode {
+    /// SHA-256 of the code.
+    pub code_hash: Vec<u8>,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The user who authorized it.
+    pub user_id: String,
+    /// The authorization request it answers (JSON, opaque to the store).
+    pub data: String,
+    /// Issue time.
+    pub created_at: i64,
+    /// Expiry (exclusive).
+    pub expires_at: i64,
+    /// When it was exchanged, if it was.
+    pub used_at: Option<i64>,
+    /// The session it was exchanged for.
+    pub session_id: Option<String>,
+}
+
+impl fmt::Debug for AuthCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthCode")
+            .field("client_id", &self.client_id)
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .field("used_at", &self.used_at)
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What exchanging a code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeUse {
+    /// No such code.
+    Unknown,
+    /// The code, now marked used by this call.
+    Fresh(AuthCode),
+    /// The code had been used before (a replay).
+    Replayed(AuthCode),
+}
+
+/// One remembered consent: a user let a client have a scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// The user.
+    pub user_id: String,
+    /// The client.
+    pub client_id: String,
+    /// The scope.
+    pub scope: String,
+    /// When.
+    pub granted_at: i64,
 }

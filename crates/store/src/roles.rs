@@ -7,8 +7,8 @@
 //! role traits; generic code imports them with `use tessera_store::prelude::*`.
 
 use crate::{
-    AuditEvent, AuditRecord, Client, KeyRecord, NewUser, OneTimeToken, Result, Rotation, Session,
-    User,
+    AuditEvent, AuditRecord, AuthCode, Client, CodeUse, Consent, KeyRecord, NewUser, OneTimeToken,
+    Result, Rotation, Session, User,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -160,6 +160,9 @@ pub trait ClientStore: Send + Sync {
     async fn client(&self, id: &str) -> Result<Option<Client>>;
     /// All clients, by id.
     async fn clients(&self) -> Result<Vec<Client>>;
+    /// Replaces a client's registration (not its id or creation time);
+    /// false if there was none.
+    async fn update_client(&self, client: &Client) -> Result<bool>;
     /// Deletes a client; false if absent.
     async fn delete_client(&self, id: &str) -> Result<bool>;
     /// Denylists a session-less access token until it expires.
@@ -227,6 +230,33 @@ pub trait Kv: Send + Sync {
     async fn kv_purge(&self, now: i64) -> Result<u64>;
 }
 
+/// OpenID Connect: authorization codes and remembered consent.
+#[async_trait]
+pub trait OidcStore: Send + Sync {
+    /// Stores a new authorization code.
+    async fn insert_code(&self, code: &AuthCode) -> Result<()>;
+    /// Marks the code with this hash used at `now`: of any number of
+    /// concurrent calls, exactly one gets [`CodeUse::Fresh`]; the others, and
+    /// every later call, get [`CodeUse::Replayed`]. Expiry is the caller's.
+    async fn use_code(&self, hash: &[u8], now: i64) -> Result<CodeUse>;
+    /// Records the session a used code was exchanged for.
+    async fn set_code_session(&self, hash: &[u8], session_id: &str) -> Result<()>;
+    /// Deletes codes that expired before `before`; returns how many.
+    async fn purge_codes(&self, before: i64) -> Result<u64>;
+    /// Remembers that a user let a client have these scopes.
+    async fn grant_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        at: i64,
+    ) -> Result<()>;
+    /// A user's remembered consents, by client then scope.
+    async fn consents(&self, user_id: &str) -> Result<Vec<Consent>>;
+    /// Forgets a user's consents to one client; returns how many.
+    async fn revoke_consent(&self, user_id: &str, client_id: &str) -> Result<u64>;
+}
+
 /// Everything Tessera keeps: every role, from one backend. Implemented for
 /// every type that implements all the roles; `Arc<dyn Store>` is how the
 /// layers above hold it.
@@ -237,6 +267,7 @@ pub trait Store:
     + Lifecycle
     + KeyStore
     + ClientStore
+    + OidcStore
     + AuditLog
     + Leases
     + Kv
@@ -249,7 +280,7 @@ pub trait Store:
 impl<T> Store for T
 where
     T: Health + UserStore + SessionStore + Lifecycle + KeyStore + ClientStore + AuditLog,
-    T: Leases + Kv,
+    T: Leases + Kv + OidcStore,
     T: 'static,
 {
     fn into_kv(self: Arc<Self>) -> Arc<dyn Kv> {

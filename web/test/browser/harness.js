@@ -36,7 +36,7 @@ function freePort() {
   });
 }
 
-/** Starts `tessera serve` with its own data directory and port (and `env` added); resolves to `{url, stop}`. */
+/** Starts `tessera serve` with its own data directory and port (and `env` added); resolves to `{url, stop, dir, bin, env}` (`bin` and `env` run the CLI on the same data). */
 export async function startTessera({ alg = 'ES256', ttl = TTL, env: extraEnv = {} } = {}) {
   const target = process.env.CARGO_TARGET_DIR ? resolve(repoDir, process.env.CARGO_TARGET_DIR) : join(repoDir, 'target');
   const bin = process.env.TESSERA_BIN ?? join(target, 'debug/tessera');
@@ -81,7 +81,7 @@ export async function startTessera({ alg = 'ES256', ttl = TTL, env: extraEnv = {
     }
     await sleep(100);
   }
-  return { url, stop, alg };
+  return { url, stop, alg, dir, bin, env };
 }
 
 /** The main server: the one `.ci/web` started (TESSERA_URL), or a new ES256 one. */

@@ -6,22 +6,42 @@ use crate::args::ConfigArgs;
 use anyhow::bail;
 use clap::Subcommand;
 use serde_json::{json, Value};
+use tessera_core::oauth::ClientSpec;
 
 #[derive(Subcommand)]
 pub enum ClientsCmd {
-    /// Register a confidential client; the secret (32+ characters) is read from stdin.
+    /// Register a client: a confidential one reads its secret (32+ characters)
+    /// from stdin (`--secret-stdin`); a `--public` one has none (PKCE).
     Create {
         /// Client id.
         #[arg(long)]
         id: String,
-        /// Read the secret from stdin (required: secrets never go on the command line).
-        #[arg(long, required = true)]
+        /// Read the secret from stdin (secrets never go on the command line);
+        /// required unless `--public`.
+        #[arg(long, required_unless_present = "public", conflicts_with = "public")]
         secret_stdin: bool,
+        /// A public client (SPA, native app): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// A first-party client: the consent page is skipped.
+        #[arg(long)]
+        first_party: bool,
+        /// A redirect URI of the authorization code flow (exact match; repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// A post-logout redirect URI (exact match; repeatable).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// The ID token algorithm (must be the server's signing algorithm).
+        #[arg(long)]
+        id_token_alg: Option<String>,
         /// A scope the client may request (repeatable).
         #[arg(long = "scope")]
         scopes: Vec<String>,
-        /// A grant type: client_credentials (default), password, refresh_token; or the
-        /// permission `introspect` (use the introspection endpoint). Repeatable.
+        /// A grant type: authorization_code (default with --redirect-uri or
+        /// --public), client_credentials (default otherwise), password,
+        /// refresh_token; or the permission `introspect` (use the
+        /// introspection endpoint). Repeatable.
         #[arg(long = "grant")]
         grants: Vec<String>,
         /// Token requests must carry a DPoP proof (RFC 9449): tokens are always key-bound.
@@ -49,33 +69,47 @@ pub async fn run(cmd: ClientsCmd, json: bool) -> anyhow::Result<()> {
     match cmd {
         ClientsCmd::Create {
             id,
-            secret_stdin: _,
+            secret_stdin,
+            public,
+            first_party,
+            redirect_uris,
+            post_logout_redirect_uris,
+            id_token_alg,
             scopes,
             grants,
             require_dpop,
             config,
-        } => create(&config, &id, &scopes, &grants, require_dpop, json).await,
+        } => {
+            let mut spec = ClientSpec::new(id);
+            spec.secret = if secret_stdin {
+                Some(read_stdin("secret")?)
+            } else {
+                None
+            };
+            spec.public = public;
+            spec.first_party = first_party;
+            spec.redirect_uris = redirect_uris;
+            spec.post_logout_redirect_uris = post_logout_redirect_uris;
+            spec.id_token_alg = id_token_alg;
+            spec.scopes = scopes;
+            spec.grants = grants;
+            spec.require_dpop = require_dpop;
+            create(&config, &spec, json).await
+        }
         ClientsCmd::List { config } => list(&config, json).await,
         ClientsCmd::Delete { id, config } => delete(&config, &id, json).await,
     }
 }
 
-async fn create(
-    config: &ConfigArgs,
-    id: &str,
-    scopes: &[String],
-    grants: &[String],
-    require_dpop: bool,
-    json: bool,
-) -> anyhow::Result<()> {
-    let secret = read_stdin("secret")?;
+async fn create(config: &ConfigArgs, spec: &ClientSpec, json: bool) -> anyhow::Result<()> {
     let admin = open(config).await?;
-    let c = admin
-        .clients
-        .create_with(id, &secret, scopes, grants, require_dpop)
-        .await?;
-    let v =
-        json!({"id": c.id, "scopes": c.scopes, "grants": c.grants, "require_dpop": c.require_dpop});
+    let c = admin.clients.register(spec).await?;
+    let v = json!({
+        "id": c.id, "scopes": c.scopes, "grants": c.grants, "public": c.public,
+        "first_party": c.first_party, "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "require_dpop": c.require_dpop,
+    });
     print(json, &v, || {
         let dpop = if c.require_dpop {
             ", DPoP required"
@@ -96,7 +130,15 @@ async fn list(config: &ConfigArgs, json: bool) -> anyhow::Result<()> {
     let list = admin.clients.list().await?;
     let v: Vec<Value> = list
         .iter()
-        .map(|c| json!({"id": c.id, "scopes": c.scopes, "grants": c.grants, "require_dpop": c.require_dpop, "created_at": c.created_at}))
+        .map(|c| {
+            json!({
+                "id": c.id, "scopes": c.scopes, "grants": c.grants, "created_at": c.created_at,
+                "public": c.public, "first_party": c.first_party,
+                "redirect_uris": c.redirect_uris,
+                "post_logout_redirect_uris": c.post_logout_redirect_uris,
+                "require_dpop": c.require_dpop,
+            })
+        })
         .collect();
     print(json, &Value::from(v), || {
         list.iter()

@@ -12,6 +12,135 @@ use std::sync::Arc;
 use tessera_jose::crypto;
 use tessera_store::Client;
 
+fn bad(field: &'static str, m: &str) -> Error {
+    Error::InvalidInput {
+        field,
+        message: m.into(),
+    }
+}
+
+/// A client's registration. `Debug` hides the secret.
+#[derive(Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientSpec {
+    /// Client id: 1 to 128 of `A-Z a-z 0-9 - _ . :`.
+    pub id: String,
+    /// The secret of a confidential client (at least 32 characters);
+    /// `None` for a public client (or, on update, to keep the secret).
+    pub secret: Option<String>,
+    /// API scopes it may request.
+    pub scopes: Vec<String>,
+    /// Grant types (empty: `authorization_code` for a client with redirect
+    /// URIs or a public one, else `client_credentials`).
+    pub grants: Vec<String>,
+    /// Redirect URIs (exact match).
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URIs (exact match).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Public client: no secret, PKCE required.
+    pub public: bool,
+    /// First-party: no consent page.
+    pub first_party: bool,
+    /// `id_token_signed_response_alg` (`None`: the server's algorithm).
+    pub id_token_alg: Option<String>,
+    /// Token requests must carry a DPoP proof (RFC 9449).
+    pub require_dpop: bool,
+}
+
+impl std::fmt::Debug for ClientSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSpec")
+            .field("id", &self.id)
+            .field("scopes", &self.scopes)
+            .field("grants", &self.grants)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("public", &self.public)
+            .field("first_party", &self.first_party)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientSpec {
+    /// A spec with this id and defaults.
+    pub fn new(id: impl Into<String>) -> Self {
+        ClientSpec {
+            id: id.into(),
+            ..ClientSpec::default()
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        let id = &self.id;
+        if id.is_empty()
+            || id.len() > 128
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        {
+            return Err(bad(
+                "id",
+                "must be 1 to 128 characters of A-Z a-z 0-9 - _ . :",
+            ));
+        }
+        if let Some(s) = self.scopes.iter().find(|s| !valid_scope_token(s)) {
+            return Err(bad("scope", &format!("`{s}` is not a valid scope token")));
+        }
+        if let Some(g) = self
+            .grants
+            .iter()
+            .find(|g| !GRANTS.contains(&g.as_str()) && g.as_str() != INTROSPECT)
+        {
+            return Err(bad(
+                "grant",
+                &format!("`{g}` is not one of {}, {INTROSPECT}", GRANTS.join(", ")),
+            ));
+        }
+        if self.public {
+            if let Some(g) = self
+                .grants
+                .iter()
+                .find(|g| !["authorization_code", "refresh_token"].contains(&g.as_str()))
+            {
+                return Err(bad(
+                    "grant",
+                    &format!(
+                        "a public client may use authorization_code and refresh_token, not `{g}`"
+                    ),
+                ));
+            }
+        }
+        let code = self.grants.iter().any(|g| g == "authorization_code")
+            || (self.grants.is_empty() && (self.public || !self.redirect_uris.is_empty()));
+        if code && self.redirect_uris.is_empty() {
+            return Err(bad(
+                "redirect_uri",
+                "the authorization_code grant needs at least one redirect URI",
+            ));
+        }
+        let lists = [
+            ("redirect_uri", &self.redirect_uris),
+            ("post_logout_redirect_uri", &self.post_logout_redirect_uris),
+        ];
+        for (field, list) in lists {
+            if list.len() > 32 {
+                return Err(bad(field, "at most 32"));
+            }
+            for uri in list.iter() {
+                crate::oidc::check_redirect_uri(uri).map_err(|m| bad(field, &m))?;
+            }
+        }
+        if let Some(alg) = &self.id_token_alg {
+            if alg.parse::<tessera_jose::Algorithm>().is_err() || alg.starts_with("HS") {
+                return Err(bad(
+                    "id_token_signed_response_alg",
+                    "must be an asymmetric JWS algorithm",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Registering, listing, deleting and authenticating OAuth clients.
 #[derive(Clone)]
 pub struct Clients {
@@ -33,7 +162,7 @@ impl Clients {
         crypto::hmac_sha256(self.ctx.secret.client_key(), secret.as_bytes())
     }
 
-    /// Registers a confidential client.
+    /// Registers a confidential client for the grants that need no browser.
     pub async fn create(
         &self,
         id: &str,
@@ -54,59 +183,108 @@ impl Clients {
         grants: &[String],
         require_dpop: bool,
     ) -> Result<Client> {
-        let bad = |field: &'static str, m: &str| Error::InvalidInput {
-            field,
-            message: m.into(),
-        };
-        if id.is_empty()
-            || id.len() > 128
-            || !id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-        {
-            return Err(bad(
-                "id",
-                "must be 1 to 128 characters of A-Z a-z 0-9 - _ . :",
-            ));
-        }
-        if secret.chars().count() < 32 || secret.len() > 1024 {
-            return Err(bad(
-                "secret",
-                "must be 32 to 1024 characters (use a random secret)",
-            ));
-        }
-        if let Some(s) = scopes.iter().find(|s| !valid_scope_token(s)) {
-            return Err(bad("scope", &format!("`{s}` is not a valid scope token")));
-        }
-        let grants = if grants.is_empty() {
-            vec!["client_credentials".to_owned()]
-        } else {
-            grants.to_vec()
-        };
-        if let Some(g) = grants
-            .iter()
-            .find(|g| !GRANTS.contains(&g.as_str()) && g.as_str() != INTROSPECT)
-        {
-            return Err(bad(
-                "grant",
-                &format!("`{g}` is not one of {}, {INTROSPECT}", GRANTS.join(", ")),
-            ));
-        }
-        let client = Client {
+        let spec = ClientSpec {
             id: id.to_owned(),
-            secret_hash: self.hash_secret(secret).to_vec(),
+            secret: Some(secret.to_owned()),
             scopes: scopes.to_vec(),
-            grants,
-            created_at: self.ctx.now(),
+            grants: grants.to_vec(),
             require_dpop,
+            ..ClientSpec::default()
         };
+        self.register(&spec).await
+    }
+
+    /// Registers a client.
+    pub async fn register(&self, spec: &ClientSpec) -> Result<Client> {
+        let client = self.build(spec, None)?;
         match self.ctx.store.create_client(&client).await {
             Ok(()) => Ok(client),
-            Err(tessera_store::StoreError::Conflict) => {
-                Err(bad("id", "a client with this id exists"))
-            }
+            Err(tessera_store::StoreError::Conflict) => Err(Error::InvalidInput {
+                field: "id",
+                message: "a client with this id exists".into(),
+            }),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Replaces a client's registration; a confidential client without a
+    /// new `secret` keeps its secret. `NotFound` if there is no such client.
+    pub async fn update(&self, spec: &ClientSpec) -> Result<Client> {
+        let old = match storable(&spec.id) {
+            true => self.ctx.store.client(&spec.id).await?,
+            false => None,
+        }
+        .ok_or(Error::NotFound("client"))?;
+        let client = self.build(spec, Some(&old))?;
+        if !self.ctx.store.update_client(&client).await? {
+            return Err(Error::NotFound("client"));
+        }
+        Ok(client)
+    }
+
+    /// One client by id.
+    pub async fn get(&self, id: &str) -> Result<Option<Client>> {
+        if !storable(id) {
+            return Ok(None);
+        }
+        Ok(self.ctx.store.client(id).await?)
+    }
+
+    /// The public client with this id, if there is one: a public client
+    /// identifies itself with `client_id` alone (it proves possession of
+    /// the code with PKCE, and its refresh tokens are bound to it).
+    pub async fn identify_public(&self, id: &str) -> Result<Option<Client>> {
+        Ok(self.get(id).await?.filter(|c| c.public))
+    }
+
+    fn build(&self, spec: &ClientSpec, old: Option<&Client>) -> Result<Client> {
+        spec.check()?;
+        let server_alg = self.ctx.cfg.signing_alg.as_str();
+        if let Some(alg) = spec.id_token_alg.as_deref().filter(|a| *a != server_alg) {
+            return Err(bad(
+                "id_token_signed_response_alg",
+                &format!("this server signs ID tokens with {server_alg}, not {alg}"),
+            ));
+        }
+        let secret_hash = match (&spec.secret, spec.public, old) {
+            (Some(_), true, _) => {
+                return Err(bad("secret", "a public client has no secret"));
+            }
+            (None, true, _) => Vec::new(),
+            (Some(s), false, _) => {
+                if s.chars().count() < 32 || s.len() > 1024 {
+                    return Err(bad(
+                        "secret",
+                        "must be 32 to 1024 characters (use a random secret)",
+                    ));
+                }
+                self.hash_secret(s).to_vec()
+            }
+            (None, false, Some(o)) if !o.public => o.secret_hash.clone(),
+            (None, false, _) => return Err(bad("secret", "a confidential client needs a secret")),
+        };
+        let grants = if spec.grants.is_empty() {
+            vec![if spec.public || !spec.redirect_uris.is_empty() {
+                "authorization_code".to_owned()
+            } else {
+                "client_credentials".to_owned()
+            }]
+        } else {
+            spec.grants.clone()
+        };
+        Ok(Client {
+            id: spec.id.clone(),
+            secret_hash,
+            scopes: spec.scopes.clone(),
+            grants,
+            created_at: old.map_or_else(|| self.ctx.now(), |o| o.created_at),
+            redirect_uris: spec.redirect_uris.clone(),
+            post_logout_redirect_uris: spec.post_logout_redirect_uris.clone(),
+            public: spec.public,
+            first_party: spec.first_party,
+            id_token_alg: spec.id_token_alg.clone(),
+            require_dpop: spec.require_dpop,
+        })
     }
 
     /// All clients.

@@ -4,6 +4,7 @@
 use super::{valid_scope_token, OAuth};
 use crate::error::{DpopRefused, Error, Result};
 use crate::events::ClientInfo;
+use crate::oidc::CodeTokens;
 use crate::tokens::{issue_access, Grantee};
 use crate::TokenPair;
 use tessera_store::Client;
@@ -29,6 +30,15 @@ pub enum Grant<'a> {
         refresh_token: Option<&'a str>,
         /// `scope` (refused: a refresh keeps its grant).
         scope: Option<&'a str>,
+    },
+    /// `grant_type=authorization_code` (OIDC / RFC 6749 §4.1.3, RFC 7636).
+    AuthorizationCode {
+        /// `code`.
+        code: Option<&'a str>,
+        /// `redirect_uri` (required if the authorization request had it).
+        redirect_uri: Option<&'a str>,
+        /// `code_verifier` (PKCE).
+        code_verifier: Option<&'a str>,
     },
     /// `grant_type=client_credentials`: a token for the client itself.
     ClientCredentials {
@@ -58,6 +68,11 @@ impl<'a> Grant<'a> {
                 scope,
             },
             Some("client_credentials") => Grant::ClientCredentials { scope },
+            Some("authorization_code") => Grant::AuthorizationCode {
+                code: get("code"),
+                redirect_uri: get("redirect_uri"),
+                code_verifier: get("code_verifier"),
+            },
             Some(_) => Grant::Unsupported,
         }
     }
@@ -81,6 +96,9 @@ pub enum Granted {
     Pair(TokenPair),
     /// A client's own access token (`client_credentials`).
     Client(ClientToken),
+    /// The tokens of an authorization code (access, refresh when allowed,
+    /// ID token when `openid` was asked).
+    Code(CodeTokens),
 }
 
 impl std::fmt::Debug for Grant<'_> {
@@ -90,6 +108,7 @@ impl std::fmt::Debug for Grant<'_> {
             Grant::Password { .. } => "Password",
             Grant::RefreshToken { .. } => "RefreshToken",
             Grant::ClientCredentials { .. } => "ClientCredentials",
+            Grant::AuthorizationCode { .. } => "AuthorizationCode",
             Grant::Missing => "Missing",
             Grant::Unsupported => "Unsupported",
         };
@@ -184,9 +203,13 @@ impl OAuth {
                 if let Some(c) = client {
                     check_grant(c, "refresh_token")?;
                 }
-                if scope.is_some() {
-                    let why = "a refresh cannot change the scope";
-                    return Err(Error::InvalidScope(why.into()));
+                if let Some(asked) = scope {
+                    // RFC 6749 §6: a client may repeat the granted scope
+                    // (OIDC libraries do); it may not change it.
+                    if !self.is_granted_scope(refresh_token, asked).await? {
+                        let why = "a refresh cannot change the scope";
+                        return Err(Error::InvalidScope(why.into()));
+                    }
                 }
                 let permit = self.sessions.admit_refresh(ctx).await?;
                 let rt = refresh_token.ok_or(Error::MissingParameter("refresh_token"))?;
@@ -199,9 +222,51 @@ impl OAuth {
                     self.client_credentials(client, scope, ctx)?,
                 ))
             }
+            Grant::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => {
+                // A public client identifies itself by `client_id` (the
+                // caller looks it up with `Clients::identify_public`).
+                let client = client.ok_or(Error::ClientAuthenticationRequired)?;
+                check_grant(client, "authorization_code")?;
+                let code = code.ok_or(Error::MissingParameter("code"))?;
+                let tokens = self
+                    .oidc
+                    .exchange_code(client, code, redirect_uri, code_verifier, ctx)
+                    .await?;
+                Ok(Granted::Code(tokens))
+            }
             Grant::Missing => Err(Error::MissingParameter("grant_type")),
             Grant::Unsupported => Err(Error::UnsupportedGrantType),
         }
+    }
+
+    /// True if `asked` is exactly the scope the refresh token's session was
+    /// granted (as a set).
+    async fn is_granted_scope(&self, refresh_token: Option<&str>, asked: &str) -> Result<bool> {
+        let Some(t) = refresh_token.and_then(|t| crate::refresh::RefreshToken::parse(t).ok())
+        else {
+            return Ok(false);
+        };
+        let Some(session) = self.ctx.store.session(&t.session_id()).await? else {
+            return Ok(false);
+        };
+        let set = |s: &str| {
+            let mut v: Vec<String> = s
+                .split(' ')
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        Ok(session
+            .scope
+            .as_deref()
+            .is_some_and(|granted| set(granted) == set(asked)))
     }
 
     /// The client-credentials grant: an access token for the client itself

@@ -2,13 +2,13 @@
 //! ([`Grant`], one [`OAuth::exchange`]), token revocation (RFC 7009) and
 //! introspection (RFC 7662).
 //!
-//! Authorization codes and consent (the next issues) get their own module
-//! beside `grant` and `clients`.
+//! Authorization codes, consent and ID tokens are `crate::oidc`'s; the
+//! `authorization_code` grant here hands the code to it.
 
 mod clients;
 mod grant;
 
-pub use clients::Clients;
+pub use clients::{ClientSpec, Clients};
 pub use grant::{ClientToken, Grant, Granted};
 
 use crate::ctx::Ctx;
@@ -25,7 +25,12 @@ use tessera_jose::crypto;
 use tessera_store::Client;
 
 /// Grant types a client may be allowed.
-pub const GRANTS: [&str; 3] = ["client_credentials", "password", "refresh_token"];
+pub const GRANTS: [&str; 4] = [
+    "authorization_code",
+    "client_credentials",
+    "password",
+    "refresh_token",
+];
 
 /// The permission (listed with a client's grants, `--grant introspect`)
 /// to use the introspection endpoint (RFC 7662).
@@ -48,7 +53,7 @@ pub enum TokenHint {
 }
 
 /// Checks one scope token (RFC 6749 §3.3).
-fn valid_scope_token(s: &str) -> bool {
+pub(crate) fn valid_scope_token(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
         && s.bytes()
@@ -60,6 +65,7 @@ fn valid_scope_token(s: &str) -> bool {
 pub struct OAuth {
     ctx: Arc<Ctx>,
     sessions: Sessions,
+    oidc: crate::oidc::Oidc,
 }
 
 impl std::fmt::Debug for OAuth {
@@ -69,8 +75,12 @@ impl std::fmt::Debug for OAuth {
 }
 
 impl OAuth {
-    pub(crate) fn new(ctx: Arc<Ctx>, sessions: Sessions) -> Self {
-        OAuth { ctx, sessions }
+    pub(crate) fn new(ctx: Arc<Ctx>, sessions: Sessions, oidc: crate::oidc::Oidc) -> Self {
+        OAuth {
+            ctx,
+            sessions,
+            oidc,
+        }
     }
 
     /// RFC 7009, for the authenticated `client`: revokes a refresh token

@@ -100,6 +100,28 @@ impl Sessions {
     /// parallel guesses meet the limit too; a success from a new address
     /// resets the account (see [`crate::throttle`]).
     pub async fn login(&self, email: &str, password: &str, ctx: &ClientInfo) -> Result<TokenPair> {
+        let user = self.authenticate_password(email, password, ctx).await?;
+        let pair = self.start_session(&user, ctx).await?;
+        let sid = Some(pair.session_id.as_str());
+        self.ctx
+            .audit(AuditEvent::LoginSuccess, Some(&user.id), sid, ctx, None)
+            .await;
+        Ok(pair)
+    }
+
+    /// The password check of [`Sessions::login`] under the same backoff
+    /// rules, without starting a session: the hosted login page's check
+    /// (the caller starts its own session and audits the success). A wrong
+    /// password and an unknown email are the same [`Error::InvalidCredentials`]
+    /// after the same work; a disabled account or (with
+    /// `require_verified_email`) an unverified email is refused only after
+    /// the right password.
+    pub async fn authenticate_password(
+        &self,
+        email: &str,
+        password: &str,
+        ctx: &ClientInfo,
+    ) -> Result<User> {
         let key = account_key(email);
         let ip_key = ctx.throttle_key();
         let ip = ip_key.as_deref();
@@ -109,7 +131,7 @@ impl Sessions {
             .begin_login(&key, ip, now)
             .await
             .map_err(Error::TooManyRequests)?;
-        let result = self.login_unthrottled(email, password, ctx).await;
+        let result = self.check_password(email, password, ctx).await;
         let now = self.ctx.now_millis();
         match &result {
             Ok(_) => self.limiter.login_succeeded(ticket, now).await,
@@ -135,6 +157,17 @@ impl Sessions {
         password: &str,
         ctx: &ClientInfo,
     ) -> Result<TokenPair> {
+        let user = self.check_password(email, password, ctx).await?;
+        let pair = self.start_session(&user, ctx).await?;
+        let sid = Some(pair.session_id.as_str());
+        self.ctx
+            .audit(AuditEvent::LoginSuccess, Some(&user.id), sid, ctx, None)
+            .await;
+        Ok(pair)
+    }
+
+    /// The password check, counted in the login metric.
+    async fn check_password(&self, email: &str, password: &str, ctx: &ClientInfo) -> Result<User> {
         let result = self.login_inner(email, password, ctx).await;
         let outcome = match &result {
             Ok(_) => "success",
@@ -145,12 +178,7 @@ impl Sessions {
         result
     }
 
-    async fn login_inner(
-        &self,
-        email: &str,
-        password: &str,
-        ctx: &ClientInfo,
-    ) -> Result<TokenPair> {
+    async fn login_inner(&self, email: &str, password: &str, ctx: &ClientInfo) -> Result<User> {
         let c = &self.ctx;
         let user = match crate::normalize_email(email) {
             Ok(e) => c.store.user_by_email(&e).await?,
@@ -192,14 +220,23 @@ impl Sessions {
                 Err(e) => tracing::warn!(error = %e, "password re-hash failed"),
             }
         }
-        let pair = self.start_session(&user, ctx).await?;
-        let sid = Some(pair.session_id.as_str());
-        c.audit(AuditEvent::LoginSuccess, Some(&user.id), sid, ctx, None)
-            .await;
-        Ok(pair)
+        Ok(user)
     }
 
     async fn start_session(&self, user: &User, ctx: &ClientInfo) -> Result<TokenPair> {
+        self.start_scoped_session(user, None, None, ctx).await
+    }
+
+    /// A new session (refresh-token family) for `user`, bound to
+    /// `ctx.oauth_client`, whose access tokens carry `scope`, issued from
+    /// the SSO session `sso_id`.
+    pub(crate) async fn start_scoped_session(
+        &self,
+        user: &User,
+        scope: Option<&str>,
+        sso_id: Option<&str>,
+        ctx: &ClientInfo,
+    ) -> Result<TokenPair> {
         let cfg = &self.ctx.cfg;
         let now = self.ctx.now();
         let mut sid = [0u8; 16];
@@ -224,6 +261,8 @@ impl Sessions {
             // RFC 9449 §5: a public client's refresh token is bound to the
             // DPoP key (a confidential client's is bound by its credentials).
             dpop_jkt: ctx.dpop_jkt.clone().filter(|_| ctx.oauth_client.is_none()),
+            scope: scope.map(str::to_owned),
+            sso_id: sso_id.map(str::to_owned),
         };
         self.ctx.store.create_session(&session).await?;
         self.pair(user, &session, &token, now, ctx)
@@ -241,7 +280,7 @@ impl Sessions {
             sub: &user.id,
             sid: Some(&session.id),
             roles: &user.roles,
-            scope: None,
+            scope: session.scope.as_deref(),
             client_id: session.client_id.as_deref(),
             email_verified: Some(user.email_verified()),
             not_after: Some(session.expires_at),

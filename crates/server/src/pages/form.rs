@@ -44,6 +44,11 @@ impl Form {
         self.0.get(name).map(|v| v.as_str())
     }
 
+    /// Every field, in no particular order.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// A field's value; a missing or empty one is a 400 page naming it.
     pub fn require(&self, name: &str, label: &str) -> Result<&str, Page> {
         match self.get(name) {

@@ -93,6 +93,60 @@ pub struct Page {
     pub script: Option<&'static str>,
     /// A `Set-Cookie` to send (the CSRF cookie).
     pub set_cookie: Option<HeaderValue>,
+    /// The hosted sign-in pages' brand; `None`: Tessera's own.
+    pub brand: Option<Box<Brand>>,
+}
+
+/// The CSP source expression of a redirect URI a form's answer may go to:
+/// `https://host[:port]` (or `http://` on loopback), or `scheme:` for a
+/// native app's private-use scheme. `None` if it is anything else, or holds
+/// a character that could end a CSP source.
+pub fn form_action_source(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once(':')?;
+    let scheme_ok = !scheme.is_empty()
+        && scheme
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    if !scheme_ok {
+        return None;
+    }
+    let scheme = scheme.to_ascii_lowercase();
+    match rest.strip_prefix("//") {
+        Some(auth) if scheme == "https" || scheme == "http" => {
+            let end = auth.find(['/', '?', '#']).unwrap_or(auth.len());
+            let host = &auth[..end];
+            let ok = !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+            ok.then(|| format!("{scheme}://{host}"))
+        }
+        _ if scheme == "https" || scheme == "http" => None,
+        _ => Some(format!("{scheme}:")),
+    }
+}
+
+/// A product's look on the hosted sign-in pages (`login_*` settings, checked
+/// at start-up).
+#[derive(Debug, Clone, Default)]
+pub struct Brand {
+    /// The product name (escaped when rendered).
+    pub name: String,
+    /// The logo's address: a path here or an `https://` URL.
+    pub logo: Option<String>,
+    /// The logo's origin when it is elsewhere, added to `img-src`.
+    pub logo_origin: Option<String>,
+    /// Whether `/oauth2/theme.css` (the accent colour) is linked.
+    pub themed: bool,
+    /// One more `form-action` source (see [`form_action_source`]): where
+    /// the page's form may end up. Browsers apply `form-action` to the
+    /// redirects that follow a form post too, so a login or consent form
+    /// whose answer redirects to a client must name the client's origin.
+    pub form_action: Option<String>,
 }
 
 impl Page {
@@ -104,6 +158,7 @@ impl Page {
             body,
             script: None,
             set_cookie: None,
+            brand: None,
         }
     }
 
@@ -129,21 +184,35 @@ impl Page {
 
     /// The whole document.
     pub fn render(&self) -> String {
+        let name = self.brand.as_ref().map_or("Tessera", |b| b.name.as_str());
         let mut doc = Html::new();
         doc.raw("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
             .raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
             .raw("<meta name=\"referrer\" content=\"no-referrer\">\n")
             .raw("<meta name=\"robots\" content=\"noindex\">\n<title>")
             .text(&self.title)
-            .raw(" · Tessera</title>\n<link rel=\"icon\" href=\"data:,\">\n")
+            .raw(" · ")
+            .text(name)
+            .raw("</title>\n<link rel=\"icon\" href=\"data:,\">\n")
             .raw("<link rel=\"stylesheet\" href=\"/assets/tessera.css\">\n")
             .raw("<link rel=\"stylesheet\" href=\"/assets/account.css\">\n");
+        if self.brand.as_ref().is_some_and(|b| b.themed) {
+            doc.raw("<link rel=\"stylesheet\" href=\"/oauth2/theme.css\">\n");
+        }
         if let Some(src) = self.script {
             doc.raw("<script type=\"module\" src=\"")
                 .raw(src)
                 .raw("\"></script>\n");
         }
-        doc.raw("</head>\n<body>\n<header class=\"top\"><h1><span class=\"brand\">Tessera</span> ")
+        doc.raw("</head>\n<body>\n<header class=\"top\"><h1>");
+        if let Some(logo) = self.brand.as_ref().and_then(|b| b.logo.as_deref()) {
+            doc.raw("<img class=\"logo\" src=\"")
+                .text(logo)
+                .raw("\" alt=\"\" height=\"32\"> ");
+        }
+        doc.raw("<span class=\"brand\">")
+            .text(name)
+            .raw("</span> ")
             .text(&self.title)
             .raw("</h1></header>\n<main class=\"account\">\n")
             .html(&self.body)
@@ -193,6 +262,23 @@ impl IntoResponse for Page {
         )
             .into_response();
         secure_headers(&mut res);
+        let logo = self.brand.as_ref().and_then(|b| b.logo_origin.as_deref());
+        let target = self.brand.as_ref().and_then(|b| b.form_action.as_deref());
+        if logo.is_some() || target.is_some() {
+            let mut csp = CSP.to_owned();
+            if let Some(origin) = logo {
+                csp = csp.replace(
+                    "img-src 'self' data:",
+                    &format!("img-src 'self' data: {origin}"),
+                );
+            }
+            if let Some(src) = target {
+                csp = csp.replace("form-action 'self'", &format!("form-action 'self' {src}"));
+            }
+            if let Ok(v) = HeaderValue::from_str(&csp) {
+                res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+        }
         if let Some(cookie) = self.set_cookie {
             res.headers_mut().append(header::SET_COOKIE, cookie);
         }
@@ -220,6 +306,33 @@ mod tests {
             f.0,
             "<input type=\"hidden\" name=\"token\" value=\"a&quot;&gt;&lt;img src=x&gt;\">"
         );
+    }
+
+    #[test]
+    fn form_action_sources() {
+        let src = |u: &str| form_action_source(u);
+        assert_eq!(
+            src("https://app.example/cb?x=1").as_deref(),
+            Some("https://app.example")
+        );
+        assert_eq!(
+            src("http://127.0.0.1:8080/cb").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            src("com.example.app:/oauth").as_deref(),
+            Some("com.example.app:")
+        );
+        for bad in [
+            "https://a b/",
+            "https://a;b/",
+            "https:x",
+            "no-scheme",
+            "1x:/y",
+            "https://",
+        ] {
+            assert_eq!(src(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! Server-rendered pages a person reaches from an email: `/account/reset`
-//! and `/account/verify` (and, later, the hosted OpenID Connect login).
+//! Server-rendered pages: the ones a person reaches from an email
+//! (`/account/reset`, `/account/verify`), and the hosted OpenID Connect
+//! sign-in (`oidc`: `/oauth2/authorize`, its login and consent forms,
+//! `/oauth2/logout`, `/account/forgot`).
 //!
 //! The reusable pieces, one job each:
 //! - [`html`]: [`Html`](html::Html), markup that grows only by escaped text
@@ -11,7 +13,8 @@
 //!   ([`issue`](csrf::issue) when serving a form, [`check`](csrf::check)
 //!   when it comes back);
 //! - [`form`]: the urlencoded form body within [`form::LIMIT`], rejected
-//!   with HTML pages (400, 413, 415).
+//!   with HTML pages (400, 413, 415);
+//! - [`sso`]: the single sign-on cookie.
 //!
 //! A page's script and stylesheet are embedded assets served by `web`
 //! (`/assets/account.js`, `/assets/account.css`): no inline code.
@@ -20,6 +23,8 @@ mod account;
 pub mod csrf;
 pub mod form;
 pub mod html;
+mod oidc;
+pub mod sso;
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -37,5 +42,6 @@ pub(crate) fn routes(body_limit: usize) -> Router<AppState> {
             "/account/verify",
             get(account::verify_page).post(account::verify_post),
         )
+        .merge(oidc::routes())
         .layer(DefaultBodyLimit::max(body_limit.min(form::LIMIT)))
 }

@@ -8,6 +8,7 @@
 //! - `admin`: users, roles, sessions, keys and audit (role `admin`);
 //! - `lifecycle`: password change and reset, email verification and change,
 //!   account deletion, and the operator's disable/enable/delete/reset-mail;
+//! - `oidc`: userinfo, the caller's consents, the admin API of OAuth clients;
 //! - `wellknown`: the JWK Set and discovery metadata;
 //! - `health`: liveness, readiness and `/metrics`.
 
@@ -16,6 +17,7 @@ pub(crate) mod admin;
 pub(crate) mod auth;
 pub(crate) mod health;
 pub(crate) mod lifecycle;
+pub(crate) mod oidc;
 pub(crate) mod wellknown;
 
 use crate::error::ApiError;

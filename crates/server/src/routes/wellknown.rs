@@ -41,14 +41,35 @@ fn metadata(s: &AppState) -> ServerMetadata {
     let at = |path: &str| format!("{iss}{path}");
     let list = |items: &[&str]| items.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
     let auth_methods = list(&["client_secret_basic", "client_secret_post", "none"]);
+    let oidc = s.app.oidc.id_tokens_available();
+    let scopes: Vec<String> = tessera_core::oidc::OIDC_SCOPES
+        .iter()
+        .filter(|x| oidc || **x != "openid")
+        .map(|x| (*x).to_owned())
+        .collect();
     ServerMetadata {
+        authorization_endpoint: at("/oauth2/authorize"),
+        userinfo_endpoint: oidc.then(|| at("/oauth2/userinfo")),
+        end_session_endpoint: at("/oauth2/logout"),
+        scopes_supported: scopes,
+        response_modes_supported: list(&["query"]),
+        subject_types_supported: list(&["public"]),
+        id_token_signing_alg_values_supported: oidc
+            .then(|| vec![s.app.oidc.id_token_alg().to_owned()]),
+        code_challenge_methods_supported: list(&["S256"]),
+        authorization_response_iss_parameter_supported: true,
         jwks_uri: at("/.well-known/jwks.json"),
         token_endpoint: at("/oauth2/token"),
         revocation_endpoint: at("/oauth2/revoke"),
         introspection_endpoint: at("/oauth2/introspect"),
         revocation_feed_endpoint: at("/v1/revocations"),
-        grant_types_supported: list(&["password", "refresh_token", "client_credentials"]),
-        response_types_supported: Vec::new(),
+        grant_types_supported: list(&[
+            "authorization_code",
+            "password",
+            "refresh_token",
+            "client_credentials",
+        ]),
+        response_types_supported: list(&["code"]),
         token_endpoint_auth_methods_supported: auth_methods.clone(),
         revocation_endpoint_auth_methods_supported: list(&[
             "client_secret_basic",
@@ -72,6 +93,13 @@ fn metadata(s: &AppState) -> ServerMetadata {
             "scope",
             "client_id",
             "cnf",
+            "auth_time",
+            "nonce",
+            "azp",
+            "amr",
+            "at_hash",
+            "email",
+            "email_verified",
         ]),
         tessera_endpoints: TesseraEndpoints {
             register: at("/v1/auth/register"),

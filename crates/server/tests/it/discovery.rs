@@ -38,16 +38,62 @@ async fn discovery_documents_name_the_issuer_and_jwks() {
         d["tessera_endpoints"]["me"],
         "https://auth.example.test/v1/me"
     );
-    // Only what is true (RFC 8414): no authorization endpoint, so no
-    // response types; no dynamic client registration (RFC 7591), no ID
-    // tokens, no OpenID Connect UserInfo endpoint.
-    assert_eq!(d["response_types_supported"], json!([]));
+    // Only what is true (RFC 8414, OIDC Discovery 1.0): the code flow
+    // with S256 PKCE, `iss` on the response, ID tokens in the signing
+    // algorithm; no dynamic client registration (RFC 7591), no implicit or
+    // hybrid response types, no `plain` PKCE.
+    let base = "https://auth.example.test";
+    assert_eq!(
+        d["authorization_endpoint"],
+        format!("{base}/oauth2/authorize")
+    );
+    assert_eq!(d["userinfo_endpoint"], format!("{base}/oauth2/userinfo"));
+    assert_eq!(d["end_session_endpoint"], format!("{base}/oauth2/logout"));
+    assert_eq!(d["response_types_supported"], json!(["code"]));
+    assert_eq!(d["response_modes_supported"], json!(["query"]));
+    assert_eq!(d["subject_types_supported"], json!(["public"]));
+    assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(d["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(d["id_token_signing_alg_values_supported"], json!(["ES256"]));
+    assert_eq!(
+        d["scopes_supported"],
+        json!(["openid", "profile", "email", "offline_access"])
+    );
+    assert_eq!(
+        d["grant_types_supported"],
+        json!([
+            "authorization_code",
+            "password",
+            "refresh_token",
+            "client_credentials"
+        ])
+    );
+    for claim in [
+        "sub",
+        "auth_time",
+        "nonce",
+        "at_hash",
+        "email",
+        "email_verified",
+        "sid",
+    ] {
+        assert!(
+            d["claims_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(claim)),
+            "{claim}"
+        );
+    }
+    assert!(d["token_endpoint_auth_methods_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("none")));
     for absent in [
         "registration_endpoint",
-        "authorization_endpoint",
-        "userinfo_endpoint",
-        "id_token_signing_alg_values_supported",
-        "subject_types_supported",
+        "request_parameter_supported",
+        "request_uri_parameter_supported",
+        "pushed_authorization_request_endpoint",
     ] {
         assert!(d.get(absent).is_none(), "{absent} is published: {d}");
     }

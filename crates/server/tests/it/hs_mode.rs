@@ -63,6 +63,30 @@ async fn hs256_tokens_verify_with_the_secret_and_nothing_is_published() {
         d.body["access_token_signing_alg_values_supported"],
         json!(["HS256"])
     );
+    // Clients could not verify HS ID tokens: no OpenID Connect here (the
+    // plain code flow stays), and `openid` is refused.
+    for absent in ["userinfo_endpoint", "id_token_signing_alg_values_supported"] {
+        assert!(d.body.get(absent).is_none(), "{absent}: {}", d.text);
+    }
+    assert!(!d.text.contains("\"openid\""), "{}", d.text);
+    let app = &t.server().state().app;
+    let mut spa = tessera_core::oauth::ClientSpec::new("spa");
+    spa.public = true;
+    spa.redirect_uris = vec!["https://app.example/cb".into()];
+    app.clients.register(&spa).await.unwrap();
+    let ch = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let p = [
+        ("response_type", "code"),
+        ("client_id", "spa"),
+        ("scope", "openid"),
+        ("code_challenge", ch),
+        ("code_challenge_method", "S256"),
+    ];
+    let p = tessera_core::oidc::AuthorizeParams::from_lookup(|n| {
+        p.iter().find(|(k, _)| *k == n).map(|(_, v)| *v)
+    });
+    let e = app.oidc.validate_authorize(&p).await.unwrap_err();
+    assert_eq!(e.code(), "invalid_scope");
 
     // Keys come from configuration: rotation is refused, clearly.
     let admin = t.admin("root@x.io").await;

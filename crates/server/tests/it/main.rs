@@ -20,6 +20,8 @@ mod keys;
 mod lifecycle;
 mod limits;
 mod oauth;
+mod oidc;
+mod oidc_pages;
 mod ops;
 mod pages;
 mod proxies;

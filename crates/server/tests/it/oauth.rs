@@ -652,7 +652,11 @@ async fn client_authentication_errors() {
 async fn malformed_token_requests() {
     let t = TestServer::start().await;
     let secret = client(&t, "svc", &["read"], &["client_credentials"]).await;
-    for g in ["authorization_code", "implicit", "PASSWORD", "urn:x"] {
+    // The code grant exists, but not for this client.
+    token_basic(&t, "svc", &secret, &[("grant_type", "authorization_code")])
+        .await
+        .expect_error(400, "unauthorized_client");
+    for g in ["implicit", "PASSWORD", "urn:x"] {
         let r = token_basic(&t, "svc", &secret, &[("grant_type", g)])
             .await
             .expect_error(400, "unsupported_grant_type");
@@ -1296,7 +1300,12 @@ async fn discovery_lists_the_oauth_endpoints_grants_and_auth_methods() {
     );
     assert_eq!(
         d["grant_types_supported"],
-        json!(["password", "refresh_token", "client_credentials"])
+        json!([
+            "authorization_code",
+            "password",
+            "refresh_token",
+            "client_credentials"
+        ])
     );
     assert_eq!(
         d["token_endpoint_auth_methods_supported"],

@@ -9,6 +9,7 @@
 
 pub(crate) mod exec;
 mod lifecycle;
+mod oidc;
 mod roles;
 pub(crate) mod rows;
 
@@ -160,6 +161,15 @@ macro_rules! migrations {
                     "/migrations/",
                     $dir,
                     "/0010_dpop.sql"
+                )),
+            ),
+            (
+                11,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0011_oidc.sql"
                 )),
             ),
         ]

@@ -117,7 +117,7 @@ impl<B: SqlBackend> SessionStore for B {
         let sql = concat!(
             "INSERT INTO sessions (",
             cols!(session),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         );
         let values = args![
             &s.id,
@@ -136,6 +136,8 @@ impl<B: SqlBackend> SessionStore for B {
             &s.client_id,
             &s.rotated_by,
             &s.dpop_jkt,
+            &s.scope,
+            &s.sso_id,
         ];
         let done = self.pool().execute(sql, values).await;
         done.map(|_| ()).map_err(B::error)
@@ -492,13 +494,28 @@ const AUDIT_INSERT: &str = "INSERT INTO audit_log \
 impl<B: SqlBackend> ClientStore for B {
     async fn create_client(&self, c: &Client) -> Result<()> {
         let (scopes, grants) = (list_to(&c.scopes), list_to(&c.grants));
+        let (uris, logout) = (
+            list_to(&c.redirect_uris),
+            list_to(&c.post_logout_redirect_uris),
+        );
         let sql = concat!(
             "INSERT INTO clients (",
             cols!(client),
-            ") VALUES ($1, $2, $3, $4, $5, $6)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         );
-        let dpop = i64::from(c.require_dpop);
-        let values = args![&c.id, &c.secret_hash, &scopes, &grants, c.created_at, dpop];
+        let values = args![
+            &c.id,
+            &c.secret_hash,
+            &scopes,
+            &grants,
+            c.created_at,
+            &uris,
+            &logout,
+            i64::from(c.public),
+            i64::from(c.first_party),
+            &c.id_token_alg,
+            i64::from(c.require_dpop),
+        ];
         let done = self.pool().execute(sql, values).await;
         done.map(|_| ()).map_err(B::error)
     }
@@ -516,6 +533,31 @@ impl<B: SqlBackend> ClientStore for B {
         found
             .and_then(|r| rows::all(r, rows::client))
             .map_err(B::error)
+    }
+
+    async fn update_client(&self, c: &Client) -> Result<bool> {
+        let (scopes, grants) = (list_to(&c.scopes), list_to(&c.grants));
+        let (uris, logout) = (
+            list_to(&c.redirect_uris),
+            list_to(&c.post_logout_redirect_uris),
+        );
+        let sql = "UPDATE clients SET secret_hash = $2, scopes = $3, grants = $4, \
+             redirect_uris = $5, post_logout_redirect_uris = $6, public_client = $7, \
+             first_party = $8, id_token_alg = $9, require_dpop = $10 WHERE id = $1";
+        let values = args![
+            &c.id,
+            &c.secret_hash,
+            &scopes,
+            &grants,
+            &uris,
+            &logout,
+            i64::from(c.public),
+            i64::from(c.first_party),
+            &c.id_token_alg,
+            i64::from(c.require_dpop),
+        ];
+        let done = self.pool().execute(sql, values).await;
+        done.map(|n| n == 1).map_err(B::error)
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool> {

@@ -25,7 +25,7 @@ macro_rules! cols {
     (session) => {
         "id, user_id, created_at, last_used_at, expires_at, idle_expires_at, revoked_at, \
          revoked_reason, user_agent, ip, generation, token_hash, rotated_at, client_id, rotated_by, \
-         dpop_jkt"
+         dpop_jkt, scope, sso_id"
     };
     (key) => {
         "kid, alg, sealed_key, public_jwk, created_at, activates_at, retired_at"
@@ -34,7 +34,8 @@ macro_rules! cols {
         "id, at, event, user_id, session_id, ip, user_agent, detail, count, last_at"
     };
     (client) => {
-        "id, secret_hash, scopes, grants, created_at, require_dpop"
+        "id, secret_hash, scopes, grants, created_at, redirect_uris, post_logout_redirect_uris, \
+         public_client, first_party, id_token_alg, require_dpop"
     };
     (one_time_token) => {
         "token_hash, purpose, user_id, email, created_at, expires_at"
@@ -83,13 +84,15 @@ pub(crate) fn session(row: &impl RowExt) -> Row<Session> {
         client_id: row.opt_text("client_id")?,
         rotated_by: row.opt_bytes("rotated_by")?,
         dpop_jkt: row.opt_text("dpop_jkt")?,
+        scope: row.opt_text("scope")?,
+        sso_id: row.opt_text("sso_id")?,
     })
 }
 
 /// A session and its user (left join: the user may be gone).
 pub(crate) const SESSION_WITH_USER: &str = "SELECT s.id, s.user_id, s.created_at, \
     s.last_used_at, s.expires_at, s.idle_expires_at, s.revoked_at, s.revoked_reason, \
-    s.user_agent, s.ip, s.generation, s.token_hash, s.rotated_at, s.client_id, s.rotated_by, s.dpop_jkt, u.email AS u_email, \
+    s.user_agent, s.ip, s.generation, s.token_hash, s.rotated_at, s.client_id, s.rotated_by, s.dpop_jkt, s.scope, s.sso_id, u.email AS u_email, \
     u.password_hash AS u_password_hash, u.roles AS u_roles, u.created_at AS u_created_at, \
     u.email_verified_at AS u_email_verified_at, u.disabled_at AS u_disabled_at \
     FROM sessions s LEFT JOIN users u ON u.id = s.user_id AND u.deleted_at IS NULL \
@@ -148,7 +151,34 @@ pub(crate) fn client(row: &impl RowExt) -> Row<Client> {
         scopes: list_from(&row.text("scopes")?),
         grants: list_from(&row.text("grants")?),
         created_at: row.int("created_at")?,
+        redirect_uris: list_from(&row.text("redirect_uris")?),
+        post_logout_redirect_uris: list_from(&row.text("post_logout_redirect_uris")?),
+        public: row.int("public_client")? != 0,
+        first_party: row.int("first_party")? != 0,
+        id_token_alg: row.opt_text("id_token_alg")?,
         require_dpop: row.int("require_dpop")? != 0,
+    })
+}
+
+pub(crate) fn auth_code(row: &impl RowExt) -> Row<crate::AuthCode> {
+    Ok(crate::AuthCode {
+        code_hash: row.bytes("code_hash")?,
+        client_id: row.text("client_id")?,
+        user_id: row.text("user_id")?,
+        data: row.text("data")?,
+        created_at: row.int("created_at")?,
+        expires_at: row.int("expires_at")?,
+        used_at: row.opt_int("used_at")?,
+        session_id: row.opt_text("session_id")?,
+    })
+}
+
+pub(crate) fn consent(row: &impl RowExt) -> Row<crate::Consent> {
+    Ok(crate::Consent {
+        user_id: row.text("user_id")?,
+        client_id: row.text("client_id")?,
+        scope: row.text("scope")?,
+        granted_at: row.int("granted_at")?,
     })
 }
 

@@ -97,6 +97,8 @@ fn session(id: &str, user_id: &str) -> Session {
         client_id: None,
         rotated_by: None,
         dpop_jkt: None,
+        scope: Some("openid email".into()),
+        sso_id: Some("sso-1".into()),
     }
 }
 
@@ -417,6 +419,11 @@ async fn clients_and_token_denylist() {
             grants: vec!["client_credentials".into()],
             created_at: 1,
             require_dpop: true,
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            public: false,
+            first_party: true,
+            id_token_alg: Some("ES256".into()),
         };
         s.create_client(&c).await.unwrap();
         assert!(matches!(
@@ -673,4 +680,69 @@ async fn postgres_urls_need_the_postgres_feature() {
     assert!(matches!(err, StoreError::Config(_)), "{err}");
     assert!(err.to_string().contains("`postgres`"), "{err}");
     assert!(!err.is_unavailable());
+}
+
+#[tokio::test]
+async fn client_update_codes_and_consents() {
+    use tessera_store::{AuthCode, Client, CodeUse};
+    for (_dir, s) in backends().await {
+        s.create_user(&user("u1", "a@example.com")).await.unwrap();
+        let mut c = Client {
+            id: "spa".into(),
+            secret_hash: vec![],
+            scopes: vec![],
+            grants: vec!["authorization_code".into()],
+            created_at: 1,
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec!["https://app.example/".into()],
+            public: true,
+            first_party: false,
+            id_token_alg: None,
+            require_dpop: true,
+        };
+        s.create_client(&c).await.unwrap();
+        assert_eq!(s.client("spa").await.unwrap().unwrap(), c);
+        c.first_party = true;
+        c.require_dpop = false;
+        c.redirect_uris.push("http://127.0.0.1/cb".into());
+        assert!(s.update_client(&c).await.unwrap());
+        assert_eq!(s.client("spa").await.unwrap().unwrap(), c);
+        let mut other = c.clone();
+        other.id = "nobody".into();
+        assert!(!s.update_client(&other).await.unwrap());
+
+        let code = AuthCode {
+            code_hash: vec![7; 32],
+            client_id: "spa".into(),
+            user_id: "u1".into(),
+            data: "{}".into(),
+            created_at: 10,
+            expires_at: 70,
+            used_at: None,
+            session_id: None,
+        };
+        s.insert_code(&code).await.unwrap();
+        assert_eq!(s.use_code(&[8; 32], 20).await.unwrap(), CodeUse::Unknown);
+        let CodeUse::Fresh(first) = s.use_code(&[7; 32], 20).await.unwrap() else {
+            panic!("first use must be fresh");
+        };
+        assert_eq!(first.used_at, Some(20));
+        s.set_code_session(&[7; 32], "sid-1").await.unwrap();
+        let CodeUse::Replayed(again) = s.use_code(&[7; 32], 21).await.unwrap() else {
+            panic!("second use must be a replay");
+        };
+        assert_eq!(again.session_id.as_deref(), Some("sid-1"));
+        assert_eq!(s.purge_codes(71).await.unwrap(), 1);
+        assert_eq!(s.use_code(&[7; 32], 80).await.unwrap(), CodeUse::Unknown);
+
+        let scopes = vec!["email".to_owned(), "openid".to_owned()];
+        s.grant_consent("u1", "spa", &scopes, 5).await.unwrap();
+        s.grant_consent("u1", "spa", &scopes, 6).await.unwrap();
+        let got = s.consents("u1").await.unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].scope, "email");
+        assert_eq!(got[0].granted_at, 5);
+        assert_eq!(s.revoke_consent("u1", "spa").await.unwrap(), 2);
+        assert!(s.consents("u1").await.unwrap().is_empty());
+    }
 }

@@ -1,0 +1,60 @@
+//! ID tokens (OIDC Core §2), signed with the server's current signing key.
+
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use tessera_jose::{b64, crypto};
+
+/// The claims of a Tessera ID token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdTokenClaims {
+    /// Issuer.
+    pub iss: String,
+    /// The user id.
+    pub sub: String,
+    /// The client id.
+    pub aud: String,
+    /// Expiry.
+    pub exp: i64,
+    /// Issue time.
+    pub iat: i64,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// The request's `nonce`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// Authorized party: the client id.
+    pub azp: String,
+    /// The SSO session id (for logout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Authentication methods (`pwd`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// Left half of the SHA-256 of the access token, base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
+    /// With the `email` scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// With the `email` scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+}
+
+/// `at_hash` (OIDC Core §3.1.3.6) for the SHA-256 algorithms; `None` for
+/// others (the claim is optional in the code flow).
+pub(crate) fn at_hash(alg: &str, access_token: &str) -> Option<String> {
+    if !alg.ends_with("256") {
+        return None;
+    }
+    let h = crypto::sha256(access_token.as_bytes());
+    Some(b64::encode(&h[..16]))
+}
+
+/// Signs an ID token with the current key.
+pub(crate) fn sign(ctx: &Ctx, claims: &IdTokenClaims, now: i64) -> Result<String> {
+    let keys = ctx.keys.current(now);
+    tessera_jose::encode(keys.signer(), Some("JWT"), claims)
+        .map_err(|e| Error::internal_in("signing an ID token", e))
+}
