@@ -19,7 +19,9 @@ import requests
 
 # authlib.jose is deprecated in favour of joserfc, but CodeIDToken (nonce and
 # at_hash checks) still lives on it.
-warnings.filterwarnings("ignore", category=DeprecationWarning)
+import authlib.deprecate  # noqa: E402 (it installs an "always" filter first)
+
+warnings.filterwarnings("ignore", category=authlib.deprecate.AuthlibDeprecationWarning)
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt

@@ -21,6 +21,8 @@ pub(crate) struct Ctx {
     pub(crate) secret: ServerSecret,
     pub(crate) cfg: AuthConfig,
     pub(crate) keys: Keys,
+    /// The RS256 ring of ID tokens beside a main key of another algorithm.
+    pub(crate) id_keys: Option<Keys>,
     pub(crate) passwords: Passwords,
     pub(crate) validation: Validation,
     /// Access tokens whose signature this process has verified.
@@ -41,6 +43,7 @@ impl Ctx {
     ) -> Result<Self> {
         let now = clock.now();
         let keys = Keys::init(store.clone(), secret.clone(), &cfg, now).await?;
+        let id_keys = Keys::init_id_tokens(store.clone(), secret.clone(), &cfg, now).await?;
         let passwords = Passwords::new(cfg.argon2, cfg.argon2_workers)?;
         let validation = Validation::new(cfg.issuer.clone(), cfg.audience.clone())
             .with_leeway(cfg.leeway.as_secs())
@@ -52,6 +55,7 @@ impl Ctx {
         Ok(Ctx {
             store,
             keys,
+            id_keys,
             passwords,
             verified: Default::default(),
             live: live::LiveSessions::new(cfg.session_cache_ttl),

@@ -148,6 +148,21 @@ pub struct Keys {
     /// HS mode: the keys come from configuration; the store holds none,
     /// and nothing rotates, reloads or is published.
     shared: bool,
+    /// The RS256 ring of ID tokens beside the main key (kids `oidc-…`),
+    /// rather than the main ring.
+    id_ring: bool,
+}
+
+/// The kid prefix of the ID-token ring's keys (OIDC requires RS256; this
+/// ring keeps an RS256 key beside a main key of another algorithm).
+pub const ID_KID_PREFIX: &str = "oidc-";
+
+fn lease_name(id_ring: bool) -> &'static str {
+    if id_ring {
+        "id-token-keys"
+    } else {
+        KEY_LEASE
+    }
 }
 
 /// Lease held by the instance that creates the first key or rotates on schedule.
@@ -182,8 +197,13 @@ async fn create_key(
     alg: Algorithm,
     now: i64,
     lead: i64,
+    id_ring: bool,
 ) -> Result<(String, i64)> {
-    let key = generate(alg).await?;
+    let mut key = generate(alg).await?;
+    if id_ring {
+        let kid = format!("{ID_KID_PREFIX}{}", key.kid());
+        key = key.with_kid(kid);
+    }
     let jwk = key.to_private_jwk().map_err(Error::internal)?;
     let sealed = crypto::seal(
         secret.seal_key(),
@@ -223,20 +243,48 @@ impl Keys {
         if cfg.signing_alg.family() == tessera_jose::Family::Hmac {
             return shared::init(store, secret, cfg, now);
         }
+        Self::init_ring(store, secret, cfg, now, cfg.signing_alg, false).await
+    }
+
+    /// The RS256 ring of ID tokens, when the main key is of another
+    /// asymmetric algorithm (`None` in HS mode and when the main key is
+    /// RS256 already). Rotated like the main ring, by [`Keys::maintain`].
+    pub async fn init_id_tokens(
+        store: Arc<dyn Store>,
+        secret: ServerSecret,
+        cfg: &AuthConfig,
+        now: i64,
+    ) -> Result<Option<Self>> {
+        let alg = cfg.signing_alg;
+        if alg.family() == tessera_jose::Family::Hmac || alg == Algorithm::RS256 {
+            return Ok(None);
+        }
+        let ring = Self::init_ring(store, secret, cfg, now, Algorithm::RS256, true).await?;
+        Ok(Some(ring))
+    }
+
+    async fn init_ring(
+        store: Arc<dyn Store>,
+        secret: ServerSecret,
+        cfg: &AuthConfig,
+        now: i64,
+        alg: Algorithm,
+        id_ring: bool,
+    ) -> Result<Self> {
         let instance = instance_id()?;
-        let mut loaded = Self::load(&*store, &secret).await?;
+        let mut loaded = Self::load(&*store, &secret, id_ring).await?;
         // First start: one instance (the lease holder) creates the key, which
         // signs at once (no cache can hold an older JWKS); others wait for it.
         let mut waited = 0;
         while loaded.is_empty() {
             if store
-                .try_lease(KEY_LEASE, &instance, now, KEY_LEASE_TTL)
+                .try_lease(lease_name(id_ring), &instance, now, KEY_LEASE_TTL)
                 .await?
             {
-                loaded = Self::load(&*store, &secret).await?;
+                loaded = Self::load(&*store, &secret, id_ring).await?;
                 if loaded.is_empty() {
-                    create_key(&*store, &secret, cfg.signing_alg, now, 0).await?;
-                    loaded = Self::load(&*store, &secret).await?;
+                    create_key(&*store, &secret, alg, now, 0, id_ring).await?;
+                    loaded = Self::load(&*store, &secret, id_ring).await?;
                 }
                 break;
             }
@@ -247,13 +295,13 @@ impl Keys {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             waited += 1;
-            loaded = Self::load(&*store, &secret).await?;
+            loaded = Self::load(&*store, &secret, id_ring).await?;
         }
         Ok(Keys {
             state: RwLock::new(Arc::new(build(loaded, now)?)),
             store,
             secret,
-            alg: cfg.signing_alg,
+            alg,
             rotation_interval: secs(cfg.key_rotation_interval),
             publish_lead: secs(cfg.key_publish_lead),
             retention: secs(cfg.access_token_ttl).saturating_add(secs(cfg.leeway)),
@@ -261,12 +309,20 @@ impl Keys {
             instance,
             last_kid_reload: std::sync::atomic::AtomicI64::new(i64::MIN),
             shared: false,
+            id_ring,
         })
     }
 
-    async fn load(store: &dyn Store, secret: &ServerSecret) -> Result<Vec<Arc<Loaded>>> {
+    async fn load(
+        store: &dyn Store,
+        secret: &ServerSecret,
+        id_ring: bool,
+    ) -> Result<Vec<Arc<Loaded>>> {
         let mut out = Vec::new();
         for record in store.keys().await? {
+            if record.kid.starts_with(ID_KID_PREFIX) != id_ring {
+                continue;
+            }
             let alg: Algorithm = record.alg.parse().map_err(|_| {
                 Error::internal_msg(format!("key {}: unknown algorithm", record.kid))
             })?;
@@ -323,8 +379,15 @@ impl Keys {
     /// Call with `update` held.
     async fn add_key(&self, now: i64, lead: i64) -> Result<KeyInfo> {
         let previous = self.current(now);
-        let (kid, activates_at) =
-            create_key(&*self.store, &self.secret, self.alg, now, lead).await?;
+        let (kid, activates_at) = create_key(
+            &*self.store,
+            &self.secret,
+            self.alg,
+            now,
+            lead,
+            self.id_ring,
+        )
+        .await?;
         for info in previous.infos() {
             if info.retired_at.is_none() {
                 self.store.retire_key(&info.kid, activates_at).await?;
@@ -440,7 +503,7 @@ impl Keys {
         if self.shared {
             return Ok(());
         }
-        let loaded = Self::load(&*self.store, &self.secret).await?;
+        let loaded = Self::load(&*self.store, &self.secret, self.id_ring).await?;
         if loaded.is_empty() {
             return Err(Error::internal_msg("no signing keys in the store"));
         }
@@ -479,7 +542,7 @@ impl Keys {
         if due(newest)
             && self
                 .store
-                .try_lease(KEY_LEASE, &self.instance, now, KEY_LEASE_TTL)
+                .try_lease(lease_name(self.id_ring), &self.instance, now, KEY_LEASE_TTL)
                 .await?
         {
             self.reload_locked(now).await?;

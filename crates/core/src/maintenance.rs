@@ -41,6 +41,14 @@ impl Maintenance {
             )
             .await;
         }
+        if let Some(id) = &c.id_keys {
+            if let Some(info) = id.maintain(now).await? {
+                let detail = Some(info.kid);
+                let who = ClientInfo::default();
+                c.audit(AuditEvent::KeyRotated, None, None, &who, detail)
+                    .await;
+            }
+        }
         // Keep expired sessions a day for the session list and audits.
         c.store.purge_sessions(now.saturating_sub(86_400)).await?;
         // A revoked token still verifies until `exp` plus the leeway: keep
@@ -66,7 +74,12 @@ impl Maintenance {
     /// instance or the CLI stops being trusted here. Returns whether this
     /// instance dropped a key.
     pub async fn watch_keys(&self) -> Result<bool> {
-        self.ctx.keys.drop_revoked(self.ctx.now()).await
+        let now = self.ctx.now();
+        let id = match &self.ctx.id_keys {
+            Some(id) => id.drop_revoked(now).await?,
+            None => false,
+        };
+        Ok(self.ctx.keys.drop_revoked(now).await? || id)
     }
 
     /// Answers when the database answers.

@@ -127,9 +127,28 @@ impl Tokens {
         Tokens { ctx }
     }
 
-    /// The published JWKS (every verification key), serialised.
+    /// The published JWKS (every verification key, with the ID-token
+    /// ring's RS256 keys), serialised.
     pub fn jwks_json(&self) -> Arc<str> {
-        self.ctx.keys.current(self.ctx.now()).jwks_json().clone()
+        let now = self.ctx.now();
+        let main = self.ctx.keys.current(now).jwks_json().clone();
+        let Some(id) = &self.ctx.id_keys else {
+            return main;
+        };
+        let id = id.current(now).jwks_json().clone();
+        let keys = |json: &str| {
+            serde_json::from_str::<serde_json::Value>(json)
+                .ok()
+                .and_then(|mut v| v.get_mut("keys").map(serde_json::Value::take))
+                .and_then(|k| match k {
+                    serde_json::Value::Array(a) => Some(a),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        };
+        let mut all = keys(&main);
+        all.extend(keys(&id));
+        serde_json::json!({ "keys": all }).to_string().into()
     }
 
     /// The published keys, for operators.
@@ -158,7 +177,12 @@ impl Tokens {
     /// not depend on signing keys, so their holders simply get access
     /// tokens from the new key. Returns the revoked key and the signing one.
     pub async fn revoke_key(&self, kid: &str, ctx: &ClientInfo) -> Result<(KeyInfo, KeyInfo)> {
-        let (revoked, signing) = self.ctx.keys.revoke(kid, self.ctx.now()).await?;
+        let now = self.ctx.now();
+        let ring = match &self.ctx.id_keys {
+            Some(id) if kid.starts_with(crate::keys::ID_KID_PREFIX) => id,
+            _ => &self.ctx.keys,
+        };
+        let (revoked, signing) = ring.revoke(kid, now).await?;
         // Wakes the feed's long polls: followers drop the key at once.
         self.ctx.signal_revoked();
         self.ctx
@@ -176,6 +200,11 @@ impl Tokens {
     /// Admin: rotates the signing key.
     pub async fn rotate_keys(&self, immediate: bool, ctx: &ClientInfo) -> Result<KeyInfo> {
         let info = self.ctx.keys.rotate(self.ctx.now(), immediate).await?;
+        // The ID-token ring turns over with it (a suspected compromise
+        // rarely spares one key).
+        if let Some(id) = &self.ctx.id_keys {
+            id.rotate(self.ctx.now(), immediate).await?;
+        }
         self.ctx
             .audit(
                 AuditEvent::KeyRotated,

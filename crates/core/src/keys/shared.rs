@@ -99,6 +99,7 @@ pub(super) fn init(
         instance: instance_id()?,
         last_kid_reload: std::sync::atomic::AtomicI64::new(i64::MIN),
         shared: true,
+        id_ring: false,
     })
 }
 

@@ -240,10 +240,16 @@ impl Clients {
     fn build(&self, spec: &ClientSpec, old: Option<&Client>) -> Result<Client> {
         spec.check()?;
         let server_alg = self.ctx.cfg.signing_alg.as_str();
-        if let Some(alg) = spec.id_token_alg.as_deref().filter(|a| *a != server_alg) {
+        let rs256 = self.ctx.id_keys.is_some() || server_alg == "RS256";
+        if let Some(alg) = spec
+            .id_token_alg
+            .as_deref()
+            .filter(|a| *a != server_alg && !(rs256 && *a == "RS256"))
+        {
+            let also = if rs256 { " or RS256" } else { "" };
             return Err(bad(
                 "id_token_signed_response_alg",
-                &format!("this server signs ID tokens with {server_alg}, not {alg}"),
+                &format!("this server signs ID tokens with {server_alg}{also}, not {alg}"),
             ));
         }
         let secret_hash = match (&spec.secret, spec.public, old) {

@@ -170,6 +170,12 @@ impl Oidc {
             .await?;
         c.store.set_code_session(&hash, &pair.session_id).await?;
         let scopes: Vec<&str> = data.scope.split(' ').collect();
+        let id_alg = super::id_token::ring(c, client.id_token_alg.as_deref())
+            .current(now)
+            .signer()
+            .algorithm()
+            .as_str()
+            .to_owned();
         let id_token = if scopes.contains(&"openid") {
             let email = scopes.contains(&"email");
             let claims = IdTokenClaims {
@@ -183,11 +189,11 @@ impl Oidc {
                 azp: client.id.clone(),
                 sid: Some(data.sid.clone()),
                 amr: data.amr.clone(),
-                at_hash: at_hash(c.cfg.signing_alg.as_str(), &pair.access_token),
+                at_hash: at_hash(&id_alg, &pair.access_token),
                 email: email.then(|| user.email.clone()),
                 email_verified: email.then(|| user.email_verified()),
             };
-            Some(sign(c, &claims, now)?)
+            Some(sign(c, client.id_token_alg.as_deref(), &claims, now)?)
         } else {
             None
         };

@@ -51,10 +51,18 @@ pub struct EndSession {
 
 impl Oidc {
     fn hint_claims(&self, hint: &str) -> Option<IdTokenClaims> {
-        let keys = self.ctx.keys.current(self.ctx.now());
+        let now = self.ctx.now();
         let v = &self.ctx.validation;
-        let t = UnverifiedToken::parse(hint, &v.limits)
-            .and_then(|t| t.verify_with(keys.keyset()))
+        let main = self.ctx.keys.current(now);
+        let id = self.ctx.id_keys.as_ref().map(|k| k.current(now));
+        let verify = |keys: &tessera_jose::KeySet| {
+            UnverifiedToken::parse(hint, &v.limits).and_then(|t| t.verify_with(keys))
+        };
+        let t = verify(main.keyset())
+            .or_else(|e| match &id {
+                Some(id) => verify(id.keyset()),
+                None => Err(e),
+            })
             .ok()?;
         let claims: IdTokenClaims = serde_json::from_slice(t.payload()).ok()?;
         (claims.iss == self.ctx.cfg.issuer).then_some(claims)

@@ -52,9 +52,32 @@ pub(crate) fn at_hash(alg: &str, access_token: &str) -> Option<String> {
     Some(b64::encode(&h[..16]))
 }
 
-/// Signs an ID token with the current key.
-pub(crate) fn sign(ctx: &Ctx, claims: &IdTokenClaims, now: i64) -> Result<String> {
-    let keys = ctx.keys.current(now);
+/// The key ring that signs ID tokens in `alg` (`None`: the main key's).
+pub(crate) fn ring<'a>(ctx: &'a Ctx, alg: Option<&str>) -> &'a crate::keys::Keys {
+    match (&ctx.id_keys, alg) {
+        (Some(id), Some("RS256")) => id,
+        _ => &ctx.keys,
+    }
+}
+
+/// The algorithms ID tokens can be signed with: the main key's, and RS256.
+pub(crate) fn algs(ctx: &Ctx) -> Vec<&'static str> {
+    let main = ctx.cfg.signing_alg.as_str();
+    let mut out = vec![main];
+    if ctx.id_keys.is_some() {
+        out.push("RS256");
+    }
+    out
+}
+
+/// Signs an ID token with the current key of the client's algorithm.
+pub(crate) fn sign(
+    ctx: &Ctx,
+    alg: Option<&str>,
+    claims: &IdTokenClaims,
+    now: i64,
+) -> Result<String> {
+    let keys = ring(ctx, alg).current(now);
     tessera_jose::encode(keys.signer(), Some("JWT"), claims)
         .map_err(|e| Error::internal_in("signing an ID token", e))
 }

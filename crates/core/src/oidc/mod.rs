@@ -39,8 +39,11 @@
 //! - SSO cookie: `<session id>.<256-bit secret>`; only the SHA-256 of the
 //!   secret is stored, in the `sessions` table (so SSO sessions are listed by
 //!   `GET /v1/sessions`, end with logout, and appear in the revocation feed).
-//! - ID tokens are signed with the server's signing key (its algorithm is
-//!   the one `id_token_signing_alg_values_supported` lists). In HS mode
+//! - ID tokens are signed with the server's signing key, or, for a client
+//!   registered with `id_token_signed_response_alg = RS256`, with the RS256
+//!   key kept beside a main key of another algorithm (OIDC requires every
+//!   OP to support RS256): its own ring (kids `oidc-…`), published in the
+//!   JWKS, rotated and revocable like the main key. In HS mode
 //!   (shared secrets) ID tokens cannot be verified by clients, so the
 //!   `openid` scope is refused there; the plain OAuth code flow still works.
 
@@ -111,9 +114,21 @@ impl Oidc {
         self.ctx.cfg.signing_alg.family() != tessera_jose::Family::Hmac
     }
 
-    /// The algorithm of ID tokens (the server's signing algorithm).
+    /// The algorithm of ID tokens by default (the server's signing
+    /// algorithm).
     pub fn id_token_alg(&self) -> &'static str {
         self.ctx.cfg.signing_alg.as_str()
+    }
+
+    /// Every ID token algorithm a client may register: the server's
+    /// signing algorithm and RS256 (an RS256 key is kept beside a main key
+    /// of another algorithm); none in HS mode.
+    pub fn id_token_algs(&self) -> Vec<&'static str> {
+        if self.id_tokens_available() {
+            id_token::algs(&self.ctx)
+        } else {
+            Vec::new()
+        }
     }
 
     /// Validates an authorization request (see [`AuthorizeError`] for

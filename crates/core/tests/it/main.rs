@@ -175,7 +175,8 @@ impl Env {
             .collect()
     }
 
-    /// The `kid`s in the published JWKS.
+    /// The `kid`s of the main ring in the published JWKS (without the
+    /// RS256 ID-token ring's `oidc-…` keys).
     pub(crate) fn jwks_kids(&self) -> Vec<String> {
         let jwks: serde_json::Value = serde_json::from_str(&self.auth.tokens.jwks_json()).unwrap();
         let mut kids: Vec<String> = jwks["keys"]
@@ -183,6 +184,7 @@ impl Env {
             .unwrap()
             .iter()
             .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .filter(|k| !k.starts_with("oidc-"))
             .collect();
         kids.sort();
         kids
@@ -234,4 +236,11 @@ pub(crate) fn forge(real: &str, generation: i64) -> String {
     out.extend_from_slice(&generation.to_be_bytes());
     out.extend_from_slice(&crypto::random_bytes(32).unwrap());
     encode_raw(&out)
+}
+
+/// The stored keys of the main ring (not the RS256 ID-token ring's).
+pub(crate) async fn main_keys(store: &dyn Store) -> Vec<tessera_store::KeyRecord> {
+    let mut keys = store.keys().await.unwrap();
+    keys.retain(|k| !k.kid.starts_with("oidc-"));
+    keys
 }

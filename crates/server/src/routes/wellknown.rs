@@ -54,8 +54,14 @@ fn metadata(s: &AppState) -> ServerMetadata {
         scopes_supported: scopes,
         response_modes_supported: list(&["query"]),
         subject_types_supported: list(&["public"]),
-        id_token_signing_alg_values_supported: oidc
-            .then(|| vec![s.app.oidc.id_token_alg().to_owned()]),
+        id_token_signing_alg_values_supported: oidc.then(|| {
+            s.app
+                .oidc
+                .id_token_algs()
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        }),
         code_challenge_methods_supported: list(&["S256"]),
         authorization_response_iss_parameter_supported: true,
         jwks_uri: at("/.well-known/jwks.json"),

@@ -54,7 +54,11 @@ async fn discovery_documents_name_the_issuer_and_jwks() {
     assert_eq!(d["subject_types_supported"], json!(["public"]));
     assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
-    assert_eq!(d["id_token_signing_alg_values_supported"], json!(["ES256"]));
+    // ES256 (the main key) and RS256 (the key every OP must support).
+    assert_eq!(
+        d["id_token_signing_alg_values_supported"],
+        json!(["ES256", "RS256"])
+    );
     assert_eq!(
         d["scopes_supported"],
         json!(["openid", "profile", "email", "offline_access"])
@@ -140,7 +144,12 @@ async fn jwks_publishes_public_signing_keys_with_a_cache_lifetime() {
         "max-age is the publish lead"
     );
     let keys = r.body["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1, "{}", r.text);
+    // The main key, and the RS256 key of ID tokens beside it.
+    assert_eq!(keys.len(), 2, "{}", r.text);
+    let id = keys[1].as_object().unwrap();
+    assert_eq!((&id["kty"], &id["alg"]), (&json!("RSA"), &json!("RS256")));
+    assert!(id["kid"].as_str().unwrap().starts_with("oidc-"));
+    assert!(!id.contains_key("d") && !id.contains_key("p"));
     let k = keys[0].as_object().unwrap();
     assert_eq!(k["kty"], "EC");
     assert_eq!(k["crv"], "P-256");

@@ -189,12 +189,14 @@ async fn the_code_flow_returns_state_iss_and_a_verifiable_id_token() {
         .await
         .expect(200);
     assert!(list.text.contains(sid), "{}", list.text);
-    // A verifier's view of the algorithm: the one discovery announces.
+    // By default the main key signs (ES256), one discovery announces.
     let d = t.get("/.well-known/openid-configuration").await.body;
-    assert_eq!(
-        d["id_token_signing_alg_values_supported"],
-        json!([crate::support::parts(id_token).header_json["alg"]])
-    );
+    let alg = crate::support::parts(id_token).header_json["alg"].clone();
+    assert_eq!(alg, "ES256");
+    assert!(d["id_token_signing_alg_values_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&alg));
 
     // The access token carries the scope and the client; userinfo answers.
     assert_eq!(claims(access)["client_id"], "spa");
@@ -824,4 +826,80 @@ async fn admins_register_list_update_and_delete_clients() {
     t.delete_auth("/v1/admin/clients/spa2", &admin.tokens.access)
         .await
         .expect(404);
+}
+
+#[tokio::test]
+async fn an_rs256_client_gets_id_tokens_from_the_rs256_key_beside_the_main_key() {
+    let t = TestServer::start().await;
+    let app = &t.server().state().app;
+    let mut c = ClientSpec::new("legacy");
+    c.secret = Some(WEB_SECRET.into());
+    c.redirect_uris = vec![WEB_CB.into()];
+    c.first_party = true;
+    c.id_token_alg = Some("RS256".into());
+    app.clients.register(&c).await.unwrap();
+    let mut bad = ClientSpec::new("odd");
+    bad.secret = Some(WEB_SECRET.into());
+    bad.redirect_uris = vec![WEB_CB.into()];
+    bad.id_token_alg = Some("PS384".into());
+    assert!(app.clients.register(&bad).await.is_err());
+    let u = t.user("ada@x.io").await;
+    let p = [
+        ("response_type", "code"),
+        ("client_id", "legacy"),
+        ("scope", "openid"),
+        ("nonce", "n"),
+    ];
+    let req = validate(&t, &p).await.unwrap();
+    let code = qget(&code_url(&t, &u.id, &req).await, "code").unwrap();
+    let r = send(
+        t.req(Method::POST, "/oauth2/token")
+            .basic_auth("legacy", Some(WEB_SECRET))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+            ]),
+    )
+    .await
+    .expect(200);
+    let id_token = r.str("id_token");
+    let header = crate::support::parts(id_token).header_json;
+    assert_eq!(header["alg"], "RS256");
+    assert!(header["kid"].as_str().unwrap().starts_with("oidc-"));
+    let keys = KeySet::from_jwks(&t.jwks().await);
+    let iss = t.get("/.well-known/openid-configuration").await.body["issuer"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let v = Validation::new(iss, "legacy").with_typ(Some("JWT"));
+    let c = tessera_jose::decode::<Value>(id_token, &keys, &v, &*t.clock)
+        .unwrap()
+        .claims;
+    let access = r.str("access_token");
+    assert_eq!(
+        c["at_hash"],
+        b64::encode(&crypto::sha256(access.as_bytes())[..16]).as_str()
+    );
+    // The access token is still signed by the main key; an ID token is
+    // never an access token.
+    assert_eq!(crate::support::parts(access).header_json["alg"], "ES256");
+    t.me(id_token).await.expect(401);
+    // The RS256 key turns over with an admin rotation, and can be revoked.
+    let admin = t.admin("root@x.io").await;
+    let old_kid = header["kid"].as_str().unwrap().to_owned();
+    send(
+        t.req(Method::POST, "/v1/admin/keys/rotate?immediate=true")
+            .bearer_auth(&admin.tokens.access),
+    )
+    .await
+    .expect(201);
+    send(
+        t.req(Method::POST, &format!("/v1/admin/keys/{old_kid}/revoke"))
+            .bearer_auth(&admin.tokens.access),
+    )
+    .await
+    .expect(200);
+    let jwks = t.get("/.well-known/jwks.json").await.text;
+    assert!(!jwks.contains(&old_kid), "{jwks}");
+    assert!(jwks.contains("\"oidc-"), "a new RS256 key: {jwks}");
 }
