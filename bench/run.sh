@@ -12,6 +12,14 @@
 #                       top of what `me` does; proofs made ahead (bench/dpop_proofs.py, pip
 #                       cryptography + PyJWT), BENCH_DPOP_PROOFS of them (default 400000)
 #   client_credentials  POST /oauth2/token grant_type=client_credentials
+#   code_exchange       POST /oauth2/token grant_type=authorization_code (OpenID Connect): a
+#                       confidential first-party client (client_secret_basic) redeems a code
+#                       with its PKCE verifier and gets an access token, an ID token and a
+#                       refresh token (a new session). Codes are single-use and live 60 s, so
+#                       they are made right before the run (bench/oidc_codes.py: one sign-in
+#                       through the hosted page, then BENCH_CODES (default 40000) authorization
+#                       requests with the SSO cookie); BENCH_DURATION defaults to 10 here.
+#                       Running out of codes counts as errors: raise BENCH_CODES.
 #   jwks                GET /.well-known/jwks.json
 #   latency             refresh paced at BENCH_LOAD (default 50%) of a fresh peak run
 #   rss                 idle RSS, then RSS with 100k live sessions (+ a refresh run over them)
@@ -299,6 +307,21 @@ sc_client_credentials() {
     stop_server
 }
 
+sc_code_exchange() {
+    local dur=${BENCH_DURATION:-10} redirect=http://127.0.0.1:9/cb
+    start_tessera
+    echo "$CLIENT_SECRET" | "$BIN" clients create --id bench-web --secret-stdin --first-party \
+        --redirect-uri "$redirect" --grant authorization_code --grant refresh_token \
+        --config "$CFG" >/dev/null
+    python3 "$HERE/setup.py" users "$(TURL)" 1 "$PASSWORD" "$WORK/emails.txt"
+    python3 "$HERE/oidc_codes.py" "$(TURL)" bench-web "$redirect" "$(head -n1 "$WORK/emails.txt")" \
+        "$PASSWORD" "${BENCH_CODES:-40000}" "$WORK/codes.txt"
+    BENCH_TOKENS=$WORK/codes.txt BENCH_REDIRECT_URI=http%3A%2F%2F127.0.0.1%3A9%2Fcb \
+        BENCH_AUTH="Basic $(printf 'bench-web:%s' "$CLIENT_SECRET" | base64 -w0)" \
+        run_wrk code_exchange tessera "$DB" "$(TURL)" code_exchange.lua "$CONNS" "$dur"
+    stop_server
+}
+
 sc_me() {
     start_tessera
     setup_sessions "$SESSIONS"
@@ -550,14 +573,14 @@ tessera_suite() {
 }
 
 main() {
-    [[ $# -ge 1 ]] || { sed -n '2,40p' "$0"; exit 2; }
+    [[ $# -ge 1 ]] || { sed -n '2,48p' "$0"; exit 2; }
     ensure_tools
     machine "$@"
     DB=${BENCH_DB:-sqlite}
     local sc
     for sc in "$@"; do
         case $sc in
-            login | refresh | me | me_dpop | client_credentials | jwks | latency | rss | soak)
+            login | refresh | me | me_dpop | client_credentials | code_exchange | jwks | latency | rss | soak)
                 ensure_tessera; "sc_$sc" ;;
             argon2) sc_argon2 ;;
             peer_jwks | peer_client_credentials | peer_refresh)
