@@ -131,6 +131,8 @@ async fn create(config: &ConfigArgs, spec: &ClientSpec, json: bool) -> anyhow::R
         "first_party": c.first_party, "redirect_uris": c.redirect_uris,
         "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "require_dpop": c.require_dpop,
+        "id_token_encrypted_response_alg": c.id_token_enc_alg,
+        "id_token_encrypted_response_enc": c.id_token_enc_enc,
     });
     print(json, &v, || {
         let dpop = if c.require_dpop {
