@@ -194,7 +194,7 @@ impl Oidc {
                 email_verified: email.then(|| user.email_verified()),
             };
             let jws = sign(c, client.id_token_alg.as_deref(), &claims, now)?;
-            Some(super::id_token::encrypt_for(&client, jws)?)
+            Some(super::id_token::encrypt_for(client, jws)?)
         } else {
             None
         };

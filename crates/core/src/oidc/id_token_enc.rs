@@ -84,7 +84,7 @@ pub(crate) fn key_for(alg: KeyAlgorithm, jwks: &str) -> Result<EncryptionKey, Re
     let mut usable = set.keys.iter().filter(|k| {
         matches!(k.key_use.as_deref(), None | Some("enc"))
             && kty_fits(k.kty.as_str())
-            && k.alg.as_deref().map_or(true, |a| a == alg.as_str())
+            && k.alg.as_deref().is_none_or(|a| a == alg.as_str())
     });
     let jwk = match (usable.next(), usable.next()) {
         (Some(k), None) => k,
