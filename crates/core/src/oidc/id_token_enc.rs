@@ -116,3 +116,58 @@ pub(crate) fn for_client(
     let key = key_for(alg, client.jwks.as_deref().unwrap_or(""))?;
     Ok(Some((key, enc)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_jose::jwe::DecryptionKey;
+
+    fn jwks_of(keys: &[String]) -> String {
+        format!(r#"{{"keys":[{}]}}"#, keys.join(","))
+    }
+
+    fn public(key: &DecryptionKey) -> String {
+        key.encryption_key().to_jwk().unwrap().to_json()
+    }
+
+    #[test]
+    fn only_asymmetric_algs_and_known_encs() {
+        assert_eq!(parse_alg("RSA-OAEP-256").unwrap(), KeyAlgorithm::RsaOaep256);
+        for a in ["A128KW", "A256KW", "dir"] {
+            let (field, m) = parse_alg(a).unwrap_err();
+            assert_eq!(field, ALG_FIELD);
+            assert!(m.contains("shared key"), "{m}");
+        }
+        assert!(parse_alg("RSA1_5").is_err());
+        assert_eq!(parse_enc(None).unwrap(), ContentAlgorithm::A128CbcHs256);
+        assert_eq!(
+            parse_enc(Some("A256GCM")).unwrap(),
+            ContentAlgorithm::A256Gcm
+        );
+        assert!(parse_enc(Some("A192GCM")).is_err());
+    }
+
+    #[test]
+    fn the_jwks_needs_exactly_one_fitting_public_key() {
+        let ec = DecryptionKey::generate_ecdh(KeyAlgorithm::EcdhEs, "P-256").unwrap();
+        let ec2 = DecryptionKey::generate_ecdh(KeyAlgorithm::EcdhEs, "P-256").unwrap();
+        let one = jwks_of(&[public(&ec)]);
+        assert!(key_for(KeyAlgorithm::EcdhEs, &one).is_ok());
+        // No RSA key for RSA-OAEP-256.
+        assert!(key_for(KeyAlgorithm::RsaOaep256, &one).is_err());
+        // Two fitting keys are ambiguous.
+        let two = jwks_of(&[public(&ec), public(&ec2)]);
+        assert!(key_for(KeyAlgorithm::EcdhEs, &two).is_err());
+        // A signing key does not count.
+        let mut sig: serde_json::Value = serde_json::from_str(&public(&ec2)).unwrap();
+        sig["use"] = "sig".into();
+        let sig = sig.to_string();
+        assert!(key_for(KeyAlgorithm::EcdhEs, &jwks_of(&[public(&ec), sig])).is_ok());
+        // Private members are refused outright.
+        let private = jwks_of(&[ec.to_private_jwk().unwrap().to_json()]);
+        let (field, m) = key_for(KeyAlgorithm::EcdhEs, &private).unwrap_err();
+        assert_eq!(field, "jwks");
+        assert!(m.contains("private"), "{m}");
+        assert!(key_for(KeyAlgorithm::EcdhEs, "[]").is_err());
+    }
+}
