@@ -63,6 +63,15 @@ pub struct ServerMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// Key management algorithms for encrypted ID tokens (OIDC Registration
+    /// §2; asymmetric only). Absent in HS mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub id_token_encryption_alg_values_supported: Option<Vec<String>>,
+    /// Content encryption algorithms for encrypted ID tokens. Absent in HS mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub id_token_encryption_enc_values_supported: Option<Vec<String>>,
     /// `["S256"]` (RFC 7636; `plain` is refused).
     pub code_challenge_methods_supported: Vec<String>,
     /// RFC 9207: the authorization response carries `iss`.

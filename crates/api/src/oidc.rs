@@ -49,6 +49,21 @@ pub struct ClientRegistration {
     /// (RFC 9449 §5.2 client metadata; `tessera clients create --require-dpop`).
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// Encrypt ID tokens to the client (OIDC Registration §2):
+    /// RSA-OAEP-256, ECDH-ES, ECDH-ES+A128KW or ECDH-ES+A256KW; needs `jwks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 32)]
+    pub id_token_encrypted_response_alg: Option<String>,
+    /// A128GCM, A256GCM, A128CBC-HS256 (the default) or A256CBC-HS512.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 32)]
+    pub id_token_encrypted_response_enc: Option<String>,
+    /// The client's public keys (a JWK Set, no private members): exactly
+    /// one must serve `id_token_encrypted_response_alg` (`use` absent or
+    /// `enc`). `jwks_uri` is not supported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Object)]
+    pub jwks: Option<serde_json::Value>,
 }
 
 impl std::fmt::Debug for ClientRegistration {
@@ -89,6 +104,18 @@ pub struct ClientView {
     #[serde(default)]
     #[schema(required = true)]
     pub dpop_bound_access_tokens: bool,
+    /// `id_token_encrypted_response_alg`, if ID tokens are encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub id_token_encrypted_response_alg: Option<String>,
+    /// `id_token_encrypted_response_enc`, if ID tokens are encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub id_token_encrypted_response_enc: Option<String>,
+    /// The client's registered public keys (a JWK Set), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Object)]
+    pub jwks: Option<serde_json::Value>,
     /// Registration time (Unix seconds).
     pub created_at: i64,
 }

@@ -211,6 +211,12 @@ pub struct Client {
     pub first_party: bool,
     /// The JWS algorithm of its ID tokens (`None`: RS256).
     pub id_token_alg: Option<String>,
+    /// `id_token_encrypted_response_alg` (`None`: ID tokens are not encrypted).
+    pub id_token_enc_alg: Option<String>,
+    /// `id_token_encrypted_response_enc`.
+    pub id_token_enc_enc: Option<String>,
+    /// The client's public keys (a JWKS, JSON text).
+    pub jwks: Option<String>,
 }
 
 impl fmt::Debug for Client {

@@ -47,6 +47,16 @@ pub enum ClientsCmd {
         /// Token requests must carry a DPoP proof (RFC 9449): tokens are always key-bound.
         #[arg(long)]
         require_dpop: bool,
+        /// Encrypt ID tokens to the client (OIDC Registration §2): RSA-OAEP-256,
+        /// ECDH-ES, ECDH-ES+A128KW or ECDH-ES+A256KW; needs --jwks-file.
+        #[arg(long)]
+        id_token_encrypted_response_alg: Option<String>,
+        /// The content encryption of ID tokens (default A128CBC-HS256).
+        #[arg(long)]
+        id_token_encrypted_response_enc: Option<String>,
+        /// The client's public keys, a JWK Set file (`jwks`; no private members).
+        #[arg(long)]
+        jwks_file: Option<std::path::PathBuf>,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -78,6 +88,9 @@ pub async fn run(cmd: ClientsCmd, json: bool) -> anyhow::Result<()> {
             scopes,
             grants,
             require_dpop,
+            id_token_encrypted_response_alg,
+            id_token_encrypted_response_enc,
+            jwks_file,
             config,
         } => {
             let mut spec = ClientSpec::new(id);
@@ -94,6 +107,15 @@ pub async fn run(cmd: ClientsCmd, json: bool) -> anyhow::Result<()> {
             spec.scopes = scopes;
             spec.grants = grants;
             spec.require_dpop = require_dpop;
+            spec.id_token_enc_alg = id_token_encrypted_response_alg;
+            spec.id_token_enc_enc = id_token_encrypted_response_enc;
+            spec.jwks = match jwks_file {
+                Some(p) => Some(
+                    std::fs::read_to_string(&p)
+                        .map_err(|e| anyhow::anyhow!("--jwks-file {}: {e}", p.display()))?,
+                ),
+                None => None,
+            };
             create(&config, &spec, json).await
         }
         ClientsCmd::List { config } => list(&config, json).await,
@@ -109,6 +131,8 @@ async fn create(config: &ConfigArgs, spec: &ClientSpec, json: bool) -> anyhow::R
         "first_party": c.first_party, "redirect_uris": c.redirect_uris,
         "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "require_dpop": c.require_dpop,
+        "id_token_encrypted_response_alg": c.id_token_enc_alg,
+        "id_token_encrypted_response_enc": c.id_token_enc_enc,
     });
     print(json, &v, || {
         let dpop = if c.require_dpop {

@@ -540,3 +540,39 @@ fn clients_create_require_dpop_is_stored_and_listed() {
     assert_eq!(by_id("strict"), true);
     assert_eq!(by_id("plain"), false);
 }
+
+#[test]
+fn clients_create_with_an_encrypted_id_token_key() {
+    use tessera_jose::jwe::{DecryptionKey, KeyAlgorithm};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let key = DecryptionKey::generate_ecdh(KeyAlgorithm::EcdhEs, "P-256").unwrap();
+    let public = key.encryption_key().to_jwk().unwrap().to_json();
+    std::fs::write(d.join("rp.jwks"), format!(r#"{{"keys":[{public}]}}"#)).unwrap();
+    let private = key.to_private_jwk().unwrap().to_json();
+    std::fs::write(d.join("bad.jwks"), format!(r#"{{"keys":[{private}]}}"#)).unwrap();
+    let secret = "svc-secret-0123456789abcdefghijklmnopqrstuvwxyz\n";
+    let args = |id: &'static str, file: &'static str| {
+        [
+            "clients",
+            "create",
+            "--id",
+            id,
+            "--secret-stdin",
+            "--redirect-uri",
+            "https://rp.example/cb",
+            "--id-token-encrypted-response-alg",
+            "ECDH-ES",
+            "--jwks-file",
+            file,
+            "--json",
+        ]
+    };
+    let c = ok_json(d, &args("rp", "rp.jwks"), Some(secret));
+    assert_eq!(c["id_token_encrypted_response_alg"], "ECDH-ES");
+    assert_eq!(c["id_token_encrypted_response_enc"], "A128CBC-HS256");
+    let out = tessera(d, &args("bad", "bad.jwks"), Some(secret));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("jwks") && err.contains("private"), "{err}");
+}

@@ -45,6 +45,13 @@ pub struct ClientSpec {
     pub id_token_alg: Option<String>,
     /// Token requests must carry a DPoP proof (RFC 9449).
     pub require_dpop: bool,
+    /// `id_token_encrypted_response_alg` (`None`: ID tokens are only signed).
+    pub id_token_enc_alg: Option<String>,
+    /// `id_token_encrypted_response_enc` (`None` with an alg: A128CBC-HS256).
+    pub id_token_enc_enc: Option<String>,
+    /// The client's public keys (a JWKS, JSON text): one must serve
+    /// `id_token_enc_alg`.
+    pub jwks: Option<String>,
 }
 
 impl std::fmt::Debug for ClientSpec {
@@ -129,6 +136,7 @@ impl ClientSpec {
                 crate::oidc::check_redirect_uri(uri).map_err(|m| bad(field, &m))?;
             }
         }
+        self.check_encryption()?;
         if let Some(alg) = &self.id_token_alg {
             if alg.parse::<tessera_jose::Algorithm>().is_err() || alg.starts_with("HS") {
                 return Err(bad(
@@ -137,6 +145,37 @@ impl ClientSpec {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Encrypted ID tokens: a supported asymmetric alg, a known enc, and
+    /// exactly one usable public key in `jwks`.
+    fn check_encryption(&self) -> Result<()> {
+        use crate::oidc::id_token_enc as e;
+        let refused = |(field, m): e::Refusal| bad(field, &m);
+        let Some(alg) = &self.id_token_enc_alg else {
+            if self.id_token_enc_enc.is_some() {
+                return Err(bad(
+                    "id_token_encrypted_response_enc",
+                    "needs id_token_encrypted_response_alg",
+                ));
+            }
+            if let Some(jwks) = &self.jwks {
+                tessera_jose::Jwks::from_json(jwks)
+                    .map_err(|e| bad("jwks", &format!("not a JWK Set: {e}")))?;
+            }
+            return Ok(());
+        };
+        let alg = e::parse_alg(alg).map_err(refused)?;
+        e::parse_enc(self.id_token_enc_enc.as_deref()).map_err(refused)?;
+        let Some(jwks) = &self.jwks else {
+            return Err(bad(
+                "jwks",
+                "id_token_encrypted_response_alg needs the client's public key in jwks \
+                 (jwks_uri is not supported)",
+            ));
+        };
+        e::key_for(alg, jwks).map_err(refused)?;
         Ok(())
     }
 }
@@ -290,6 +329,13 @@ impl Clients {
             first_party: spec.first_party,
             id_token_alg: spec.id_token_alg.clone(),
             require_dpop: spec.require_dpop,
+            id_token_enc_alg: spec.id_token_enc_alg.clone(),
+            id_token_enc_enc: spec.id_token_enc_alg.as_ref().map(|_| {
+                spec.id_token_enc_enc
+                    .clone()
+                    .unwrap_or_else(|| crate::oidc::id_token_enc::DEFAULT_ENC.as_str().to_owned())
+            }),
+            jwks: spec.jwks.clone(),
         })
     }
 

@@ -193,7 +193,8 @@ impl Oidc {
                 email: email.then(|| user.email.clone()),
                 email_verified: email.then(|| user.email_verified()),
             };
-            Some(sign(c, client.id_token_alg.as_deref(), &claims, now)?)
+            let jws = sign(c, client.id_token_alg.as_deref(), &claims, now)?;
+            Some(super::id_token::encrypt_for(client, jws)?)
         } else {
             None
         };

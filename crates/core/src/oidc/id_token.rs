@@ -81,3 +81,24 @@ pub(crate) fn sign(
     tessera_jose::encode(keys.signer(), Some("JWT"), claims)
         .map_err(|e| Error::internal_in("signing an ID token", e))
 }
+
+/// The signed ID token `jws`, encrypted to the client when it registered
+/// `id_token_encrypted_response_alg` (a nested JWT, `cty: "JWT"`).
+pub(crate) fn encrypt_for(client: &tessera_store::Client, jws: String) -> Result<String> {
+    let (key, enc) = match super::id_token_enc::for_client(client) {
+        Ok(Some(k)) => k,
+        Ok(None) => return Ok(jws),
+        Err((field, message)) => {
+            return Err(Error::internal_in(
+                "encrypting an ID token",
+                std::io::Error::other(format!("client registration, {field}: {message}")),
+            ))
+        }
+    };
+    let options = tessera_jose::jwe::EncryptOptions {
+        cty: Some("JWT".into()),
+        ..tessera_jose::jwe::EncryptOptions::default()
+    };
+    tessera_jose::jwe::encrypt(jws.as_bytes(), &key, enc, &options)
+        .map_err(|e| Error::internal_in("encrypting an ID token", e))
+}

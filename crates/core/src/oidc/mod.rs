@@ -52,6 +52,7 @@ mod code;
 mod consent;
 mod end_session;
 mod id_token;
+pub(crate) mod id_token_enc;
 mod redirect;
 mod sso;
 
@@ -128,6 +129,26 @@ impl Oidc {
             id_token::algs(&self.ctx)
         } else {
             Vec::new()
+        }
+    }
+
+    /// `id_token_encryption_alg_values_supported`: the asymmetric key
+    /// management algorithms (none in HS mode).
+    pub fn id_token_encryption_algs(&self) -> Vec<&'static str> {
+        match self.id_tokens_available() {
+            true => id_token_enc::ALGS.iter().map(|a| a.as_str()).collect(),
+            false => Vec::new(),
+        }
+    }
+
+    /// `id_token_encryption_enc_values_supported` (none in HS mode).
+    pub fn id_token_encryption_encs(&self) -> Vec<&'static str> {
+        match self.id_tokens_available() {
+            true => tessera_jose::jwe::ContentAlgorithm::ALL
+                .iter()
+                .map(|a| a.as_str())
+                .collect(),
+            false => Vec::new(),
         }
     }
 

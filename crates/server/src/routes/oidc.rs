@@ -148,6 +148,9 @@ fn view(c: tessera_store::Client) -> ClientView {
         first_party: c.first_party,
         id_token_signed_response_alg: c.id_token_alg,
         dpop_bound_access_tokens: c.require_dpop,
+        id_token_encrypted_response_alg: c.id_token_enc_alg,
+        id_token_encrypted_response_enc: c.id_token_enc_enc,
+        jwks: c.jwks.and_then(|j| serde_json::from_str(&j).ok()),
         created_at: c.created_at,
     }
 }
@@ -163,6 +166,9 @@ fn spec(id: String, r: ClientRegistration) -> ClientSpec {
     spec.first_party = r.first_party;
     spec.id_token_alg = r.id_token_signed_response_alg;
     spec.require_dpop = r.dpop_bound_access_tokens;
+    spec.id_token_enc_alg = r.id_token_encrypted_response_alg;
+    spec.id_token_enc_enc = r.id_token_encrypted_response_enc;
+    spec.jwks = r.jwks.map(|j| j.to_string());
     spec
 }
 

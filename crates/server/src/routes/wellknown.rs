@@ -62,6 +62,10 @@ fn metadata(s: &AppState) -> ServerMetadata {
                 .map(str::to_owned)
                 .collect()
         }),
+        id_token_encryption_alg_values_supported: oidc
+            .then(|| list(&s.app.oidc.id_token_encryption_algs())),
+        id_token_encryption_enc_values_supported: oidc
+            .then(|| list(&s.app.oidc.id_token_encryption_encs())),
         code_challenge_methods_supported: list(&["S256"]),
         authorization_response_iss_parameter_supported: true,
         jwks_uri: at("/.well-known/jwks.json"),

@@ -21,6 +21,7 @@ mod lifecycle;
 mod limits;
 mod oauth;
 mod oidc;
+mod oidc_enc;
 mod oidc_pages;
 mod ops;
 mod pages;

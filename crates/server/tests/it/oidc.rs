@@ -12,8 +12,8 @@ use tessera_core::ClientInfo;
 use tessera_jose::{b64, crypto, KeySet, Validation};
 
 const SPA_CB: &str = "https://app.example/cb";
-const WEB_CB: &str = "https://web.example/callback";
-const WEB_SECRET: &str = "web-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+pub(crate) const WEB_CB: &str = "https://web.example/callback";
+pub(crate) const WEB_SECRET: &str = "web-secret-0123456789abcdefghijklmnopqrstuvwxyz";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 fn challenge(verifier: &str) -> String {
@@ -59,7 +59,10 @@ fn spa_params<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     p
 }
 
-async fn validate(t: &TestServer, p: &[(&str, &str)]) -> Result<AuthorizeRequest, AuthorizeError> {
+pub(crate) async fn validate(
+    t: &TestServer,
+    p: &[(&str, &str)],
+) -> Result<AuthorizeRequest, AuthorizeError> {
     t.server()
         .state()
         .app
@@ -74,13 +77,13 @@ fn query(url: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(q.as_bytes()).into_owned().collect()
 }
 
-fn qget(url: &str, k: &str) -> Option<String> {
+pub(crate) fn qget(url: &str, k: &str) -> Option<String> {
     query(url).into_iter().find(|(n, _)| n == k).map(|x| x.1)
 }
 
 /// Signs `user_id` in (an SSO session), consents, and returns the redirect
 /// URL with the code.
-async fn code_url(t: &TestServer, user_id: &str, req: &AuthorizeRequest) -> String {
+pub(crate) async fn code_url(t: &TestServer, user_id: &str, req: &AuthorizeRequest) -> String {
     let oidc = &t.server().state().app.oidc;
     let sso = oidc
         .start_sso(user_id, &["pwd"], &ClientInfo::default())

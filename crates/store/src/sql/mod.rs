@@ -172,6 +172,15 @@ macro_rules! migrations {
                     "/0011_oidc.sql"
                 )),
             ),
+            (
+                12,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0012_id_token_encryption.sql"
+                )),
+            ),
         ]
     };
 }

@@ -501,7 +501,7 @@ impl<B: SqlBackend> ClientStore for B {
         let sql = concat!(
             "INSERT INTO clients (",
             cols!(client),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         );
         let values = args![
             &c.id,
@@ -515,6 +515,9 @@ impl<B: SqlBackend> ClientStore for B {
             i64::from(c.first_party),
             &c.id_token_alg,
             i64::from(c.require_dpop),
+            &c.id_token_enc_alg,
+            &c.id_token_enc_enc,
+            &c.jwks,
         ];
         let done = self.pool().execute(sql, values).await;
         done.map(|_| ()).map_err(B::error)
@@ -543,7 +546,9 @@ impl<B: SqlBackend> ClientStore for B {
         );
         let sql = "UPDATE clients SET secret_hash = $2, scopes = $3, grants = $4, \
              redirect_uris = $5, post_logout_redirect_uris = $6, public_client = $7, \
-             first_party = $8, id_token_alg = $9, require_dpop = $10 WHERE id = $1";
+             first_party = $8, id_token_alg = $9, require_dpop = $10, \
+             id_token_encrypted_response_alg = $11, id_token_encrypted_response_enc = $12, \
+             jwks = $13 WHERE id = $1";
         let values = args![
             &c.id,
             &c.secret_hash,
@@ -555,6 +560,9 @@ impl<B: SqlBackend> ClientStore for B {
             i64::from(c.first_party),
             &c.id_token_alg,
             i64::from(c.require_dpop),
+            &c.id_token_enc_alg,
+            &c.id_token_enc_enc,
+            &c.jwks,
         ];
         let done = self.pool().execute(sql, values).await;
         done.map(|n| n == 1).map_err(B::error)

@@ -35,7 +35,8 @@ macro_rules! cols {
     };
     (client) => {
         "id, secret_hash, scopes, grants, created_at, redirect_uris, post_logout_redirect_uris, \
-         public_client, first_party, id_token_alg, require_dpop"
+         public_client, first_party, id_token_alg, require_dpop, id_token_encrypted_response_alg, \
+         id_token_encrypted_response_enc, jwks"
     };
     (one_time_token) => {
         "token_hash, purpose, user_id, email, created_at, expires_at"
@@ -157,6 +158,9 @@ pub(crate) fn client(row: &impl RowExt) -> Row<Client> {
         first_party: row.int("first_party")? != 0,
         id_token_alg: row.opt_text("id_token_alg")?,
         require_dpop: row.int("require_dpop")? != 0,
+        id_token_enc_alg: row.opt_text("id_token_encrypted_response_alg")?,
+        id_token_enc_enc: row.opt_text("id_token_encrypted_response_enc")?,
+        jwks: row.opt_text("jwks")?,
     })
 }
 

@@ -424,6 +424,9 @@ async fn clients_and_token_denylist() {
             public: false,
             first_party: true,
             id_token_alg: Some("ES256".into()),
+            id_token_enc_alg: Some("RSA-OAEP-256".into()),
+            id_token_enc_enc: Some("A128CBC-HS256".into()),
+            jwks: Some(r#"{"keys":[]}"#.into()),
         };
         s.create_client(&c).await.unwrap();
         assert!(matches!(
@@ -699,6 +702,9 @@ async fn client_update_codes_and_consents() {
             first_party: false,
             id_token_alg: None,
             require_dpop: true,
+            id_token_enc_alg: None,
+            id_token_enc_enc: None,
+            jwks: None,
         };
         s.create_client(&c).await.unwrap();
         assert_eq!(s.client("spa").await.unwrap().unwrap(), c);
