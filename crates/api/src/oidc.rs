@@ -1,8 +1,15 @@
 //! OpenID Connect wire types: client registration (admin API), the
 //! caller's consents, and the userinfo answer.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
+
+/// An optional member that may be absent but not `null`, as the schema
+/// says (`nullable: false`): absent is `None` (`#[serde(default)]`), a
+/// value is `Some`, and `null` is refused.
+fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
 
 /// `POST /v1/admin/clients` and `PUT /v1/admin/clients/{id}`: a client's
 /// registration. `Debug` hides the secret.
@@ -15,7 +22,11 @@ pub struct ClientRegistration {
     pub client_id: String,
     /// A confidential client's secret (at least 32 characters). Absent for
     /// a public client; on `PUT`, absent keeps the current secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "not_null"
+    )]
     #[schema(nullable = false, min_length = 32, max_length = 1024, format = Password)]
     pub client_secret: Option<String>,
     /// Redirect URIs (exact match; `http://127.0.0.1/…` matches any port).
@@ -42,7 +53,11 @@ pub struct ClientRegistration {
     #[serde(default)]
     pub first_party: bool,
     /// The ID token algorithm (must be the server's signing algorithm).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "not_null"
+    )]
     #[schema(nullable = false)]
     pub id_token_signed_response_alg: Option<String>,
     /// Token requests must carry a DPoP proof, so every token is key-bound
@@ -158,4 +173,28 @@ pub struct UserInfoResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub email_verified: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optional_members_may_be_absent_but_not_null() {
+        let ok: ClientRegistration = serde_json::from_str(r#"{"client_id":"a"}"#).unwrap();
+        assert_eq!(ok.id_token_signed_response_alg, None);
+        let set: ClientRegistration =
+            serde_json::from_str(r#"{"client_id":"a","id_token_signed_response_alg":"RS256"}"#)
+                .unwrap();
+        assert_eq!(set.id_token_signed_response_alg.as_deref(), Some("RS256"));
+        for null in [
+            r#"{"client_id":"a","id_token_signed_response_alg":null}"#,
+            r#"{"client_id":"a","client_secret":null}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<ClientRegistration>(null).is_err(),
+                "{null}"
+            );
+        }
+    }
 }
