@@ -11,6 +11,14 @@ fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
     T::deserialize(d).map(Some)
 }
 
+/// [`not_null`] for a JSON value member (where `null` is itself a value).
+fn not_null_json<'de, D: Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Err(serde::de::Error::custom("must not be null")),
+        v => Ok(Some(v)),
+    }
+}
+
 /// `POST /v1/admin/clients` and `PUT /v1/admin/clients/{id}`: a client's
 /// registration. `Debug` hides the secret.
 #[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
@@ -66,17 +74,29 @@ pub struct ClientRegistration {
     pub dpop_bound_access_tokens: bool,
     /// Encrypt ID tokens to the client (OIDC Registration §2):
     /// RSA-OAEP-256, ECDH-ES, ECDH-ES+A128KW or ECDH-ES+A256KW; needs `jwks`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "not_null"
+    )]
     #[schema(nullable = false, max_length = 32)]
     pub id_token_encrypted_response_alg: Option<String>,
     /// A128GCM, A256GCM, A128CBC-HS256 (the default) or A256CBC-HS512.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "not_null"
+    )]
     #[schema(nullable = false, max_length = 32)]
     pub id_token_encrypted_response_enc: Option<String>,
     /// The client's public keys (a JWK Set, no private members): exactly
     /// one must serve `id_token_encrypted_response_alg` (`use` absent or
     /// `enc`). `jwks_uri` is not supported.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "not_null_json"
+    )]
     #[schema(nullable = false, value_type = Object)]
     pub jwks: Option<serde_json::Value>,
 }
@@ -190,6 +210,8 @@ mod tests {
         for null in [
             r#"{"client_id":"a","id_token_signed_response_alg":null}"#,
             r#"{"client_id":"a","client_secret":null}"#,
+            r#"{"client_id":"a","id_token_encrypted_response_alg":null}"#,
+            r#"{"client_id":"a","jwks":null}"#,
         ] {
             assert!(
                 serde_json::from_str::<ClientRegistration>(null).is_err(),
