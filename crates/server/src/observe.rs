@@ -68,7 +68,12 @@ pub async fn metrics(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().to_string();
+    // Bounded label values: the matched route template (never the raw path)
+    // and the standard methods only (any other method is `other`).
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_owned(),
+        _ => "other".to_owned(),
+    };
     #[allow(clippy::disallowed_methods)] // latency measurement, not logic
     let start = std::time::Instant::now();
     let res = next.run(req).await;
