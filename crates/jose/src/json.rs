@@ -3,7 +3,7 @@
 //!
 //! `serde_json` alone keeps the last of two duplicate members, and allows 128
 //! levels of nesting. A JOSE header or claim set must be unambiguous, so every
-//! object in it goes through [`StrictObject`] here.
+//! object in it goes through `StrictObject` here.
 
 use crate::error::Error;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};

@@ -233,6 +233,8 @@ config_keys! {
     trusted_proxies: ProxyList = ProxyList::default(), "", "CIDRS";
     /// Which header trusted proxies write the client address into: `x-forwarded-for` or `forwarded` (RFC 7239).
     proxy_header: ProxyHeader = ProxyHeader::XForwardedFor, "x-forwarded-for", "x-forwarded-for|forwarded";
+    /// Bearer token `GET /metrics` requires (`Authorization: Bearer <token>`); unset: `/metrics` is open.
+    metrics_token: Option<String> = None, "", "TOKEN";
     /// Redis URL for shared login throttling and rate limits (instead of the database).
     redis_url: Option<String> = None, "", "URL";
     /// How often an instance reloads keys from the store, rotates on schedule, and updates gauges (at most `key_publish_lead`).
@@ -326,6 +328,9 @@ impl Config {
         }
         if redacted.hs_secret.is_some() {
             redacted.hs_secret = Some("<redacted>".into());
+        }
+        if redacted.metrics_token.is_some() {
+            redacted.metrics_token = Some("<redacted>".into());
         }
         for s in &mut redacted.hs_previous_secrets.0 {
             *s = "<redacted>".into();

@@ -62,13 +62,30 @@ pub async fn trace(req: Request, next: Next) -> Response {
     res
 }
 
+/// The `method` label: a standard method, or `other` (an extension method
+/// must not mint a new series).
+fn method_label(m: &axum::http::Method) -> &'static str {
+    match m.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Per-route counters and latency histograms; wraps matched routes.
 pub async fn metrics(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().to_string();
+    // Bounded label values: the matched route template (never the raw path)
+    // and the standard methods only.
+    let method = method_label(req.method()).to_owned();
     #[allow(clippy::disallowed_methods)] // latency measurement, not logic
     let start = std::time::Instant::now();
     let res = next.run(req).await;
@@ -78,4 +95,19 @@ pub async fn metrics(req: Request, next: Next) -> Response {
     metrics::histogram!("tessera_http_request_duration_seconds", "route" => route, "method" => method)
         .record(start.elapsed().as_secs_f64());
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_label;
+    use axum::http::Method;
+
+    #[test]
+    fn extension_methods_share_one_label() {
+        assert_eq!(method_label(&Method::DELETE), "DELETE");
+        for odd in ["PROBE1", "PROBE2", "PROPFIND"] {
+            let m = Method::from_bytes(odd.as_bytes()).unwrap_or(Method::TRACE);
+            assert_eq!(method_label(&m), "other", "{odd}");
+        }
+    }
 }

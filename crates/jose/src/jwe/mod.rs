@@ -5,7 +5,7 @@
 //! - **A key owns its algorithm.** A [`DecryptionKey`] or [`EncryptionKey`]
 //!   is built for one [`KeyAlgorithm`]; the caller names the one
 //!   [`ContentAlgorithm`] it accepts. A header naming anything else is
-//!   refused ([`Error::AlgorithmMismatch`](crate::Error::AlgorithmMismatch),
+//!   refused ([`Error::AlgorithmMismatch`],
 //!   [`JweError::EncryptionMismatch`](crate::JweError::EncryptionMismatch));
 //!   nothing in a header picks a key.
 //! - **Refused outright:** `RSA1_5` (it does not exist here), `zip`
