@@ -1,4 +1,7 @@
 //! Signing keys: generation, sealing at rest, publication and rotation.
+//! One cohesive thing (about 565 lines before the tests): the key ring's
+//! state and every transition of it; the HS shared-secret mode is in
+//! `keys/shared.rs`.
 //!
 //! Rules:
 //! - a new key is published in the JWKS at creation and signs only from its

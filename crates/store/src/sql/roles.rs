@@ -1,6 +1,6 @@
 //! The role traits, implemented once for every [`SqlBackend`].
 //!
-//! One cohesive thing (about 600 lines): one `impl` per role trait (users,
+//! One cohesive thing (about 710 lines): one `impl` per role trait (users,
 //! sessions, keys, clients, audit, leases, kv, health), each a list of
 //! statements; splitting them would only scatter the shared imports.
 
