@@ -80,6 +80,8 @@ enum Command {
     },
     /// Print the man page (roff), e.g. `tessera man > tessera.1`.
     Man,
+    /// Exit 0 if the server answers `GET /healthz` (a container HEALTHCHECK).
+    Healthcheck(cmd::health::HealthArgs),
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -141,6 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config { cmd } => cmd::config::run(cmd, json),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
+        Command::Healthcheck(args) => cmd::health::run(&args, json).await,
         Command::Backup { file, config } => cmd::backup::backup(&config, &file, json).await,
         Command::Restore {
             file,

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backup;
 pub mod clients;
 pub mod config;
+pub mod health;
 pub mod import;
 pub mod keys;
 pub mod migrate;

@@ -1,4 +1,4 @@
-//! Operating commands: `config check`, `completions` and `man`.
+//! Operating commands: `config check`, `completions`, `man` and `healthcheck`.
 
 use super::tessera;
 
@@ -90,6 +90,7 @@ fn completions_and_the_man_page_name_every_subcommand() {
         "completions",
         "man",
         "migrate",
+        "healthcheck",
     ];
     for shell in ["bash", "zsh", "fish"] {
         let out = tessera(dir.path(), &["completions", shell], None);
@@ -116,4 +117,65 @@ fn completions_and_the_man_page_name_every_subcommand() {
             "man names {sub}"
         );
     }
+}
+
+#[test]
+fn healthcheck_passes_against_a_running_server_and_fails_otherwise() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env_remove("TESSERA_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kept open until the server stops: its later log lines have a reader.
+    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            let rest = l.split("listening on http://").nth(1)?;
+            Some(rest.split_whitespace().next()?.to_owned())
+        })
+        .expect("the server says where it listens");
+    let check = |url: &str| tessera(dir.path(), &["healthcheck", "--url", url], None);
+    let up = check(&format!("http://{addr}/healthz"));
+    let missing = check(&format!("http://{addr}/no-such-path"));
+    let json = tessera(
+        dir.path(),
+        &[
+            "healthcheck",
+            "--json",
+            "--url",
+            &format!("http://{addr}/healthz"),
+        ],
+        None,
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    drop(lines);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    assert_eq!(stdout(&up).trim(), "ok");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stdout(&json)).unwrap()["status"],
+        "ok"
+    );
+    assert!(!missing.status.success(), "a 404 is not healthy");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("404"));
+
+    let down = check(&format!("http://{addr}/healthz"));
+    assert!(!down.status.success(), "nothing listens any more");
+    assert!(String::from_utf8_lossy(&down.stderr).contains("no answer"));
+    let tls = check("https://127.0.0.1:1/healthz");
+    assert!(!tls.status.success());
+    assert!(String::from_utf8_lossy(&tls.stderr).contains("http://"));
 }
