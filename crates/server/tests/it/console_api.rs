@@ -72,6 +72,12 @@ async fn bad_queries_are_400() {
             .await
             .expect_error(400, "invalid_request");
     }
+    let long = format!("/v1/admin/users?q={}", "a".repeat(321));
+    for q in [long.as_str()] {
+        t.get_auth(q, &admin.tokens.access)
+            .await
+            .expect_error(400, "invalid_request");
+    }
     t.get_auth("/v1/admin/users/nobody", &admin.tokens.access)
         .await
         .expect(404);
