@@ -1,5 +1,5 @@
 //! Signing keys: generation, sealing at rest, publication and rotation.
-//! One cohesive thing (about 565 lines before the tests): the key ring's
+//! One cohesive thing (about 575 lines before the tests): the key ring's
 //! state and every transition of it; the HS shared-secret mode is in
 //! `keys/shared.rs`.
 //!
@@ -353,6 +353,17 @@ impl Keys {
     fn publish(&self, state: KeyState) {
         let mut guard = self.state.write().unwrap_or_else(|p| p.into_inner());
         *guard = Arc::new(state);
+    }
+
+    /// When the scheduled rotation replaces the newest key (`None`: no
+    /// automatic rotation, in HS mode or with a zero interval).
+    pub fn rotates_at(&self, now: i64) -> Option<i64> {
+        if self.shared || self.rotation_interval <= 0 {
+            return None;
+        }
+        let state = self.current(now);
+        let newest = state.infos().iter().map(|i| i.created_at).max()?;
+        Some(newest.saturating_add(self.rotation_interval))
     }
 
     /// The current state, refreshed if a pending key's activation time has come.

@@ -216,8 +216,12 @@ mod tests {
         ("/v1/account", &["delete"]),
         ("/v1/admin/users/{id}/disable", &["post"]),
         ("/v1/admin/users/{id}/enable", &["post"]),
-        ("/v1/admin/users/{id}", &["delete"]),
         ("/v1/admin/users/{id}/password-reset", &["post"]),
+        ("/", &["get"]),
+        ("/v1/admin/users/{id}", &["get", "delete"]),
+        ("/v1/admin/users/{id}/sessions/{sid}", &["delete"]),
+        ("/v1/admin/clients/{id}/secret", &["post"]),
+        ("/v1/admin/overview", &["get"]),
     ];
 
     /// Routes that describe the spec itself and are not in it.
@@ -242,6 +246,9 @@ mod tests {
         "/v1/admin/users/{id}/enable",
         "/v1/admin/users/{id}",
         "/v1/admin/users/{id}/password-reset",
+        "/v1/admin/users/{id}/sessions/{sid}",
+        "/v1/admin/clients/{id}/secret",
+        "/v1/admin/overview",
     ];
 
     async fn state() -> Result<(AppState, tempfile::TempDir), Box<dyn std::error::Error>> {
@@ -566,6 +573,8 @@ mod tests {
             (Method::GET, "/v1/admin/keys", "KeyList"),
             (Method::GET, "/v1/admin/audit", "AuditList"),
             (Method::POST, "/v1/admin/keys/rotate", "KeyInfo"),
+            (Method::GET, "/v1/admin/overview", "Overview"),
+            (Method::GET, "/", "FrontDoor"),
         ];
         for (m, uri, schema) in checks {
             let (s, _, b) = call(&app, m.clone(), uri, Some(&at), None).await?;
@@ -585,6 +594,18 @@ mod tests {
         let (_, _, b) = call(&app, Method::GET, "/v1/me", Some(&at), None).await?;
         let me = parse(&b)?;
         let id = me["id"].as_str().ok_or("id")?;
+        let (s, _, b) = call(
+            &app,
+            Method::GET,
+            &format!("/v1/admin/users/{id}"),
+            Some(&at),
+            None,
+        )
+        .await?;
+        assert_eq!(s, StatusCode::OK);
+        let detail = parse(&b)?;
+        conforms(&spec, "UserDetail", &detail);
+        conforms(&spec, "AdminSessionView", &detail["sessions"][0]);
         let (s, _, b) = call(
             &app,
             Method::DELETE,
