@@ -890,3 +890,73 @@ async fn the_login_page_links_to_registration_only_when_open() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// Enrols TOTP for `email` through the core; the secret.
+async fn enrol_totp(b: &Browser, email: &str) -> Vec<u8> {
+    let app = &b.state.app;
+    let info = ClientInfo::default();
+    let pair = app
+        .sessions
+        .login_unthrottled(email, PASSWORD, &info)
+        .await
+        .unwrap();
+    let who = app.sessions.authenticate(&pair.access_token).await.unwrap();
+    let e = app.mfa.begin_totp(&who, None, &info).await.unwrap();
+    let secret = tessera_core::mfa::totp::base32_decode(&e.secret).unwrap();
+    let code = tessera_core::mfa::totp::code_at(&secret, T0);
+    app.mfa.confirm_totp(&who, &code, &info).await.unwrap();
+    secret
+}
+
+#[tokio::test]
+async fn a_second_factor_is_asked_before_any_sso_session() {
+    let mut b = Browser::start().await;
+    client(&b, "spa", APP, true).await;
+    b.user("a@example.com").await;
+    let secret = enrol_totp(&b, "a@example.com").await;
+    b.clock.set(T0 + 60);
+    let step = sign_in(&mut b, "spa", APP, "a@example.com").await;
+    assert_eq!(step.status, StatusCode::OK, "{}", step.text);
+    assert!(step.text.contains("id=\"mfa-form\""), "{}", step.text);
+    assert!(step.text.contains("action=\"/oauth2/login/mfa\""));
+    assert!(b.sso().is_none(), "no SSO session on the password alone");
+    let fields = |code: &str| {
+        vec![
+            ("csrf".to_owned(), step.hidden("csrf")),
+            ("request".to_owned(), step.hidden("request")),
+            ("mfa_token".to_owned(), step.hidden("mfa_token")),
+            ("totp".to_owned(), code.to_owned()),
+        ]
+    };
+    let wrong = fields("000000");
+    let wrong: Vec<(&str, &str)> = wrong
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let again = b.post("/oauth2/login/mfa", &wrong).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    assert!(again.text.contains("id=\"mfa-form\"") && again.text.contains("not correct"));
+    assert!(b.sso().is_none());
+    let code = tessera_core::mfa::totp::code_at(&secret, T0 + 60);
+    let right = fields(&code);
+    let right: Vec<(&str, &str)> = right
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let done = b.post("/oauth2/login/mfa", &right).await;
+    assert!(done.header("location").starts_with(APP), "{}", done.text);
+    assert!(done.param("code").is_some());
+    let sso = b
+        .state
+        .app
+        .oidc
+        .sso(&b.sso().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sso.amr, ["pwd", "otp", "mfa"]);
+    // The token is spent.
+    let replay = b.post("/oauth2/login/mfa", &right).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    assert!(replay.text.contains("id=\"login-form\""), "{}", replay.text);
+}
