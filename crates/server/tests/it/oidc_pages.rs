@@ -960,3 +960,63 @@ async fn a_second_factor_is_asked_before_any_sso_session() {
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
     assert!(replay.text.contains("id=\"login-form\""), "{}", replay.text);
 }
+
+#[tokio::test]
+async fn acr_values_asking_for_mfa_force_a_factor_and_the_id_token_says_so() {
+    use tessera_core::oidc::MFA_ACR;
+    let mut b = Browser::start().await;
+    client(&b, "spa", APP, true).await;
+    b.user("a@example.com").await;
+    // Signed in with a password alone: a request asking for MFA gets the
+    // login page again, SSO session or not.
+    let a = sign_in(&mut b, "spa", APP, "a@example.com").await;
+    let t = b.exchange(&a, "spa", APP).await;
+    let c = crate::support::claims(t["id_token"].as_str().unwrap());
+    assert_eq!(c["amr"], serde_json::json!(["pwd"]));
+    assert!(c.get("acr").is_none(), "acr only when asked");
+    let page = b
+        .get(&authorize("spa", APP, &[("acr_values", MFA_ACR)]))
+        .await;
+    assert!(page.text.contains("id=\"login-form\""), "{}", page.text);
+    // Without a factor enrolled, the password is all there is: acr 0.
+    let a = b.login(&page, "a@example.com", PASSWORD).await;
+    let t = b.exchange(&a, "spa", APP).await;
+    assert_eq!(
+        crate::support::claims(t["id_token"].as_str().unwrap())["acr"],
+        "0"
+    );
+    // With TOTP: the factor page, then acr is the multi-factor policy.
+    let secret = enrol_totp(&b, "a@example.com").await;
+    b.clock.set(T0 + 60);
+    let page = b
+        .get(&authorize("spa", APP, &[("acr_values", MFA_ACR)]))
+        .await;
+    assert!(page.text.contains("id=\"login-form\""));
+    let step = b.login(&page, "a@example.com", PASSWORD).await;
+    assert!(step.text.contains("id=\"mfa-form\""), "{}", step.text);
+    let code = tessera_core::mfa::totp::code_at(&secret, T0 + 60);
+    let a = b
+        .post(
+            "/oauth2/login/mfa",
+            &[
+                ("csrf", &step.hidden("csrf")),
+                ("request", &step.hidden("request")),
+                ("mfa_token", &step.hidden("mfa_token")),
+                ("totp", &code),
+            ],
+        )
+        .await;
+    let t = b.exchange(&a, "spa", APP).await;
+    let id = crate::support::claims(t["id_token"].as_str().unwrap());
+    assert_eq!(id["acr"], MFA_ACR);
+    assert_eq!(id["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    assert_eq!(id["auth_time"], T0 + 60);
+    let at = crate::support::claims(t["access_token"].as_str().unwrap());
+    assert_eq!(at["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    assert_eq!(at["auth_time"], T0 + 60);
+    // The MFA session satisfies the next such request without a page.
+    let again = b
+        .get(&authorize("spa", APP, &[("acr_values", MFA_ACR)]))
+        .await;
+    assert!(again.param("code").is_some(), "{}", again.text);
+}
