@@ -86,7 +86,13 @@ email, tokens = user()
 check(claims(tokens["access_token"])["amr"] == ["pwd"], "a password login's token says amr [pwd]")
 totp, codes = enrol(tokens)
 
-# --- drift: +-2 steps refused, -1 and +1 accepted; then replay refused
+# --- drift: +-2 steps refused, -1 and +1 accepted; then replay refused.
+# Confirming the enrolment used the current step: a code of that step or an
+# older one is a replay from now on. Wait two steps, so "one step behind" is
+# a step never used.
+enrolled_step = int(time.time() // 30)
+while int(time.time() // 30) < enrolled_step + 2:
+    time.sleep(1)
 safe_window()
 now = time.time()
 for d in (-2, 2):

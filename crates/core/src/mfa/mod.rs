@@ -79,6 +79,15 @@ impl MfaState {
         self.totp
     }
 
+    /// The factors enrolled (`totp`), as the admin user view lists them.
+    pub fn factors(&self) -> Vec<String> {
+        let mut f = Vec::new();
+        if self.totp {
+            f.push("totp".to_owned());
+        }
+        f
+    }
+
     /// The methods a login's second step may use (`totp`,
     /// `recovery_code`), as `mfa_required` lists them.
     pub fn methods(&self) -> Vec<String> {
