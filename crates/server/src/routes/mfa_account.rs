@@ -80,9 +80,10 @@ pub(crate) async fn begin_totp(
     responses(
         (status = 200, description = "TOTP is enrolled; ten recovery codes, shown once (a \
             notice is mailed)", body = RecoveryCodesBody),
-        (status = 400, description = "Malformed body, or no enrolment pending", body = ErrorBody),
+        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "`invalid_token`, or `invalid_mfa_code`", body = ErrorBody),
         (status = 403, description = "Not a user's token", body = ErrorBody),
+        (status = 404, description = "No TOTP enrolment pending: start one first", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 429, description = "Too many wrong codes; see `Retry-After`", body = ErrorBody,
@@ -113,8 +114,8 @@ pub(crate) async fn confirm_totp(
     responses(
         (status = 204, description = "TOTP removed (with no factor left, the recovery codes go \
             too); a notice is mailed"),
-        (status = 400, description = "Malformed body, or neither `code` nor `current_password`",
-            body = ErrorBody),
+        (status = 400, description = "Malformed body, or neither `code` nor `current_password` \
+            (with TOTP enrolled)", body = ErrorBody),
         (status = 401, description = "`invalid_token`, `invalid_mfa_code` or \
             `invalid_credentials`", body = ErrorBody),
         (status = 403, description = "Not a user's token", body = ErrorBody),
@@ -154,10 +155,11 @@ pub(crate) async fn remove_totp(
     responses(
         (status = 200, description = "Ten new recovery codes (shown once); the old ones no \
             longer work", body = RecoveryCodesBody),
-        (status = 400, description = "Malformed body, or no factor enrolled", body = ErrorBody),
+        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "`invalid_token`, or `invalid_credentials`", body = ErrorBody),
         (status = 403, description = "`reauthentication_required`, or not a user's token",
             body = ErrorBody),
+        (status = 404, description = "No second factor enrolled", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "A body that is not `application/json`", body = ErrorBody),
         (status = 429, description = "Too many wrong passwords; see `Retry-After`", body = ErrorBody,

@@ -262,7 +262,23 @@ async fn factor_changes_need_a_recent_sign_in() {
         &json!({ "current_password": PASSWORD }),
     )
     .await
-    .expect_error(400, "invalid_request");
+    .expect_error(404, "not_found");
+    // Nothing pending to confirm, nothing to remove.
+    post_auth(
+        &t,
+        "/v1/account/mfa/totp/confirm",
+        &u.tokens.access,
+        &json!({"code": "123456"}),
+    )
+    .await
+    .expect_error(404, "not_found");
+    send(
+        t.req(Method::DELETE, "/v1/account/mfa/totp")
+            .bearer_auth(&u.tokens.access)
+            .json(&json!({})),
+    )
+    .await
+    .expect_error(404, "not_found");
 }
 
 #[tokio::test]
