@@ -263,7 +263,7 @@ async fn factor_changes_need_a_recent_sign_in() {
     )
     .await
     .expect_error(404, "not_found");
-    // Nothing pending to confirm, nothing to remove.
+    // A pending enrolment refuses a wrong code.
     post_auth(
         &t,
         "/v1/account/mfa/totp/confirm",
@@ -271,10 +271,20 @@ async fn factor_changes_need_a_recent_sign_in() {
         &json!({"code": "123456"}),
     )
     .await
+    .expect_error(401, "invalid_mfa_code");
+    // Nothing pending to confirm, nothing to remove.
+    let bob = t.user("bob@example.com").await;
+    post_auth(
+        &t,
+        "/v1/account/mfa/totp/confirm",
+        &bob.tokens.access,
+        &json!({"code": "123456"}),
+    )
+    .await
     .expect_error(404, "not_found");
     send(
         t.req(Method::DELETE, "/v1/account/mfa/totp")
-            .bearer_auth(&u.tokens.access)
+            .bearer_auth(&bob.tokens.access)
             .json(&json!({})),
     )
     .await
