@@ -44,8 +44,8 @@ pub(crate) async fn mfa_state(
     path = "/v1/account/mfa/totp",
     tag = "account",
     security(("bearer" = [])),
-    request_body(content = RecentAuthRequest, description = "`current_password`, unless the \
-        access token's `auth_time` is recent (`mfa_recent_auth`); no body (or `{}`) then"),
+    request_body(content = Option<RecentAuthRequest>, description = "`current_password`, unless the \
+        access token's `auth_time` is recent (`mfa_recent_auth`); no body (or `{}` or `null`) then"),
     responses(
         (status = 200, description = "A new TOTP secret, shown once; nothing counts until \
             `/v1/account/mfa/totp/confirm`", body = TotpEnrollmentBody),
@@ -64,9 +64,9 @@ pub(crate) async fn begin_totp(
     State(s): State<AppState>,
     Client(ctx): Client,
     Bearer(who): Bearer,
-    OptionalJson(body): OptionalJson<RecentAuthRequest>,
+    OptionalJson(body): OptionalJson<Option<RecentAuthRequest>>,
 ) -> ApiResult<Response> {
-    let pw = body.and_then(|b| b.current_password);
+    let pw = body.flatten().and_then(|b| b.current_password);
     let e = s.app.mfa.begin_totp(&who, pw.as_deref(), &ctx).await?;
     Ok(enrollment_body(e))
 }
@@ -110,7 +110,7 @@ pub(crate) async fn confirm_totp(
     path = "/v1/account/mfa/totp",
     tag = "account",
     security(("bearer" = [])),
-    request_body(content = TotpRemoveRequest, description = "A current `code`, or `current_password`"),
+    request_body(content = Option<TotpRemoveRequest>, description = "A current `code`, or `current_password`"),
     responses(
         (status = 204, description = "TOTP removed (with no factor left, the recovery codes go \
             too); a notice is mailed"),
@@ -130,9 +130,9 @@ pub(crate) async fn remove_totp(
     State(s): State<AppState>,
     Client(ctx): Client,
     Bearer(who): Bearer,
-    OptionalJson(body): OptionalJson<TotpRemoveRequest>,
+    OptionalJson(body): OptionalJson<Option<TotpRemoveRequest>>,
 ) -> ApiResult<StatusCode> {
-    let body = body.unwrap_or_default();
+    let body = body.flatten().unwrap_or_default();
     s.app
         .mfa
         .remove_totp(
@@ -150,7 +150,7 @@ pub(crate) async fn remove_totp(
     path = "/v1/account/mfa/recovery-codes",
     tag = "account",
     security(("bearer" = [])),
-    request_body(content = RecentAuthRequest, description = "`current_password`, unless the \
+    request_body(content = Option<RecentAuthRequest>, description = "`current_password`, unless the \
         access token's `auth_time` is recent (`mfa_recent_auth`)"),
     responses(
         (status = 200, description = "Ten new recovery codes (shown once); the old ones no \
@@ -170,9 +170,9 @@ pub(crate) async fn regenerate_recovery_codes(
     State(s): State<AppState>,
     Client(ctx): Client,
     Bearer(who): Bearer,
-    OptionalJson(body): OptionalJson<RecentAuthRequest>,
+    OptionalJson(body): OptionalJson<Option<RecentAuthRequest>>,
 ) -> ApiResult<Response> {
-    let pw = body.and_then(|b| b.current_password);
+    let pw = body.flatten().and_then(|b| b.current_password);
     let codes = s
         .app
         .mfa

@@ -351,6 +351,18 @@ async fn remove_regenerate_and_the_operators_reset() {
     let users = list.body["users"].as_array().unwrap();
     let ada = users.iter().find(|v| v["id"] == u.id.as_str()).unwrap();
     assert_eq!(ada["mfa"], json!([]));
+    // Enrolment again: no body, or a JSON null, is an empty request.
+    t.post_auth("/v1/account/mfa/totp", &u.tokens.access)
+        .await
+        .expect(200);
+    send(
+        t.req(Method::POST, "/v1/account/mfa/totp")
+            .bearer_auth(&u.tokens.access)
+            .header("content-type", "application/json")
+            .body("null"),
+    )
+    .await
+    .expect(200);
     t.post_auth("/v1/admin/users/nobody/mfa/reset", &admin.tokens.access)
         .await
         .expect_error(404, "not_found");
