@@ -56,9 +56,9 @@ pub struct MfaLoginRequest {
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecentAuthRequest {
-    /// The account's password.
+    /// The account's password (absent or null: none).
     #[serde(default)]
-    #[schema(nullable = false, max_length = 1024, format = Password)]
+    #[schema(max_length = 1024, format = Password)]
     pub current_password: Option<String>,
 }
 
@@ -86,13 +86,13 @@ pub struct TotpCodeRequest {
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TotpRemoveRequest {
-    /// A current TOTP code.
+    /// A current TOTP code (absent or null: none).
     #[serde(default)]
-    #[schema(nullable = false, max_length = 16)]
+    #[schema(max_length = 16)]
     pub code: Option<String>,
-    /// The account's password.
+    /// The account's password (absent or null: none).
     #[serde(default)]
-    #[schema(nullable = false, max_length = 1024, format = Password)]
+    #[schema(max_length = 1024, format = Password)]
     pub current_password: Option<String>,
 }
 
