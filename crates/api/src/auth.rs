@@ -105,6 +105,10 @@ pub struct UserView {
     #[serde(default)]
     #[schema(required = true)]
     pub last_login_at: Option<i64>,
+    /// The second factors enrolled (`totp`); in the admin views only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub mfa: Option<Vec<String>>,
 }
 
 /// `GET /v1/me`.

@@ -114,6 +114,8 @@ pub struct App {
     pub maintenance: Maintenance,
     /// DPoP proofs (RFC 9449) and server nonces.
     pub dpop: crate::Dpop,
+    /// Second factors (TOTP, recovery codes) and the second step of logins.
+    pub mfa: crate::Mfa,
 }
 
 impl App {
@@ -222,8 +224,16 @@ impl App {
         let sessions = Sessions::new(ctx.clone(), limiter.clone());
         let oidc = Oidc::new(ctx.clone(), sessions.clone());
         let links = Arc::new(Links::new(&ctx, outbox, templates));
-        let lifecycle = Lifecycle::new(ctx.clone(), limiter.clone(), links);
+        let lifecycle = Lifecycle::new(ctx.clone(), limiter.clone(), links.clone());
+        let mfa = crate::Mfa::new(
+            ctx.clone(),
+            limiter.clone(),
+            sessions.clone(),
+            lifecycle.clone(),
+            links,
+        );
         App {
+            mfa,
             accounts: Accounts::new(ctx.clone(), limiter, lifecycle.clone()),
             lifecycle,
             oauth: OAuth::new(ctx.clone(), sessions.clone(), oidc.clone()),

@@ -111,6 +111,33 @@ pub struct AuthConfig {
     pub email_verify_url: Option<String>,
     /// How DPoP proofs (RFC 9449) are checked.
     pub dpop: DpopPolicy,
+    /// Multi-factor authentication.
+    pub mfa: MfaPolicy,
+}
+
+/// Multi-factor authentication policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaPolicy {
+    /// Every user must enrol a second factor (at their next login).
+    pub required: bool,
+    /// Users holding any of these roles must enrol a second factor.
+    pub required_roles: Vec<String>,
+    /// How long an `mfa_token` (the pending second step of a login) works.
+    pub token_ttl: Duration,
+    /// How recent an access token's `auth_time` must be for changes to the
+    /// factors without `current_password`.
+    pub recent_auth: Duration,
+}
+
+impl Default for MfaPolicy {
+    fn default() -> Self {
+        MfaPolicy {
+            required: false,
+            required_roles: Vec::new(),
+            token_ttl: Duration::from_secs(300),
+            recent_auth: Duration::from_secs(600),
+        }
+    }
 }
 
 /// How DPoP proofs are checked.
@@ -158,6 +185,7 @@ impl Default for AuthConfig {
             password_reset_url: None,
             email_verify_url: None,
             dpop: DpopPolicy::default(),
+            mfa: MfaPolicy::default(),
         }
     }
 }

@@ -222,6 +222,14 @@ mod tests {
         ("/v1/admin/users/{id}/sessions/{sid}", &["delete"]),
         ("/v1/admin/clients/{id}/secret", &["post"]),
         ("/v1/admin/overview", &["get"]),
+        ("/v1/auth/mfa", &["post"]),
+        ("/v1/auth/mfa/totp", &["post"]),
+        ("/v1/auth/mfa/totp/confirm", &["post"]),
+        ("/v1/account/mfa", &["get"]),
+        ("/v1/account/mfa/totp", &["post", "delete"]),
+        ("/v1/account/mfa/totp/confirm", &["post"]),
+        ("/v1/account/mfa/recovery-codes", &["post"]),
+        ("/v1/admin/users/{id}/mfa/reset", &["post"]),
     ];
 
     /// Routes that describe the spec itself and are not in it.
@@ -249,6 +257,11 @@ mod tests {
         "/v1/admin/users/{id}/sessions/{sid}",
         "/v1/admin/clients/{id}/secret",
         "/v1/admin/overview",
+        "/v1/account/mfa",
+        "/v1/account/mfa/totp",
+        "/v1/account/mfa/totp/confirm",
+        "/v1/account/mfa/recovery-codes",
+        "/v1/admin/users/{id}/mfa/reset",
     ];
 
     async fn state() -> Result<(AppState, tempfile::TempDir), Box<dyn std::error::Error>> {

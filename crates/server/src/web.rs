@@ -80,6 +80,12 @@ const ASSETS: &[Asset] = &[
         shared: false,
     },
     Asset {
+        paths: &["/assets/demo-mfa.js"],
+        body: include_str!("../web/demo/mfa.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
         paths: &["/assets/demo.css"],
         body: include_str!("../web/demo/demo.css"),
         content_type: CSS,
@@ -112,6 +118,18 @@ const ASSETS: &[Asset] = &[
     Asset {
         paths: &["/client/dpop.js"],
         body: include_str!("../web/client/dpop.js"),
+        content_type: JS,
+        shared: true,
+    },
+    Asset {
+        paths: &["/client/errors.js"],
+        body: include_str!("../web/client/errors.js"),
+        content_type: JS,
+        shared: true,
+    },
+    Asset {
+        paths: &["/client/mfa.js"],
+        body: include_str!("../web/client/mfa.js"),
         content_type: JS,
         shared: true,
     },

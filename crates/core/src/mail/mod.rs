@@ -45,17 +45,23 @@ pub enum MailKind {
     EmailChangeNotice,
     /// "Your account was deleted."
     AccountDeleted,
+    /// "A second factor was added or removed, or the recovery codes replaced."
+    MfaChanged,
+    /// "A recovery code was used to sign in."
+    RecoveryCodeUsed,
 }
 
 impl MailKind {
     /// Every kind.
-    pub const ALL: [MailKind; 6] = [
+    pub const ALL: [MailKind; 8] = [
         MailKind::PasswordReset,
         MailKind::PasswordChanged,
         MailKind::VerifyEmail,
         MailKind::ChangeEmail,
         MailKind::EmailChangeNotice,
         MailKind::AccountDeleted,
+        MailKind::MfaChanged,
+        MailKind::RecoveryCodeUsed,
     ];
 
     /// Its name: the metrics label and the template file stem.
@@ -67,6 +73,8 @@ impl MailKind {
             MailKind::ChangeEmail => "change_email",
             MailKind::EmailChangeNotice => "email_change_notice",
             MailKind::AccountDeleted => "account_deleted",
+            MailKind::MfaChanged => "mfa_changed",
+            MailKind::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 }

@@ -29,6 +29,8 @@ embedded! {
     ChangeEmail => "change_email",
     EmailChangeNotice => "email_change_notice",
     AccountDeleted => "account_deleted",
+    MfaChanged => "mfa_changed",
+    RecoveryCodeUsed => "recovery_code_used",
 }
 
 /// What fills a template's placeholders.
@@ -49,6 +51,11 @@ pub struct Templates {
 }
 
 impl Templates {
+    /// The product name (`{{product}}`).
+    pub fn product(&self) -> &str {
+        &self.product
+    }
+
     /// The embedded templates, overridden by the files of `dir` that exist.
     pub fn load(dir: Option<&Path>, product: &str) -> Result<Self> {
         let mut by_kind = HashMap::new();

@@ -56,7 +56,9 @@ pub(crate) mod id_token_enc;
 mod redirect;
 mod sso;
 
-pub use authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest, Prompt, OIDC_SCOPES};
+pub use authorize::{
+    AuthorizeError, AuthorizeParams, AuthorizeRequest, Prompt, ACR_VALUES, MFA_ACR, OIDC_SCOPES,
+};
 pub use code::CodeTokens;
 pub use end_session::{EndSession, EndSessionParams};
 pub use id_token::IdTokenClaims;
@@ -183,16 +185,22 @@ impl Oidc {
 
     /// The password check of the JSON login (same throttle, same
     /// enumeration-safe [`crate::Error::InvalidCredentials`], same disabled
-    /// and unverified-email rules), for the hosted login page.
+    /// and unverified-email rules), for the hosted login page. With a
+    /// second factor enrolled (or required), the right password answers
+    /// [`crate::Error::MfaRequired`]: the page asks for the factor next
+    /// ([`crate::Mfa::verify_for_sso`]).
     pub async fn authenticate_password(
         &self,
         email: &str,
         password: &str,
         ctx: &ClientInfo,
     ) -> Result<User> {
-        self.sessions
+        let user = self
+            .sessions
             .authenticate_password(email, password, ctx)
-            .await
+            .await?;
+        crate::mfa::gate(&self.ctx, &user, ctx, true).await?;
+        Ok(user)
     }
 
     /// What the authorization endpoint does next for `req`, given the SSO
@@ -213,7 +221,11 @@ impl Oidc {
                 let too_old = req
                     .max_age
                     .is_some_and(|m| now.saturating_sub(s.auth_time) > m);
-                !just_logged_in && (req.prompt.login || too_old)
+                // acr_values asking for MFA: a session on a password alone
+                // signs in again (the login asks for the factor when the
+                // user has one).
+                let weak = req.acr_mfa && !s.amr.iter().any(|a| a == "mfa");
+                !just_logged_in && (req.prompt.login || too_old || weak)
             }
         };
         if login {

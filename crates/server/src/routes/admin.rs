@@ -72,14 +72,19 @@ pub(crate) async fn admin_users(
         return Err(ApiError::bad_request("q must be at most 320 characters"));
     }
     let limit = q.limit.unwrap_or(100);
-    let users: Vec<UserView> = s
+    let listed = s
         .app
         .accounts
         .search_users(q.q.as_deref().unwrap_or(""), q.after.as_deref(), limit)
-        .await?
-        .into_iter()
-        .map(user_view)
-        .collect();
+        .await?;
+    let mut users: Vec<UserView> = Vec::with_capacity(listed.len());
+    for u in listed {
+        let factors = s.app.mfa.state(&u.id).await?.factors();
+        users.push(UserView {
+            mfa: Some(factors),
+            ..user_view(u)
+        });
+    }
     let next = if users.len() as u32 >= limit.clamp(1, 500) {
         users.last().map(|u| u.email.clone())
     } else {
@@ -257,8 +262,12 @@ pub(crate) async fn admin_user(
             user_agent: x.user_agent,
         })
         .collect();
+    let factors = s.app.mfa.state(&user.id).await?.factors();
     Ok(Json(UserDetail {
-        user: user_view(user),
+        user: UserView {
+            mfa: Some(factors),
+            ..user_view(user)
+        },
         sessions,
     }))
 }

@@ -10,6 +10,8 @@
 //! - `front`: the front door, `GET /` (HTML for a browser, else JSON);
 //! - `lifecycle`: password change and reset, email verification and change,
 //!   account deletion, and the operator's disable/enable/delete/reset-mail;
+//! - `mfa`: the second step of a login; `mfa_account`: a user's second
+//!   factors and the operator's reset;
 //! - `oidc`: userinfo, the caller's consents, the admin API of OAuth clients;
 //! - `wellknown`: the JWK Set and discovery metadata;
 //! - `health`: liveness, readiness and `/metrics`.
@@ -21,6 +23,8 @@ pub(crate) mod auth;
 pub(crate) mod front;
 pub(crate) mod health;
 pub(crate) mod lifecycle;
+pub(crate) mod mfa;
+pub(crate) mod mfa_account;
 pub(crate) mod oidc;
 pub(crate) mod wellknown;
 

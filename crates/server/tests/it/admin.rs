@@ -137,7 +137,8 @@ async fn users_are_listed_by_email_in_pages() {
     assert_eq!(first["disabled"], false);
     // The admin logged in (twice): the store keeps the time (issue 20).
     assert_eq!(first["last_login_at"], crate::support::T0);
-    assert_eq!(first.as_object().unwrap().len(), 7, "{first}");
+    assert_eq!(first["mfa"], json!([]));
+    assert_eq!(first.as_object().unwrap().len(), 8, "{first}");
     assert!(!r.text.contains("argon2"), "no password hashes: {}", r.text);
 
     // Pages of two.

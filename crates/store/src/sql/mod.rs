@@ -10,6 +10,7 @@
 mod admin;
 pub(crate) mod exec;
 mod lifecycle;
+mod mfa;
 mod oidc;
 mod roles;
 pub(crate) mod rows;
@@ -180,6 +181,15 @@ macro_rules! migrations {
                     "/migrations/",
                     $dir,
                     "/0012_id_token_encryption.sql"
+                )),
+            ),
+            (
+                13,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0013_mfa.sql"
                 )),
             ),
             (

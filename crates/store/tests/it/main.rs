@@ -8,6 +8,7 @@ use tessera_store::{AuditEvent, KeyRecord, Rotation, Session, Store, StoreError,
 mod admin;
 mod audit_and_feed;
 mod lifecycle;
+mod mfa;
 
 /// Where a backend lives, for tests that need a raw connection.
 enum Raw {
@@ -101,6 +102,8 @@ fn session(id: &str, user_id: &str) -> Session {
         dpop_jkt: None,
         scope: Some("openid email".into()),
         sso_id: Some("sso-1".into()),
+        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+        auth_time: Some(1_699_999_990),
     }
 }
 

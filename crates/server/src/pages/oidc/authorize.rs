@@ -25,10 +25,10 @@ use tessera_core::oidc::{AuthorizeError, AuthorizeParams, AuthorizeRequest, SsoS
 
 /// The longest authorization request accepted (query or form fields).
 const MAX_REQUEST: usize = 8 * 1024;
-const TITLE: &str = "Sign in";
+pub(super) const TITLE: &str = "Sign in";
 const BAD_CREDENTIALS: &str = "The email address or the password is not correct.";
 const TOO_LONG: &str = "The authorization request is too long.";
-const OOPS: &str = "Something went wrong on our side. Try again in a moment.";
+pub(super) const OOPS: &str = "Something went wrong on our side. Try again in a moment.";
 
 fn bad_request(text: &str) -> Response {
     Page::message(
@@ -99,7 +99,7 @@ fn refused(state: &AppState, e: &AuthorizeError) -> Response {
     }
 }
 
-fn internal(state: &AppState, e: tessera_core::Error) -> Response {
+pub(super) fn internal(state: &AppState, e: tessera_core::Error) -> Response {
     let api = crate::error::ApiError::from(e);
     let text = if api.status.is_server_error() {
         OOPS.to_owned()
@@ -257,7 +257,7 @@ fn consent_page(
 }
 
 /// The CSRF check and the re-validated request every form post starts with.
-async fn accept(
+pub(super) async fn accept(
     state: &AppState,
     headers: &HeaderMap,
     form: &Form,
@@ -299,18 +299,34 @@ pub(crate) async fn login_post(
         .await
     {
         Ok(u) => u,
+        // A second factor is enrolled: ask for it next.
+        Err(tessera_core::Error::MfaRequired(c)) if !c.enrollment => {
+            return super::mfa::mfa_page(&state, &headers, &req, &c.mfa_token, None);
+        }
         Err(e) => return login_refused(&state, &headers, &req, email, e),
     };
-    // A new SSO session (and cookie value) on every login; the one the
-    // browser held before, if any, ends.
-    if let Some(old) = crate::pages::sso::read(&state.config, &headers) {
-        if let Err(e) = state.app.oidc.end_sso(old, &info).await {
+    signed_in(&state, &headers, &req, &user.id, &["pwd"], &info).await
+}
+
+/// The user just authenticated (`amr`): a new SSO session (the one the
+/// browser held before, if any, ends; no fixation), its cookie, and the
+/// request's next step.
+pub(super) async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: &AuthorizeRequest,
+    user_id: &str,
+    amr: &[&str],
+    info: &tessera_core::ClientInfo,
+) -> Response {
+    if let Some(old) = crate::pages::sso::read(&state.config, headers) {
+        if let Err(e) = state.app.oidc.end_sso(old, info).await {
             tracing::warn!(error = %e, "could not end the previous SSO session");
         }
     }
-    let cookie = match state.app.oidc.start_sso(&user.id, &["pwd"], &info).await {
+    let cookie = match state.app.oidc.start_sso(user_id, amr, info).await {
         Ok(v) => v,
-        Err(e) => return internal(&state, e),
+        Err(e) => return internal(state, e),
     };
     let sso = match state.app.oidc.sso(&cookie.value).await {
         Ok(Some(s)) => s,
@@ -323,9 +339,9 @@ pub(crate) async fn login_post(
                 OOPS,
             );
         }
-        Err(e) => return internal(&state, e),
+        Err(e) => return internal(state, e),
     };
-    let mut res = step(&state, &headers, &req, Some(&sso), true).await;
+    let mut res = step(state, headers, req, Some(&sso), true).await;
     match crate::pages::sso::set(&state.config, &cookie.value, cookie.max_age) {
         Some(c) => {
             res.headers_mut().append(header::SET_COOKIE, c);
@@ -337,7 +353,7 @@ pub(crate) async fn login_post(
 
 /// The login page again after a refused password: one message for a wrong
 /// password and an unknown account, "too many attempts" when throttled.
-fn login_refused(
+pub(super) fn login_refused(
     state: &AppState,
     headers: &HeaderMap,
     req: &AuthorizeRequest,
