@@ -99,15 +99,15 @@ pub mod testing;
 pub use error::{Result, StoreError};
 pub use model::{
     AuditEvent, AuditRecord, AuthCode, Client, CodeUse, Consent, KeyRecord, NewUser, OneTimeToken,
-    Rotation, Session, User,
+    Passkey, PasskeyUse, Rotation, Session, User,
 };
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(feature = "redis")]
 pub use redis_kv::RedisKv;
 pub use roles::{
-    AuditLog, ClientStore, Health, KeyStore, Kv, Leases, Lifecycle, OidcStore, SessionStore, Store,
-    UserStore,
+    AuditLog, ClientStore, Health, KeyStore, Kv, Leases, Lifecycle, OidcStore, PasskeyStore,
+    SessionStore, Store, UserStore,
 };
 pub use sqlite::SqliteStore;
 
@@ -118,8 +118,8 @@ use std::time::Duration;
 /// The role traits, for `use tessera_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AuditLog, ClientStore, Health, KeyStore, Kv, Leases, Lifecycle, OidcStore, SessionStore,
-        Store, UserStore,
+        AuditLog, ClientStore, Health, KeyStore, Kv, Leases, Lifecycle, OidcStore, PasskeyStore,
+        SessionStore, Store, UserStore,
     };
 }
 

@@ -10,6 +10,7 @@
 pub(crate) mod exec;
 mod lifecycle;
 mod oidc;
+mod passkeys;
 mod roles;
 pub(crate) mod rows;
 
@@ -179,6 +180,15 @@ macro_rules! migrations {
                     "/migrations/",
                     $dir,
                     "/0012_id_token_encryption.sql"
+                )),
+            ),
+            (
+                14,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0014_passkeys.sql"
                 )),
             ),
         ]
