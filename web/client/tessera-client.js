@@ -20,6 +20,17 @@
 import { DpopSigner, asksForNonce } from './dpop.js';
 import { OAUTH_PATHS, finishRedirect, oauthRefreshInit, oauthRevokeInit, startRedirect } from './redirect.js';
 
+export {
+  b64urlToBuffer,
+  bufferToB64url,
+  creationOptionsFromJSON,
+  credentialToJSON,
+  passkeyAsSecondFactor,
+  registerPasskey,
+  requestOptionsFromJSON,
+  signInWithPasskey,
+} from './passkey.js';
+
 const DEFAULT_PATHS = Object.freeze({
   register: '/v1/auth/register',
   login: '/v1/auth/login',

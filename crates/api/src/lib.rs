@@ -36,6 +36,7 @@ mod error;
 mod feed;
 mod oauth;
 mod oidc;
+mod passkey;
 
 pub use account::{
     ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, ForgotPasswordRequest,
@@ -61,6 +62,10 @@ pub use oauth::{
 };
 pub use oidc::{
     ClientList, ClientRegistration, ClientView, ConsentList, ConsentView, UserInfoResponse,
+};
+pub use passkey::{
+    PasskeyList, PasskeyOptions, PasskeyRegistration, PasskeySignInRequest, PasskeyView,
+    CEREMONY_PATTERN,
 };
 
 #[cfg(test)]

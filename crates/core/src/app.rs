@@ -114,6 +114,8 @@ pub struct App {
     pub maintenance: Maintenance,
     /// DPoP proofs (RFC 9449) and server nonces.
     pub dpop: crate::Dpop,
+    /// Passkeys (WebAuthn): registration, sign-in, removal.
+    pub passkeys: crate::Passkeys,
 }
 
 impl App {
@@ -168,7 +170,7 @@ impl App {
             Limiter::Memory(Throttle::new(cfg.throttle).with_unlocks(store.into_kv()))
         };
         let outbox = Outbox::start(mailer, RETRY_BACKOFF);
-        Ok(Self::assemble(ctx, limiter, outbox, templates, dpop_kv))
+        Self::assemble(ctx, limiter, outbox, templates, dpop_kv)
     }
 
     /// The services over an open store (embedding, tests), loading or
@@ -207,7 +209,7 @@ impl App {
         let dpop_kv = store.clone().into_kv();
         let ctx = Ctx::new(store, secret, cfg, clock).await?;
         let outbox = Outbox::start(mailer, RETRY_BACKOFF);
-        Ok(Self::assemble(ctx, limiter, outbox, templates, dpop_kv))
+        Self::assemble(ctx, limiter, outbox, templates, dpop_kv)
     }
 
     fn assemble(
@@ -216,14 +218,15 @@ impl App {
         outbox: Outbox,
         templates: Templates,
         dpop_kv: Arc<dyn tessera_store::Kv>,
-    ) -> App {
+    ) -> Result<App> {
         let ctx = Arc::new(ctx);
         let limiter = Arc::new(limiter);
         let sessions = Sessions::new(ctx.clone(), limiter.clone());
         let oidc = Oidc::new(ctx.clone(), sessions.clone());
         let links = Arc::new(Links::new(&ctx, outbox, templates));
-        let lifecycle = Lifecycle::new(ctx.clone(), limiter.clone(), links);
-        App {
+        let lifecycle = Lifecycle::new(ctx.clone(), limiter.clone(), links.clone());
+        let passkeys = crate::Passkeys::new(ctx.clone(), sessions.clone(), links)?;
+        Ok(App {
             accounts: Accounts::new(ctx.clone(), limiter, lifecycle.clone()),
             lifecycle,
             oauth: OAuth::new(ctx.clone(), sessions.clone(), oidc.clone()),
@@ -235,7 +238,8 @@ impl App {
             audit: Audit::new(ctx.clone()),
             dpop: crate::Dpop::new(ctx.clone(), dpop_kv),
             maintenance: Maintenance::new(ctx),
-        }
+            passkeys,
+        })
     }
 }
 

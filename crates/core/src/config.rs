@@ -111,6 +111,20 @@ pub struct AuthConfig {
     pub email_verify_url: Option<String>,
     /// How DPoP proofs (RFC 9449) are checked.
     pub dpop: DpopPolicy,
+    /// The WebAuthn relying party of passkeys (issue 17).
+    pub webauthn: WebauthnPolicy,
+}
+
+/// The WebAuthn relying party: whose passkeys this server accepts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebauthnPolicy {
+    /// The RP ID (a domain); `None`: the issuer's host.
+    pub rp_id: Option<String>,
+    /// The origins (`scheme://host[:port]`) ceremonies may come from; empty:
+    /// the issuer's origin.
+    pub origins: Vec<String>,
+    /// The name authenticators may show.
+    pub rp_name: String,
 }
 
 /// How DPoP proofs are checked.
@@ -158,6 +172,7 @@ impl Default for AuthConfig {
             password_reset_url: None,
             email_verify_url: None,
             dpop: DpopPolicy::default(),
+            webauthn: WebauthnPolicy::default(),
         }
     }
 }

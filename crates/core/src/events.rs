@@ -110,11 +110,17 @@ pub enum AuditEvent {
     UserEnabled,
     /// `user.deleted`: an account and its personal data were deleted.
     UserDeleted,
+    /// `passkey.added`: a user registered a passkey.
+    PasskeyAdded,
+    /// `passkey.removed`: a user removed a passkey.
+    PasskeyRemoved,
+    /// `passkey.failure`: a passkey sign-in or second step was refused.
+    PasskeyFailure,
 }
 
 impl AuditEvent {
     /// Every event, for documentation and tests.
-    pub const ALL: [AuditEvent; 24] = [
+    pub const ALL: [AuditEvent; 27] = [
         AuditEvent::UserRegistered,
         AuditEvent::LoginSuccess,
         AuditEvent::LoginFailure,
@@ -139,6 +145,9 @@ impl AuditEvent {
         AuditEvent::UserDisabled,
         AuditEvent::UserEnabled,
         AuditEvent::UserDeleted,
+        AuditEvent::PasskeyAdded,
+        AuditEvent::PasskeyRemoved,
+        AuditEvent::PasskeyFailure,
     ];
 
     /// The stored name, e.g. `refresh.rotated`.
@@ -168,6 +177,9 @@ impl AuditEvent {
             AuditEvent::UserDisabled => "user.disabled",
             AuditEvent::UserEnabled => "user.enabled",
             AuditEvent::UserDeleted => "user.deleted",
+            AuditEvent::PasskeyAdded => "passkey.added",
+            AuditEvent::PasskeyRemoved => "passkey.removed",
+            AuditEvent::PasskeyFailure => "passkey.failure",
         }
     }
 

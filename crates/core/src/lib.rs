@@ -88,6 +88,7 @@ pub mod mail;
 mod maintenance;
 pub mod oauth;
 pub mod oidc;
+pub mod passkeys;
 pub mod password;
 pub mod refresh;
 mod secret;
@@ -108,6 +109,7 @@ pub use keys::{KeyInfo, KeyState, Keys};
 pub use lifecycle::Lifecycle;
 pub use live::Account;
 pub use maintenance::Maintenance;
+pub use passkeys::Passkeys;
 pub use secret::ServerSecret;
 pub use sessions::{
     RefreshOutcome, RefreshPermit, Sessions, TokenPair, COARSE_SECS, DPOP_THEFT, REUSE_DETECTED,

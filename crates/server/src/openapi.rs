@@ -49,6 +49,8 @@ pub(crate) const DOCS_PATH: &str = "/docs";
         (name = "sessions", description = "The caller's own sessions"),
         (name = "account", description = "The account lifecycle: password change and reset, \
             email verification and change, account deletion"),
+        (name = "passkeys", description = "Passkeys (WebAuthn): the caller's passkeys, and \
+            signing in with one"),
         (name = "resource-servers", description = "The revocation feed that resource servers follow"),
         (name = "admin", description = "User, key and audit administration (role `admin`)"),
         (name = "oauth2", description = "OAuth 2.0 token, revocation (RFC 7009) and introspection (RFC 7662)"),
@@ -218,6 +220,11 @@ mod tests {
         ("/v1/admin/users/{id}/enable", &["post"]),
         ("/v1/admin/users/{id}", &["delete"]),
         ("/v1/admin/users/{id}/password-reset", &["post"]),
+        ("/v1/account/passkeys/options", &["post"]),
+        ("/v1/account/passkeys", &["get", "post"]),
+        ("/v1/account/passkeys/{id}", &["delete"]),
+        ("/v1/auth/passkey/options", &["post"]),
+        ("/v1/auth/passkey", &["post"]),
     ];
 
     /// Routes that describe the spec itself and are not in it.
@@ -242,6 +249,9 @@ mod tests {
         "/v1/admin/users/{id}/enable",
         "/v1/admin/users/{id}",
         "/v1/admin/users/{id}/password-reset",
+        "/v1/account/passkeys/options",
+        "/v1/account/passkeys",
+        "/v1/account/passkeys/{id}",
     ];
 
     async fn state() -> Result<(AppState, tempfile::TempDir), Box<dyn std::error::Error>> {

@@ -116,6 +116,12 @@ const ASSETS: &[Asset] = &[
         shared: true,
     },
     Asset {
+        paths: &["/client/passkey.js"],
+        body: include_str!("../web/client/passkey.js"),
+        content_type: JS,
+        shared: true,
+    },
+    Asset {
         paths: &["/client/redirect.js"],
         body: include_str!("../web/client/redirect.js"),
         content_type: JS,

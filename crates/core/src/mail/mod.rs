@@ -45,17 +45,23 @@ pub enum MailKind {
     EmailChangeNotice,
     /// "Your account was deleted."
     AccountDeleted,
+    /// "A passkey was added to your account."
+    PasskeyAdded,
+    /// "A passkey was removed from your account."
+    PasskeyRemoved,
 }
 
 impl MailKind {
     /// Every kind.
-    pub const ALL: [MailKind; 6] = [
+    pub const ALL: [MailKind; 8] = [
         MailKind::PasswordReset,
         MailKind::PasswordChanged,
         MailKind::VerifyEmail,
         MailKind::ChangeEmail,
         MailKind::EmailChangeNotice,
         MailKind::AccountDeleted,
+        MailKind::PasskeyAdded,
+        MailKind::PasskeyRemoved,
     ];
 
     /// Its name: the metrics label and the template file stem.
@@ -67,6 +73,8 @@ impl MailKind {
             MailKind::ChangeEmail => "change_email",
             MailKind::EmailChangeNotice => "email_change_notice",
             MailKind::AccountDeleted => "account_deleted",
+            MailKind::PasskeyAdded => "passkey_added",
+            MailKind::PasskeyRemoved => "passkey_removed",
         }
     }
 }

@@ -29,6 +29,8 @@ embedded! {
     ChangeEmail => "change_email",
     EmailChangeNotice => "email_change_notice",
     AccountDeleted => "account_deleted",
+    PasskeyAdded => "passkey_added",
+    PasskeyRemoved => "passkey_removed",
 }
 
 /// What fills a template's placeholders.

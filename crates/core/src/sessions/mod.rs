@@ -227,6 +227,15 @@ impl Sessions {
         self.start_scoped_session(user, None, None, ctx).await
     }
 
+    /// A new session for a passkey sign-in (see `crate::passkeys`).
+    pub(crate) async fn start_passkey_session(
+        &self,
+        user: &User,
+        ctx: &ClientInfo,
+    ) -> Result<TokenPair> {
+        self.start_scoped_session(user, None, None, ctx).await
+    }
+
     /// A new session (refresh-token family) for `user`, bound to
     /// `ctx.oauth_client`, whose access tokens carry `scope`, issued from
     /// the SSO session `sso_id`.

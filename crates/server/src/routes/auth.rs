@@ -24,7 +24,7 @@ fn clearing_cookie_if(clear: bool, s: &AppState, mut res: Response) -> Response 
 }
 
 /// A cookie-mode token answer: the refresh token is only in `Set-Cookie`.
-fn cookie_response(s: &AppState, pair: &TokenPair) -> ApiResult<Response> {
+pub(crate) fn cookie_response(s: &AppState, pair: &TokenPair) -> ApiResult<Response> {
     let body = TokenResponse {
         refresh_token: None,
         ..token_body(pair)

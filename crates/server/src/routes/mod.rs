@@ -9,6 +9,7 @@
 //! - `lifecycle`: password change and reset, email verification and change,
 //!   account deletion, and the operator's disable/enable/delete/reset-mail;
 //! - `oidc`: userinfo, the caller's consents, the admin API of OAuth clients;
+//! - `passkeys`: the caller's passkeys and the passwordless sign-in;
 //! - `wellknown`: the JWK Set and discovery metadata;
 //! - `health`: liveness, readiness and `/metrics`.
 
@@ -18,6 +19,7 @@ pub(crate) mod auth;
 pub(crate) mod health;
 pub(crate) mod lifecycle;
 pub(crate) mod oidc;
+pub(crate) mod passkeys;
 pub(crate) mod wellknown;
 
 use crate::error::ApiError;

@@ -25,9 +25,15 @@ async fn passkeys_are_unique_listed_updated_and_deleted_per_user() {
     for (_dir, s) in backends().await {
         s.create_user(&user("u1", "a@x.io")).await.unwrap();
         s.create_user(&user("u2", "b@x.io")).await.unwrap();
-        s.insert_passkey(&passkey("p2", "u1", 2, 200)).await.unwrap();
-        s.insert_passkey(&passkey("p1", "u1", 1, 100)).await.unwrap();
-        s.insert_passkey(&passkey("q1", "u2", 3, 100)).await.unwrap();
+        s.insert_passkey(&passkey("p2", "u1", 2, 200))
+            .await
+            .unwrap();
+        s.insert_passkey(&passkey("p1", "u1", 1, 100))
+            .await
+            .unwrap();
+        s.insert_passkey(&passkey("q1", "u2", 3, 100))
+            .await
+            .unwrap();
         // The same credential under another account is refused.
         let dup = s.insert_passkey(&passkey("x", "u2", 1, 300)).await;
         assert!(matches!(dup, Err(StoreError::Conflict)), "{dup:?}");
