@@ -291,7 +291,7 @@ config_keys! {
     /// Passkeys (WebAuthn): the relying party ID, a domain that is the host of every `webauthn_origins` entry or a parent of it (default: the issuer's host; passkeys are off when that is an IP address).
     webauthn_rp_id: Option<String> = None, "the issuer's host", "DOMAIN";
     /// Passkeys: the origins (`scheme://host[:port]`, comma-separated) whose pages may run WebAuthn ceremonies (default: the issuer's origin).
-    webauthn_origins: OriginList = OriginList::default(), "the issuer's origin", "ORIGINS";
+    webauthn_origins: OriginList = OriginList::default(), "", "ORIGINS";
 }
 
 /// Whether DPoP proofs must carry a server nonce.
