@@ -43,6 +43,18 @@ pub struct AccessClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub cnf: Option<Confirmation>,
+    /// How the user authenticated (RFC 8176: `pwd`, `otp`, `mfa`, …; user
+    /// tokens only; absent: unknown).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
+    pub amr: Vec<String>,
+    /// When the user authenticated (Unix seconds; user tokens only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub auth_time: Option<i64>,
 }
 
 /// A confirmation claim (RFC 7800) naming a DPoP key (RFC 9449 §6).

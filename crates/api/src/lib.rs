@@ -34,6 +34,7 @@ mod claims;
 mod discovery;
 mod error;
 mod feed;
+mod mfa;
 mod oauth;
 mod oidc;
 mod passkey;
@@ -55,6 +56,11 @@ pub use discovery::{IssuerMetadata, JwkSet, ServerMetadata, Status, TesseraEndpo
 pub use error::ErrorBody;
 pub use feed::{
     FeedQuery, RevocationFeed, RevokedKey, RevokedSession, RevokedToken, MAX_WAIT_SECS,
+};
+pub use mfa::{
+    EnrolledTokenResponse, MfaEnrollConfirmRequest, MfaEnrollRequest, MfaLoginRequest,
+    MfaRequiredBody, MfaStateBody, RecentAuthRequest, RecoveryCodesBody, TotpCodeRequest,
+    TotpEnrollmentBody, TotpRemoveRequest,
 };
 pub use oauth::{
     GrantType, IntrospectionResponse, IntrospectionTokenType, OAuthTokenResponse, TokenParams,

@@ -116,6 +116,8 @@ pub struct App {
     pub dpop: crate::Dpop,
     /// Passkeys (WebAuthn): registration, sign-in, removal.
     pub passkeys: crate::Passkeys,
+    /// Second factors (TOTP, recovery codes) and the second step of logins.
+    pub mfa: crate::Mfa,
 }
 
 impl App {
@@ -225,8 +227,16 @@ impl App {
         let oidc = Oidc::new(ctx.clone(), sessions.clone());
         let links = Arc::new(Links::new(&ctx, outbox, templates));
         let lifecycle = Lifecycle::new(ctx.clone(), limiter.clone(), links.clone());
-        let passkeys = crate::Passkeys::new(ctx.clone(), sessions.clone(), links)?;
+        let passkeys = crate::Passkeys::new(ctx.clone(), sessions.clone(), links.clone())?;
+        let mfa = crate::Mfa::new(
+            ctx.clone(),
+            limiter.clone(),
+            sessions.clone(),
+            lifecycle.clone(),
+            links,
+        );
         Ok(App {
+            mfa,
             accounts: Accounts::new(ctx.clone(), limiter, lifecycle.clone()),
             lifecycle,
             oauth: OAuth::new(ctx.clone(), sessions.clone(), oidc.clone()),

@@ -113,6 +113,8 @@ pub struct AuthConfig {
     pub dpop: DpopPolicy,
     /// The WebAuthn relying party of passkeys (issue 17).
     pub webauthn: WebauthnPolicy,
+    /// Multi-factor authentication.
+    pub mfa: MfaPolicy,
 }
 
 /// The WebAuthn relying party: whose passkeys this server accepts.
@@ -125,6 +127,31 @@ pub struct WebauthnPolicy {
     pub origins: Vec<String>,
     /// The name authenticators may show.
     pub rp_name: String,
+}
+
+/// Multi-factor authentication policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaPolicy {
+    /// Every user must enrol a second factor (at their next login).
+    pub required: bool,
+    /// Users holding any of these roles must enrol a second factor.
+    pub required_roles: Vec<String>,
+    /// How long an `mfa_token` (the pending second step of a login) works.
+    pub token_ttl: Duration,
+    /// How recent an access token's `auth_time` must be for changes to the
+    /// factors without `current_password`.
+    pub recent_auth: Duration,
+}
+
+impl Default for MfaPolicy {
+    fn default() -> Self {
+        MfaPolicy {
+            required: false,
+            required_roles: Vec::new(),
+            token_ttl: Duration::from_secs(300),
+            recent_auth: Duration::from_secs(600),
+        }
+    }
 }
 
 /// How DPoP proofs are checked.
@@ -173,6 +200,7 @@ impl Default for AuthConfig {
             email_verify_url: None,
             dpop: DpopPolicy::default(),
             webauthn: WebauthnPolicy::default(),
+            mfa: MfaPolicy::default(),
         }
     }
 }

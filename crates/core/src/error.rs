@@ -76,6 +76,20 @@ pub enum Error {
     NotFound(&'static str),
     /// Too many attempts (login backoff or a rate limit); retry later.
     TooManyRequests(RetryAfter),
+    /// The right password, but a second factor must follow (403
+    /// `mfa_required`) or, under `require_mfa`, be enrolled first (403
+    /// `mfa_enrollment_required`): no tokens; the challenge's `mfa_token`
+    /// continues the login (see [`crate::Mfa`]).
+    MfaRequired(crate::mfa::MfaChallenge),
+    /// An `mfa_token` is unknown, spent, expired, or for another step; the
+    /// text says which (401 `invalid_mfa_token`).
+    InvalidMfaToken(&'static str),
+    /// A wrong (or replayed) TOTP or recovery code (401 `invalid_mfa_code`).
+    InvalidMfaCode,
+    /// The change needs a recent authentication: an access token whose
+    /// `auth_time` is recent enough, or `current_password` (403
+    /// `reauthentication_required`).
+    ReauthenticationRequired,
     /// The database or a worker pool is unavailable; retry later.
     Unavailable(BoxError),
     /// A failure that is not the caller's fault.
@@ -244,6 +258,15 @@ impl fmt::Display for Error {
             Error::TooManyRequests(r) => {
                 write!(f, "too many attempts; retry in {} s", r.0)
             }
+            Error::MfaRequired(c) if c.enrollment => {
+                f.write_str("a second factor must be enrolled to sign in")
+            }
+            Error::MfaRequired(_) => f.write_str("a second factor is required"),
+            Error::InvalidMfaToken(why) => write!(f, "mfa_token is invalid: {why}"),
+            Error::InvalidMfaCode => f.write_str("the code is wrong, expired or already used"),
+            Error::ReauthenticationRequired => f.write_str(
+                "this change needs a recent sign-in: send current_password, or sign in again",
+            ),
             Error::Unavailable(why) => write!(f, "service unavailable: {why}"),
             Error::Internal(why) => write!(f, "internal error: {why}"),
         }

@@ -116,11 +116,27 @@ pub enum AuditEvent {
     PasskeyRemoved,
     /// `passkey.failure`: a passkey sign-in or second step was refused.
     PasskeyFailure,
+    /// `mfa.required`: the right password; a second factor (or its enrolment) was asked for.
+    MfaRequired,
+    /// `mfa.success`: a login's second factor was accepted.
+    MfaSuccess,
+    /// `mfa.failure`: a wrong TOTP or recovery code.
+    MfaFailure,
+    /// `mfa.enrolled`: a user enrolled a second factor (detail: which).
+    MfaEnrolled,
+    /// `mfa.removed`: a user removed a second factor (detail: which).
+    MfaRemoved,
+    /// `mfa.reset`: an operator removed every second factor of a user.
+    MfaReset,
+    /// `mfa.recovery_code_used`: a recovery code was spent.
+    RecoveryCodeUsed,
+    /// `mfa.recovery_codes_regenerated`: new recovery codes replaced the old.
+    RecoveryCodesRegenerated,
 }
 
 impl AuditEvent {
     /// Every event, for documentation and tests.
-    pub const ALL: [AuditEvent; 27] = [
+    pub const ALL: [AuditEvent; 35] = [
         AuditEvent::UserRegistered,
         AuditEvent::LoginSuccess,
         AuditEvent::LoginFailure,
@@ -148,6 +164,14 @@ impl AuditEvent {
         AuditEvent::PasskeyAdded,
         AuditEvent::PasskeyRemoved,
         AuditEvent::PasskeyFailure,
+        AuditEvent::MfaRequired,
+        AuditEvent::MfaSuccess,
+        AuditEvent::MfaFailure,
+        AuditEvent::MfaEnrolled,
+        AuditEvent::MfaRemoved,
+        AuditEvent::MfaReset,
+        AuditEvent::RecoveryCodeUsed,
+        AuditEvent::RecoveryCodesRegenerated,
     ];
 
     /// The stored name, e.g. `refresh.rotated`.
@@ -180,6 +204,14 @@ impl AuditEvent {
             AuditEvent::PasskeyAdded => "passkey.added",
             AuditEvent::PasskeyRemoved => "passkey.removed",
             AuditEvent::PasskeyFailure => "passkey.failure",
+            AuditEvent::MfaRequired => "mfa.required",
+            AuditEvent::MfaSuccess => "mfa.success",
+            AuditEvent::MfaFailure => "mfa.failure",
+            AuditEvent::MfaEnrolled => "mfa.enrolled",
+            AuditEvent::MfaRemoved => "mfa.removed",
+            AuditEvent::MfaReset => "mfa.reset",
+            AuditEvent::RecoveryCodeUsed => "mfa.recovery_code_used",
+            AuditEvent::RecoveryCodesRegenerated => "mfa.recovery_codes_regenerated",
         }
     }
 

@@ -15,6 +15,7 @@
 //! | [`Audit`] | reading the audit log ([`AuditEvent`] names what is written) |
 //! | [`Maintenance`] | the timer's work and the readiness probe |
 //! | [`Dpop`] | DPoP proofs (RFC 9449): the proof check, the shared `jti` replay cache, server nonces |
+//! | [`Mfa`] | second factors: TOTP ([`mfa::totp`]), recovery codes, the `mfa_token` second step of a login |
 //!
 //! The services share one private context (store, clock, server secret,
 //! policy, keys, liveness cache); none of them hands out the store. Time
@@ -86,6 +87,7 @@ pub mod lifecycle;
 mod live;
 pub mod mail;
 mod maintenance;
+pub mod mfa;
 pub mod oauth;
 pub mod oidc;
 pub mod passkeys;
@@ -109,9 +111,11 @@ pub use keys::{KeyInfo, KeyState, Keys};
 pub use lifecycle::Lifecycle;
 pub use live::Account;
 pub use maintenance::Maintenance;
+pub use mfa::{Mfa, MfaChallenge, MfaProof, MfaState, PendingMfa};
 pub use passkeys::Passkeys;
 pub use secret::ServerSecret;
 pub use sessions::{
-    RefreshOutcome, RefreshPermit, Sessions, TokenPair, COARSE_SECS, DPOP_THEFT, REUSE_DETECTED,
+    Authn, RefreshOutcome, RefreshPermit, Sessions, TokenPair, COARSE_SECS, DPOP_THEFT,
+    REUSE_DETECTED,
 };
 pub use tokens::Tokens;

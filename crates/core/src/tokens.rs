@@ -25,6 +25,8 @@ pub(crate) struct Grantee<'a> {
     pub(crate) not_after: Option<i64>,
     /// The DPoP key the token is bound to (`cnf.jkt`), if any.
     pub(crate) jkt: Option<&'a str>,
+    /// How and when the user authenticated (`None`: not a user).
+    pub(crate) authn: Option<&'a crate::Authn>,
 }
 
 impl Grantee<'_> {
@@ -55,6 +57,8 @@ pub(crate) fn issue_access(ctx: &Ctx, to: Grantee<'_>, now: i64) -> Result<Strin
         cnf: to.jkt.map(|jkt| tessera_api::Confirmation {
             jkt: jkt.to_owned(),
         }),
+        amr: to.authn.map(|a| a.amr.clone()).unwrap_or_default(),
+        auth_time: to.authn.map(|a| a.auth_time),
     };
     let keys = ctx.keys.current(now);
     let typ = Some(tessera_jose::ACCESS_TOKEN_TYP);

@@ -98,6 +98,8 @@ mod tests {
             scope: None,
             client_id: None,
             email_verified: None,
+            amr: vec![],
+            auth_time: None,
             cnf: None,
         };
         let token = tessera_jose::encode(&key, Some("at+jwt"), &claims).unwrap();

@@ -1,5 +1,5 @@
 //! The primitives other Tessera crates need besides JWS: random bytes,
-//! SHA-256, HMAC-SHA-256 and constant-time comparison. Exposed here so that
+//! SHA-256, HMAC-SHA-256 (and HMAC-SHA-1 for one-time passwords) and constant-time comparison. Exposed here so that
 //! this crate stays the only one that touches the cryptographic provider.
 
 use crate::error::Result;
@@ -19,6 +19,12 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 /// HMAC-SHA-256 of `data` under `key`.
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     provider::hmac_sha256(key, data)
+}
+
+/// HMAC-SHA-1 of `data` under `key`: only for one-time passwords (RFC 4226
+/// and RFC 6238 define them over SHA-1; HMAC-SHA-1 is not broken as a MAC).
+pub fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
+    provider::hmac_sha1(key, data)
 }
 
 /// Compares two byte strings in time that does not depend on where they
@@ -69,5 +75,8 @@ mod tests {
         // RFC 4231 test case 2
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
         assert_eq!(mac[..4], [0x5b, 0xdc, 0xc1, 0x46]);
+        // RFC 2202 test case 2 (HMAC-SHA-1)
+        let mac = hmac_sha1(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(mac[..4], [0xef, 0xfc, 0xdf, 0x6a]);
     }
 }

@@ -138,6 +138,14 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 /// HMAC-SHA-256 of `data` under `key` (any key length).
+pub(crate) fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
+    let k = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key);
+    let tag = hmac::sign(&k, data);
+    let mut out = [0u8; 20];
+    out.copy_from_slice(tag.as_ref());
+    out
+}
+
 pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     let k = hmac::Key::new(hmac::HMAC_SHA256, key);
     let tag = hmac::sign(&k, data);

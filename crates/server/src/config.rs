@@ -31,7 +31,7 @@ mod mail;
 pub use brand::{is_color, is_logo_url, logo_origin};
 mod values;
 pub use check::{suggest, Effective, Source, NON_CONFIG_NAMES, NON_CONFIG_PREFIXES};
-pub use values::{canonical, Dur, Flag, OriginList, ProxyHeader, ProxyList, SecretList};
+pub use values::{canonical, Dur, Flag, OriginList, ProxyHeader, ProxyList, RoleList, SecretList};
 
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,7 +117,7 @@ macro_rules! key_kind {
 
 key_kind!(Integer: u32, usize);
 key_kind!(Text: String, Option<String>, PathBuf, Option<PathBuf>, SocketAddr, Dur,
-    Registration, LogFormat, OriginList, CookieSecurity, ProxyList, ProxyHeader, SecretList, Flag, DpopNonce);
+    Registration, LogFormat, OriginList, CookieSecurity, ProxyList, ProxyHeader, SecretList, RoleList, Flag, DpopNonce);
 
 /// Defines every key once: its one-line doc, type, default, the default as
 /// written in a file, and its value name. From this come the [`Config`]
@@ -282,6 +282,14 @@ config_keys! {
     email_verify_url: Option<String> = None, "", "URL";
     /// Refuse login (403 `email_not_verified`, after a correct password) until the user has verified their email.
     require_verified_email: Flag = Flag(false), "false", "BOOL";
+    /// Every user must enrol a second factor: a login without one answers 403 `mfa_enrollment_required` with an `mfa_token` that enrols TOTP.
+    require_mfa: Flag = Flag(false), "false", "BOOL";
+    /// Users holding any of these roles (comma-separated) must enrol a second factor, as with `require_mfa`.
+    require_mfa_roles: RoleList = RoleList::default(), "", "ROLES";
+    /// How long the `mfa_token` of a login's second step works.
+    mfa_token_ttl: Dur = secs(5 * 60), "5m", "DURATION";
+    /// How recent an access token's `auth_time` must be to change second factors without `current_password`.
+    mfa_recent_auth: Dur = secs(10 * 60), "10m", "DURATION";
     /// The product name the hosted sign-in and consent pages show (default: `mail_product_name`).
     login_product_name: Option<String> = None, "", "TEXT";
     /// A logo for the hosted pages: a path on this server (`/…`) or an `https://` URL (its origin is added to the pages' `img-src`).
@@ -820,6 +828,12 @@ impl Config {
                     .map(|o| o.trim_end_matches('/').to_owned())
                     .collect(),
                 rp_name: self.login_product_name().to_owned(),
+            },
+            mfa: tessera_core::config::MfaPolicy {
+                required: self.require_mfa.0,
+                required_roles: self.require_mfa_roles.0.clone(),
+                token_ttl: self.mfa_token_ttl.0,
+                recent_auth: self.mfa_recent_auth.0,
             },
         })
     }

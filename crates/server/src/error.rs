@@ -30,6 +30,27 @@ pub struct ApiError {
     pub dpop_challenge: bool,
     /// A server nonce for the `DPoP-Nonce` header (RFC 9449 §8).
     pub dpop_nonce: Option<String>,
+    /// `mfa_required`: the token that continues the login, and how.
+    pub mfa: Option<Box<MfaExtra>>,
+}
+
+/// The members `mfa_required` adds to the error body. `Debug` hides the token.
+#[derive(Clone)]
+pub struct MfaExtra {
+    /// The `mfa_token`.
+    pub mfa_token: String,
+    /// The methods the second step may use.
+    pub methods: Vec<String>,
+    /// Seconds the token works.
+    pub expires_in: i64,
+}
+
+impl std::fmt::Debug for MfaExtra {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaExtra")
+            .field("methods", &self.methods)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ApiError {
@@ -44,6 +65,7 @@ impl ApiError {
             basic_challenge: false,
             dpop_challenge: false,
             dpop_nonce: None,
+            mfa: None,
         }
     }
 
@@ -123,14 +145,27 @@ impl IntoResponse for ApiError {
             c
         });
         let nonce = self.dpop_nonce.clone();
-        let mut res = (
-            self.status,
-            Json(ErrorBody {
-                error: self.error.to_owned(),
-                error_description: self.description,
-            }),
-        )
-            .into_response();
+        let mut res = match self.mfa {
+            Some(m) => (
+                self.status,
+                Json(tessera_api::MfaRequiredBody {
+                    error: self.error.to_owned(),
+                    error_description: self.description,
+                    mfa_token: m.mfa_token,
+                    methods: m.methods,
+                    expires_in: m.expires_in,
+                }),
+            )
+                .into_response(),
+            None => (
+                self.status,
+                Json(ErrorBody {
+                    error: self.error.to_owned(),
+                    error_description: self.description,
+                }),
+            )
+                .into_response(),
+        };
         let headers = res.headers_mut();
         if let Some(v) = challenge {
             if let Ok(v) = HeaderValue::from_str(&v) {
@@ -214,6 +249,33 @@ impl From<tessera_core::Error> for ApiError {
                     "send a DPoP proof with the nonce in the DPoP-Nonce header",
                 )
             },
+            E::MfaRequired(c) => {
+                let code = if c.enrollment {
+                    "mfa_enrollment_required"
+                } else {
+                    "mfa_required"
+                };
+                let text = tessera_core::Error::MfaRequired(c.clone()).to_string();
+                ApiError {
+                    mfa: Some(Box::new(MfaExtra {
+                        mfa_token: c.mfa_token.to_string(),
+                        methods: c.methods,
+                        expires_in: c.expires_in,
+                    })),
+                    ..Self::new(StatusCode::FORBIDDEN, code, text)
+                }
+            }
+            E::InvalidMfaToken(_) => {
+                Self::new(StatusCode::UNAUTHORIZED, "invalid_mfa_token", e.to_string())
+            }
+            E::InvalidMfaCode => {
+                Self::new(StatusCode::UNAUTHORIZED, "invalid_mfa_code", e.to_string())
+            }
+            E::ReauthenticationRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                "reauthentication_required",
+                e.to_string(),
+            ),
             E::Forbidden(why) => Self::insufficient(why),
             E::NotFound(what) => Self::not_found(format!("{what} not found")),
             E::Unavailable(why) => {

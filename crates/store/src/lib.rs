@@ -18,6 +18,7 @@
 //! | [`Lifecycle`]    | verified/disabled/deleted users, single-use tokens  |
 //! | [`KeyStore`]     | sealed signing keys                                 |
 //! | [`ClientStore`]  | OAuth clients and the session-less token denylist   |
+//! | [`MfaStore`]     | second factors, recovery codes, pending MFA logins  |
 //! | [`AuditLog`]     | the append-only audit log                           |
 //! | [`Leases`]       | named leases (one instance runs a periodic job)     |
 //! | [`Kv`]           | versioned key-value with expiry (shared throttling) |
@@ -98,16 +99,16 @@ pub mod testing;
 
 pub use error::{Result, StoreError};
 pub use model::{
-    AuditEvent, AuditRecord, AuthCode, Client, CodeUse, Consent, KeyRecord, NewUser, OneTimeToken,
-    Passkey, PasskeyUse, Rotation, Session, User,
+    AuditEvent, AuditRecord, AuthCode, Client, CodeUse, Consent, KeyRecord, MfaChallenge,
+    MfaFactor, NewUser, OneTimeToken, Passkey, PasskeyUse, Rotation, Session, User,
 };
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(feature = "redis")]
 pub use redis_kv::RedisKv;
 pub use roles::{
-    AuditLog, ClientStore, Health, KeyStore, Kv, Leases, Lifecycle, OidcStore, PasskeyStore,
-    SessionStore, Store, UserStore,
+    AuditLog, ClientStore, Health, KeyStore, Kv, Leases, Lifecycle, MfaStore, OidcStore,
+    PasskeyStore, SessionStore, Store, UserStore,
 };
 pub use sqlite::SqliteStore;
 
@@ -118,8 +119,8 @@ use std::time::Duration;
 /// The role traits, for `use tessera_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AuditLog, ClientStore, Health, KeyStore, Kv, Leases, Lifecycle, OidcStore, PasskeyStore,
-        SessionStore, Store, UserStore,
+        AuditLog, ClientStore, Health, KeyStore, Kv, Leases, Lifecycle, MfaStore, OidcStore,
+        PasskeyStore, SessionStore, Store, UserStore,
     };
 }
 

@@ -106,6 +106,11 @@ pub struct Session {
     pub scope: Option<String>,
     /// The SSO session it was issued from (authorization code flow).
     pub sso_id: Option<String>,
+    /// How the user authenticated (RFC 8176 `amr`: `pwd`, `otp`, `mfa`, …);
+    /// empty for a session from before MFA (read as `pwd`).
+    pub amr: Vec<String>,
+    /// When the user authenticated (`None`: at `created_at`).
+    pub auth_time: Option<i64>,
 }
 
 impl fmt::Debug for User {
@@ -363,4 +368,71 @@ pub struct PasskeyUse<'a> {
     pub backup_state: bool,
     /// When it was used.
     pub at: i64,
+}
+
+/// A user's second factor. `Debug` omits the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaFactor {
+    /// Whose it is.
+    pub user_id: String,
+    /// `totp` or `passkey`.
+    pub kind: String,
+    /// Tells apart several factors of one kind (TOTP: `totp`; a passkey:
+    /// its credential id).
+    pub id: String,
+    /// The factor's key: sealed by the caller (TOTP), or public (passkey).
+    pub secret: Vec<u8>,
+    /// JSON the factor's code reads (opaque to the store).
+    pub data: String,
+    /// The last TOTP step used, or a passkey's signature counter.
+    pub counter: i64,
+    /// When it was added.
+    pub created_at: i64,
+    /// When it was confirmed (`None`: enrolment not finished; it does not count).
+    pub confirmed_at: Option<i64>,
+}
+
+impl fmt::Debug for MfaFactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MfaFactor")
+            .field("user_id", &self.user_id)
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("counter", &self.counter)
+            .field("created_at", &self.created_at)
+            .field("confirmed_at", &self.confirmed_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The pending second step of a login (an `mfa_token`, kept only as its
+/// SHA-256). `Debug` omits the hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaChallenge {
+    /// SHA-256 of the token.
+    pub token_hash: Vec<u8>,
+    /// Whose login it is.
+    pub user_id: String,
+    /// `login` (a factor is enrolled) or `enroll` (one must be enrolled first).
+    pub purpose: String,
+    /// The login it is bound to (JSON, opaque to the store).
+    pub data: String,
+    /// Issue time.
+    pub created_at: i64,
+    /// Expiry (exclusive).
+    pub expires_at: i64,
+    /// When it was spent.
+    pub used_at: Option<i64>,
+}
+
+impl fmt::Debug for MfaChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MfaChallenge")
+            .field("user_id", &self.user_id)
+            .field("purpose", &self.purpose)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("used_at", &self.used_at)
+            .finish_non_exhaustive()
+    }
 }

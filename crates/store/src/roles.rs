@@ -7,8 +7,8 @@
 //! role traits; generic code imports them with `use tessera_store::prelude::*`.
 
 use crate::{
-    AuditEvent, AuditRecord, AuthCode, Client, CodeUse, Consent, KeyRecord, NewUser, OneTimeToken,
-    Passkey, PasskeyUse, Result, Rotation, Session, User,
+    AuditEvent, AuditRecord, AuthCode, Client, CodeUse, Consent, KeyRecord, MfaChallenge,
+    MfaFactor, NewUser, OneTimeToken, Passkey, PasskeyUse, Result, Rotation, Session, User,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -274,6 +274,54 @@ pub trait PasskeyStore: Send + Sync {
     async fn delete_passkey(&self, user_id: &str, id: &str) -> Result<bool>;
 }
 
+/// Multi-factor authentication: second factors, recovery codes (hashes
+/// only) and the pending second steps of logins (`mfa_token` hashes).
+#[async_trait]
+pub trait MfaStore: Send + Sync {
+    /// Adds a factor, or replaces one of the same user, kind and id that is
+    /// not confirmed yet; false if a confirmed one is there.
+    async fn put_factor(&self, factor: &MfaFactor) -> Result<bool>;
+    /// A user's factors (confirmed or not), by kind then id.
+    async fn factors(&self, user_id: &str) -> Result<Vec<MfaFactor>>;
+    /// Confirms a pending factor and moves its counter to `counter`; false
+    /// if there is none, or it is confirmed already.
+    async fn confirm_factor(
+        &self,
+        user_id: &str,
+        kind: &str,
+        id: &str,
+        counter: i64,
+        at: i64,
+    ) -> Result<bool>;
+    /// Moves a factor's counter forward to `counter`: of concurrent calls
+    /// with the same value, exactly one gets true; false if the counter is
+    /// already at or past it (a replayed TOTP step).
+    async fn advance_factor(
+        &self,
+        user_id: &str,
+        kind: &str,
+        id: &str,
+        counter: i64,
+    ) -> Result<bool>;
+    /// Deletes a user's factors of `kind` (every kind with `None`); returns
+    /// how many.
+    async fn delete_factors(&self, user_id: &str, kind: Option<&str>) -> Result<u64>;
+    /// Replaces a user's recovery codes with these hashes (none: deletes them).
+    async fn set_recovery_codes(&self, user_id: &str, hashes: &[Vec<u8>], at: i64) -> Result<()>;
+    /// The hashes of a user's unused recovery codes.
+    async fn unused_recovery_codes(&self, user_id: &str) -> Result<Vec<Vec<u8>>>;
+    /// Marks one recovery code used: exactly one of concurrent calls gets true.
+    async fn use_recovery_code(&self, user_id: &str, hash: &[u8], at: i64) -> Result<bool>;
+    /// Stores a new pending second step.
+    async fn insert_mfa_challenge(&self, challenge: &MfaChallenge) -> Result<()>;
+    /// The pending second step with this token hash, spent or not.
+    async fn mfa_challenge(&self, hash: &[u8]) -> Result<Option<MfaChallenge>>;
+    /// Spends it: exactly one of concurrent calls gets true.
+    async fn spend_mfa_challenge(&self, hash: &[u8], at: i64) -> Result<bool>;
+    /// Deletes those that expired before `before`; returns how many.
+    async fn purge_mfa_challenges(&self, before: i64) -> Result<u64>;
+}
+
 /// Everything Tessera keeps: every role, from one backend. Implemented for
 /// every type that implements all the roles; `Arc<dyn Store>` is how the
 /// layers above hold it.
@@ -286,6 +334,7 @@ pub trait Store:
     + ClientStore
     + OidcStore
     + PasskeyStore
+    + MfaStore
     + AuditLog
     + Leases
     + Kv
@@ -298,7 +347,7 @@ pub trait Store:
 impl<T> Store for T
 where
     T: Health + UserStore + SessionStore + Lifecycle + KeyStore + ClientStore + AuditLog,
-    T: Leases + Kv + OidcStore + PasskeyStore,
+    T: Leases + Kv + OidcStore + MfaStore + PasskeyStore,
     T: 'static,
 {
     fn into_kv(self: Arc<Self>) -> Arc<dyn Kv> {

@@ -153,6 +153,11 @@ impl Links {
         Ok(())
     }
 
+    /// The product name mail and authenticator apps show.
+    pub(crate) fn product(&self) -> &str {
+        self.templates.product()
+    }
+
     /// Queues a notice (a message without a link).
     pub(crate) fn notify(&self, kind: MailKind, to: &str) {
         self.outbox

@@ -73,7 +73,7 @@ impl Lifecycle {
     }
 
     /// The caller's account (a user's token with a session).
-    async fn caller(&self, who: &Principal) -> Result<User> {
+    pub(crate) async fn caller(&self, who: &Principal) -> Result<User> {
         if who.session_id().is_none() {
             return Err(Error::Forbidden("this needs a user's access token"));
         }
@@ -86,7 +86,12 @@ impl Lifecycle {
 
     /// Checks the caller's current password under the login throttle: a
     /// wrong one counts as a failed login of the account and the address.
-    async fn check_current(&self, user: &User, password: &str, info: &ClientInfo) -> Result<()> {
+    pub(crate) async fn check_current(
+        &self,
+        user: &User,
+        password: &str,
+        info: &ClientInfo,
+    ) -> Result<()> {
         let key = crate::sessions::account_key(&user.email);
         let ip = info.throttle_key();
         let ticket = self

@@ -49,11 +49,15 @@ pub enum MailKind {
     PasskeyAdded,
     /// "A passkey was removed from your account."
     PasskeyRemoved,
+    /// "A second factor was added or removed, or the recovery codes replaced."
+    MfaChanged,
+    /// "A recovery code was used to sign in."
+    RecoveryCodeUsed,
 }
 
 impl MailKind {
     /// Every kind.
-    pub const ALL: [MailKind; 8] = [
+    pub const ALL: [MailKind; 10] = [
         MailKind::PasswordReset,
         MailKind::PasswordChanged,
         MailKind::VerifyEmail,
@@ -62,6 +66,8 @@ impl MailKind {
         MailKind::AccountDeleted,
         MailKind::PasskeyAdded,
         MailKind::PasskeyRemoved,
+        MailKind::MfaChanged,
+        MailKind::RecoveryCodeUsed,
     ];
 
     /// Its name: the metrics label and the template file stem.
@@ -75,6 +81,8 @@ impl MailKind {
             MailKind::AccountDeleted => "account_deleted",
             MailKind::PasskeyAdded => "passkey_added",
             MailKind::PasskeyRemoved => "passkey_removed",
+            MailKind::MfaChanged => "mfa_changed",
+            MailKind::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 }

@@ -31,6 +31,8 @@ embedded! {
     AccountDeleted => "account_deleted",
     PasskeyAdded => "passkey_added",
     PasskeyRemoved => "passkey_removed",
+    MfaChanged => "mfa_changed",
+    RecoveryCodeUsed => "recovery_code_used",
 }
 
 /// What fills a template's placeholders.
@@ -51,6 +53,11 @@ pub struct Templates {
 }
 
 impl Templates {
+    /// The product name (`{{product}}`).
+    pub fn product(&self) -> &str {
+        &self.product
+    }
+
     /// The embedded templates, overridden by the files of `dir` that exist.
     pub fn load(dir: Option<&Path>, product: &str) -> Result<Self> {
         let mut by_kind = HashMap::new();

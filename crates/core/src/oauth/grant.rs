@@ -288,6 +288,7 @@ impl OAuth {
             email_verified: None,
             not_after: None,
             jkt: ctx.dpop_jkt.as_deref(),
+            authn: None,
         };
         let access = issue_access(&self.ctx, to, self.ctx.now())?;
         Ok(ClientToken {

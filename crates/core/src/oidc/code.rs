@@ -164,9 +164,13 @@ impl Oidc {
             ..ctx.clone()
         };
         let scope = (!data.scope.is_empty()).then_some(data.scope.as_str());
+        let authn = crate::Authn {
+            amr: data.amr.clone(),
+            auth_time: data.auth_time,
+        };
         let pair = self
             .sessions
-            .start_scoped_session(&user, scope, Some(&data.sid), &ctx)
+            .start_scoped_session(&user, scope, Some(&data.sid), &authn, &ctx)
             .await?;
         c.store.set_code_session(&hash, &pair.session_id).await?;
         let scopes: Vec<&str> = data.scope.split(' ').collect();

@@ -114,6 +114,8 @@ impl Oidc {
             dpop_jkt: None,
             scope: Some(scope.join(" ")),
             sso_id: None,
+            amr: Vec::new(),
+            auth_time: Some(now),
         };
         c.store.create_session(&session).await?;
         c.audit(

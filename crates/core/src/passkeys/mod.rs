@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::events::{AuditEvent, ClientInfo};
 use crate::lifecycle::Links;
 use crate::mail::MailKind;
-use crate::sessions::{Sessions, TokenPair};
+use crate::sessions::{Authn, Sessions, TokenPair};
 use ceremony::{relying_party, take, unknown_ceremony, user_handle, Ceremony};
 use serde_json::Value;
 use std::sync::Arc;
@@ -352,16 +352,21 @@ impl Passkeys {
         self.record_use(&row, pk, &res).await?;
         let user = self.user(&row.user_id).await?;
         self.check_account(&user)?;
-        let pair = self.sessions.start_passkey_session(&user, ctx).await?;
+        let amr = amr_of(&res);
+        let authn = Authn {
+            amr: amr.iter().map(|a| (*a).to_owned()).collect(),
+            auth_time: self.ctx.now(),
+        };
+        let pair = self
+            .sessions
+            .start_authenticated(&user, &authn, ctx)
+            .await?;
         let sid = Some(pair.session_id.as_str());
         let detail = Some(format!("passkey {}", row.id));
         self.ctx
             .audit(AuditEvent::LoginSuccess, Some(&user.id), sid, ctx, detail)
             .await;
-        Ok(PasskeySignIn {
-            pair,
-            amr: amr_of(&res),
-        })
+        Ok(PasskeySignIn { pair, amr })
     }
 
     fn check_account(&self, user: &User) -> Result<()> {

@@ -49,6 +49,53 @@ impl std::fmt::Debug for TokenPair {
     }
 }
 
+/// How and when a user authenticated: what the tokens of a session say
+/// (`amr`, RFC 8176, and `auth_time`), kept by the session so refreshed
+/// tokens say the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authn {
+    /// The methods: `pwd`, then any second factor (`otp`, `hwk`, …) and `mfa`.
+    pub amr: Vec<String>,
+    /// When (Unix seconds).
+    pub auth_time: i64,
+}
+
+impl Authn {
+    /// A password alone, at `now`.
+    pub fn password(now: i64) -> Self {
+        Authn {
+            amr: vec!["pwd".into()],
+            auth_time: now,
+        }
+    }
+
+    /// A password and a second factor (`factor`, an RFC 8176 value), at `now`.
+    pub fn with_factor(factor: &str, now: i64) -> Self {
+        Authn {
+            amr: vec!["pwd".into(), factor.into(), "mfa".into()],
+            auth_time: now,
+        }
+    }
+
+    /// What a stored session says (a session from before MFA: a password,
+    /// at its start).
+    pub(crate) fn of(session: &Session) -> Self {
+        Authn {
+            amr: if session.amr.is_empty() {
+                vec!["pwd".into()]
+            } else {
+                session.amr.clone()
+            },
+            auth_time: session.auth_time.unwrap_or(session.created_at),
+        }
+    }
+
+    /// True if a second factor was used.
+    pub fn is_mfa(&self) -> bool {
+        self.amr.iter().any(|a| a == "mfa")
+    }
+}
+
 /// The granularity of the times the session list shows (one hour).
 pub const COARSE_SECS: i64 = 3600;
 
@@ -99,8 +146,24 @@ impl Sessions {
     /// attempt is in flight on its keys while the password is checked, so
     /// parallel guesses meet the limit too; a success from a new address
     /// resets the account (see [`crate::throttle`]).
+    ///
+    /// With a second factor enrolled (or required, see [`crate::Mfa`]), a
+    /// right password gives no tokens but [`Error::MfaRequired`].
     pub async fn login(&self, email: &str, password: &str, ctx: &ClientInfo) -> Result<TokenPair> {
+        self.login_in_mode(email, password, ctx, false).await
+    }
+
+    /// [`Sessions::login`], saying whether the login is in cookie mode (an
+    /// `mfa_token` it earns is bound to the mode).
+    pub async fn login_in_mode(
+        &self,
+        email: &str,
+        password: &str,
+        ctx: &ClientInfo,
+        cookie: bool,
+    ) -> Result<TokenPair> {
         let user = self.authenticate_password(email, password, ctx).await?;
+        crate::mfa::gate(&self.ctx, &user, ctx, cookie).await?;
         let pair = self.start_session(&user, ctx).await?;
         let sid = Some(pair.session_id.as_str());
         self.ctx
@@ -151,6 +214,7 @@ impl Sessions {
     /// that do not face the network (operators' tools, tests): a new session
     /// and token pair. A wrong password and an unknown email take the same
     /// path and the same time. Network-facing callers use [`Sessions::login`].
+    /// No second factor is asked for.
     pub async fn login_unthrottled(
         &self,
         email: &str,
@@ -223,17 +287,21 @@ impl Sessions {
         Ok(user)
     }
 
-    async fn start_session(&self, user: &User, ctx: &ClientInfo) -> Result<TokenPair> {
-        self.start_scoped_session(user, None, None, ctx).await
-    }
-
-    /// A new session for a passkey sign-in (see `crate::passkeys`).
-    pub(crate) async fn start_passkey_session(
+    /// A new session for a user who authenticated as `authn` says.
+    pub(crate) async fn start_authenticated(
         &self,
         user: &User,
+        authn: &Authn,
         ctx: &ClientInfo,
     ) -> Result<TokenPair> {
-        self.start_scoped_session(user, None, None, ctx).await
+        self.start_scoped_session(user, None, None, authn, ctx)
+            .await
+    }
+
+    async fn start_session(&self, user: &User, ctx: &ClientInfo) -> Result<TokenPair> {
+        let authn = Authn::password(self.ctx.now());
+        self.start_scoped_session(user, None, None, &authn, ctx)
+            .await
     }
 
     /// A new session (refresh-token family) for `user`, bound to
@@ -244,6 +312,7 @@ impl Sessions {
         user: &User,
         scope: Option<&str>,
         sso_id: Option<&str>,
+        authn: &Authn,
         ctx: &ClientInfo,
     ) -> Result<TokenPair> {
         let cfg = &self.ctx.cfg;
@@ -272,6 +341,8 @@ impl Sessions {
             dpop_jkt: ctx.dpop_jkt.clone().filter(|_| ctx.oauth_client.is_none()),
             scope: scope.map(str::to_owned),
             sso_id: sso_id.map(str::to_owned),
+            amr: authn.amr.clone(),
+            auth_time: Some(authn.auth_time),
         };
         self.ctx.store.create_session(&session).await?;
         self.pair(user, &session, &token, now, ctx)
@@ -285,6 +356,7 @@ impl Sessions {
         now: i64,
         ctx: &ClientInfo,
     ) -> Result<TokenPair> {
+        let authn = Authn::of(session);
         let to = Grantee {
             sub: &user.id,
             sid: Some(&session.id),
@@ -294,6 +366,7 @@ impl Sessions {
             email_verified: Some(user.email_verified()),
             not_after: Some(session.expires_at),
             jkt: ctx.dpop_jkt.as_deref(),
+            authn: Some(&authn),
         };
         let expires_in = to.lifetime(secs(self.ctx.cfg.access_token_ttl), now);
         Ok(TokenPair {

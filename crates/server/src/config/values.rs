@@ -108,6 +108,28 @@ impl<'de> Deserialize<'de> for OriginList {
     }
 }
 
+/// Role names, given as a TOML array or a comma-separated string.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RoleList(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for RoleList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        let items: Vec<String> = match Raw::deserialize(d)? {
+            Raw::One(s) => s.split(',').map(|x| x.trim().to_owned()).collect(),
+            Raw::Many(v) => v.into_iter().map(|x| x.trim().to_owned()).collect(),
+        };
+        Ok(RoleList(
+            items.into_iter().filter(|x| !x.is_empty()).collect(),
+        ))
+    }
+}
+
 /// Secrets (base64url), given as a TOML array or a comma-separated string.
 /// `Debug` hides them.
 #[derive(Clone, Default, PartialEq, Eq, Serialize)]

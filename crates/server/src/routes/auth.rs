@@ -10,7 +10,9 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use tessera_api::{Credentials, ErrorBody, LoginRequest, RefreshRequest, TokenResponse, UserView};
+use tessera_api::{
+    Credentials, ErrorBody, LoginRequest, MfaRequiredBody, RefreshRequest, TokenResponse, UserView,
+};
 use tessera_core::TokenPair;
 
 /// `res`, with a `Set-Cookie` that clears the refresh cookie when `clear`.
@@ -113,6 +115,8 @@ pub(crate) async fn register(
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 400, description = "`invalid_dpop_proof`, or `use_dpop_nonce` (with a `DPoP-Nonce` header)", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+        (status = 403, description = "`mfa_required` (a second factor must follow at `/v1/auth/mfa`) or \
+            `mfa_enrollment_required` (`require_mfa`: enrol TOTP at `/v1/auth/mfa/totp` first); no tokens", body = MfaRequiredBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 429, description = "Too many failures; see `Retry-After`", body = ErrorBody,
@@ -129,7 +133,7 @@ pub(crate) async fn login(
     let pair = s
         .app
         .sessions
-        .login(&body.email, &body.password, &ctx)
+        .login_in_mode(&body.email, &body.password, &ctx, body.cookie)
         .await?;
     let res = if body.cookie {
         cookie_response(&s, &pair)?

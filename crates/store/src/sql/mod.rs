@@ -9,6 +9,7 @@
 
 pub(crate) mod exec;
 mod lifecycle;
+mod mfa;
 mod oidc;
 mod passkeys;
 mod roles;
@@ -180,6 +181,15 @@ macro_rules! migrations {
                     "/migrations/",
                     $dir,
                     "/0012_id_token_encryption.sql"
+                )),
+            ),
+            (
+                13,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0013_mfa.sql"
                 )),
             ),
             (

@@ -117,8 +117,9 @@ impl<B: SqlBackend> SessionStore for B {
         let sql = concat!(
             "INSERT INTO sessions (",
             cols!(session),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
         );
+        let amr = (!s.amr.is_empty()).then(|| rows::list_to(&s.amr));
         let values = args![
             &s.id,
             &s.user_id,
@@ -138,6 +139,8 @@ impl<B: SqlBackend> SessionStore for B {
             &s.dpop_jkt,
             &s.scope,
             &s.sso_id,
+            &amr,
+            s.auth_time,
         ];
         let done = self.pool().execute(sql, values).await;
         done.map(|_| ()).map_err(B::error)

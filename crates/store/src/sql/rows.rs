@@ -2,7 +2,10 @@
 //! string lists (roles, scopes, grants: a JSON array in a text column).
 
 use super::exec::RowExt;
-use crate::{AuditEvent, AuditRecord, Client, KeyRecord, OneTimeToken, Session, User};
+use crate::{
+    AuditEvent, AuditRecord, Client, KeyRecord, MfaChallenge, MfaFactor, OneTimeToken, Session,
+    User,
+};
 
 type Row<T> = Result<T, sqlx::Error>;
 
@@ -25,7 +28,7 @@ macro_rules! cols {
     (session) => {
         "id, user_id, created_at, last_used_at, expires_at, idle_expires_at, revoked_at, \
          revoked_reason, user_agent, ip, generation, token_hash, rotated_at, client_id, rotated_by, \
-         dpop_jkt, scope, sso_id"
+         dpop_jkt, scope, sso_id, amr, auth_time"
     };
     (key) => {
         "kid, alg, sealed_key, public_jwk, created_at, activates_at, retired_at"
@@ -87,13 +90,18 @@ pub(crate) fn session(row: &impl RowExt) -> Row<Session> {
         dpop_jkt: row.opt_text("dpop_jkt")?,
         scope: row.opt_text("scope")?,
         sso_id: row.opt_text("sso_id")?,
+        amr: row
+            .opt_text("amr")?
+            .map(|t| list_from(&t))
+            .unwrap_or_default(),
+        auth_time: row.opt_int("auth_time")?,
     })
 }
 
 /// A session and its user (left join: the user may be gone).
 pub(crate) const SESSION_WITH_USER: &str = "SELECT s.id, s.user_id, s.created_at, \
     s.last_used_at, s.expires_at, s.idle_expires_at, s.revoked_at, s.revoked_reason, \
-    s.user_agent, s.ip, s.generation, s.token_hash, s.rotated_at, s.client_id, s.rotated_by, s.dpop_jkt, s.scope, s.sso_id, u.email AS u_email, \
+    s.user_agent, s.ip, s.generation, s.token_hash, s.rotated_at, s.client_id, s.rotated_by, s.dpop_jkt, s.scope, s.sso_id, s.amr, s.auth_time, u.email AS u_email, \
     u.password_hash AS u_password_hash, u.roles AS u_roles, u.created_at AS u_created_at, \
     u.email_verified_at AS u_email_verified_at, u.disabled_at AS u_disabled_at \
     FROM sessions s LEFT JOIN users u ON u.id = s.user_id AND u.deleted_at IS NULL \
@@ -189,4 +197,29 @@ pub(crate) fn consent(row: &impl RowExt) -> Row<crate::Consent> {
 /// Maps every row, stopping at the first that does not read.
 pub(crate) fn all<R, T>(rows: Vec<R>, map: impl Fn(&R) -> Row<T>) -> Row<Vec<T>> {
     rows.iter().map(map).collect()
+}
+
+pub(crate) fn mfa_factor(row: &impl RowExt) -> Row<MfaFactor> {
+    Ok(MfaFactor {
+        user_id: row.text("user_id")?,
+        kind: row.text("kind")?,
+        id: row.text("id")?,
+        secret: row.bytes("secret")?,
+        data: row.text("data")?,
+        counter: row.int("counter")?,
+        created_at: row.int("created_at")?,
+        confirmed_at: row.opt_int("confirmed_at")?,
+    })
+}
+
+pub(crate) fn mfa_challenge(row: &impl RowExt) -> Row<MfaChallenge> {
+    Ok(MfaChallenge {
+        token_hash: row.bytes("token_hash")?,
+        user_id: row.text("user_id")?,
+        purpose: row.text("purpose")?,
+        data: row.text("data")?,
+        created_at: row.int("created_at")?,
+        expires_at: row.int("expires_at")?,
+        used_at: row.opt_int("used_at")?,
+    })
 }

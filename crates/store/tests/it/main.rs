@@ -100,6 +100,8 @@ fn session(id: &str, user_id: &str) -> Session {
         dpop_jkt: None,
         scope: Some("openid email".into()),
         sso_id: Some("sso-1".into()),
+        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+        auth_time: Some(1_699_999_990),
     }
 }
 
