@@ -70,8 +70,8 @@ pub use oidc::{
     ClientList, ClientRegistration, ClientView, ConsentList, ConsentView, UserInfoResponse,
 };
 pub use passkey::{
-    PasskeyList, PasskeyOptions, PasskeyRegistration, PasskeySignInRequest, PasskeyView,
-    CEREMONY_PATTERN,
+    MfaPasskeyOptions, MfaPasskeyOptionsRequest, PasskeyList, PasskeyOptions, PasskeyRegistration,
+    PasskeySignInRequest, PasskeyView, CEREMONY_PATTERN,
 };
 
 #[cfg(test)]

@@ -85,3 +85,27 @@ pub struct PasskeySignInRequest {
     #[serde(default)]
     pub cookie: bool,
 }
+
+/// `POST /v1/auth/mfa/passkey/options`: passkey options for a login's
+/// second step.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaPasskeyOptionsRequest {
+    /// From the `mfa_required` answer.
+    #[schema(max_length = 64)]
+    pub mfa_token: String,
+    /// The login's cookie mode (as it will be sent to `POST /v1/auth/mfa`).
+    #[serde(default)]
+    pub cookie: bool,
+}
+
+/// Request options limited to the passkeys of the `mfa_token`'s user. The
+/// ceremony is kept under the `mfa_token`: answer with
+/// `POST /v1/auth/mfa {mfa_token, passkey}`.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MfaPasskeyOptions {
+    /// `PublicKeyCredentialRequestOptions`, binary members in base64url.
+    #[serde(rename = "publicKey")]
+    #[schema(value_type = Object)]
+    pub public_key: Value,
+}

@@ -227,14 +227,14 @@ impl App {
         let oidc = Oidc::new(ctx.clone(), sessions.clone());
         let links = Arc::new(Links::new(&ctx, outbox, templates));
         let lifecycle = Lifecycle::new(ctx.clone(), limiter.clone(), links.clone());
-        let passkeys = crate::Passkeys::new(ctx.clone(), sessions.clone(), links.clone())?;
         let mfa = crate::Mfa::new(
             ctx.clone(),
             limiter.clone(),
             sessions.clone(),
             lifecycle.clone(),
-            links,
+            links.clone(),
         );
+        let passkeys = crate::Passkeys::new(ctx.clone(), sessions.clone(), links, mfa.clone())?;
         Ok(App {
             mfa,
             accounts: Accounts::new(ctx.clone(), limiter, lifecycle.clone()),

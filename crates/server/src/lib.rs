@@ -247,6 +247,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::passkeys::remove))
         .routes(routes!(routes::passkeys::sign_in_options))
         .routes(routes!(routes::passkeys::sign_in))
+        .routes(routes!(routes::passkeys::mfa_options))
         .routes(routes!(routes::wellknown::jwks))
         .routes(routes!(routes::wellknown::discovery))
         .routes(routes!(routes::wellknown::oauth_authorization_server))

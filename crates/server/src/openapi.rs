@@ -225,6 +225,7 @@ mod tests {
         ("/v1/account/passkeys/{id}", &["delete"]),
         ("/v1/auth/passkey/options", &["post"]),
         ("/v1/auth/passkey", &["post"]),
+        ("/v1/auth/mfa/passkey/options", &["post"]),
     ];
 
     /// Routes that describe the spec itself and are not in it.

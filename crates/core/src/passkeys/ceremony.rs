@@ -27,11 +27,10 @@ pub(crate) enum Ceremony {
     },
     /// Signing in with a discoverable passkey (no user known yet).
     SignIn { state: DiscoverableAuthentication },
-    /// The second step of `user_id`'s sign-in, bound to its `mfa_token`
-    /// (by hash).
+    /// The second step of `user_id`'s sign-in (stored under its
+    /// `mfa_token`).
     SecondFactor {
         user_id: String,
-        mfa_hash: String,
         state: PasskeyAuthentication,
     },
 }
@@ -132,16 +131,56 @@ pub(crate) async fn take(ctx: &Ctx, id: &str) -> Result<Ceremony> {
     {
         return Err(unknown_ceremony());
     }
-    let key = kv_key(id);
+    take_key(ctx, &kv_key(id)).await
+}
+
+/// The key of the passkey ceremony of a login's second step: its
+/// `mfa_token` names it (so `POST /v1/auth/mfa` needs no other id).
+fn mfa_key(mfa_token: &str) -> String {
+    format!(
+        "webauthn-mfa:{}",
+        b64::encode(&crypto::sha256(mfa_token.as_bytes()))
+    )
+}
+
+/// Stores the second-step ceremony of `mfa_token`, replacing an earlier one.
+pub(crate) async fn begin_for_mfa(ctx: &Ctx, mfa_token: &str, c: &Ceremony) -> Result<()> {
+    let key = mfa_key(mfa_token);
+    let value = serde_json::to_vec(c).map_err(Error::internal)?;
+    ctx.store.kv_delete(&key).await?;
     let now = ctx.now_millis();
-    let Some((value, version)) = ctx.store.kv_get(&key, now).await? else {
+    let expires = now.saturating_add(CEREMONY_TTL_SECS * 1000);
+    if !ctx.store.kv_put(&key, None, &value, expires, now).await? {
+        return Err(Error::InvalidInput {
+            field: "mfa_token",
+            message: "passkey options were asked for twice at once; ask again".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Takes the second-step ceremony of `mfa_token` (once).
+pub(crate) async fn take_for_mfa(ctx: &Ctx, mfa_token: &str) -> Result<Ceremony> {
+    take_key(ctx, &mfa_key(mfa_token))
+        .await
+        .map_err(|_| Error::InvalidInput {
+            field: "passkey",
+            message: "no passkey ceremony is open for this mfa_token: ask for \
+                  /v1/auth/mfa/passkey/options first (options work once, five minutes)"
+                .into(),
+        })
+}
+
+async fn take_key(ctx: &Ctx, key: &str) -> Result<Ceremony> {
+    let now = ctx.now_millis();
+    let Some((value, version)) = ctx.store.kv_get(key, now).await? else {
         return Err(unknown_ceremony());
     };
     // Expire it in place: of concurrent takers only one wins this swap.
-    if !ctx.store.kv_put(&key, Some(version), b"", now, now).await? {
+    if !ctx.store.kv_put(key, Some(version), b"", now, now).await? {
         return Err(unknown_ceremony());
     }
-    if let Err(e) = ctx.store.kv_delete(&key).await {
+    if let Err(e) = ctx.store.kv_delete(key).await {
         tracing::debug!(error = %e, "a used ceremony stays until the purge");
     }
     serde_json::from_slice(&value).map_err(|_| unknown_ceremony())

@@ -25,7 +25,9 @@ use crate::events::{AuditEvent, ClientInfo};
 use crate::lifecycle::Links;
 use crate::mail::MailKind;
 use crate::sessions::{Authn, Sessions, TokenPair};
-use ceremony::{relying_party, take, unknown_ceremony, user_handle, Ceremony};
+use ceremony::{
+    begin_for_mfa, relying_party, take, take_for_mfa, unknown_ceremony, user_handle, Ceremony,
+};
 use serde_json::Value;
 use std::sync::Arc;
 use tessera_store::{PasskeyUse, User};
@@ -90,6 +92,7 @@ pub struct Passkeys {
     ctx: Arc<Ctx>,
     sessions: Sessions,
     links: Arc<Links>,
+    mfa: crate::Mfa,
     /// `None`: passkeys are off (the default RP ID would be an IP address).
     rp: Option<Arc<Webauthn>>,
 }
@@ -118,7 +121,12 @@ pub(crate) fn amr_of(res: &AuthenticationResult) -> Vec<&'static str> {
 }
 
 impl Passkeys {
-    pub(crate) fn new(ctx: Arc<Ctx>, sessions: Sessions, links: Arc<Links>) -> Result<Self> {
+    pub(crate) fn new(
+        ctx: Arc<Ctx>,
+        sessions: Sessions,
+        links: Arc<Links>,
+        mfa: crate::Mfa,
+    ) -> Result<Self> {
         let policy = &ctx.cfg.webauthn;
         let rp = match relying_party(&ctx.cfg.issuer, policy) {
             Ok(rp) => Some(Arc::new(rp)),
@@ -136,6 +144,7 @@ impl Passkeys {
             ctx,
             sessions,
             links,
+            mfa,
             rp,
         })
     }
@@ -367,6 +376,98 @@ impl Passkeys {
             .audit(AuditEvent::LoginSuccess, Some(&user.id), sid, ctx, detail)
             .await;
         Ok(PasskeySignIn { pair, amr })
+    }
+
+    /// The request options of a login's second step: only the passkeys of
+    /// the `mfa_token`'s user are allowed. The ceremony is kept under the
+    /// token (asking again replaces it); `cookie` and the DPoP key of
+    /// `info` must be the login's, as at `POST /v1/auth/mfa`.
+    pub async fn second_factor_options(
+        &self,
+        mfa_token: &str,
+        info: &ClientInfo,
+        cookie: bool,
+    ) -> Result<CeremonyOptions> {
+        let rp = self.rp()?;
+        let pending = self.mfa.pending(mfa_token, info, cookie).await?;
+        let keys: Vec<Passkey> = self
+            .ctx
+            .store
+            .passkeys(&pending.user_id)
+            .await?
+            .iter()
+            .filter_map(|p| serde_json::from_str(&p.data).ok())
+            .collect();
+        if pending.enrollment || keys.is_empty() {
+            return Err(Error::InvalidInput {
+                field: "mfa_token",
+                message: "this account has no passkey: use another method".into(),
+            });
+        }
+        let (rcr, state) = rp
+            .start_passkey_authentication(&keys)
+            .map_err(Error::internal)?;
+        let mut options = serde_json::to_value(&rcr).map_err(Error::internal)?;
+        if let Some(o) = options.as_object_mut() {
+            o.remove("mediation");
+        }
+        let c = Ceremony::SecondFactor {
+            user_id: pending.user_id,
+            state,
+        };
+        begin_for_mfa(&self.ctx, mfa_token, &c).await?;
+        Ok(CeremonyOptions {
+            ceremony: String::new(),
+            options,
+        })
+    }
+
+    /// Completes a login's second step with a passkey assertion for the
+    /// options of [`Passkeys::second_factor_options`]: the token pair, with
+    /// `amr` `pwd`, `hwk` or `swk`, `mfa`.
+    pub async fn complete_second_factor(
+        &self,
+        mfa_token: &str,
+        credential: &Value,
+        info: &ClientInfo,
+        cookie: bool,
+    ) -> Result<TokenPair> {
+        let rp = self.rp()?;
+        let cred: PublicKeyCredential =
+            serde_json::from_value(credential.clone()).map_err(bad_credential)?;
+        let pending = self.mfa.pending(mfa_token, info, cookie).await?;
+        let state = match take_for_mfa(&self.ctx, mfa_token).await? {
+            Ceremony::SecondFactor { user_id, state } if user_id == pending.user_id => state,
+            _ => return Err(unknown_ceremony()),
+        };
+        let refused = || async {
+            self.ctx
+                .audit(
+                    AuditEvent::PasskeyFailure,
+                    Some(&pending.user_id),
+                    None,
+                    info,
+                    Some("second factor".into()),
+                )
+                .await;
+            Error::InvalidCredentials
+        };
+        let row = match self
+            .ctx
+            .store
+            .passkey_by_credential(cred.get_credential_id())
+            .await?
+        {
+            Some(r) if r.user_id == pending.user_id => r,
+            _ => return Err(refused().await),
+        };
+        let pk: Passkey = serde_json::from_str(&row.data).map_err(Error::internal)?;
+        let Ok(res) = rp.finish_passkey_authentication(&cred, &state) else {
+            return Err(refused().await);
+        };
+        self.record_use(&row, pk, &res).await?;
+        let factor = if res.backup_eligible() { "swk" } else { "hwk" };
+        self.mfa.finish(&pending, factor, info).await
     }
 
     fn check_account(&self, user: &User) -> Result<()> {

@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use tessera_api::{
-    ErrorBody, PasskeyList, PasskeyOptions, PasskeyRegistration, PasskeySignInRequest, PasskeyView,
-    TokenResponse,
+    ErrorBody, MfaPasskeyOptions, MfaPasskeyOptionsRequest, PasskeyList, PasskeyOptions,
+    PasskeyRegistration, PasskeySignInRequest, PasskeyView, TokenResponse,
 };
 use tessera_core::passkeys::{CeremonyOptions, PasskeyInfo};
 
@@ -196,4 +196,44 @@ pub(crate) async fn sign_in(
         token_response(&done.pair)
     };
     Ok(with_nonce(&s, res))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/mfa/passkey/options",
+    tag = "passkeys",
+    request_body = MfaPasskeyOptionsRequest,
+    params(
+        ("DPoP" = Option<String>, Header, description = "A DPoP proof from the login's key, when \
+            the login carried one (the `mfa_token` is bound to it)"),
+    ),
+    responses(
+        (status = 200, description = "Request options limited to the passkeys of the \
+            `mfa_token`'s user; answer at `POST /v1/auth/mfa` with `passkey`", body = MfaPasskeyOptions),
+        (status = 400, description = "Malformed body; an `mfa_token` of another login (client, \
+            DPoP key, cookie mode) or of an account without a passkey", body = ErrorBody),
+        (status = 401, description = "`invalid_mfa_token`: unknown, used or expired", body = ErrorBody),
+        (status = 403, description = "Passkeys are off on this server", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn mfa_options(
+    State(s): State<AppState>,
+    Client(mut ctx): Client,
+    DpopKey(jkt): DpopKey,
+    JsonBody(body): JsonBody<MfaPasskeyOptionsRequest>,
+) -> ApiResult<Response> {
+    ctx.dpop_jkt = jkt;
+    let o = s
+        .app
+        .passkeys
+        .second_factor_options(&body.mfa_token, &ctx, body.cookie)
+        .await?;
+    Ok(no_store(
+        Json(MfaPasskeyOptions {
+            public_key: o.options.get("publicKey").cloned().unwrap_or_default(),
+        })
+        .into_response(),
+    ))
 }
