@@ -206,6 +206,17 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::auth::refresh))
         .routes(routes!(routes::auth::logout))
         .routes(routes!(routes::auth::logout_all))
+        .routes(routes!(routes::mfa::complete_mfa))
+        .routes(routes!(routes::mfa::enroll_totp))
+        .routes(routes!(routes::mfa::confirm_enrolled_totp))
+        .routes(routes!(routes::mfa_account::mfa_state))
+        .routes(routes!(
+            routes::mfa_account::begin_totp,
+            routes::mfa_account::remove_totp
+        ))
+        .routes(routes!(routes::mfa_account::confirm_totp))
+        .routes(routes!(routes::mfa_account::regenerate_recovery_codes))
+        .routes(routes!(routes::mfa_account::admin_reset_mfa))
         .routes(routes!(routes::account::me))
         .routes(routes!(routes::account::sessions))
         .routes(routes!(routes::account::end_session))

@@ -257,6 +257,47 @@ impl Mfa {
         self.finish(&pending, factor, info).await
     }
 
+    /// The hosted login page's second step: checks the token (issued by
+    /// [`crate::oidc::Oidc::authenticate_password`]) and the factor, spends
+    /// the token, and answers the user and the factor's `amr` value; the
+    /// page starts the SSO session with `[pwd, <factor>, mfa]`.
+    pub async fn verify_for_sso(
+        &self,
+        mfa_token: &str,
+        proof: MfaProof<'_>,
+        info: &ClientInfo,
+    ) -> Result<(User, &'static str)> {
+        let pending = self.pending(mfa_token, info, true).await?;
+        if pending.enrollment {
+            return Err(Error::InvalidMfaToken(
+                "no factor is enrolled yet: enrol one in your account first",
+            ));
+        }
+        let user = self.user_of(&pending).await?;
+        let factor = self.verify(&user, proof, info).await?;
+        if !self
+            .ctx
+            .store
+            .spend_mfa_challenge(&pending.hash, self.ctx.now())
+            .await?
+        {
+            return Err(Error::InvalidMfaToken("already used"));
+        }
+        if user.disabled() {
+            return Err(Error::AccountDisabled);
+        }
+        self.ctx
+            .audit(
+                AuditEvent::MfaSuccess,
+                Some(&user.id),
+                None,
+                info,
+                Some(factor.into()),
+            )
+            .await;
+        Ok((user, factor))
+    }
+
     /// Under required MFA: starts TOTP enrolment for the user of an
     /// enrolment token (see [`Mfa::begin_totp`]).
     pub async fn begin_totp_with_token(

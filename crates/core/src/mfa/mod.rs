@@ -424,9 +424,11 @@ impl Mfa {
             .map_err(|e| Error::internal_in("opening a TOTP secret", e))
     }
 
-    /// Runs `check` (true/`Some`: right) under the login throttle of the
-    /// user's second factor: refused while it backs off; a wrong answer is
-    /// a failure (and an `mfa.failure` audit row).
+    /// Runs `check` (`Some`: right) under the login throttle of the user's
+    /// second factor (key `mfa:<user id>`, and the IP): refused while it
+    /// backs off; a wrong answer is a failure (and an `mfa.failure` audit
+    /// row). A right one does not make the address known (see the
+    /// throttle): the account's backoff applies from every address.
     async fn throttled<T, F, Fut>(&self, user_id: &str, info: &ClientInfo, check: F) -> Result<T>
     where
         F: FnOnce() -> Fut,
@@ -444,7 +446,10 @@ impl Mfa {
         let now = self.ctx.now_millis();
         match result {
             Ok(Some(v)) => {
-                self.limiter.login_succeeded(ticket, now).await;
+                // Not `login_succeeded`: that would make the address
+                // "known" and exempt it from the account's backoff, and
+                // whoever reaches this step already has the password.
+                self.limiter.login_abandoned(ticket, now).await;
                 Ok(v)
             }
             Ok(None) => {

@@ -39,6 +39,27 @@ pub fn base32(bytes: &[u8]) -> String {
     out
 }
 
+/// Decodes RFC 4648 base32 (any case, no padding, spaces ignored); `None`
+/// for anything else.
+pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 5 / 8);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        let v = match c.to_ascii_uppercase() {
+            u @ 'A'..='Z' => u32::from(u) - u32::from('A'),
+            d @ '2'..='7' => u32::from(d) - u32::from('2') + 26,
+            _ => return None,
+        };
+        buffer = (buffer << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((buffer >> bits) & 0xff) as u8);
+        }
+    }
+    Some(out)
+}
+
 /// The HOTP value (RFC 4226 §5.3) of `counter`, as `DIGITS` digits.
 pub fn hotp(secret: &[u8], counter: u64) -> String {
     let mac = crypto::hmac_sha1(secret, &counter.to_be_bytes());
@@ -165,6 +186,8 @@ mod tests {
     #[test]
     fn base32_and_uri() {
         assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
+        assert_eq!(base32_decode("mzxw6ytboi").unwrap(), b"foobar");
+        assert!(base32_decode("MZ1").is_none());
         assert_eq!(
             base32(b"12345678901234567890"),
             "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"

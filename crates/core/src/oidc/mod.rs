@@ -183,16 +183,22 @@ impl Oidc {
 
     /// The password check of the JSON login (same throttle, same
     /// enumeration-safe [`crate::Error::InvalidCredentials`], same disabled
-    /// and unverified-email rules), for the hosted login page.
+    /// and unverified-email rules), for the hosted login page. With a
+    /// second factor enrolled (or required), the right password answers
+    /// [`crate::Error::MfaRequired`]: the page asks for the factor next
+    /// ([`crate::Mfa::verify_for_sso`]).
     pub async fn authenticate_password(
         &self,
         email: &str,
         password: &str,
         ctx: &ClientInfo,
     ) -> Result<User> {
-        self.sessions
+        let user = self
+            .sessions
             .authenticate_password(email, password, ctx)
-            .await
+            .await?;
+        crate::mfa::gate(&self.ctx, &user, ctx, true).await?;
+        Ok(user)
     }
 
     /// What the authorization endpoint does next for `req`, given the SSO

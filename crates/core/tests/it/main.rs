@@ -9,6 +9,7 @@ mod feed;
 mod keys;
 mod lifecycle;
 mod lifecycle_more;
+mod mfa;
 mod passwords;
 mod refresh;
 mod sessions;

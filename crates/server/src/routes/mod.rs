@@ -8,6 +8,8 @@
 //! - `admin`: users, roles, sessions, keys and audit (role `admin`);
 //! - `lifecycle`: password change and reset, email verification and change,
 //!   account deletion, and the operator's disable/enable/delete/reset-mail;
+//! - `mfa`: the second step of a login; `mfa_account`: a user's second
+//!   factors and the operator's reset;
 //! - `oidc`: userinfo, the caller's consents, the admin API of OAuth clients;
 //! - `passkeys`: the caller's passkeys and the passwordless sign-in;
 //! - `wellknown`: the JWK Set and discovery metadata;
@@ -18,6 +20,8 @@ pub(crate) mod admin;
 pub(crate) mod auth;
 pub(crate) mod health;
 pub(crate) mod lifecycle;
+pub(crate) mod mfa;
+pub(crate) mod mfa_account;
 pub(crate) mod oidc;
 pub(crate) mod passkeys;
 pub(crate) mod wellknown;
