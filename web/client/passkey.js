@@ -138,9 +138,9 @@ export async function signInWithPasskey({ mediation, signal, headers, ...opts } 
  * answer of `POST /v1/auth/mfa`.
  */
 export async function passkeyAsSecondFactor({ mfaToken, headers, ...opts }) {
-  const o = await postJSON(opts, '/v1/auth/mfa/passkey/options', { mfa_token: mfaToken }, 'passkey options');
+  const o = await postJSON(opts, '/v1/auth/mfa/passkey/options', { mfa_token: mfaToken, cookie: Boolean(opts.cookie) }, 'passkey options', headers);
   const cred = await creds(opts).get({ publicKey: requestOptionsFromJSON(o.publicKey) });
   if (!cred) throw new Error('no passkey was chosen');
-  const body = { mfa_token: mfaToken, ceremony: o.ceremony, passkey: credentialToJSON(cred), cookie: Boolean(opts.cookie) };
+  const body = { mfa_token: mfaToken, passkey: credentialToJSON(cred), cookie: Boolean(opts.cookie) };
   return postJSON(opts, '/v1/auth/mfa', body, 'second factor', headers);
 }

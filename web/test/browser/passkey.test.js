@@ -1,12 +1,13 @@
 // Passkeys (WebAuthn) in headless Chromium against real servers, with the
 // DevTools virtual authenticator (a CTAP2 platform authenticator with
 // resident keys and user verification): register a passkey, sign in with it
-// and no password, and see a credential used on another origin refused.
+// and no password, use it as the second factor of a password login, and
+// see a credential used on another origin refused.
 // The servers' issuers are http://localhost:<port>: WebAuthn takes no IP
 // address as an RP ID.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, startTessera, userTokens } from './harness.js';
+import { launch, PASSWORD, startTessera, userTokens } from './harness.js';
 
 let browser;
 let a; // the relying party under test
@@ -93,6 +94,9 @@ test('register a passkey, then sign in with it and no password', async () => {
     const c = claims(signed.access_token);
     assert.equal(c.sub, me);
     assert.notEqual(c.sid, claims(tokens.access_token).sid, 'a new session');
+    // RFC 8176: a device-bound (hwk) or synced (swk) key, user-verified.
+    assert.deepEqual(c.amr.filter((m) => m !== 'hwk' && m !== 'swk'), ['user', 'mfa']);
+    assert.equal(c.amr.length, 3, JSON.stringify(c.amr));
     const who = await api(a, 'GET', '/v1/me', { token: signed.access_token });
     assert.equal(who.status, 200);
     assert.equal(who.body.id, me);
@@ -182,6 +186,72 @@ test('a passkey used on another origin is refused, at registration and at sign-i
     assert.match(reg.body.error_description, /credential/);
     const none = await api(a, 'GET', '/v1/account/passkeys', { token: fresh.access_token });
     assert.deepEqual(none.body.passkeys, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a passkey as the second factor of a password login', async () => {
+  const context = await browser.newContext();
+  try {
+    const { page, cdp, authenticatorId, errors } = await pageWithAuthenticator(context, a);
+    const email = `mfa-${Math.random().toString(36).slice(2)}@example.com`;
+    const tokens = await userTokens(a.url, email);
+    await inPage(page, (t) => window.passkeyModule.registerPasskey({ accessToken: t, name: 'Phone' }), tokens.access_token);
+    const state = await api(a, 'GET', '/v1/account/mfa', { token: tokens.access_token });
+    assert.equal(state.body.passkeys, 1);
+    assert.ok(state.body.methods.includes('passkey'), JSON.stringify(state.body));
+
+    // The password alone no longer signs in: a second factor is asked for.
+    const login = await api(a, 'POST', '/v1/auth/login', { body: { email, password: PASSWORD } });
+    assert.equal(login.status, 403);
+    assert.equal(login.body.error, 'mfa_required');
+    assert.ok(login.body.methods.includes('passkey'), JSON.stringify(login.body.methods));
+    assert.equal(login.body.access_token, undefined);
+
+    // The options allow only this user's passkey.
+    const o = await api(a, 'POST', '/v1/auth/mfa/passkey/options', { body: { mfa_token: login.body.mfa_token } });
+    assert.equal(o.status, 200, JSON.stringify(o.body));
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    const want = Buffer.from(credentials[0].credentialId, 'base64').toString('base64url');
+    assert.deepEqual(o.body.publicKey.allowCredentials.map((c) => c.id), [want]);
+
+    // The browser's helper runs the step end to end (new options replace those above).
+    const done = await inPage(page, (t) => window.passkeyModule.passkeyAsSecondFactor({ mfaToken: t }), login.body.mfa_token);
+    const c = claims(done.access_token);
+    assert.equal(c.sub, claims(tokens.access_token).sub);
+    assert.equal(c.amr[0], 'pwd');
+    assert.ok(['hwk', 'swk'].includes(c.amr[1]), JSON.stringify(c.amr));
+    assert.equal(c.amr[2], 'mfa');
+
+    // The mfa_token is spent.
+    const again = await inPage(
+      page,
+      (t) => window.passkeyModule.passkeyAsSecondFactor({ mfaToken: t }).then(() => 'ok', (e) => `${e.status} ${e.code}`),
+      login.body.mfa_token,
+    );
+    assert.equal(again, '401 invalid_mfa_token');
+
+    // Another user's passkey does not complete this user's login.
+    const other = await userTokens(a.url);
+    const page2 = await pageWithAuthenticator(context, a);
+    await inPage(page2.page, (t) => window.passkeyModule.registerPasskey({ accessToken: t }), other.access_token);
+    const login2 = await api(a, 'POST', '/v1/auth/login', { body: { email, password: PASSWORD } });
+    const o2 = await api(a, 'POST', '/v1/auth/mfa/passkey/options', { body: { mfa_token: login2.body.mfa_token } });
+    const foreign = await inPage(
+      page2.page,
+      async (pk) => {
+        const m = window.passkeyModule;
+        const opts = m.requestOptionsFromJSON(pk);
+        delete opts.allowCredentials; // let the other user's discoverable key answer
+        return m.credentialToJSON(await navigator.credentials.get({ publicKey: opts }));
+      },
+      o2.body.publicKey,
+    );
+    const refused = await api(a, 'POST', '/v1/auth/mfa', { body: { mfa_token: login2.body.mfa_token, passkey: foreign } });
+    assert.equal(refused.status, 401, JSON.stringify(refused.body));
+    assert.equal(refused.body.error, 'invalid_credentials');
+    assert.deepEqual(errors, []);
   } finally {
     await context.close();
   }
