@@ -98,6 +98,12 @@ const ASSETS: &[Asset] = &[
         shared: false,
     },
     Asset {
+        paths: &["/assets/passkey-login.js"],
+        body: include_str!("../web/account/passkey-login.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
         paths: &["/assets/account.css"],
         body: include_str!("../web/account/account.css"),
         content_type: CSS,

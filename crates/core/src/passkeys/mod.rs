@@ -320,13 +320,44 @@ impl Passkeys {
         credential: &Value,
         ctx: &ClientInfo,
     ) -> Result<PasskeySignIn> {
+        let (user, amr) = self.verify_sign_in(ceremony, credential, ctx).await?;
+        let authn = Authn {
+            amr: amr.iter().map(|a| (*a).to_owned()).collect(),
+            auth_time: self.ctx.now(),
+        };
+        let pair = self
+            .sessions
+            .start_authenticated(&user, &authn, ctx)
+            .await?;
+        let sid = Some(pair.session_id.as_str());
+        self.ctx
+            .audit(
+                AuditEvent::LoginSuccess,
+                Some(&user.id),
+                sid,
+                ctx,
+                Some("passkey".into()),
+            )
+            .await;
+        Ok(PasskeySignIn { pair, amr })
+    }
+
+    /// The checks of [`Passkeys::sign_in`] without a session: the account
+    /// and the `amr` the assertion proved (the hosted login page starts its
+    /// own SSO session with them).
+    pub async fn verify_sign_in(
+        &self,
+        ceremony: &str,
+        credential: &Value,
+        ctx: &ClientInfo,
+    ) -> Result<(User, Vec<&'static str>)> {
+        let rp = self.rp()?;
         let cred: PublicKeyCredential =
             serde_json::from_value(credential.clone()).map_err(bad_credential)?;
         let Ceremony::SignIn { state } = take(&self.ctx, ceremony).await? else {
             return Err(unknown_ceremony());
         };
-        let (handle, cred_id) = self
-            .rp()?
+        let (handle, cred_id) = rp
             .identify_discoverable_authentication(&cred)
             .map_err(|_| Error::InvalidCredentials)?;
         let row = match self.ctx.store.passkey_by_credential(cred_id).await? {
@@ -339,43 +370,23 @@ impl Passkeys {
             }
         };
         let pk: Passkey = serde_json::from_str(&row.data).map_err(Error::internal)?;
-        let res = match self.rp()?.finish_discoverable_authentication(
-            &cred,
-            state,
-            &[DiscoverableKey::from(&pk)],
-        ) {
-            Ok(r) => r,
-            Err(_) => {
-                self.ctx
-                    .audit(
-                        AuditEvent::PasskeyFailure,
-                        Some(&row.user_id),
-                        None,
-                        ctx,
-                        None,
-                    )
-                    .await;
-                return Err(Error::InvalidCredentials);
-            }
+        let keys = [DiscoverableKey::from(&pk)];
+        let Ok(res) = rp.finish_discoverable_authentication(&cred, state, &keys) else {
+            self.ctx
+                .audit(
+                    AuditEvent::PasskeyFailure,
+                    Some(&row.user_id),
+                    None,
+                    ctx,
+                    None,
+                )
+                .await;
+            return Err(Error::InvalidCredentials);
         };
         self.record_use(&row, pk, &res).await?;
         let user = self.user(&row.user_id).await?;
         self.check_account(&user)?;
-        let amr = amr_of(&res);
-        let authn = Authn {
-            amr: amr.iter().map(|a| (*a).to_owned()).collect(),
-            auth_time: self.ctx.now(),
-        };
-        let pair = self
-            .sessions
-            .start_authenticated(&user, &authn, ctx)
-            .await?;
-        let sid = Some(pair.session_id.as_str());
-        let detail = Some(format!("passkey {}", row.id));
-        self.ctx
-            .audit(AuditEvent::LoginSuccess, Some(&user.id), sid, ctx, detail)
-            .await;
-        Ok(PasskeySignIn { pair, amr })
+        Ok((user, amr_of(&res)))
     }
 
     /// The request options of a login's second step: only the passkeys of

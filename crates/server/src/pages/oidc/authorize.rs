@@ -25,7 +25,7 @@ use tessera_core::oidc::{AuthorizeError, AuthorizeParams, AuthorizeRequest, SsoS
 
 /// The longest authorization request accepted (query or form fields).
 const MAX_REQUEST: usize = 8 * 1024;
-const TITLE: &str = "Sign in";
+pub(super) const TITLE: &str = "Sign in";
 const BAD_CREDENTIALS: &str = "The email address or the password is not correct.";
 const TOO_LONG: &str = "The authorization request is too long.";
 const OOPS: &str = "Something went wrong on our side. Try again in a moment.";
@@ -99,7 +99,7 @@ fn refused(state: &AppState, e: &AuthorizeError) -> Response {
     }
 }
 
-fn internal(state: &AppState, e: tessera_core::Error) -> Response {
+pub(super) fn internal(state: &AppState, e: tessera_core::Error) -> Response {
     let api = crate::error::ApiError::from(e);
     let text = if api.status.is_server_error() {
         OOPS.to_owned()
@@ -158,7 +158,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, params: &AuthorizePara
 
 /// What comes next for a valid request: the login page, the consent page,
 /// or a code.
-async fn step(
+pub(super) async fn step(
     state: &AppState,
     headers: &HeaderMap,
     req: &AuthorizeRequest,
@@ -219,10 +219,14 @@ pub(super) fn login_page(
         error: shown.error,
         notice: shown.notice,
         registration_open: state.config.registration == crate::config::Registration::Open,
+        passkeys: state.app.passkeys.enabled(),
     };
     let body = form.render(state.config.login_product_name());
     let mut page = Page::new(shown.status.unwrap_or(StatusCode::OK), TITLE, body);
     page.set_cookie = issued.set_cookie;
+    if state.app.passkeys.enabled() {
+        page.script = Some("/assets/passkey-login.js");
+    }
     branded_to(&state.config, page, Some(&req.redirect_uri)).into_response()
 }
 
@@ -257,7 +261,7 @@ fn consent_page(
 }
 
 /// The CSRF check and the re-validated request every form post starts with.
-async fn accept(
+pub(super) async fn accept(
     state: &AppState,
     headers: &HeaderMap,
     form: &Form,

@@ -15,6 +15,7 @@ mod authorize;
 mod forgot;
 mod logout;
 mod markup;
+mod passkey;
 mod register;
 
 use crate::config::Config;
@@ -28,7 +29,7 @@ use axum::Router;
 use crate::state::AppState;
 
 /// The routes: `/oauth2/authorize` (GET and form POST), `/oauth2/login`,
-/// `/oauth2/consent`, `/oauth2/logout`, `/oauth2/theme.css`,
+/// `/oauth2/login/passkey`, `/oauth2/consent`, `/oauth2/logout`, `/oauth2/theme.css`,
 /// `/account/register` and `/account/forgot`.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -37,6 +38,10 @@ pub(crate) fn routes() -> Router<AppState> {
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route("/oauth2/login", axum::routing::post(authorize::login_post))
+        .route(
+            "/oauth2/login/passkey",
+            axum::routing::post(passkey::login_passkey_post),
+        )
         .route(
             "/oauth2/consent",
             axum::routing::post(authorize::consent_post),
