@@ -83,6 +83,9 @@ pub struct ServerMetadata {
     /// DPoP proof algorithms accepted (RFC 9449 §5.1).
     pub dpop_signing_alg_values_supported: Vec<String>,
     pub claims_supported: Vec<String>,
+    /// `acr` values `acr_values` may ask for: the OpenID PAPE multi-factor
+    /// policy (a second factor), and `0`.
+    pub acr_values_supported: Vec<String>,
     pub tessera_endpoints: TesseraEndpoints,
 }
 

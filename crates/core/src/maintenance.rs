@@ -65,6 +65,11 @@ impl Maintenance {
         // Authorization codes live 60 s; a used one is kept a day so that a
         // late replay is still recognised (and revokes what it issued).
         c.store.purge_codes(now.saturating_sub(86_400)).await?;
+        // Pending MFA login steps: a spent or expired one is kept a day, so
+        // a late replay is answered "already used" rather than "unknown".
+        c.store
+            .purge_mfa_challenges(now.saturating_sub(86_400))
+            .await?;
         // Throttle state is keyed in milliseconds.
         c.store.kv_purge(c.now_millis()).await?;
         Ok(())

@@ -226,6 +226,14 @@ mod tests {
         ("/v1/auth/passkey/options", &["post"]),
         ("/v1/auth/passkey", &["post"]),
         ("/v1/auth/mfa/passkey/options", &["post"]),
+        ("/v1/auth/mfa", &["post"]),
+        ("/v1/auth/mfa/totp", &["post"]),
+        ("/v1/auth/mfa/totp/confirm", &["post"]),
+        ("/v1/account/mfa", &["get"]),
+        ("/v1/account/mfa/totp", &["post", "delete"]),
+        ("/v1/account/mfa/totp/confirm", &["post"]),
+        ("/v1/account/mfa/recovery-codes", &["post"]),
+        ("/v1/admin/users/{id}/mfa/reset", &["post"]),
     ];
 
     /// Routes that describe the spec itself and are not in it.
@@ -253,6 +261,11 @@ mod tests {
         "/v1/account/passkeys/options",
         "/v1/account/passkeys",
         "/v1/account/passkeys/{id}",
+        "/v1/account/mfa",
+        "/v1/account/mfa/totp",
+        "/v1/account/mfa/totp/confirm",
+        "/v1/account/mfa/recovery-codes",
+        "/v1/admin/users/{id}/mfa/reset",
     ];
 
     async fn state() -> Result<(AppState, tempfile::TempDir), Box<dyn std::error::Error>> {

@@ -1,4 +1,4 @@
-//! `tessera users`: create, list, set roles, unlock, disable, enable,
+//! `tessera users`: create, list, set roles, unlock, reset MFA, disable, enable,
 //! delete, set a password; import and export (`import.rs`).
 
 use super::open::open;
@@ -45,6 +45,16 @@ pub enum UsersCmd {
     },
     /// Clear an account's login backoff (after failed logins), with an audit row.
     Unlock {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Remove every second factor (TOTP) and recovery code of a user, so
+    /// the password alone signs in again (account recovery), with an audit
+    /// row and a notice mailed to the user.
+    ResetMfa {
         /// The user's email.
         #[arg(long)]
         email: String,
@@ -183,6 +193,7 @@ pub async fn run(cmd: UsersCmd, json: bool) -> anyhow::Result<()> {
             config,
         } => set_roles(&config, &email, &roles, json).await,
         UsersCmd::Unlock { email, config } => unlock(&config, &email, json).await,
+        UsersCmd::ResetMfa { email, config } => reset_mfa(&config, &email, json).await,
         UsersCmd::Disable { email, config } => act(&config, &email, Act::Disable, json).await,
         UsersCmd::Enable { email, config } => act(&config, &email, Act::Enable, json).await,
         UsersCmd::Delete { email, config } => act(&config, &email, Act::Delete, json).await,
@@ -277,6 +288,29 @@ async fn unlock(config: &ConfigArgs, email: &str, json: bool) -> anyhow::Result<
     let v = json!({"id": user.id, "email": user.email, "unlocked": true});
     print(json, &v, || {
         format!("{} may log in again at once", user.email)
+    });
+    Ok(())
+}
+
+async fn reset_mfa(config: &ConfigArgs, email: &str, json: bool) -> anyhow::Result<()> {
+    let admin = open(config).await?;
+    let user = admin
+        .accounts
+        .user_by_email(email)
+        .await?
+        .ok_or_else(|| anyhow!("no user with email {email}"))?;
+    let removed = admin.mfa.reset(&user.id, &operator()).await?;
+    // The notice leaves before the process exits.
+    admin
+        .lifecycle
+        .flush_mail(std::time::Duration::from_secs(10))
+        .await;
+    let v = json!({"id": user.id, "email": user.email, "factors_removed": removed});
+    print(json, &v, || {
+        format!(
+            "{}: {removed} second factor(s) and every recovery code removed",
+            user.email
+        )
     });
     Ok(())
 }

@@ -9,6 +9,14 @@ use tessera_store::Client;
 /// The scopes of OpenID Connect itself (beside a client's API scopes).
 pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
+/// The `acr` of an authentication with a second factor (OpenID PAPE's
+/// multi-factor policy), asked for with `acr_values`.
+pub const MFA_ACR: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+
+/// The `acr` values discovery advertises: [`MFA_ACR`], and `0` (no
+/// assurance claimed: a password alone).
+pub const ACR_VALUES: [&str; 2] = [MFA_ACR, "0"];
+
 /// The parameters of `GET`/`POST /oauth2/authorize`, as sent: an absent or
 /// empty parameter is `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,6 +44,8 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     /// `login_hint` (an email to prefill).
     pub login_hint: Option<String>,
+    /// `acr_values`: [`MFA_ACR`] asks for a second factor.
+    pub acr_values: Option<String>,
     /// `response_mode` (only `query`).
     pub response_mode: Option<String>,
     /// `request` / `request_uri` (refused: `request_not_supported`).
@@ -58,6 +68,7 @@ impl AuthorizeParams {
             prompt: get("prompt"),
             max_age: get("max_age"),
             login_hint: get("login_hint"),
+            acr_values: get("acr_values"),
             response_mode: get("response_mode"),
             request_object: get("request").or_else(|| get("request_uri")),
         }
@@ -112,6 +123,9 @@ pub struct AuthorizeRequest {
     pub max_age: Option<i64>,
     /// `login_hint`.
     pub login_hint: Option<String>,
+    /// `acr_values` asked for [`MFA_ACR`]: the SSO session must have used
+    /// a second factor, and the ID token carries `acr`.
+    pub acr_mfa: bool,
     /// The client skips consent.
     pub first_party: bool,
     /// The client's display name (its id for now).
@@ -168,6 +182,9 @@ impl AuthorizeRequest {
         }
         if let Some(m) = self.max_age {
             q.append_pair("max_age", &m.to_string());
+        }
+        if self.acr_mfa {
+            q.append_pair("acr_values", MFA_ACR);
         }
         q.finish()
     }
@@ -355,6 +372,10 @@ pub(crate) fn validate(
         prompt: Prompt::default(),
         max_age: None,
         login_hint: p.login_hint.clone(),
+        acr_mfa: p
+            .acr_values
+            .as_deref()
+            .is_some_and(|v| v.split_ascii_whitespace().any(|a| a == MFA_ACR)),
         first_party: client.first_party,
         client_name: client.id.clone(),
         issuer: issuer.to_owned(),

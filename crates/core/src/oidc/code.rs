@@ -21,6 +21,9 @@ struct CodeData {
     auth_time: i64,
     amr: Vec<String>,
     sid: String,
+    /// `acr_values` asked for MFA.
+    #[serde(default)]
+    acr: bool,
 }
 
 /// The answer to an authorization code exchange. `Debug` hides the tokens.
@@ -89,6 +92,7 @@ impl Oidc {
             auth_time: sso.auth_time,
             amr: sso.amr.clone(),
             sid: sso.id.clone(),
+            acr: req.acr_mfa,
         };
         let data = serde_json::to_string(&data).map_err(Error::internal)?;
         self.ctx
@@ -193,6 +197,10 @@ impl Oidc {
                 azp: client.id.clone(),
                 sid: Some(data.sid.clone()),
                 amr: data.amr.clone(),
+                acr: data.acr.then(|| {
+                    let mfa = data.amr.iter().any(|a| a == "mfa");
+                    (if mfa { super::MFA_ACR } else { "0" }).to_owned()
+                }),
                 at_hash: at_hash(&id_alg, &pair.access_token),
                 email: email.then(|| user.email.clone()),
                 email_verified: email.then(|| user.email_verified()),

@@ -28,9 +28,13 @@ pub struct IdTokenClaims {
     /// The SSO session id (for logout).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
-    /// Authentication methods (`pwd`).
+    /// Authentication methods (`pwd`; `pwd`, `otp`, `mfa` after a second factor).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// With `acr_values` in the request: the multi-factor policy when a
+    /// second factor was used, else `0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
     /// Left half of the SHA-256 of the access token, base64url.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_hash: Option<String>,

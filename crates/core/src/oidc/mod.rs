@@ -56,7 +56,9 @@ pub(crate) mod id_token_enc;
 mod redirect;
 mod sso;
 
-pub use authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest, Prompt, OIDC_SCOPES};
+pub use authorize::{
+    AuthorizeError, AuthorizeParams, AuthorizeRequest, Prompt, ACR_VALUES, MFA_ACR, OIDC_SCOPES,
+};
 pub use code::CodeTokens;
 pub use end_session::{EndSession, EndSessionParams};
 pub use id_token::IdTokenClaims;
@@ -219,7 +221,11 @@ impl Oidc {
                 let too_old = req
                     .max_age
                     .is_some_and(|m| now.saturating_sub(s.auth_time) > m);
-                !just_logged_in && (req.prompt.login || too_old)
+                // acr_values asking for MFA: a session on a password alone
+                // signs in again (the login asks for the factor when the
+                // user has one).
+                let weak = req.acr_mfa && !s.amr.iter().any(|a| a == "mfa");
+                !just_logged_in && (req.prompt.login || too_old || weak)
             }
         };
         if login {

@@ -110,7 +110,9 @@ fn metadata(s: &AppState) -> ServerMetadata {
             "at_hash",
             "email",
             "email_verified",
+            "acr",
         ]),
+        acr_values_supported: list(&tessera_core::oidc::ACR_VALUES),
         tessera_endpoints: TesseraEndpoints {
             register: at("/v1/auth/register"),
             login: at("/v1/auth/login"),

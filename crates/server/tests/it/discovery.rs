@@ -89,6 +89,13 @@ async fn discovery_documents_name_the_issuer_and_jwks() {
             "{claim}"
         );
     }
+    assert_eq!(
+        d["acr_values_supported"],
+        json!([
+            "http://schemas.openid.net/pape/policies/2007/06/multi-factor",
+            "0"
+        ])
+    );
     assert!(d["token_endpoint_auth_methods_supported"]
         .as_array()
         .unwrap()

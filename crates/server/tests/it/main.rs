@@ -20,6 +20,7 @@ mod keys;
 mod lifecycle;
 mod limits;
 mod metrics_auth;
+mod mfa;
 mod oauth;
 mod observability_files;
 mod oidc;

@@ -890,3 +890,133 @@ async fn the_login_page_links_to_registration_only_when_open() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// Enrols TOTP for `email` through the core; the secret.
+async fn enrol_totp(b: &Browser, email: &str) -> Vec<u8> {
+    let app = &b.state.app;
+    let info = ClientInfo::default();
+    let pair = app
+        .sessions
+        .login_unthrottled(email, PASSWORD, &info)
+        .await
+        .unwrap();
+    let who = app.sessions.authenticate(&pair.access_token).await.unwrap();
+    let e = app.mfa.begin_totp(&who, None, &info).await.unwrap();
+    let secret = tessera_core::mfa::totp::base32_decode(&e.secret).unwrap();
+    let code = tessera_core::mfa::totp::code_at(&secret, T0);
+    app.mfa.confirm_totp(&who, &code, &info).await.unwrap();
+    secret
+}
+
+#[tokio::test]
+async fn a_second_factor_is_asked_before_any_sso_session() {
+    let mut b = Browser::start().await;
+    client(&b, "spa", APP, true).await;
+    b.user("a@example.com").await;
+    let secret = enrol_totp(&b, "a@example.com").await;
+    b.clock.set(T0 + 60);
+    let step = sign_in(&mut b, "spa", APP, "a@example.com").await;
+    assert_eq!(step.status, StatusCode::OK, "{}", step.text);
+    assert!(step.text.contains("id=\"mfa-form\""), "{}", step.text);
+    assert!(step.text.contains("action=\"/oauth2/login/mfa\""));
+    assert!(b.sso().is_none(), "no SSO session on the password alone");
+    let fields = |code: &str| {
+        vec![
+            ("csrf".to_owned(), step.hidden("csrf")),
+            ("request".to_owned(), step.hidden("request")),
+            ("mfa_token".to_owned(), step.hidden("mfa_token")),
+            ("totp".to_owned(), code.to_owned()),
+        ]
+    };
+    let wrong = fields("000000");
+    let wrong: Vec<(&str, &str)> = wrong
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let again = b.post("/oauth2/login/mfa", &wrong).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    assert!(again.text.contains("id=\"mfa-form\"") && again.text.contains("not correct"));
+    assert!(b.sso().is_none());
+    let code = tessera_core::mfa::totp::code_at(&secret, T0 + 60);
+    let right = fields(&code);
+    let right: Vec<(&str, &str)> = right
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let done = b.post("/oauth2/login/mfa", &right).await;
+    assert!(done.header("location").starts_with(APP), "{}", done.text);
+    assert!(done.param("code").is_some());
+    let sso = b
+        .state
+        .app
+        .oidc
+        .sso(&b.sso().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sso.amr, ["pwd", "otp", "mfa"]);
+    // The token is spent.
+    let replay = b.post("/oauth2/login/mfa", &right).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    assert!(replay.text.contains("id=\"login-form\""), "{}", replay.text);
+}
+
+#[tokio::test]
+async fn acr_values_asking_for_mfa_force_a_factor_and_the_id_token_says_so() {
+    use tessera_core::oidc::MFA_ACR;
+    let mut b = Browser::start().await;
+    client(&b, "spa", APP, true).await;
+    b.user("a@example.com").await;
+    // Signed in with a password alone: a request asking for MFA gets the
+    // login page again, SSO session or not.
+    let a = sign_in(&mut b, "spa", APP, "a@example.com").await;
+    let t = b.exchange(&a, "spa", APP).await;
+    let c = crate::support::claims(t["id_token"].as_str().unwrap());
+    assert_eq!(c["amr"], serde_json::json!(["pwd"]));
+    assert!(c.get("acr").is_none(), "acr only when asked");
+    let page = b
+        .get(&authorize("spa", APP, &[("acr_values", MFA_ACR)]))
+        .await;
+    assert!(page.text.contains("id=\"login-form\""), "{}", page.text);
+    // Without a factor enrolled, the password is all there is: acr 0.
+    let a = b.login(&page, "a@example.com", PASSWORD).await;
+    let t = b.exchange(&a, "spa", APP).await;
+    assert_eq!(
+        crate::support::claims(t["id_token"].as_str().unwrap())["acr"],
+        "0"
+    );
+    // With TOTP: the factor page, then acr is the multi-factor policy.
+    let secret = enrol_totp(&b, "a@example.com").await;
+    b.clock.set(T0 + 60);
+    let page = b
+        .get(&authorize("spa", APP, &[("acr_values", MFA_ACR)]))
+        .await;
+    assert!(page.text.contains("id=\"login-form\""));
+    let step = b.login(&page, "a@example.com", PASSWORD).await;
+    assert!(step.text.contains("id=\"mfa-form\""), "{}", step.text);
+    let code = tessera_core::mfa::totp::code_at(&secret, T0 + 60);
+    let a = b
+        .post(
+            "/oauth2/login/mfa",
+            &[
+                ("csrf", &step.hidden("csrf")),
+                ("request", &step.hidden("request")),
+                ("mfa_token", &step.hidden("mfa_token")),
+                ("totp", &code),
+            ],
+        )
+        .await;
+    let t = b.exchange(&a, "spa", APP).await;
+    let id = crate::support::claims(t["id_token"].as_str().unwrap());
+    assert_eq!(id["acr"], MFA_ACR);
+    assert_eq!(id["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    assert_eq!(id["auth_time"], T0 + 60);
+    let at = crate::support::claims(t["access_token"].as_str().unwrap());
+    assert_eq!(at["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    assert_eq!(at["auth_time"], T0 + 60);
+    // The MFA session satisfies the next such request without a page.
+    let again = b
+        .get(&authorize("spa", APP, &[("acr_values", MFA_ACR)]))
+        .await;
+    assert!(again.param("code").is_some(), "{}", again.text);
+}

@@ -100,7 +100,9 @@ impl Resp {
     }
 }
 
-/// Every error body is exactly `{"error": "...", "error_description": "..."}`.
+/// Every error body is exactly `{"error": "...", "error_description": "..."}`,
+/// except `mfa_required` and `mfa_enrollment_required`, which add
+/// `mfa_token`, `methods` and `expires_in` (and nothing else).
 #[track_caller]
 pub fn assert_error_shape(r: &Resp) {
     assert!(
@@ -113,7 +115,28 @@ pub fn assert_error_shape(r: &Resp) {
         .body
         .as_object()
         .unwrap_or_else(|| panic!("error body is not a JSON object: {}", r.text));
-    assert_eq!(obj.len(), 2, "error body has extra members: {}", r.text);
+    let mfa = matches!(
+        r.body["error"].as_str(),
+        Some("mfa_required" | "mfa_enrollment_required")
+    );
+    if mfa {
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "error",
+                "error_description",
+                "expires_in",
+                "methods",
+                "mfa_token"
+            ],
+            "{}",
+            r.text
+        );
+    } else {
+        assert_eq!(obj.len(), 2, "error body has extra members: {}", r.text);
+    }
     assert!(
         !r.body["error"].as_str().unwrap_or_default().is_empty(),
         "{}",

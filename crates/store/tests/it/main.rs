@@ -7,6 +7,7 @@ use tessera_store::{AuditEvent, KeyRecord, Rotation, Session, Store, StoreError,
 
 mod audit_and_feed;
 mod lifecycle;
+mod mfa;
 mod passkeys;
 
 /// Where a backend lives, for tests that need a raw connection.

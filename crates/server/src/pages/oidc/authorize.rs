@@ -28,7 +28,7 @@ const MAX_REQUEST: usize = 8 * 1024;
 pub(super) const TITLE: &str = "Sign in";
 const BAD_CREDENTIALS: &str = "The email address or the password is not correct.";
 const TOO_LONG: &str = "The authorization request is too long.";
-const OOPS: &str = "Something went wrong on our side. Try again in a moment.";
+pub(super) const OOPS: &str = "Something went wrong on our side. Try again in a moment.";
 
 fn bad_request(text: &str) -> Response {
     Page::message(
@@ -303,18 +303,34 @@ pub(crate) async fn login_post(
         .await
     {
         Ok(u) => u,
+        // A second factor is enrolled: ask for it next.
+        Err(tessera_core::Error::MfaRequired(c)) if !c.enrollment => {
+            return super::mfa::mfa_page(&state, &headers, &req, &c.mfa_token, None);
+        }
         Err(e) => return login_refused(&state, &headers, &req, email, e),
     };
-    // A new SSO session (and cookie value) on every login; the one the
-    // browser held before, if any, ends.
-    if let Some(old) = crate::pages::sso::read(&state.config, &headers) {
-        if let Err(e) = state.app.oidc.end_sso(old, &info).await {
+    signed_in(&state, &headers, &req, &user.id, &["pwd"], &info).await
+}
+
+/// The user just authenticated (`amr`): a new SSO session (the one the
+/// browser held before, if any, ends; no fixation), its cookie, and the
+/// request's next step.
+pub(super) async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: &AuthorizeRequest,
+    user_id: &str,
+    amr: &[&str],
+    info: &tessera_core::ClientInfo,
+) -> Response {
+    if let Some(old) = crate::pages::sso::read(&state.config, headers) {
+        if let Err(e) = state.app.oidc.end_sso(old, info).await {
             tracing::warn!(error = %e, "could not end the previous SSO session");
         }
     }
-    let cookie = match state.app.oidc.start_sso(&user.id, &["pwd"], &info).await {
+    let cookie = match state.app.oidc.start_sso(user_id, amr, info).await {
         Ok(v) => v,
-        Err(e) => return internal(&state, e),
+        Err(e) => return internal(state, e),
     };
     let sso = match state.app.oidc.sso(&cookie.value).await {
         Ok(Some(s)) => s,
@@ -327,9 +343,9 @@ pub(crate) async fn login_post(
                 OOPS,
             );
         }
-        Err(e) => return internal(&state, e),
+        Err(e) => return internal(state, e),
     };
-    let mut res = step(&state, &headers, &req, Some(&sso), true).await;
+    let mut res = step(state, headers, req, Some(&sso), true).await;
     match crate::pages::sso::set(&state.config, &cookie.value, cookie.max_age) {
         Some(c) => {
             res.headers_mut().append(header::SET_COOKIE, c);
@@ -341,7 +357,7 @@ pub(crate) async fn login_post(
 
 /// The login page again after a refused password: one message for a wrong
 /// password and an unknown account, "too many attempts" when throttled.
-fn login_refused(
+pub(super) fn login_refused(
     state: &AppState,
     headers: &HeaderMap,
     req: &AuthorizeRequest,

@@ -15,6 +15,7 @@ mod authorize;
 mod forgot;
 mod logout;
 mod markup;
+mod mfa;
 mod passkey;
 mod register;
 
@@ -28,8 +29,9 @@ use axum::Router;
 
 use crate::state::AppState;
 
-/// The routes: `/oauth2/authorize` (GET and form POST), `/oauth2/login`,
-/// `/oauth2/login/passkey`, `/oauth2/consent`, `/oauth2/logout`, `/oauth2/theme.css`,
+/// The routes: `/oauth2/authorize` (GET and form POST), `/oauth2/login`
+/// (and its second step, `/oauth2/login/mfa`), `/oauth2/login/passkey`,
+/// `/oauth2/consent`, `/oauth2/logout`, `/oauth2/theme.css`,
 /// `/account/register` and `/account/forgot`.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -38,6 +40,10 @@ pub(crate) fn routes() -> Router<AppState> {
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route("/oauth2/login", axum::routing::post(authorize::login_post))
+        .route(
+            "/oauth2/login/mfa",
+            axum::routing::post(mfa::login_mfa_post),
+        )
         .route(
             "/oauth2/login/passkey",
             axum::routing::post(passkey::login_passkey_post),
