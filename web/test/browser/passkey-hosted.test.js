@@ -2,14 +2,15 @@
 // with the DevTools virtual authenticator: an OpenID Connect client's
 // authorization request -> the hosted login page -> the passkey button (the
 // page's external script runs the WebAuthn prompt) -> the redirect back
-// with a code, whose ID token says how the user signed in (amr). Without
+// with a code, whose ID token says how the user signed in (amr); and the
+// second step of a password sign-in answered with "Use a passkey". Without
 // JavaScript the passkey form stays hidden and the password form is there.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { launch, startTessera, userTokens } from './harness.js';
+import { launch, PASSWORD, startTessera, userTokens } from './harness.js';
 
 let browser;
 let server;
@@ -100,6 +101,56 @@ test('hosted login: sign in with a passkey, and the page without JavaScript', as
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
+  }
+
+  // The second step: a password sign-in of an account with a passkey asks
+  // for a factor; "Use a passkey" answers it.
+  const mfa = await browser.newContext();
+  try {
+    const p = await mfa.newPage();
+    const problems = [];
+    p.on('console', (m) => {
+      if (/Content.Security.Policy|Refused to/i.test(m.text())) problems.push(m.text());
+    });
+    p.on('pageerror', (e) => problems.push(String(e)));
+    await p.goto(`${server.origin}/demo`);
+    const cdp = await mfa.newCDPSession(p);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+    });
+    const email = `hosted-mfa-${Date.now()}@example.com`;
+    const tokens = await userTokens(server.url, email);
+    await p.evaluate(async (t) => {
+      const m = await import('/client/passkey.js');
+      await m.registerPasskey({ accessToken: t });
+    }, tokens.access_token);
+    const verifier = randomBytes(32).toString('base64url');
+    await p.goto(authorizeUrl(createHash('sha256').update(verifier).digest('base64url')));
+    await p.fill('#email', email);
+    await p.fill('#password', PASSWORD);
+    await Promise.all([p.waitForNavigation(), p.click('#submit')]);
+    await p.waitForSelector('#mfa-form');
+    await p.waitForSelector('#mfa-passkey', { state: 'visible' });
+    await p.click('#mfa-passkey');
+    await p.waitForURL(`${cb}/spa/cb**`, { timeout: 5000 }).catch(async () => {
+      throw new Error(`still at ${p.url()}: ${await p.textContent('body')}`);
+    });
+    const code = new URL(p.url()).searchParams.get('code');
+    const res = await fetch(`${server.url}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: `${cb}/spa/cb`, client_id: 'spa', code_verifier: verifier }),
+    });
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    const id = JSON.parse(Buffer.from(body.id_token.split('.')[1], 'base64url').toString());
+    assert.equal(id.amr[0], 'pwd');
+    assert.ok(['hwk', 'swk'].includes(id.amr[1]), JSON.stringify(id.amr));
+    assert.equal(id.amr[2], 'mfa');
+    assert.deepEqual(problems, []);
+  } finally {
+    await mfa.close();
   }
 
   // Without JavaScript: no passkey form, the password form as before.

@@ -443,6 +443,54 @@ impl Passkeys {
         info: &ClientInfo,
         cookie: bool,
     ) -> Result<TokenPair> {
+        let (pending, factor) = self
+            .verify_second(mfa_token, credential, info, cookie)
+            .await?;
+        self.mfa.finish(&pending, factor, info).await
+    }
+
+    /// The hosted login page's second step with a passkey: checks the
+    /// `mfa_token` (the page's, bound to cookie mode) and the assertion,
+    /// spends the token, and answers the user and the factor's `amr` value
+    /// (`hwk` or `swk`); the page starts the SSO session.
+    pub async fn verify_second_factor_for_sso(
+        &self,
+        mfa_token: &str,
+        credential: &Value,
+        info: &ClientInfo,
+    ) -> Result<(User, &'static str)> {
+        let (pending, factor) = self
+            .verify_second(mfa_token, credential, info, true)
+            .await?;
+        let c = &self.ctx;
+        let hash = tessera_jose::crypto::sha256(mfa_token.as_bytes());
+        if !c.store.spend_mfa_challenge(&hash, c.now()).await? {
+            return Err(Error::InvalidMfaToken("already used"));
+        }
+        let user = self.user(&pending.user_id).await?;
+        if user.disabled() {
+            return Err(Error::AccountDisabled);
+        }
+        c.audit(
+            AuditEvent::MfaSuccess,
+            Some(&user.id),
+            None,
+            info,
+            Some(factor.into()),
+        )
+        .await;
+        Ok((user, factor))
+    }
+
+    /// The checks of a second step with a passkey: the token's login, its
+    /// open ceremony, an assertion of one of the user's passkeys.
+    async fn verify_second(
+        &self,
+        mfa_token: &str,
+        credential: &Value,
+        info: &ClientInfo,
+        cookie: bool,
+    ) -> Result<(crate::PendingMfa, &'static str)> {
         let rp = self.rp()?;
         let cred: PublicKeyCredential =
             serde_json::from_value(credential.clone()).map_err(bad_credential)?;
@@ -463,12 +511,12 @@ impl Passkeys {
                 .await;
             Error::InvalidCredentials
         };
-        let row = match self
+        let found = self
             .ctx
             .store
             .passkey_by_credential(cred.get_credential_id())
-            .await?
-        {
+            .await?;
+        let row = match found {
             Some(r) if r.user_id == pending.user_id => r,
             _ => return Err(refused().await),
         };
@@ -478,7 +526,7 @@ impl Passkeys {
         };
         self.record_use(&row, pk, &res).await?;
         let factor = if res.backup_eligible() { "swk" } else { "hwk" };
-        self.mfa.finish(&pending, factor, info).await
+        Ok((pending, factor))
     }
 
     fn check_account(&self, user: &User) -> Result<()> {

@@ -1,22 +1,43 @@
-//! `POST /oauth2/login/passkey`: the hosted login page's "Sign in with a
-//! passkey". The page's script (`/assets/passkey-login.js`) asks
-//! `POST /v1/auth/passkey/options`, runs the browser's WebAuthn prompt and
-//! posts the ceremony id and the assertion here, in the login page's form
-//! (with its CSRF value and the pending authorization request). A verified
-//! passkey starts the SSO session as a password would, with the passkey's
-//! `amr` (`hwk` or `swk`, `user`, `mfa`); anything refused shows the login
-//! page again with the reason.
+//! Passkeys on the hosted login page. The page's script
+//! (`/assets/passkey-login.js`) runs the browser's WebAuthn prompt and posts
+//! the assertion in a form (with the page's CSRF value and the pending
+//! authorization request); without script none of it shows and the other
+//! forms work as before.
+//!
+//! - `POST /oauth2/login/passkey`: "Sign in with a passkey" (the ceremony of
+//!   `POST /v1/auth/passkey/options`). A verified passkey starts the SSO
+//!   session with its `amr` (`hwk` or `swk`, `user`, `mfa`).
+//! - The second step (`POST /oauth2/login/mfa` with `passkey`, see `mfa`):
+//!   "Use a passkey" (the ceremony of `POST /v1/auth/mfa/passkey/options`,
+//!   under the page's `mfa_token`); the SSO session's `amr` is
+//!   `[pwd, hwk|swk, mfa]`.
 
-use super::authorize::{accept, internal, login_page, step, LoginState, TITLE};
+use super::authorize::{accept, login_page, signed_in, LoginState, OOPS, TITLE};
+use super::mfa::mfa_page;
 use crate::extract::Client;
 use crate::pages::form::Form;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use tessera_core::oidc::AuthorizeRequest;
+use tessera_core::ClientInfo;
 
 const REFUSED: &str = "That passkey could not sign you in. Try again, or use your password.";
 
+/// The words for a refusal that is the user's to see.
+fn refusal(e: tessera_core::Error, fallback: &str) -> Result<String, crate::error::ApiError> {
+    let api = crate::error::ApiError::from(e);
+    if api.status.is_server_error() {
+        return Err(api);
+    }
+    Ok(match api.error {
+        "account_disabled" | "email_not_verified" => api.description,
+        _ => fallback.to_owned(),
+    })
+}
+
+/// `POST /oauth2/login/passkey`.
 pub(crate) async fn login_passkey_post(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -35,46 +56,66 @@ pub(crate) async fn login_passkey_post(
         .passkeys
         .verify_sign_in(ceremony, &credential, &info)
         .await;
-    let (user, amr) = match verified {
-        Ok(v) => v,
-        Err(e) => {
-            let api = crate::error::ApiError::from(e);
-            if api.status.is_server_error() {
-                return super::message(&state.config, api.status, TITLE, &api.description);
+    match verified {
+        Ok((user, amr)) => signed_in(&state, &headers, &req, &user.id, &amr, &info).await,
+        Err(e) => match refusal(e, REFUSED) {
+            Ok(text) => {
+                let shown = LoginState {
+                    status: Some(StatusCode::UNAUTHORIZED),
+                    email: None,
+                    error: Some(&text),
+                    notice: None,
+                };
+                login_page(&state, &headers, &req, shown)
             }
-            let text = match api.error {
-                "account_disabled" | "email_not_verified" => api.description.clone(),
-                _ => REFUSED.to_owned(),
-            };
+            Err(api) => oops(&state, &api),
+        },
+    }
+}
+
+/// The message page of a failure on our side (its status, no detail).
+fn oops(state: &AppState, api: &crate::error::ApiError) -> Response {
+    super::message(&state.config, api.status, TITLE, OOPS)
+}
+
+/// The second step with a passkey (from `POST /oauth2/login/mfa`).
+pub(super) async fn second_step(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: &AuthorizeRequest,
+    mfa_token: &str,
+    json: &str,
+    info: &ClientInfo,
+) -> Response {
+    let credential = serde_json::from_str(json).unwrap_or(serde_json::Value::Null);
+    let verified = state
+        .app
+        .passkeys
+        .verify_second_factor_for_sso(mfa_token, &credential, info)
+        .await;
+    match verified {
+        Ok((user, factor)) => {
+            signed_in(state, headers, req, &user.id, &["pwd", factor, "mfa"], info).await
+        }
+        Err(e @ tessera_core::Error::InvalidMfaToken(_)) => {
+            let why = format!("Sign in again: {e}.");
             let shown = LoginState {
                 status: Some(StatusCode::UNAUTHORIZED),
                 email: None,
-                error: Some(&text),
+                error: Some(&why),
                 notice: None,
             };
-            return login_page(&state, &headers, &req, shown);
+            login_page(state, headers, req, shown)
         }
-    };
-    if let Some(old) = crate::pages::sso::read(&state.config, &headers) {
-        if let Err(e) = state.app.oidc.end_sso(old, &info).await {
-            tracing::warn!(error = %e, "could not end the previous SSO session");
-        }
+        Err(e) => match refusal(e, "That passkey could not verify you. Try again.") {
+            Ok(text) => mfa_page(
+                state,
+                headers,
+                req,
+                mfa_token,
+                Some((StatusCode::UNAUTHORIZED, &text)),
+            ),
+            Err(api) => oops(state, &api),
+        },
     }
-    let cookie = match state.app.oidc.start_sso(&user.id, &amr, &info).await {
-        Ok(v) => v,
-        Err(e) => return internal(&state, e),
-    };
-    let sso = match state.app.oidc.sso(&cookie.value).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return internal(&state, tessera_core::Error::NotFound("the new SSO session")),
-        Err(e) => return internal(&state, e),
-    };
-    let mut res = step(&state, &headers, &req, Some(&sso), true).await;
-    match crate::pages::sso::set(&state.config, &cookie.value, cookie.max_age) {
-        Some(c) => {
-            res.headers_mut().append(header::SET_COOKIE, c);
-        }
-        None => tracing::error!("the SSO cookie value cannot be sent"),
-    }
-    res
 }
