@@ -1,6 +1,7 @@
 // The live demo: @tessera/client against this server, every request logged.
 import { TesseraClient, TesseraError } from '/client/tessera-client.js';
 import { DpopSigner, memoryKeyStore } from '/client/dpop.js';
+import { initPasskeys } from './passkey.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, cls, text) => {
@@ -342,6 +343,15 @@ function init() {
       log('note', dpop() ? 'DPoP on: tokens will be bound to a key this browser keeps and cannot export.' : 'DPoP off.', { kind: 'mode' });
     }),
   );
+  initPasskeys({
+    client: () => client,
+    fresh: () => (newClient(), client),
+    fetch: loggingFetch,
+    log,
+    signedIn: (text) => setStatus('active', text),
+    guarded,
+    mode,
+  });
   setInterval(tick, 100);
   if (localStorage.getItem(DPOP_FLAG) === '1') resumeDpop();
   else document.documentElement.dataset.ready = 'true';

@@ -80,6 +80,12 @@ const ASSETS: &[Asset] = &[
         shared: false,
     },
     Asset {
+        paths: &["/assets/passkey.js"],
+        body: include_str!("../web/demo/passkey.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
         paths: &["/assets/demo.css"],
         body: include_str!("../web/demo/demo.css"),
         content_type: CSS,

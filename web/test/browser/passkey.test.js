@@ -256,3 +256,29 @@ test('a passkey as the second factor of a password login', async () => {
     await context.close();
   }
 });
+
+test('the demo: add a passkey, log out, sign in with it', async () => {
+  const context = await browser.newContext();
+  try {
+    const { page: p, errors } = await pageWithAuthenticator(context, a);
+    await p.waitForSelector('html[data-ready="true"]');
+    await p.waitForSelector('#passkey-add', { state: 'visible' });
+    await p.click('#register');
+    await p.waitForSelector('#log li[data-kind="registered"]');
+    await p.click('#login');
+    await p.waitForSelector('#status[data-state="active"]');
+    await p.click('#passkey-add');
+    await p.waitForSelector('#log li[data-kind="passkey-added"]');
+    await p.click('#logout');
+    await p.waitForSelector('#status[data-state="none"]');
+    await p.click('#passkey-signin');
+    await p.waitForSelector('#log li[data-kind="passkey-login"]');
+    assert.equal(await p.getAttribute('#status', 'data-state'), 'active');
+    assert.match(await p.textContent('#log li[data-kind="passkey-login"]'), /"mfa"/);
+    await p.click('#me');
+    await p.waitForFunction(() => document.getElementById('me-result').textContent.includes('"email"'));
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
