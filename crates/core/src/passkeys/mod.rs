@@ -15,6 +15,7 @@
 //! `mfa`: something the user has, unlocked by something they know or are.
 
 mod ceremony;
+mod second;
 
 pub use ceremony::CEREMONY_TTL_SECS;
 
@@ -25,9 +26,7 @@ use crate::events::{AuditEvent, ClientInfo};
 use crate::lifecycle::Links;
 use crate::mail::MailKind;
 use crate::sessions::{Authn, Sessions, TokenPair};
-use ceremony::{
-    begin_for_mfa, relying_party, take, take_for_mfa, unknown_ceremony, user_handle, Ceremony,
-};
+use ceremony::{relying_party, take, unknown_ceremony, user_handle, Ceremony};
 use serde_json::Value;
 use std::sync::Arc;
 use tessera_store::{PasskeyUse, User};
@@ -387,146 +386,6 @@ impl Passkeys {
         let user = self.user(&row.user_id).await?;
         self.check_account(&user)?;
         Ok((user, amr_of(&res)))
-    }
-
-    /// The request options of a login's second step: only the passkeys of
-    /// the `mfa_token`'s user are allowed. The ceremony is kept under the
-    /// token (asking again replaces it); `cookie` and the DPoP key of
-    /// `info` must be the login's, as at `POST /v1/auth/mfa`.
-    pub async fn second_factor_options(
-        &self,
-        mfa_token: &str,
-        info: &ClientInfo,
-        cookie: bool,
-    ) -> Result<CeremonyOptions> {
-        let rp = self.rp()?;
-        let pending = self.mfa.pending(mfa_token, info, cookie).await?;
-        let keys: Vec<Passkey> = self
-            .ctx
-            .store
-            .passkeys(&pending.user_id)
-            .await?
-            .iter()
-            .filter_map(|p| serde_json::from_str(&p.data).ok())
-            .collect();
-        if pending.enrollment || keys.is_empty() {
-            return Err(Error::InvalidInput {
-                field: "mfa_token",
-                message: "this account has no passkey: use another method".into(),
-            });
-        }
-        let (rcr, state) = rp
-            .start_passkey_authentication(&keys)
-            .map_err(Error::internal)?;
-        let mut options = serde_json::to_value(&rcr).map_err(Error::internal)?;
-        if let Some(o) = options.as_object_mut() {
-            o.remove("mediation");
-        }
-        let c = Ceremony::SecondFactor {
-            user_id: pending.user_id,
-            state,
-        };
-        begin_for_mfa(&self.ctx, mfa_token, &c).await?;
-        Ok(CeremonyOptions {
-            ceremony: String::new(),
-            options,
-        })
-    }
-
-    /// Completes a login's second step with a passkey assertion for the
-    /// options of [`Passkeys::second_factor_options`]: the token pair, with
-    /// `amr` `pwd`, `hwk` or `swk`, `mfa`.
-    pub async fn complete_second_factor(
-        &self,
-        mfa_token: &str,
-        credential: &Value,
-        info: &ClientInfo,
-        cookie: bool,
-    ) -> Result<TokenPair> {
-        let (pending, factor) = self
-            .verify_second(mfa_token, credential, info, cookie)
-            .await?;
-        self.mfa.finish(&pending, factor, info).await
-    }
-
-    /// The hosted login page's second step with a passkey: checks the
-    /// `mfa_token` (the page's, bound to cookie mode) and the assertion,
-    /// spends the token, and answers the user and the factor's `amr` value
-    /// (`hwk` or `swk`); the page starts the SSO session.
-    pub async fn verify_second_factor_for_sso(
-        &self,
-        mfa_token: &str,
-        credential: &Value,
-        info: &ClientInfo,
-    ) -> Result<(User, &'static str)> {
-        let (pending, factor) = self
-            .verify_second(mfa_token, credential, info, true)
-            .await?;
-        let c = &self.ctx;
-        let hash = tessera_jose::crypto::sha256(mfa_token.as_bytes());
-        if !c.store.spend_mfa_challenge(&hash, c.now()).await? {
-            return Err(Error::InvalidMfaToken("already used"));
-        }
-        let user = self.user(&pending.user_id).await?;
-        if user.disabled() {
-            return Err(Error::AccountDisabled);
-        }
-        c.audit(
-            AuditEvent::MfaSuccess,
-            Some(&user.id),
-            None,
-            info,
-            Some(factor.into()),
-        )
-        .await;
-        Ok((user, factor))
-    }
-
-    /// The checks of a second step with a passkey: the token's login, its
-    /// open ceremony, an assertion of one of the user's passkeys.
-    async fn verify_second(
-        &self,
-        mfa_token: &str,
-        credential: &Value,
-        info: &ClientInfo,
-        cookie: bool,
-    ) -> Result<(crate::PendingMfa, &'static str)> {
-        let rp = self.rp()?;
-        let cred: PublicKeyCredential =
-            serde_json::from_value(credential.clone()).map_err(bad_credential)?;
-        let pending = self.mfa.pending(mfa_token, info, cookie).await?;
-        let state = match take_for_mfa(&self.ctx, mfa_token).await? {
-            Ceremony::SecondFactor { user_id, state } if user_id == pending.user_id => state,
-            _ => return Err(unknown_ceremony()),
-        };
-        let refused = || async {
-            self.ctx
-                .audit(
-                    AuditEvent::PasskeyFailure,
-                    Some(&pending.user_id),
-                    None,
-                    info,
-                    Some("second factor".into()),
-                )
-                .await;
-            Error::InvalidCredentials
-        };
-        let found = self
-            .ctx
-            .store
-            .passkey_by_credential(cred.get_credential_id())
-            .await?;
-        let row = match found {
-            Some(r) if r.user_id == pending.user_id => r,
-            _ => return Err(refused().await),
-        };
-        let pk: Passkey = serde_json::from_str(&row.data).map_err(Error::internal)?;
-        let Ok(res) = rp.finish_passkey_authentication(&cred, &state) else {
-            return Err(refused().await);
-        };
-        self.record_use(&row, pk, &res).await?;
-        let factor = if res.backup_eligible() { "swk" } else { "hwk" };
-        Ok((pending, factor))
     }
 
     fn check_account(&self, user: &User) -> Result<()> {
