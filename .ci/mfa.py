@@ -86,7 +86,13 @@ email, tokens = user()
 check(claims(tokens["access_token"])["amr"] == ["pwd"], "a password login's token says amr [pwd]")
 totp, codes = enrol(tokens)
 
-# --- drift: +-2 steps refused, -1 and +1 accepted; then replay refused
+# --- drift: +-2 steps refused, -1 and +1 accepted; then replay refused.
+# Confirming the enrolment used the current step: a code of that step or an
+# older one is a replay from now on. Wait two steps, so "one step behind" is
+# a step never used.
+enrolled_step = int(time.time() // 30)
+while int(time.time() // 30) < enrolled_step + 2:
+    time.sleep(1)
 safe_window()
 now = time.time()
 for d in (-2, 2):
@@ -128,7 +134,8 @@ email2, tokens2 = user()
 totp2, codes2 = enrol(tokens2)
 tok = mfa_token(email2)
 safe_window()
-r = complete(tok, totp=totp2.now())
+# The enrolment just used the current step: the next one (drift +1) is fresh.
+r = complete(tok, totp=totp2.at(time.time() + 30))
 check(r.status_code == 200, "second user's MFA login", r)
 r = complete(tok, recovery_code=codes2[0])
 check(r.status_code == 401 and r.json()["error"] == "invalid_mfa_token", "a replayed mfa_token is refused", r)

@@ -184,8 +184,14 @@ export declare class TesseraClient {
   proactive: boolean;
   /** Registers an account; resolves to `{id, email, roles}`. */
   register(email: string, password: string): Promise<{ id: string; email: string; roles: string[] }>;
-  /** Logs in (cookie mode asks for the HttpOnly refresh cookie). */
+  /**
+   * Logs in (cookie mode asks for the HttpOnly refresh cookie). With a second
+   * factor enrolled (or required), rejects with `MfaRequiredError`: no
+   * tokens; continue with `completeMfa`.
+   */
   login(email: string, password: string): Promise<TokenAnswer>;
+  /** The second step of a login that rejected with `MfaRequiredError`. */
+  completeMfa(mfaToken: string, factor: MfaFactor): Promise<TokenAnswer>;
   /** Installs a token answer the app obtained itself. */
   setSession(answer: TokenAnswer, sentAt?: number): Promise<void>;
   /** Signs in through Tessera's hosted page (authorization code + PKCE S256): navigates away. */
@@ -261,3 +267,33 @@ export function signInWithPasskey(
 export function passkeyAsSecondFactor(
   options: PasskeyRequestOptions & { mfaToken: string; headers?: Record<string, string> },
 ): Promise<TokenAnswer>;
+/** A second factor for `completeMfa`. */
+export type MfaFactor = { totp: string } | { recoveryCode: string };
+
+/** A login that needs a second factor (`mfa_required`) or its enrolment (`mfa_enrollment_required`). */
+export declare class MfaRequiredError extends TesseraError {
+  readonly name: 'MfaRequiredError';
+  /** Continues this login (single use, a few minutes). */
+  readonly mfaToken: string;
+  /** What the second step may use: `totp`, `recovery_code`. */
+  readonly methods: string[];
+  /** True for `mfa_enrollment_required`. */
+  readonly enrollment: boolean;
+  /** Seconds the token works. */
+  readonly expiresIn: number;
+}
+
+/** A new TOTP secret, shown once. */
+export interface TotpEnrollment {
+  secret: string;
+  otpauth_uri: string;
+  /** The URI as a QR code (an SVG document). */
+  qr_svg: string;
+}
+
+/** Starts TOTP enrolment (recent sign-in, or the current password). */
+export declare function beginTotp(client: TesseraClient, currentPassword?: string): Promise<TotpEnrollment>;
+/** Confirms TOTP enrolment with a code; resolves to ten recovery codes (shown once). */
+export declare function confirmTotp(client: TesseraClient, code: string): Promise<{ recovery_codes: string[] }>;
+/** The caller's second factors. */
+export declare function mfaState(client: TesseraClient): Promise<{ totp: boolean; recovery_codes_left: number; methods: string[] }>;

@@ -19,6 +19,12 @@
 
 import { DpopSigner, asksForNonce } from './dpop.js';
 import { OAUTH_PATHS, finishRedirect, oauthRefreshInit, oauthRevokeInit, startRedirect } from './redirect.js';
+import { TesseraError } from './errors.js';
+import { completeMfa, mfaRequiredOf } from './mfa.js';
+
+export { TesseraError };
+
+export { MfaRequiredError, beginTotp, confirmTotp, mfaState } from './mfa.js';
 
 export {
   b64urlToBuffer,
@@ -40,24 +46,6 @@ const DEFAULT_PATHS = Object.freeze({
 
 /** The header Tessera requires on cookie-carried requests. */
 export const CSRF_HEADER = 'X-Tessera-CSRF';
-
-/** An error answer from Tessera, or a failure to reach it. */
-export class TesseraError extends Error {
-  /**
-   * @param {string} message
-   * @param {{status?: number, code?: string, description?: string, cause?: unknown}} [info]
-   */
-  constructor(message, info = {}) {
-    super(message, info.cause === undefined ? undefined : { cause: info.cause });
-    this.name = 'TesseraError';
-    /** HTTP status (0 when the server could not be reached). */
-    this.status = info.status ?? 0;
-    /** Tessera's `error` code, e.g. `invalid_grant`. */
-    this.code = info.code ?? '';
-    /** Tessera's `error_description`. */
-    this.description = info.description ?? '';
-  }
-}
 
 /** Refresh-token storage in memory only (the default in bearer mode). */
 export function memoryStorage() {
@@ -297,10 +285,17 @@ export class TesseraClient {
     const init = { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
     if (this.mode === 'cookie') init.credentials = 'include';
     const res = await this._tokenFetch(this._url(this.paths.login), init);
+    const mfa = await mfaRequiredOf(res);
+    if (mfa) throw mfa;
     if (!res.ok) throw await errorOf(res, 'login');
     const answer = await res.json();
     await this.setSession(answer, sentAt);
     return answer;
+  }
+
+  /** The second step of a login that threw `MfaRequiredError`: `{totp}` or `{recoveryCode}`. */
+  completeMfa(mfaToken, factor) {
+    return completeMfa(this, mfaToken, factor);
   }
 
   /** Signs in through Tessera's hosted page: navigates to the authorization endpoint (PKCE S256). */

@@ -1,7 +1,8 @@
 // The live demo: @tessera/client against this server, every request logged.
 import { TesseraClient, TesseraError } from '/client/tessera-client.js';
 import { DpopSigner, memoryKeyStore } from '/client/dpop.js';
-import { initPasskeys } from './passkey.js';
+import { initPasskeys } from '/assets/demo-passkey.js';
+import { initMfa, onLoginError } from '/assets/demo-mfa.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, cls, text) => {
@@ -163,11 +164,23 @@ async function guarded(fn) {
 async function login() {
   const [email, password] = creds();
   newClient(); // a fresh client (and a fresh list of spent tokens) per login
-  await client.login(email, password);
+  try {
+    await client.login(email, password);
+  } catch (e) {
+    if (onLoginError(e)) return; // a second factor is asked for: see mfa.js
+    throw e;
+  }
+  await signedIn();
+}
+
+/** The session has started (after the password, or the second factor). */
+async function signedIn(how = '') {
+  const email = creds()[0];
   setStatus('active', `Logged in as ${email} (${mode()} mode${dpop() ? ', DPoP' : ''}).`);
   const where = mode() === 'cookie' ? 'set as an HttpOnly cookie' : dpop() ? 'kept in localStorage' : 'held in memory';
   const bound = dpop() ? ` Tokens are DPoP-bound to key ${(await client.dpopSigner()).jkt.slice(0, 10)}…, which cannot be exported.` : '';
-  log('good', `Logged in. Access token for ${lifetime} s; refresh token ${where}.${bound}`, { kind: 'login' });
+  const extra = how ? ` (${how})` : '';
+  log('good', `Logged in${extra}. Access token for ${lifetime} s; refresh token ${where}.${bound}`, { kind: 'login' });
 }
 
 /** Signs in through the hosted page (OpenID Connect, PKCE): leaves the page. */
@@ -314,6 +327,7 @@ function init() {
     guarded(login);
   });
   $('register').addEventListener('click', () => guarded(register));
+  initMfa({ client: () => client, log, signedIn, guarded });
   $('hosted').addEventListener('click', () => guarded(hostedLogin));
   const back = new URLSearchParams(location.search);
   if (back.has('state') && (back.has('code') || back.has('error'))) guarded(hostedCallback);

@@ -100,6 +100,10 @@ pub struct UserView {
     pub email_verified: bool,
     /// Whether an operator has disabled the account.
     pub disabled: bool,
+    /// The second factors enrolled (`totp`); in the admin views only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub mfa: Option<Vec<String>>,
 }
 
 /// `GET /v1/me`.

@@ -142,10 +142,13 @@ mod tests {
             "mail_product_name" => "Acme ID".into(),
             "password_reset_ttl" => "45m".into(),
             "password_reset_url" | "email_verify_url" => "https://app.example/account".into(),
-            "require_verified_email" => "true".into(),
+            "require_verified_email" | "require_mfa" => "true".into(),
+            "require_mfa_roles" => "admin,ops".into(),
             "dpop_nonce" => "on".into(),
             "login_logo_url" => "https://cdn.example/logo.svg".into(),
             "login_accent_color" => "#123abc".into(),
+            "webauthn_rp_id" => "example.com".into(),
+            "webauthn_origins" => "https://id.example.com,https://app.example.com".into(),
             _ => match key.kind {
                 ValueKind::Integer => "2048".into(),
                 // Within every duration's bounds, and no key's default.

@@ -192,6 +192,9 @@ fn required<'a>(f: &'a HashMap<String, String>, name: &'static str) -> ApiResult
         (status = 400, description = "RFC 6749 §5.2: `invalid_request`, `invalid_grant`, \
             `unauthorized_client`, `unsupported_grant_type` or `invalid_scope`", body = ErrorBody),
         (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic`)", body = ErrorBody),
+        (status = 403, description = "The `password` grant for an account with a second factor: \
+            `mfa_required` (or `mfa_enrollment_required`), no tokens; complete the login at \
+            `/v1/auth/mfa`", body = tessera_api::MfaRequiredBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 429, description = "Too many attempts; see `Retry-After`", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),

@@ -80,8 +80,14 @@ const ASSETS: &[Asset] = &[
         shared: false,
     },
     Asset {
-        paths: &["/assets/passkey.js"],
+        paths: &["/assets/demo-passkey.js"],
         body: include_str!("../web/demo/passkey.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
+        paths: &["/assets/demo-mfa.js"],
+        body: include_str!("../web/demo/mfa.js"),
         content_type: JS,
         shared: false,
     },
@@ -130,6 +136,18 @@ const ASSETS: &[Asset] = &[
     Asset {
         paths: &["/client/passkey.js"],
         body: include_str!("../web/client/passkey.js"),
+        content_type: JS,
+        shared: true,
+    },
+    Asset {
+        paths: &["/client/errors.js"],
+        body: include_str!("../web/client/errors.js"),
+        content_type: JS,
+        shared: true,
+    },
+    Asset {
+        paths: &["/client/mfa.js"],
+        body: include_str!("../web/client/mfa.js"),
         content_type: JS,
         shared: true,
     },

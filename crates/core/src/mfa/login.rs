@@ -275,27 +275,32 @@ impl Mfa {
         }
         let user = self.user_of(&pending).await?;
         let factor = self.verify(&user, proof, info).await?;
-        if !self
-            .ctx
-            .store
-            .spend_mfa_challenge(&pending.hash, self.ctx.now())
-            .await?
-        {
+        let user = self.finish_sso(&pending, factor, info).await?;
+        Ok((user, factor))
+    }
+
+    /// The hosted page's [`Mfa::finish`]: spends a pending token whose
+    /// factor (`factor`, its `amr` value) the caller has checked, and
+    /// answers the user, for an SSO session with `[pwd, <factor>, mfa]`
+    /// (no token pair: the page starts its own session).
+    pub async fn finish_sso(
+        &self,
+        pending: &PendingMfa,
+        factor: &str,
+        info: &ClientInfo,
+    ) -> Result<User> {
+        let c = &self.ctx;
+        if !c.store.spend_mfa_challenge(&pending.hash, c.now()).await? {
             return Err(Error::InvalidMfaToken("already used"));
         }
+        let user = self.user_of(pending).await?;
         if user.disabled() {
             return Err(Error::AccountDisabled);
         }
-        self.ctx
-            .audit(
-                AuditEvent::MfaSuccess,
-                Some(&user.id),
-                None,
-                info,
-                Some(factor.into()),
-            )
+        let detail = Some(factor.to_owned());
+        c.audit(AuditEvent::MfaSuccess, Some(&user.id), None, info, detail)
             .await;
-        Ok((user, factor))
+        Ok(user)
     }
 
     /// Under required MFA: starts TOTP enrolment for the user of an

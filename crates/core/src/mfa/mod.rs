@@ -81,6 +81,19 @@ impl MfaState {
         self.totp || self.passkeys > 0
     }
 
+    /// The factors enrolled (`totp`, `passkey`), as the admin user view
+    /// lists them.
+    pub fn factors(&self) -> Vec<String> {
+        let mut f = Vec::new();
+        if self.totp {
+            f.push("totp".to_owned());
+        }
+        if self.passkeys > 0 {
+            f.push("passkey".to_owned());
+        }
+        f
+    }
+
     /// The methods a login's second step may use (`totp`, `passkey`,
     /// `recovery_code`), as `mfa_required` lists them.
     pub fn methods(&self) -> Vec<String> {
@@ -476,59 +489,60 @@ impl Mfa {
         proof: MfaProof<'_>,
         info: &ClientInfo,
     ) -> Result<&'static str> {
-        let c = &self.ctx;
         match proof {
-            MfaProof::Totp(code) => {
-                let factor = c
-                    .store
-                    .factors(&user.id)
-                    .await?
-                    .into_iter()
-                    .find(|f| f.kind == TOTP && f.confirmed_at.is_some());
-                self.throttled(&user.id, info, || async {
-                    let Some(f) = factor else {
-                        return Ok(None);
-                    };
-                    let secret = self.open_secret(&f)?;
-                    let Some(step) = totp::matching_step(&secret, code, c.now()) else {
-                        return Ok(None);
-                    };
-                    // The counter only moves forward: a step used before
-                    // (or older than one used) is a replay.
-                    let fresh = c.store.advance_factor(&user.id, TOTP, TOTP, step).await?;
-                    Ok(fresh.then_some(()))
-                })
-                .await?;
-                Ok("otp")
-            }
-            MfaProof::RecoveryCode(code) => {
-                let want = recovery_hash(code);
-                let unused = c.store.unused_recovery_codes(&user.id).await?;
-                self.throttled(&user.id, info, || async {
-                    let mut found = None;
-                    for h in &unused {
-                        if crypto::constant_time_eq(h, &want) {
-                            found = Some(h.clone());
-                        }
-                    }
-                    let Some(h) = found else {
-                        return Ok(None);
-                    };
-                    let won = c.store.use_recovery_code(&user.id, &h, c.now()).await?;
-                    Ok(won.then_some(()))
-                })
-                .await?;
-                c.audit(
-                    AuditEvent::RecoveryCodeUsed,
-                    Some(&user.id),
-                    None,
-                    info,
-                    None,
-                )
-                .await;
-                self.links.notify(MailKind::RecoveryCodeUsed, &user.email);
-                Ok("otp")
-            }
+            MfaProof::Totp(code) => self.verify_totp(user, code, info).await?,
+            MfaProof::RecoveryCode(code) => self.spend_recovery_code(user, code, info).await?,
         }
+        Ok("otp")
+    }
+
+    /// A current code of the user's confirmed TOTP factor, never a step
+    /// used before (or older than one used): the counter only moves forward.
+    async fn verify_totp(&self, user: &User, code: &str, info: &ClientInfo) -> Result<()> {
+        let c = &self.ctx;
+        let factor = c
+            .store
+            .factors(&user.id)
+            .await?
+            .into_iter()
+            .find(|f| f.kind == TOTP && f.confirmed_at.is_some());
+        self.throttled(&user.id, info, || async {
+            let Some(f) = factor else {
+                return Ok(None);
+            };
+            let secret = self.open_secret(&f)?;
+            let Some(step) = totp::matching_step(&secret, code, c.now()) else {
+                return Ok(None);
+            };
+            let fresh = c.store.advance_factor(&user.id, TOTP, TOTP, step).await?;
+            Ok(fresh.then_some(()))
+        })
+        .await
+    }
+
+    /// One of the user's unused recovery codes, compared (by hash) in
+    /// constant time with every one, then spent; audited and mailed.
+    async fn spend_recovery_code(&self, user: &User, code: &str, info: &ClientInfo) -> Result<()> {
+        let c = &self.ctx;
+        let want = recovery_hash(code);
+        let unused = c.store.unused_recovery_codes(&user.id).await?;
+        self.throttled(&user.id, info, || async {
+            let mut found = None;
+            for h in &unused {
+                if crypto::constant_time_eq(h, &want) {
+                    found = Some(h.clone());
+                }
+            }
+            let Some(h) = found else {
+                return Ok(None);
+            };
+            let won = c.store.use_recovery_code(&user.id, &h, c.now()).await?;
+            Ok(won.then_some(()))
+        })
+        .await?;
+        let event = AuditEvent::RecoveryCodeUsed;
+        c.audit(event, Some(&user.id), None, info, None).await;
+        self.links.notify(MailKind::RecoveryCodeUsed, &user.email);
+        Ok(())
     }
 }

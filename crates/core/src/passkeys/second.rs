@@ -86,23 +86,7 @@ impl Passkeys {
         let (pending, factor) = self
             .verify_second(mfa_token, credential, info, true)
             .await?;
-        let c = &self.ctx;
-        let hash = tessera_jose::crypto::sha256(mfa_token.as_bytes());
-        if !c.store.spend_mfa_challenge(&hash, c.now()).await? {
-            return Err(Error::InvalidMfaToken("already used"));
-        }
-        let user = self.user(&pending.user_id).await?;
-        if user.disabled() {
-            return Err(Error::AccountDisabled);
-        }
-        c.audit(
-            AuditEvent::MfaSuccess,
-            Some(&user.id),
-            None,
-            info,
-            Some(factor.into()),
-        )
-        .await;
+        let user = self.mfa.finish_sso(&pending, factor, info).await?;
         Ok((user, factor))
     }
 

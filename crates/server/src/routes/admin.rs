@@ -44,14 +44,15 @@ pub(crate) async fn admin_users(
 ) -> ApiResult<Json<UserList>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = q.limit.unwrap_or(100);
-    let users: Vec<UserView> = s
-        .app
-        .accounts
-        .list_users(q.after.as_deref(), limit)
-        .await?
-        .into_iter()
-        .map(user_view)
-        .collect();
+    let listed = s.app.accounts.list_users(q.after.as_deref(), limit).await?;
+    let mut users: Vec<UserView> = Vec::with_capacity(listed.len());
+    for u in listed {
+        let factors = s.app.mfa.state(&u.id).await?.factors();
+        users.push(UserView {
+            mfa: Some(factors),
+            ..user_view(u)
+        });
+    }
     let next = if users.len() as u32 >= limit.clamp(1, 500) {
         users.last().map(|u| u.email.clone())
     } else {

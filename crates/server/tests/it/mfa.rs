@@ -303,12 +303,28 @@ async fn remove_regenerate_and_the_operators_reset() {
     let fresh = t.login("ada@example.com").await;
     enrol(&t, &fresh).await;
     mfa_required(&t, "ada@example.com", false).await;
+    let list = t
+        .get_auth("/v1/admin/users", &admin.tokens.access)
+        .await
+        .expect(200);
+    let users = list.body["users"].as_array().unwrap();
+    let ada = users.iter().find(|v| v["id"] == u.id.as_str()).unwrap();
+    assert_eq!(ada["mfa"], json!(["totp"]));
+    let root = users.iter().find(|v| v["id"] == admin.id.as_str()).unwrap();
+    assert_eq!(root["mfa"], json!([]));
     let path = format!("/v1/admin/users/{}/mfa/reset", u.id);
     t.post_auth(&path, &u.tokens.access)
         .await
         .expect_error(403, "insufficient_scope");
     t.post_auth(&path, &admin.tokens.access).await.expect(204);
     t.login("ada@example.com").await;
+    let list = t
+        .get_auth("/v1/admin/users", &admin.tokens.access)
+        .await
+        .expect(200);
+    let users = list.body["users"].as_array().unwrap();
+    let ada = users.iter().find(|v| v["id"] == u.id.as_str()).unwrap();
+    assert_eq!(ada["mfa"], json!([]));
     t.post_auth("/v1/admin/users/nobody/mfa/reset", &admin.tokens.access)
         .await
         .expect_error(404, "not_found");
