@@ -5,7 +5,7 @@
 //! The WebAuthn checks (challenge, origin, RP ID hash, signature, user
 //! verification, the signature counter) are the Kanidm project's
 //! `webauthn-rs`. The state of a ceremony stays on the server
-//! ([`ceremony`]); the client holds only its random id. A passkey's own
+//! (in the store's key-value table); the client holds only its random id. A passkey's own
 //! record (public key, counter, backup flags) is the library's
 //! serialisation, kept opaque by the store.
 //!
