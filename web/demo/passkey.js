@@ -2,8 +2,8 @@
 // signed-in account, then sign in with it and no password. Uses the
 // helpers of @tessera/client (/client/passkey.js); every request goes
 // through the demo's logging fetch. Shown only where the browser has
-// WebAuthn; the server must have passkeys on (a domain issuer such as
-// http://localhost:8080, see the README).
+// WebAuthn; the server must have passkeys on (a domain issuer, such as
+// localhost on port 8080: see the README).
 import { registerPasskey, signInWithPasskey } from '/client/passkey.js';
 
 /**

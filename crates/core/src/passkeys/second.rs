@@ -4,7 +4,7 @@
 //! (`POST /v1/auth/mfa`) and for the hosted page's second step.
 
 use super::ceremony::{begin_for_mfa, take_for_mfa, unknown_ceremony, Ceremony};
-use super::{bad_credential, CeremonyOptions, Passkeys};
+use super::{CeremonyOptions, Passkeys};
 use crate::error::{Error, Result};
 use crate::events::{AuditEvent, ClientInfo};
 use crate::sessions::TokenPair;
@@ -99,9 +99,13 @@ impl Passkeys {
         info: &ClientInfo,
         cookie: bool,
     ) -> Result<(crate::PendingMfa, &'static str)> {
-        let rp = self.rp()?;
+        // Junk is a 400 naming `passkey` whether or not passkeys are on.
         let cred: PublicKeyCredential =
-            serde_json::from_value(credential.clone()).map_err(bad_credential)?;
+            serde_json::from_value(credential.clone()).map_err(|e| Error::InvalidInput {
+                field: "passkey",
+                message: format!("is not a WebAuthn credential: {e}"),
+            })?;
+        let rp = self.rp()?;
         let pending = self.mfa.pending(mfa_token, info, cookie).await?;
         let state = match take_for_mfa(&self.ctx, mfa_token).await? {
             Ceremony::SecondFactor { user_id, state } if user_id == pending.user_id => state,
