@@ -224,6 +224,21 @@ test('a passkey as the second factor of a password login', async () => {
     assert.ok(['hwk', 'swk'].includes(c.amr[1]), JSON.stringify(c.amr));
     assert.equal(c.amr[2], 'mfa');
 
+    // Recovery codes for when the device is lost; removing the last
+    // passkey (no factor left) removes them too, and the password alone
+    // signs in again.
+    const rc = await api(a, 'POST', '/v1/account/mfa/recovery-codes', { token: done.access_token, body: {} });
+    assert.equal(rc.status, 200, JSON.stringify(rc.body));
+    assert.equal(rc.body.recovery_codes.length, 10);
+    const mine = await api(a, 'GET', '/v1/account/passkeys', { token: done.access_token });
+    const gone = await api(a, 'DELETE', `/v1/account/passkeys/${mine.body.passkeys[0].id}`, { token: done.access_token });
+    assert.equal(gone.status, 204);
+    const after = await api(a, 'GET', '/v1/account/mfa', { token: done.access_token });
+    assert.deepEqual([after.body.passkeys, after.body.recovery_codes_left, after.body.methods], [0, 0, []]);
+    const plain = await api(a, 'POST', '/v1/auth/login', { body: { email, password: PASSWORD } });
+    assert.equal(plain.status, 200, JSON.stringify(plain.body));
+    await inPage(page, (t) => window.passkeyModule.registerPasskey({ accessToken: t, name: 'Phone again' }), plain.body.access_token);
+
     // The mfa_token is spent.
     const again = await inPage(
       page,

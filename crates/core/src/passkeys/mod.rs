@@ -272,12 +272,20 @@ impl Passkeys {
     }
 
     /// Removes one of the caller's passkeys (404 for anyone else's), audits
-    /// it and tells the account's address.
+    /// it and tells the account's address. With no second factor left, the
+    /// recovery codes are deleted too.
     pub async fn remove(&self, who: &Principal, id: &str, ctx: &ClientInfo) -> Result<()> {
         if !storable(id) || !self.ctx.store.delete_passkey(who.user_id(), id).await? {
             return Err(Error::NotFound("passkey"));
         }
         let user = self.user(who.user_id()).await?;
+        // As when TOTP goes: with no factor left, the recovery codes go too.
+        if !self.mfa.state(&user.id).await?.enrolled() {
+            self.ctx
+                .store
+                .set_recovery_codes(&user.id, &[], self.ctx.now())
+                .await?;
+        }
         let detail = Some(format!("passkey {id}"));
         self.ctx
             .audit(
