@@ -38,6 +38,9 @@ documentation says. Rule 3 keeps the fuzzer's own login alive.
    generated cases that carry the optional header are dropped (the DPoP
    suites in crates/server/tests/it/dpop.rs and .ci/resource_servers send
    real ones).
+5. `POST /v1/auth/mfa` takes exactly one of `totp` and `recovery_code`
+   (`passkey` is answered 400 until passkeys land), as its description
+   says; other bodies are dropped.
 """
 
 import json
@@ -70,6 +73,14 @@ def _one_client_authentication(body):
     return not (isinstance(body, dict) and "client_secret" in body)
 
 
+def _one_second_factor(body):
+    """Rule 5 (see the module docs)."""
+    if not isinstance(body, dict):
+        return True
+    given = [k for k in ("totp", "recovery_code") if k in body]
+    return len(given) == 1 and "passkey" not in body
+
+
 def _applies(ctx, case_body):
     op = ctx.operation
     if op is None or op.method.upper() != "POST":
@@ -80,6 +91,8 @@ def _applies(ctx, case_body):
         return _password_not_common(case_body, "new_password")
     if op.path.startswith("/oauth2/"):
         return _one_client_authentication(case_body)
+    if op.path == "/v1/auth/mfa":
+        return _one_second_factor(case_body)
     return True
 
 

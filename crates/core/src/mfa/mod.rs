@@ -304,10 +304,7 @@ impl Mfa {
             .await?
             .into_iter()
             .find(|f| f.kind == TOTP && f.confirmed_at.is_none())
-            .ok_or(Error::InvalidInput {
-                field: "code",
-                message: "no TOTP enrolment is pending: start one first".into(),
-            })?;
+            .ok_or(Error::NotFound("pending TOTP enrolment"))?;
         let step = self
             .throttled(&user.id, info, || async {
                 let secret = self.open_secret(&pending)?;
@@ -320,10 +317,7 @@ impl Mfa {
             .confirm_factor(&user.id, TOTP, TOTP, step, now)
             .await?
         {
-            return Err(Error::InvalidInput {
-                field: "code",
-                message: "no TOTP enrolment is pending: start one first".into(),
-            });
+            return Err(Error::NotFound("pending TOTP enrolment"));
         }
         let (codes, hashes) = new_recovery_codes()?;
         c.store.set_recovery_codes(&user.id, &hashes, now).await?;
@@ -349,6 +343,9 @@ impl Mfa {
         info: &ClientInfo,
     ) -> Result<()> {
         let user = self.lifecycle.caller(who).await?;
+        if !state_of(&self.ctx, &user.id).await?.totp {
+            return Err(Error::NotFound("TOTP factor"));
+        }
         match (code, current_password) {
             (Some(code), _) => {
                 self.verify(&user, MfaProof::Totp(code), info).await?;
@@ -386,10 +383,7 @@ impl Mfa {
         let user = self.recent_caller(who, current_password, info).await?;
         let c = &self.ctx;
         if !state_of(c, &user.id).await?.enrolled() {
-            return Err(Error::InvalidInput {
-                field: "recovery_codes",
-                message: "enrol a second factor first".into(),
-            });
+            return Err(Error::NotFound("second factor"));
         }
         let (codes, hashes) = new_recovery_codes()?;
         c.store

@@ -45,8 +45,8 @@ pub(crate) async fn mfa_state(
     path = "/v1/account/mfa/totp",
     tag = "account",
     security(("bearer" = [])),
-    request_body(content = RecentAuthRequest, description = "`current_password`, unless the \
-        access token's `auth_time` is recent (`mfa_recent_auth`); no body (or `{}`) then"),
+    request_body(content = Option<RecentAuthRequest>, description = "`current_password`, unless the \
+        access token's `auth_time` is recent (`mfa_recent_auth`); no body (or `{}` or `null`) then"),
     responses(
         (status = 200, description = "A new TOTP secret, shown once; nothing counts until \
             `/v1/account/mfa/totp/confirm`", body = TotpEnrollmentBody),
@@ -65,9 +65,9 @@ pub(crate) async fn begin_totp(
     State(s): State<AppState>,
     Client(ctx): Client,
     Bearer(who): Bearer,
-    OptionalJson(body): OptionalJson<RecentAuthRequest>,
+    OptionalJson(body): OptionalJson<Option<RecentAuthRequest>>,
 ) -> ApiResult<Response> {
-    let pw = body.and_then(|b| b.current_password);
+    let pw = body.flatten().and_then(|b| b.current_password);
     let e = s.app.mfa.begin_totp(&who, pw.as_deref(), &ctx).await?;
     Ok(enrollment_body(e))
 }
@@ -81,9 +81,10 @@ pub(crate) async fn begin_totp(
     responses(
         (status = 200, description = "TOTP is enrolled; ten recovery codes, shown once (a \
             notice is mailed)", body = RecoveryCodesBody),
-        (status = 400, description = "Malformed body, or no enrolment pending", body = ErrorBody),
+        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "`invalid_token`, or `invalid_mfa_code`", body = ErrorBody),
         (status = 403, description = "Not a user's token", body = ErrorBody),
+        (status = 404, description = "No TOTP enrolment pending: start one first", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 429, description = "Too many wrong codes; see `Retry-After`", body = ErrorBody,
@@ -110,12 +111,12 @@ pub(crate) async fn confirm_totp(
     path = "/v1/account/mfa/totp",
     tag = "account",
     security(("bearer" = [])),
-    request_body(content = TotpRemoveRequest, description = "A current `code`, or `current_password`"),
+    request_body(content = Option<TotpRemoveRequest>, description = "A current `code`, or `current_password`"),
     responses(
         (status = 204, description = "TOTP removed (with no factor left, the recovery codes go \
             too); a notice is mailed"),
-        (status = 400, description = "Malformed body, or neither `code` nor `current_password`",
-            body = ErrorBody),
+        (status = 400, description = "Malformed body, or neither `code` nor `current_password` \
+            (with TOTP enrolled)", body = ErrorBody),
         (status = 401, description = "`invalid_token`, `invalid_mfa_code` or \
             `invalid_credentials`", body = ErrorBody),
         (status = 403, description = "Not a user's token", body = ErrorBody),
@@ -130,9 +131,9 @@ pub(crate) async fn remove_totp(
     State(s): State<AppState>,
     Client(ctx): Client,
     Bearer(who): Bearer,
-    OptionalJson(body): OptionalJson<TotpRemoveRequest>,
+    OptionalJson(body): OptionalJson<Option<TotpRemoveRequest>>,
 ) -> ApiResult<StatusCode> {
-    let body = body.unwrap_or_default();
+    let body = body.flatten().unwrap_or_default();
     s.app
         .mfa
         .remove_totp(
@@ -150,15 +151,16 @@ pub(crate) async fn remove_totp(
     path = "/v1/account/mfa/recovery-codes",
     tag = "account",
     security(("bearer" = [])),
-    request_body(content = RecentAuthRequest, description = "`current_password`, unless the \
+    request_body(content = Option<RecentAuthRequest>, description = "`current_password`, unless the \
         access token's `auth_time` is recent (`mfa_recent_auth`)"),
     responses(
         (status = 200, description = "Ten new recovery codes (shown once); the old ones no \
             longer work", body = RecoveryCodesBody),
-        (status = 400, description = "Malformed body, or no factor enrolled", body = ErrorBody),
+        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "`invalid_token`, or `invalid_credentials`", body = ErrorBody),
         (status = 403, description = "`reauthentication_required`, or not a user's token",
             body = ErrorBody),
+        (status = 404, description = "No second factor enrolled", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "A body that is not `application/json`", body = ErrorBody),
         (status = 429, description = "Too many wrong passwords; see `Retry-After`", body = ErrorBody,
@@ -169,9 +171,9 @@ pub(crate) async fn regenerate_recovery_codes(
     State(s): State<AppState>,
     Client(ctx): Client,
     Bearer(who): Bearer,
-    OptionalJson(body): OptionalJson<RecentAuthRequest>,
+    OptionalJson(body): OptionalJson<Option<RecentAuthRequest>>,
 ) -> ApiResult<Response> {
-    let pw = body.and_then(|b| b.current_password);
+    let pw = body.flatten().and_then(|b| b.current_password);
     let codes = s
         .app
         .mfa

@@ -262,7 +262,33 @@ async fn factor_changes_need_a_recent_sign_in() {
         &json!({ "current_password": PASSWORD }),
     )
     .await
-    .expect_error(400, "invalid_request");
+    .expect_error(404, "not_found");
+    // A pending enrolment refuses a wrong code.
+    post_auth(
+        &t,
+        "/v1/account/mfa/totp/confirm",
+        &u.tokens.access,
+        &json!({"code": "123456"}),
+    )
+    .await
+    .expect_error(401, "invalid_mfa_code");
+    // Nothing pending to confirm, nothing to remove.
+    let bob = t.user("bob@example.com").await;
+    post_auth(
+        &t,
+        "/v1/account/mfa/totp/confirm",
+        &bob.tokens.access,
+        &json!({"code": "123456"}),
+    )
+    .await
+    .expect_error(404, "not_found");
+    send(
+        t.req(Method::DELETE, "/v1/account/mfa/totp")
+            .bearer_auth(&bob.tokens.access)
+            .json(&json!({})),
+    )
+    .await
+    .expect_error(404, "not_found");
 }
 
 #[tokio::test]
@@ -325,6 +351,18 @@ async fn remove_regenerate_and_the_operators_reset() {
     let users = list.body["users"].as_array().unwrap();
     let ada = users.iter().find(|v| v["id"] == u.id.as_str()).unwrap();
     assert_eq!(ada["mfa"], json!([]));
+    // Enrolment again: no body, or a JSON null, is an empty request.
+    t.post_auth("/v1/account/mfa/totp", &u.tokens.access)
+        .await
+        .expect(200);
+    send(
+        t.req(Method::POST, "/v1/account/mfa/totp")
+            .bearer_auth(&u.tokens.access)
+            .header("content-type", "application/json")
+            .body("null"),
+    )
+    .await
+    .expect(200);
     t.post_auth("/v1/admin/users/nobody/mfa/reset", &admin.tokens.access)
         .await
         .expect_error(404, "not_found");
