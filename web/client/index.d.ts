@@ -214,6 +214,59 @@ export declare class TesseraClient {
   close(): void;
 }
 
+// Passkeys (WebAuthn): ./passkey.js, re-exported by the main module.
+
+/** Options shared by the passkey helpers. */
+export interface PasskeyRequestOptions {
+  /** Tessera's URL (default: this origin). */
+  baseUrl?: string;
+  /** Cookie mode: the refresh token goes into Tessera's HttpOnly cookie. */
+  cookie?: boolean;
+  /** The `fetch` to use (default: the global one). */
+  fetch?: typeof fetch;
+  /** The credentials container (default: `navigator.credentials`). */
+  credentials?: CredentialsContainer;
+}
+
+/** A registered passkey, as `GET /v1/account/passkeys` lists it. */
+export interface PasskeyView {
+  id: string;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+  /** Backup eligible: may be synced between devices. */
+  synced: boolean;
+}
+
+/** JSON of a `PublicKeyCredential`, binary members in base64url. */
+export interface PublicKeyCredentialJSON {
+  id: string;
+  rawId: string;
+  type: string;
+  response: Record<string, string | string[]>;
+  extensions: Record<string, unknown>;
+}
+
+/** base64url (padded or not) to an ArrayBuffer. */
+export function b64urlToBuffer(text: string): ArrayBuffer;
+/** An ArrayBuffer or a view of one to unpadded base64url. */
+export function bufferToB64url(buf: ArrayBuffer | ArrayBufferView): string;
+/** Tessera's creation options (`publicKey`, JSON) for `navigator.credentials.create`. */
+export function creationOptionsFromJSON(publicKey: Record<string, unknown>): PublicKeyCredentialCreationOptions;
+/** Tessera's request options (`publicKey`, JSON) for `navigator.credentials.get`. */
+export function requestOptionsFromJSON(publicKey: Record<string, unknown>): PublicKeyCredentialRequestOptions;
+/** A credential from `create` or `get` as the JSON Tessera takes. */
+export function credentialToJSON(cred: PublicKeyCredential): PublicKeyCredentialJSON;
+/** Adds a passkey to the signed-in user's account (options, the browser's prompt, registration). */
+export function registerPasskey(options: PasskeyRequestOptions & { accessToken: string; name?: string }): Promise<PasskeyView>;
+/** Signs in with a discoverable passkey and no password: the token answer of `POST /v1/auth/passkey`. */
+export function signInWithPasskey(
+  options?: PasskeyRequestOptions & { mediation?: CredentialMediationRequirement; signal?: AbortSignal; headers?: Record<string, string> },
+): Promise<TokenAnswer>;
+/** The second step of a login that answered `mfa_required`, with a passkey: the token answer of `POST /v1/auth/mfa`. */
+export function passkeyAsSecondFactor(
+  options: PasskeyRequestOptions & { mfaToken: string; headers?: Record<string, string> },
+): Promise<TokenAnswer>;
 /** A second factor for `completeMfa`. */
 export type MfaFactor = { totp: string } | { recoveryCode: string };
 

@@ -26,6 +26,17 @@ export { TesseraError };
 
 export { MfaRequiredError, beginTotp, confirmTotp, mfaState } from './mfa.js';
 
+export {
+  b64urlToBuffer,
+  bufferToB64url,
+  creationOptionsFromJSON,
+  credentialToJSON,
+  passkeyAsSecondFactor,
+  registerPasskey,
+  requestOptionsFromJSON,
+  signInWithPasskey,
+} from './passkey.js';
+
 const DEFAULT_PATHS = Object.freeze({
   register: '/v1/auth/register',
   login: '/v1/auth/login',

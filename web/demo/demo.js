@@ -1,6 +1,7 @@
 // The live demo: @tessera/client against this server, every request logged.
 import { TesseraClient, TesseraError } from '/client/tessera-client.js';
 import { DpopSigner, memoryKeyStore } from '/client/dpop.js';
+import { initPasskeys } from '/assets/demo-passkey.js';
 import { initMfa, onLoginError } from '/assets/demo-mfa.js';
 
 const $ = (id) => document.getElementById(id);
@@ -356,6 +357,15 @@ function init() {
       log('note', dpop() ? 'DPoP on: tokens will be bound to a key this browser keeps and cannot export.' : 'DPoP off.', { kind: 'mode' });
     }),
   );
+  initPasskeys({
+    client: () => client,
+    fresh: () => (newClient(), client),
+    fetch: loggingFetch,
+    log,
+    signedIn: (text) => setStatus('active', text),
+    guarded,
+    mode,
+  });
   setInterval(tick, 100);
   if (localStorage.getItem(DPOP_FLAG) === '1') resumeDpop();
   else document.documentElement.dataset.ready = 'true';

@@ -37,6 +37,7 @@ mod feed;
 mod mfa;
 mod oauth;
 mod oidc;
+mod passkey;
 
 pub use account::{
     ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, ForgotPasswordRequest,
@@ -70,6 +71,10 @@ pub use oauth::{
 };
 pub use oidc::{
     ClientList, ClientRegistration, ClientView, ConsentList, ConsentView, UserInfoResponse,
+};
+pub use passkey::{
+    MfaPasskeyOptions, MfaPasskeyOptionsRequest, PasskeyList, PasskeyOptions, PasskeyRegistration,
+    PasskeySignInRequest, PasskeyView, CEREMONY_PATTERN,
 };
 
 #[cfg(test)]

@@ -18,8 +18,7 @@ pub struct MfaRequiredBody {
     /// DPoP key and cookie mode).
     #[schema(min_length = 43, max_length = 43)]
     pub mfa_token: String,
-    /// What the second step may use: `totp`, `recovery_code` (and `passkey`
-    /// once passkeys are in); with `mfa_enrollment_required`, what may be
+    /// What the second step may use: `totp`, `passkey`, `recovery_code`; with `mfa_enrollment_required`, what may be
     /// enrolled.
     pub methods: Vec<String>,
     /// Seconds the `mfa_token` works.
@@ -42,7 +41,7 @@ pub struct MfaLoginRequest {
     #[serde(default)]
     #[schema(nullable = false, max_length = 64)]
     pub recovery_code: Option<String>,
-    /// A WebAuthn assertion (JSON); not accepted yet (400).
+    /// A WebAuthn assertion (JSON) answering `/v1/auth/mfa/passkey/options`.
     #[serde(default)]
     #[schema(value_type = Option<Object>, nullable = false)]
     pub passkey: Option<serde_json::Value>,
@@ -110,7 +109,10 @@ pub struct MfaStateBody {
     pub totp: bool,
     /// Unused recovery codes.
     pub recovery_codes_left: usize,
-    /// What a login's second step may use (`totp`, `recovery_code`).
+    /// Registered passkeys (each one is a second factor).
+    #[serde(default)]
+    pub passkeys: usize,
+    /// What a login's second step may use (`totp`, `passkey`, `recovery_code`).
     pub methods: Vec<String>,
 }
 

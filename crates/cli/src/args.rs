@@ -147,6 +147,8 @@ mod tests {
             "dpop_nonce" => "on".into(),
             "login_logo_url" => "https://cdn.example/logo.svg".into(),
             "login_accent_color" => "#123abc".into(),
+            "webauthn_rp_id" => "example.com".into(),
+            "webauthn_origins" => "https://id.example.com,https://app.example.com".into(),
             _ => match key.kind {
                 ValueKind::Integer => "2048".into(),
                 // Within every duration's bounds, and no key's default.

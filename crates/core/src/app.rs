@@ -114,6 +114,8 @@ pub struct App {
     pub maintenance: Maintenance,
     /// DPoP proofs (RFC 9449) and server nonces.
     pub dpop: crate::Dpop,
+    /// Passkeys (WebAuthn): registration, sign-in, removal.
+    pub passkeys: crate::Passkeys,
     /// Second factors (TOTP, recovery codes) and the second step of logins.
     pub mfa: crate::Mfa,
 }
@@ -170,7 +172,7 @@ impl App {
             Limiter::Memory(Throttle::new(cfg.throttle).with_unlocks(store.into_kv()))
         };
         let outbox = Outbox::start(mailer, RETRY_BACKOFF);
-        Ok(Self::assemble(ctx, limiter, outbox, templates, dpop_kv))
+        Self::assemble(ctx, limiter, outbox, templates, dpop_kv)
     }
 
     /// The services over an open store (embedding, tests), loading or
@@ -209,7 +211,7 @@ impl App {
         let dpop_kv = store.clone().into_kv();
         let ctx = Ctx::new(store, secret, cfg, clock).await?;
         let outbox = Outbox::start(mailer, RETRY_BACKOFF);
-        Ok(Self::assemble(ctx, limiter, outbox, templates, dpop_kv))
+        Self::assemble(ctx, limiter, outbox, templates, dpop_kv)
     }
 
     fn assemble(
@@ -218,7 +220,7 @@ impl App {
         outbox: Outbox,
         templates: Templates,
         dpop_kv: Arc<dyn tessera_store::Kv>,
-    ) -> App {
+    ) -> Result<App> {
         let ctx = Arc::new(ctx);
         let limiter = Arc::new(limiter);
         let sessions = Sessions::new(ctx.clone(), limiter.clone());
@@ -230,9 +232,10 @@ impl App {
             limiter.clone(),
             sessions.clone(),
             lifecycle.clone(),
-            links,
+            links.clone(),
         );
-        App {
+        let passkeys = crate::Passkeys::new(ctx.clone(), sessions.clone(), links, mfa.clone())?;
+        Ok(App {
             mfa,
             accounts: Accounts::new(ctx.clone(), limiter, lifecycle.clone()),
             lifecycle,
@@ -245,7 +248,8 @@ impl App {
             audit: Audit::new(ctx.clone()),
             dpop: crate::Dpop::new(ctx.clone(), dpop_kv),
             maintenance: Maintenance::new(ctx),
-        }
+            passkeys,
+        })
     }
 }
 

@@ -111,8 +111,22 @@ pub struct AuthConfig {
     pub email_verify_url: Option<String>,
     /// How DPoP proofs (RFC 9449) are checked.
     pub dpop: DpopPolicy,
+    /// The WebAuthn relying party of passkeys (issue 17).
+    pub webauthn: WebauthnPolicy,
     /// Multi-factor authentication.
     pub mfa: MfaPolicy,
+}
+
+/// The WebAuthn relying party: whose passkeys this server accepts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebauthnPolicy {
+    /// The RP ID (a domain); `None`: the issuer's host.
+    pub rp_id: Option<String>,
+    /// The origins (`scheme://host[:port]`) ceremonies may come from; empty:
+    /// the issuer's origin.
+    pub origins: Vec<String>,
+    /// The name authenticators may show.
+    pub rp_name: String,
 }
 
 /// Multi-factor authentication policy.
@@ -185,6 +199,7 @@ impl Default for AuthConfig {
             password_reset_url: None,
             email_verify_url: None,
             dpop: DpopPolicy::default(),
+            webauthn: WebauthnPolicy::default(),
             mfa: MfaPolicy::default(),
         }
     }

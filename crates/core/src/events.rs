@@ -156,6 +156,12 @@ pub enum AuditEvent {
     ClientDeleted,
     /// `client.secret_rotated`: an operator gave a client a new secret.
     ClientSecretRotated,
+    /// `passkey.added`: a user registered a passkey.
+    PasskeyAdded,
+    /// `passkey.removed`: a user removed a passkey.
+    PasskeyRemoved,
+    /// `passkey.failure`: a passkey sign-in or second step was refused.
+    PasskeyFailure,
     /// `mfa.required`: the right password; a second factor (or its enrolment) was asked for.
     MfaRequired,
     /// `mfa.success`: a login's second factor was accepted.
@@ -176,7 +182,7 @@ pub enum AuditEvent {
 
 impl AuditEvent {
     /// Every event, for documentation and tests.
-    pub const ALL: [AuditEvent; 38] = [
+    pub const ALL: [AuditEvent; 41] = [
         AuditEvent::UserRegistered,
         AuditEvent::LoginSuccess,
         AuditEvent::LoginFailure,
@@ -207,6 +213,9 @@ impl AuditEvent {
         AuditEvent::ClientUpdated,
         AuditEvent::ClientDeleted,
         AuditEvent::ClientSecretRotated,
+        AuditEvent::PasskeyAdded,
+        AuditEvent::PasskeyRemoved,
+        AuditEvent::PasskeyFailure,
         AuditEvent::MfaRequired,
         AuditEvent::MfaSuccess,
         AuditEvent::MfaFailure,
@@ -250,6 +259,9 @@ impl AuditEvent {
             AuditEvent::ClientUpdated => "client.updated",
             AuditEvent::ClientDeleted => "client.deleted",
             AuditEvent::ClientSecretRotated => "client.secret_rotated",
+            AuditEvent::PasskeyAdded => "passkey.added",
+            AuditEvent::PasskeyRemoved => "passkey.removed",
+            AuditEvent::PasskeyFailure => "passkey.failure",
             AuditEvent::MfaRequired => "mfa.required",
             AuditEvent::MfaSuccess => "mfa.success",
             AuditEvent::MfaFailure => "mfa.failure",

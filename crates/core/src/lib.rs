@@ -91,6 +91,7 @@ pub mod mfa;
 pub mod oauth;
 pub mod oidc;
 pub mod overview;
+pub mod passkeys;
 pub mod password;
 pub mod refresh;
 mod secret;
@@ -112,6 +113,7 @@ pub use lifecycle::Lifecycle;
 pub use live::Account;
 pub use maintenance::Maintenance;
 pub use mfa::{Mfa, MfaChallenge, MfaProof, MfaState, PendingMfa};
+pub use passkeys::Passkeys;
 pub use secret::ServerSecret;
 pub use sessions::{
     Authn, RefreshOutcome, RefreshPermit, Sessions, TokenPair, COARSE_SECS, DPOP_THEFT,

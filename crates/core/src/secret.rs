@@ -15,6 +15,7 @@ pub struct ServerSecret {
     seal: Zeroizing<[u8; 32]>,
     successor: Zeroizing<[u8; 32]>,
     client: Zeroizing<[u8; 32]>,
+    webauthn: Zeroizing<[u8; 32]>,
 }
 
 impl fmt::Debug for ServerSecret {
@@ -36,6 +37,10 @@ impl ServerSecret {
             seal: Zeroizing::new(crypto::hmac_sha256(root, b"tessera/v1/seal-signing-keys")),
             successor: Zeroizing::new(crypto::hmac_sha256(root, b"tessera/v1/refresh-successor")),
             client: Zeroizing::new(crypto::hmac_sha256(root, b"tessera/v1/client-secret")),
+            webauthn: Zeroizing::new(crypto::hmac_sha256(
+                root,
+                b"tessera/v1/webauthn-user-handle",
+            )),
         })
     }
 
@@ -73,6 +78,11 @@ impl ServerSecret {
 
     pub(crate) fn successor_key(&self) -> &[u8; 32] {
         &self.successor
+    }
+
+    /// The key that derives a user's WebAuthn user handle from their id.
+    pub(crate) fn webauthn_key(&self) -> &[u8; 32] {
+        &self.webauthn
     }
 }
 

@@ -296,6 +296,10 @@ config_keys! {
     login_logo_url: Option<String> = None, "", "URL";
     /// The hosted pages' accent colour, `#rgb` or `#rrggbb` (default: the stylesheet's).
     login_accent_color: Option<String> = None, "", "COLOR";
+    /// Passkeys (WebAuthn): the relying party ID, a domain that is the host of every `webauthn_origins` entry or a parent of it (default: the issuer's host; passkeys are off when that is an IP address).
+    webauthn_rp_id: Option<String> = None, "the issuer's host", "DOMAIN";
+    /// Passkeys: the origins (`scheme://host[:port]`, comma-separated) whose pages may run WebAuthn ceremonies (default: the issuer's origin).
+    webauthn_origins: OriginList = OriginList::default(), "", "ORIGINS";
 }
 
 /// Whether DPoP proofs must carry a server nonce.
@@ -814,6 +818,16 @@ impl Config {
             dpop: tessera_core::config::DpopPolicy {
                 iat_window: self.dpop_iat_window.0,
                 nonce: self.dpop_nonce == DpopNonce::On,
+            },
+            webauthn: tessera_core::config::WebauthnPolicy {
+                rp_id: self.webauthn_rp_id.clone(),
+                origins: self
+                    .webauthn_origins
+                    .0
+                    .iter()
+                    .map(|o| o.trim_end_matches('/').to_owned())
+                    .collect(),
+                rp_name: self.login_product_name().to_owned(),
             },
             mfa: tessera_core::config::MfaPolicy {
                 required: self.require_mfa.0,

@@ -258,6 +258,12 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             routes::oidc::admin_delete_client
         ))
         .routes(routes!(routes::oidc::admin_rotate_client_secret))
+        .routes(routes!(routes::passkeys::registration_options))
+        .routes(routes!(routes::passkeys::list, routes::passkeys::register))
+        .routes(routes!(routes::passkeys::remove))
+        .routes(routes!(routes::passkeys::sign_in_options))
+        .routes(routes!(routes::passkeys::sign_in))
+        .routes(routes!(routes::passkeys::mfa_options))
         .routes(routes!(routes::wellknown::jwks))
         .routes(routes!(routes::wellknown::discovery))
         .routes(routes!(routes::wellknown::oauth_authorization_server))

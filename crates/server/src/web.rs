@@ -80,6 +80,12 @@ const ASSETS: &[Asset] = &[
         shared: false,
     },
     Asset {
+        paths: &["/assets/demo-passkey.js"],
+        body: include_str!("../web/demo/passkey.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
         paths: &["/assets/demo-mfa.js"],
         body: include_str!("../web/demo/mfa.js"),
         content_type: JS,
@@ -104,6 +110,12 @@ const ASSETS: &[Asset] = &[
         shared: false,
     },
     Asset {
+        paths: &["/assets/passkey-login.js"],
+        body: include_str!("../web/account/passkey-login.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
         paths: &["/assets/account.css"],
         body: include_str!("../web/account/account.css"),
         content_type: CSS,
@@ -118,6 +130,12 @@ const ASSETS: &[Asset] = &[
     Asset {
         paths: &["/client/dpop.js"],
         body: include_str!("../web/client/dpop.js"),
+        content_type: JS,
+        shared: true,
+    },
+    Asset {
+        paths: &["/client/passkey.js"],
+        body: include_str!("../web/client/passkey.js"),
         content_type: JS,
         shared: true,
     },

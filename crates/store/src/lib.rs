@@ -100,8 +100,8 @@ pub mod testing;
 pub use error::{Result, StoreError};
 pub use model::{
     AuditCount, AuditEvent, AuditFilter, AuditRecord, AuthCode, Client, CodeUse, Consent,
-    KeyRecord, MfaChallenge, MfaFactor, NewUser, OneTimeToken, RevokedKeyRecord, Rotation, Session,
-    User,
+    KeyRecord, MfaChallenge, MfaFactor, NewUser, OneTimeToken, Passkey, PasskeyUse, RevokedKeyRecord,
+    Rotation, Session, User,
 };
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
@@ -109,7 +109,7 @@ pub use postgres::PgStore;
 pub use redis_kv::RedisKv;
 pub use roles::{
     AuditLog, ClientStore, Health, KeyStore, Kv, Leases, Lifecycle, MfaStore, OidcStore,
-    SessionStore, Store, UserStore,
+    PasskeyStore, SessionStore, Store, UserStore,
 };
 pub use sqlite::SqliteStore;
 
@@ -121,7 +121,7 @@ use std::time::Duration;
 pub mod prelude {
     pub use crate::{
         AuditLog, ClientStore, Health, KeyStore, Kv, Leases, Lifecycle, MfaStore, OidcStore,
-        SessionStore, Store, UserStore,
+        PasskeyStore, SessionStore, Store, UserStore,
     };
 }
 

@@ -386,6 +386,48 @@ pub struct Consent {
     pub granted_at: i64,
 }
 
+/// A registered passkey (WebAuthn credential) of a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passkey {
+    /// Tessera's id of the passkey (random; what the API names it by).
+    pub id: String,
+    /// Its user.
+    pub user_id: String,
+    /// The authenticator's credential id (unique across users).
+    pub credential_id: Vec<u8>,
+    /// The user's name for it.
+    pub name: String,
+    /// The credential as the WebAuthn library serialises it (opaque here).
+    pub data: String,
+    /// The authenticator's signature counter at its last use.
+    pub sign_count: i64,
+    /// The credential may be backed up (synced).
+    pub backup_eligible: bool,
+    /// The credential is backed up (synced) now.
+    pub backup_state: bool,
+    /// When it was registered.
+    pub created_at: i64,
+    /// When it last signed someone in.
+    pub last_used_at: Option<i64>,
+}
+
+/// What a passkey's use changes in its row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyUse<'a> {
+    /// The passkey.
+    pub id: &'a str,
+    /// The credential with its new counter and flags.
+    pub data: &'a str,
+    /// The new signature counter.
+    pub sign_count: i64,
+    /// The new backup-eligible flag.
+    pub backup_eligible: bool,
+    /// The new backup-state flag.
+    pub backup_state: bool,
+    /// When it was used.
+    pub at: i64,
+}
+
 /// A user's second factor. `Debug` omits the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct MfaFactor {

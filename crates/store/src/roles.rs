@@ -8,8 +8,8 @@
 
 use crate::{
     AuditCount, AuditEvent, AuditFilter, AuditRecord, AuthCode, Client, CodeUse, Consent,
-    KeyRecord, MfaChallenge, MfaFactor, NewUser, OneTimeToken, Result, RevokedKeyRecord, Rotation,
-    Session, User,
+    KeyRecord, MfaChallenge, MfaFactor, NewUser, OneTimeToken, Passkey, PasskeyUse, Result,
+    RevokedKeyRecord, Rotation, Session, User,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -67,7 +67,7 @@ pub trait Lifecycle: Send + Sync {
     /// Deletes the user's personal data: the email (freed for a new
     /// registration) and password hash are overwritten, roles cleared, the
     /// row marked deleted at `at` (its id stays, for the audit trail), its
-    /// tokens dropped, its sessions' IP and user agent cleared. Sessions are
+    /// tokens and passkeys dropped, its sessions' IP and user agent cleared. Sessions are
     /// left to the caller to revoke, so that they appear in the revocation
     /// feed. False if already gone.
     async fn delete_user_data(&self, user_id: &str, at: i64) -> Result<bool>;
@@ -274,6 +274,23 @@ pub trait OidcStore: Send + Sync {
     async fn revoke_consent(&self, user_id: &str, client_id: &str) -> Result<u64>;
 }
 
+/// Passkeys (WebAuthn credentials), issue 17.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// Stores a new passkey; `Conflict` if its credential id is registered
+    /// (to anyone).
+    async fn insert_passkey(&self, passkey: &Passkey) -> Result<()>;
+    /// A user's passkeys, oldest first.
+    async fn passkeys(&self, user_id: &str) -> Result<Vec<Passkey>>;
+    /// The passkey with this credential id, whoever's it is.
+    async fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<Passkey>>;
+    /// Records a use: new counter, flags and credential data, `last_used_at`.
+    /// False if the passkey is gone.
+    async fn record_passkey_use(&self, update: &PasskeyUse<'_>) -> Result<bool>;
+    /// Deletes one of a user's passkeys; false if the user has none by that id.
+    async fn delete_passkey(&self, user_id: &str, id: &str) -> Result<bool>;
+}
+
 /// Multi-factor authentication: second factors, recovery codes (hashes
 /// only) and the pending second steps of logins (`mfa_token` hashes).
 #[async_trait]
@@ -333,6 +350,7 @@ pub trait Store:
     + KeyStore
     + ClientStore
     + OidcStore
+    + PasskeyStore
     + MfaStore
     + AuditLog
     + Leases
@@ -346,7 +364,7 @@ pub trait Store:
 impl<T> Store for T
 where
     T: Health + UserStore + SessionStore + Lifecycle + KeyStore + ClientStore + AuditLog,
-    T: Leases + Kv + OidcStore + MfaStore,
+    T: Leases + Kv + OidcStore + MfaStore + PasskeyStore,
     T: 'static,
 {
     fn into_kv(self: Arc<Self>) -> Arc<dyn Kv> {

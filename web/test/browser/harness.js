@@ -36,8 +36,11 @@ function freePort() {
   });
 }
 
-/** Starts `tessera serve` with its own data directory and port (and `env` added); resolves to `{url, stop, dir, bin, env}` (`bin` and `env` run the CLI on the same data). */
-export async function startTessera({ alg = 'ES256', ttl = TTL, env: extraEnv = {} } = {}) {
+/**
+ * Starts `tessera serve` with its own data directory and port (and `env` added); resolves to `{url, stop, dir, bin, env, origin}` (`bin` and `env` run the CLI on the same data).
+ * With `localhost: true` its issuer is `http://localhost:<port>` (`origin`), a domain WebAuthn accepts as an RP ID; `url` stays the 127.0.0.1 address for Node.
+ */
+export async function startTessera({ alg = 'ES256', ttl = TTL, env: extraEnv = {}, localhost = false } = {}) {
   const target = process.env.CARGO_TARGET_DIR ? resolve(repoDir, process.env.CARGO_TARGET_DIR) : join(repoDir, 'target');
   const bin = process.env.TESSERA_BIN ?? join(target, 'debug/tessera');
   const dir = mkdtempSync(join(tmpdir(), `tessera-web-${alg}-`));
@@ -52,6 +55,7 @@ export async function startTessera({ alg = 'ES256', ttl = TTL, env: extraEnv = {
     TESSERA_ARGON2_MEMORY_KIB: '1024',
     TESSERA_ARGON2_ITERATIONS: '1',
     TESSERA_REGISTER_RATE_PER_MINUTE: '0',
+    ...(localhost ? { TESSERA_ISSUER: `http://localhost:${port}` } : {}),
     ...extraEnv,
   };
   let output = '';
@@ -81,7 +85,8 @@ export async function startTessera({ alg = 'ES256', ttl = TTL, env: extraEnv = {
     }
     await sleep(100);
   }
-  return { url, stop, alg, dir, bin, env };
+  const origin = localhost ? `http://localhost:${port}` : url;
+  return { url, stop, alg, dir, bin, env, origin };
 }
 
 /** The main server: the one `.ci/web` started (TESSERA_URL), or a new ES256 one. */

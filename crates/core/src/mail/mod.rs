@@ -45,6 +45,10 @@ pub enum MailKind {
     EmailChangeNotice,
     /// "Your account was deleted."
     AccountDeleted,
+    /// "A passkey was added to your account."
+    PasskeyAdded,
+    /// "A passkey was removed from your account."
+    PasskeyRemoved,
     /// "A second factor was added or removed, or the recovery codes replaced."
     MfaChanged,
     /// "A recovery code was used to sign in."
@@ -53,13 +57,15 @@ pub enum MailKind {
 
 impl MailKind {
     /// Every kind.
-    pub const ALL: [MailKind; 8] = [
+    pub const ALL: [MailKind; 10] = [
         MailKind::PasswordReset,
         MailKind::PasswordChanged,
         MailKind::VerifyEmail,
         MailKind::ChangeEmail,
         MailKind::EmailChangeNotice,
         MailKind::AccountDeleted,
+        MailKind::PasskeyAdded,
+        MailKind::PasskeyRemoved,
         MailKind::MfaChanged,
         MailKind::RecoveryCodeUsed,
     ];
@@ -73,6 +79,8 @@ impl MailKind {
             MailKind::ChangeEmail => "change_email",
             MailKind::EmailChangeNotice => "email_change_notice",
             MailKind::AccountDeleted => "account_deleted",
+            MailKind::PasskeyAdded => "passkey_added",
+            MailKind::PasskeyRemoved => "passkey_removed",
             MailKind::MfaChanged => "mfa_changed",
             MailKind::RecoveryCodeUsed => "recovery_code_used",
         }

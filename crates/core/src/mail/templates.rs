@@ -29,6 +29,8 @@ embedded! {
     ChangeEmail => "change_email",
     EmailChangeNotice => "email_change_notice",
     AccountDeleted => "account_deleted",
+    PasskeyAdded => "passkey_added",
+    PasskeyRemoved => "passkey_removed",
     MfaChanged => "mfa_changed",
     RecoveryCodeUsed => "recovery_code_used",
 }

@@ -70,30 +70,39 @@ pub struct MfaState {
     pub totp: bool,
     /// Unused recovery codes.
     pub recovery_codes_left: usize,
-    // h17b (passkeys): the number of registered passkeys goes here.
+    /// Registered passkeys (each one is a second factor too).
+    pub passkeys: usize,
 }
 
 impl MfaState {
-    /// True if any second factor is enrolled (recovery codes alone are not one).
+    /// True if any second factor is enrolled (recovery codes alone are not
+    /// one): TOTP, or a passkey.
     pub fn enrolled(&self) -> bool {
-        self.totp
+        self.totp || self.passkeys > 0
     }
 
-    /// The factors enrolled (`totp`), as the admin user view lists them.
+    /// The factors enrolled (`totp`, `passkey`), as the admin user view
+    /// lists them.
     pub fn factors(&self) -> Vec<String> {
         let mut f = Vec::new();
         if self.totp {
             f.push("totp".to_owned());
         }
+        if self.passkeys > 0 {
+            f.push("passkey".to_owned());
+        }
         f
     }
 
-    /// The methods a login's second step may use (`totp`,
+    /// The methods a login's second step may use (`totp`, `passkey`,
     /// `recovery_code`), as `mfa_required` lists them.
     pub fn methods(&self) -> Vec<String> {
         let mut m = Vec::new();
         if self.totp {
             m.push("totp".to_owned());
+        }
+        if self.passkeys > 0 {
+            m.push("passkey".to_owned());
         }
         if self.recovery_codes_left > 0 {
             m.push("recovery_code".to_owned());
@@ -121,6 +130,7 @@ pub(crate) async fn state_of(ctx: &Ctx, user_id: &str) -> Result<MfaState> {
             .iter()
             .any(|f| f.kind == TOTP && f.confirmed_at.is_some()),
         recovery_codes_left: left,
+        passkeys: ctx.store.passkeys(user_id).await?.len(),
     })
 }
 

@@ -55,13 +55,15 @@ pub(crate) fn codes_of(c: RecoveryCodes) -> Vec<String> {
     ),
     responses(
         (status = 200, description = "The login's token pair, as `/v1/auth/login` answers it \
-            (cookie mode: the refresh token in `Set-Cookie`); `amr` is `[pwd, otp, mfa]`",
+            (cookie mode: the refresh token in `Set-Cookie`); `amr` is `[pwd, otp, mfa]` (a passkey: \
+            `[pwd, hwk, mfa]` or `[pwd, swk, mfa]`)",
             body = TokenResponse),
-        (status = 400, description = "Malformed body; not exactly one factor; `passkey` (not \
-            accepted yet); an `mfa_token` issued to another login (OAuth client, DPoP key or \
+        (status = 400, description = "Malformed body; not exactly one factor; a `passkey` that \
+            is not WebAuthn JSON, or without open options (`/v1/auth/mfa/passkey/options`); an `mfa_token` issued to another login (OAuth client, DPoP key or \
             cookie mode differ); `invalid_dpop_proof`", body = ErrorBody),
         (status = 401, description = "`invalid_mfa_token` (unknown, used, expired, or one that \
-            must enrol first) or `invalid_mfa_code` (wrong or replayed code)", body = ErrorBody),
+            must enrol first) or `invalid_mfa_code` (wrong or replayed code); `invalid_credentials` (a passkey \
+            assertion that does not verify, or not the user's)", body = ErrorBody),
         (status = 403, description = "`account_disabled`", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
@@ -79,10 +81,15 @@ pub(crate) async fn complete_mfa(
     let proof = match (&body.totp, &body.recovery_code, &body.passkey) {
         (Some(code), None, None) => MfaProof::Totp(code),
         (None, Some(code), None) => MfaProof::RecoveryCode(code),
-        (None, None, Some(_)) => {
-            return Err(ApiError::bad_request(
-                "passkey: passkeys are not accepted yet; use totp or recovery_code",
-            ))
+        (None, None, Some(credential)) => {
+            // Passkeys (h17b): the assertion answers the options of
+            // `/v1/auth/mfa/passkey/options`, kept under this mfa_token.
+            let pair = s
+                .app
+                .passkeys
+                .complete_second_factor(&body.mfa_token, credential, &ctx, body.cookie)
+                .await?;
+            return pair_response(&s, &pair, body.cookie);
         }
         _ => {
             return Err(ApiError::bad_request(

@@ -36,6 +36,7 @@ pub(crate) async fn mfa_state(
         methods: st.methods(),
         totp: st.totp,
         recovery_codes_left: st.recovery_codes_left,
+        passkeys: st.passkeys,
     }))
 }
 

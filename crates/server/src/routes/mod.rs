@@ -13,6 +13,7 @@
 //! - `mfa`: the second step of a login; `mfa_account`: a user's second
 //!   factors and the operator's reset;
 //! - `oidc`: userinfo, the caller's consents, the admin API of OAuth clients;
+//! - `passkeys`: the caller's passkeys and the passwordless sign-in;
 //! - `wellknown`: the JWK Set and discovery metadata;
 //! - `health`: liveness, readiness and `/metrics`.
 
@@ -26,6 +27,7 @@ pub(crate) mod lifecycle;
 pub(crate) mod mfa;
 pub(crate) mod mfa_account;
 pub(crate) mod oidc;
+pub(crate) mod passkeys;
 pub(crate) mod wellknown;
 
 use crate::error::ApiError;

@@ -29,6 +29,7 @@ mod oidc_enc;
 mod oidc_pages;
 mod ops;
 mod pages;
+mod passkeys;
 mod proxies;
 mod refresh;
 mod restart;

@@ -73,7 +73,7 @@ async fn enrol_then_sign_in_with_a_code() {
         .expect(200);
     assert_eq!(
         st.body,
-        json!({"totp": true, "recovery_codes_left": 10, "methods": ["totp", "recovery_code"]})
+        json!({"totp": true, "recovery_codes_left": 10, "passkeys": 0, "methods": ["totp", "recovery_code"]})
     );
     t.advance(60);
     let token = mfa_required(&t, "ada@example.com", false).await;

@@ -68,6 +68,11 @@ impl<B: SqlBackend> Lifecycle for B {
             )
             .await
             .map_err(B::error)?;
+        // Its passkeys go: they would sign in to a deleted account.
+        self.pool()
+            .execute("DELETE FROM passkeys WHERE user_id = $1", args![user_id])
+            .await
+            .map_err(B::error)?;
         // Its sessions stay (revoked, for the feed) without where they came from.
         self.pool()
             .execute(

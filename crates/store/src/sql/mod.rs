@@ -12,6 +12,7 @@ pub(crate) mod exec;
 mod lifecycle;
 mod mfa;
 mod oidc;
+mod passkeys;
 mod roles;
 pub(crate) mod rows;
 
@@ -190,6 +191,15 @@ macro_rules! migrations {
                     "/migrations/",
                     $dir,
                     "/0013_mfa.sql"
+                )),
+            ),
+            (
+                14,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0014_passkeys.sql"
                 )),
             ),
             (

@@ -9,6 +9,7 @@ mod admin;
 mod audit_and_feed;
 mod lifecycle;
 mod mfa;
+mod passkeys;
 
 /// Where a backend lives, for tests that need a raw connection.
 enum Raw {

@@ -9,6 +9,12 @@ import {
   type SessionEndedInfo,
   type TokensEvent,
   type TokenAnswer,
+  registerPasskey,
+  signInWithPasskey,
+  passkeyAsSecondFactor,
+  b64urlToBuffer,
+  bufferToB64url,
+  type PasskeyView,
 } from '@tessera/client';
 
 const ended: SessionEndedInfo[] = [];
@@ -57,3 +63,16 @@ client.accessToken = 'x';
 
 void flow;
 void handle;
+
+// Passkeys.
+async function passkeys(accessToken: string, mfaToken: string): Promise<void> {
+  const added: PasskeyView = await registerPasskey({ accessToken, name: 'Laptop' });
+  const when: number | null = added.last_used_at;
+  const signedIn: TokenAnswer = await signInWithPasskey({ cookie: true });
+  const second: TokenAnswer = await passkeyAsSecondFactor({ mfaToken });
+  const bytes: ArrayBuffer = b64urlToBuffer(bufferToB64url(new Uint8Array([1, 2])));
+  void [when, signedIn, second, bytes];
+}
+// @ts-expect-error: registerPasskey needs the access token
+void registerPasskey({});
+void passkeys;

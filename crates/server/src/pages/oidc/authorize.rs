@@ -158,7 +158,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, params: &AuthorizePara
 
 /// What comes next for a valid request: the login page, the consent page,
 /// or a code.
-async fn step(
+pub(super) async fn step(
     state: &AppState,
     headers: &HeaderMap,
     req: &AuthorizeRequest,
@@ -219,10 +219,14 @@ pub(super) fn login_page(
         error: shown.error,
         notice: shown.notice,
         registration_open: state.config.registration == crate::config::Registration::Open,
+        passkeys: state.app.passkeys.enabled(),
     };
     let body = form.render(state.config.login_product_name());
     let mut page = Page::new(shown.status.unwrap_or(StatusCode::OK), TITLE, body);
     page.set_cookie = issued.set_cookie;
+    if state.app.passkeys.enabled() {
+        page.script = Some("/assets/passkey-login.js");
+    }
     branded_to(&state.config, page, Some(&req.redirect_uri)).into_response()
 }
 

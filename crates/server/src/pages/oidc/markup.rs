@@ -15,6 +15,8 @@ pub(super) struct LoginForm<'a> {
     pub error: Option<&'a str>,
     pub notice: Option<&'a str>,
     pub registration_open: bool,
+    /// Offer "Sign in with a passkey" (shown by `/assets/passkey-login.js`).
+    pub passkeys: bool,
 }
 
 impl LoginForm<'_> {
@@ -49,7 +51,11 @@ impl LoginForm<'_> {
             .raw("<input type=\"password\" id=\"password\" name=\"password\" ")
             .raw("autocomplete=\"current-password\" required maxlength=\"1024\">")
             .raw("<button type=\"submit\" id=\"submit\">Sign in</button>")
-            .raw("</form><p class=\"links\">")
+            .raw("</form>");
+        if self.passkeys {
+            passkey_form(&mut b, self.csrf, self.request);
+        }
+        b.raw("<p class=\"links\">")
             .raw("<a id=\"forgot\" href=\"/account/forgot\">Forgot your password?</a>");
         if self.registration_open {
             let query: String = form_urlencoded::Serializer::new(String::new())
@@ -62,6 +68,21 @@ impl LoginForm<'_> {
         b.raw("</p></section>");
         b
     }
+}
+
+/// The passkey sign-in: a button the page's script shows (where the browser
+/// has WebAuthn), and the form it fills with the ceremony and the
+/// assertion. Without script nothing of it shows; the password form works.
+fn passkey_form(b: &mut Html, csrf: &str, request: &str) {
+    b.raw("<form id=\"passkey-form\" method=\"post\" action=\"/oauth2/login/passkey\" hidden>")
+        .hidden("csrf", csrf)
+        .hidden("request", request)
+        .raw("<input type=\"hidden\" name=\"ceremony\" id=\"passkey-ceremony\">")
+        .raw("<input type=\"hidden\" name=\"credential\" id=\"passkey-credential\">")
+        .raw("<button type=\"button\" id=\"passkey\" class=\"secondary\">")
+        .raw("Sign in with a passkey</button>")
+        .raw("<p id=\"passkey-error\" class=\"result bad\" role=\"alert\" hidden></p>")
+        .raw("</form>");
 }
 
 /// What a scope lets the client do, in words; `None` for a scope without a

@@ -19,7 +19,7 @@ use tessera_core::oidc::AuthorizeRequest;
 use tessera_core::{Error, MfaProof};
 
 /// The second-step form.
-fn form(csrf: &str, request: &str, mfa_token: &str, error: Option<&str>) -> Html {
+fn form(csrf: &str, request: &str, mfa_token: &str, error: Option<&str>, passkeys: bool) -> Html {
     let mut b = Html::new();
     b.raw("<section class=\"panel signin\">")
         .raw("<h2>Two-step verification</h2>")
@@ -41,9 +41,18 @@ fn form(csrf: &str, request: &str, mfa_token: &str, error: Option<&str>) -> Html
         .raw("<label for=\"recovery_code\">Recovery code</label>")
         .raw("<input type=\"text\" id=\"recovery_code\" name=\"recovery_code\" ")
         .raw("autocomplete=\"off\" maxlength=\"64\"></details>")
-        // h17b (passkeys): the WebAuthn button goes here.
-        .raw("<button type=\"submit\" id=\"submit\">Verify</button>")
-        .raw("</form></section>");
+        .raw("<button type=\"submit\" id=\"submit\">Verify</button>");
+    if passkeys {
+        // Shown and run by /assets/passkey-login.js; it fills `passkey`
+        // with the assertion and submits this same form.
+        b.raw("<div id=\"mfa-passkey-box\" hidden>")
+            .raw("<input type=\"hidden\" name=\"passkey\" id=\"mfa-passkey-credential\">")
+            .raw("<button type=\"button\" id=\"mfa-passkey\" class=\"secondary\">")
+            .raw("Use a passkey</button>")
+            .raw("<p id=\"passkey-error\" class=\"result bad\" role=\"alert\" hidden></p>")
+            .raw("</div>");
+    }
+    b.raw("</form></section>");
     b
 }
 
@@ -67,15 +76,20 @@ pub(super) fn mfa_page(
             );
         }
     };
+    let passkeys = state.app.passkeys.enabled();
     let body = form(
         &issued.token,
         &req.to_query(),
         mfa_token,
         error.map(|(_, e)| e),
+        passkeys,
     );
     let status = error.map_or(StatusCode::OK, |(s, _)| s);
     let mut page = Page::new(status, TITLE, body);
     page.set_cookie = issued.set_cookie;
+    if passkeys {
+        page.script = Some("/assets/passkey-login.js");
+    }
     branded_to(&state.config, page, Some(&req.redirect_uri)).into_response()
 }
 
@@ -96,6 +110,10 @@ pub(crate) async fn login_mfa_post(
         .get("recovery_code")
         .map(str::trim)
         .filter(|c| !c.is_empty());
+    let passkey = form.get("passkey").filter(|c| !c.trim().is_empty());
+    if let (None, None, Some(json)) = (totp, recovery, passkey) {
+        return super::passkey::second_step(&state, &headers, &req, token, json, &info).await;
+    }
     let proof = match (totp, recovery) {
         (Some(c), None) => MfaProof::Totp(c),
         (None, Some(c)) => MfaProof::RecoveryCode(c),

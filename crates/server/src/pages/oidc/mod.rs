@@ -16,6 +16,7 @@ mod forgot;
 mod logout;
 mod markup;
 mod mfa;
+mod passkey;
 mod register;
 
 use crate::config::Config;
@@ -29,7 +30,7 @@ use axum::Router;
 use crate::state::AppState;
 
 /// The routes: `/oauth2/authorize` (GET and form POST), `/oauth2/login`
-/// (and its second step, `/oauth2/login/mfa`),
+/// (and its second step, `/oauth2/login/mfa`), `/oauth2/login/passkey`,
 /// `/oauth2/consent`, `/oauth2/logout`, `/oauth2/theme.css`,
 /// `/account/register` and `/account/forgot`.
 pub(crate) fn routes() -> Router<AppState> {
@@ -42,6 +43,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/oauth2/login/mfa",
             axum::routing::post(mfa::login_mfa_post),
+        )
+        .route(
+            "/oauth2/login/passkey",
+            axum::routing::post(passkey::login_passkey_post),
         )
         .route(
             "/oauth2/consent",
