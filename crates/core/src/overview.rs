@@ -136,7 +136,7 @@ impl Audit {
                 age_seconds: now.saturating_sub(k.created_at),
                 rotates_at,
             });
-        let warnings = self.warnings(now, rotates_at, facts);
+        let warnings = self.warnings(now, rotates_at, facts).await?;
         Ok(Overview {
             series,
             active_sessions: c.store.count_live_sessions(now).await?,
@@ -147,15 +147,27 @@ impl Audit {
     }
 
     /// The overview's warnings: a key past its rotation date, open
-    /// registration, no SMTP, an `http:` issuer.
-    ///
-    /// **"No admin with MFA"** (`no_admin_with_mfa`) belongs here once
-    /// multi-factor authentication exists (issue 17): push it when no user
-    /// with the `admin` role has a second factor. It is deliberately not
-    /// computed before then.
-    fn warnings(&self, now: i64, rotates_at: Option<i64>, facts: ServerFacts) -> Vec<Warning> {
+    /// registration, no SMTP, an `http:` issuer, and no administrator with a
+    /// second factor (`no_admin_with_mfa`, from the store's current roles and
+    /// factors).
+    async fn warnings(
+        &self,
+        now: i64,
+        rotates_at: Option<i64>,
+        facts: ServerFacts,
+    ) -> Result<Vec<Warning>> {
         let cfg = &self.ctx().cfg;
         let mut out = Vec::new();
+        let (admins, with_mfa) = self.ctx().store.count_admins_with_mfa().await?;
+        if admins > 0 && with_mfa == 0 {
+            out.push(Warning {
+                code: "no_admin_with_mfa",
+                message: format!(
+                    "none of the {admins} administrators has a second factor (TOTP or a \
+                     passkey): one stolen password is enough to take over the server"
+                ),
+            });
+        }
         if let Some(due) = rotates_at.filter(|t| t.saturating_add(ROTATION_GRACE) < now) {
             out.push(Warning {
                 code: "key_rotation_overdue",
@@ -188,7 +200,7 @@ impl Audit {
                     .into(),
             });
         }
-        out
+        Ok(out)
     }
 }
 

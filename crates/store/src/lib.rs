@@ -100,8 +100,8 @@ pub mod testing;
 pub use error::{Result, StoreError};
 pub use model::{
     AuditCount, AuditEvent, AuditFilter, AuditRecord, AuthCode, Client, CodeUse, Consent,
-    KeyRecord, MfaChallenge, MfaFactor, NewUser, OneTimeToken, Passkey, PasskeyUse, RevokedKeyRecord,
-    Rotation, Session, User,
+    KeyRecord, MfaChallenge, MfaFactor, NewUser, OneTimeToken, Passkey, PasskeyUse,
+    RevokedKeyRecord, Rotation, Session, User,
 };
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;

@@ -41,6 +41,9 @@ pub trait UserStore: Send + Sync {
     ) -> Result<Vec<User>>;
     /// How many accounts there are (deleted ones not counted).
     async fn count_users(&self) -> Result<i64>;
+    /// Accounts with the `admin` role, and how many of them have a second
+    /// factor (a confirmed TOTP or a passkey): `(admins, with_mfa)`.
+    async fn count_admins_with_mfa(&self) -> Result<(i64, i64)>;
     /// Replaces a user's roles; false if there is no such user.
     async fn set_roles(&self, user_id: &str, roles: &[String]) -> Result<bool>;
     /// Replaces a user's password hash.

@@ -339,7 +339,12 @@ async fn the_overview_counts_the_last_hour_and_day_and_warns() {
         .iter()
         .filter_map(|w| w["code"].as_str())
         .collect();
-    for code in ["registration_open", "smtp_not_configured", "http_issuer"] {
+    for code in [
+        "registration_open",
+        "smtp_not_configured",
+        "http_issuer",
+        "no_admin_with_mfa",
+    ] {
         assert!(codes.contains(&code), "{codes:?}");
     }
     assert!(!codes.contains(&"key_rotation_overdue"));
@@ -352,6 +357,20 @@ async fn the_overview_counts_the_last_hour_and_day_and_warns() {
         .expect(200);
     assert_eq!(r.body["counts"]["registrations"]["day"], 0);
     assert_eq!(r.body["counts"]["logins"]["hour"], 1);
+    // Once the administrator enrols a second factor, that warning goes.
+    crate::mfa::enrol(&t, &admin).await;
+    let r = t
+        .get_auth("/v1/admin/overview", &admin.access)
+        .await
+        .expect(200);
+    let codes: Vec<&str> = r.body["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"http_issuer"), "{codes:?}");
+    assert!(!codes.contains(&"no_admin_with_mfa"), "{codes:?}");
 }
 
 #[tokio::test]

@@ -18,7 +18,7 @@ fn now(t: &TestServer) -> i64 {
 }
 
 /// Enrols TOTP with the session's token; the secret and recovery codes.
-async fn enrol(t: &TestServer, tokens: &Tokens) -> (Vec<u8>, Vec<String>) {
+pub(crate) async fn enrol(t: &TestServer, tokens: &Tokens) -> (Vec<u8>, Vec<String>) {
     let r = post_auth(t, "/v1/account/mfa/totp", &tokens.access, &json!({}))
         .await
         .expect(200);

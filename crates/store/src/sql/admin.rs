@@ -50,6 +50,26 @@ pub(crate) async fn count_users<B: SqlBackend>(b: &B) -> Result<i64> {
         .map_err(B::error)
 }
 
+/// Accounts with the `admin` role (roles are a JSON array of checked
+/// names, so the quoted name matches exactly) and how many of them have a
+/// confirmed TOTP factor or a passkey.
+pub(crate) async fn count_admins_with_mfa<B: SqlBackend>(b: &B) -> Result<(i64, i64)> {
+    let row = b
+        .pool()
+        .fetch_optional(
+            "SELECT COUNT(*) AS admins, COALESCE(SUM(CASE WHEN \
+             EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = u.id \
+             AND f.confirmed_at IS NOT NULL) \
+             OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id) \
+             THEN 1 ELSE 0 END), 0) AS with_mfa \
+             FROM users u WHERE u.deleted_at IS NULL AND u.roles LIKE '%\"admin\"%'",
+            &[],
+        )
+        .await;
+    row.and_then(|r| r.map_or(Ok((0, 0)), |r| Ok((r.int("admins")?, r.int("with_mfa")?))))
+        .map_err(B::error)
+}
+
 /// The audit rows matching every condition of `f`, newest first. Each
 /// filter column has an index that pages by id (`audit_by_event`,
 /// `audit_by_user`, `audit_by_client`, `audit_by_actor`).

@@ -101,6 +101,10 @@ impl<B: SqlBackend> UserStore for B {
         admin::count_users(self).await
     }
 
+    async fn count_admins_with_mfa(&self) -> Result<(i64, i64)> {
+        admin::count_admins_with_mfa(self).await
+    }
+
     async fn set_roles(&self, user_id: &str, roles: &[String]) -> Result<bool> {
         let roles = list_to(roles);
         self.pool()

@@ -123,3 +123,33 @@ async fn a_session_keeps_its_amr_and_auth_time() {
         assert!(back.amr.is_empty() && back.auth_time.is_none());
     }
 }
+
+#[tokio::test]
+async fn admins_with_a_second_factor_are_counted_from_roles_and_factors() {
+    for (_dir, s) in backends().await {
+        assert_eq!(s.count_admins_with_mfa().await.unwrap(), (0, 0));
+        for (id, email) in [("u1", "a@x.io"), ("u2", "b@x.io"), ("u3", "c@x.io")] {
+            s.create_user(&user(id, email)).await.unwrap();
+        }
+        // `administrator` is another role, not `admin`.
+        s.set_roles("u1", &["admin".into()]).await.unwrap();
+        s.set_roles("u2", &["administrator".into(), "admin".into()])
+            .await
+            .unwrap();
+        s.set_roles("u3", &["administrator".into()]).await.unwrap();
+        assert_eq!(s.count_admins_with_mfa().await.unwrap(), (2, 0));
+        // A factor only counts once confirmed; a non-admin's not at all.
+        s.put_factor(&factor("u1")).await.unwrap();
+        s.put_factor(&factor("u3")).await.unwrap();
+        s.confirm_factor("u3", "totp", "totp", 50, 200)
+            .await
+            .unwrap();
+        assert_eq!(s.count_admins_with_mfa().await.unwrap(), (2, 0));
+        s.confirm_factor("u1", "totp", "totp", 50, 200)
+            .await
+            .unwrap();
+        assert_eq!(s.count_admins_with_mfa().await.unwrap(), (2, 1));
+        s.delete_user_data("u1", 300).await.unwrap();
+        assert_eq!(s.count_admins_with_mfa().await.unwrap(), (1, 0));
+    }
+}
