@@ -151,6 +151,36 @@ pub enum TokenRequest {
         #[schema(nullable = false, min_length = 1, format = Password)]
         client_secret: Option<String>,
     },
+    /// The second step of a `password` grant answered `mfa_required`
+    /// (`grant_type=urn:tessera:params:oauth:grant-type:mfa`), by the same
+    /// client: the `mfa_token` and one factor.
+    #[serde(rename = "urn:tessera:params:oauth:grant-type:mfa")]
+    Mfa {
+        /// The `mfa_token` of the `mfa_required` answer.
+        #[schema(min_length = 43, max_length = 43)]
+        mfa_token: String,
+        /// A current TOTP code (or send `recovery_code`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(
+            nullable = false,
+            min_length = 6,
+            max_length = 6,
+            pattern = "^[0-9]{6}$"
+        )]
+        otp: Option<String>,
+        /// An unused recovery code (or send `otp`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false, min_length = 1, max_length = 64)]
+        recovery_code: Option<String>,
+        /// Client id (`client_secret_post`, or a public client identifying itself).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
+        client_id: Option<String>,
+        /// Client secret (`client_secret_post`; needs `client_id`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false, min_length = 1, format = Password)]
+        client_secret: Option<String>,
+    },
 }
 
 /// `POST /oauth2/token` answer (`Cache-Control: no-store`).
@@ -401,6 +431,7 @@ impl std::fmt::Debug for TokenRequest {
             TokenRequest::RefreshToken { client_id, .. } => ("refresh_token", client_id),
             TokenRequest::ClientCredentials { client_id, .. } => ("client_credentials", client_id),
             TokenRequest::AuthorizationCode { client_id, .. } => ("authorization_code", client_id),
+            TokenRequest::Mfa { client_id, .. } => ("mfa", client_id),
         };
         f.debug_struct("TokenRequest")
             .field("grant_type", &grant)

@@ -236,10 +236,10 @@ impl App {
         );
         let passkeys = crate::Passkeys::new(ctx.clone(), sessions.clone(), links, mfa.clone())?;
         Ok(App {
+            oauth: OAuth::new(ctx.clone(), sessions.clone(), oidc.clone(), mfa.clone()),
             mfa,
             accounts: Accounts::new(ctx.clone(), limiter, lifecycle.clone()),
             lifecycle,
-            oauth: OAuth::new(ctx.clone(), sessions.clone(), oidc.clone()),
             oidc,
             sessions,
             tokens: Tokens::new(ctx.clone()),

@@ -44,6 +44,10 @@ fn oauth_error(e: CoreError) -> ApiError {
         CoreError::UnauthorizedClient(why) => err("unauthorized_client", why),
         CoreError::InvalidScope(why) => err("invalid_scope", why),
         CoreError::InvalidInput { .. } => err("invalid_request", e.to_string()),
+        // The mfa grant: RFC 6749 §5.2 calls a bad grant `invalid_grant`.
+        CoreError::InvalidMfaToken(_) | CoreError::InvalidMfaCode => {
+            err("invalid_grant", e.to_string())
+        }
         other => ApiError::from(other),
     }
 }
@@ -193,8 +197,9 @@ fn required<'a>(f: &'a HashMap<String, String>, name: &'static str) -> ApiResult
             `unauthorized_client`, `unsupported_grant_type` or `invalid_scope`", body = ErrorBody),
         (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic`)", body = ErrorBody),
         (status = 403, description = "The `password` grant for an account with a second factor: \
-            `mfa_required` (or `mfa_enrollment_required`), no tokens; complete the login at \
-            `/v1/auth/mfa`", body = tessera_api::MfaRequiredBody),
+            `mfa_required` (or `mfa_enrollment_required`), no tokens; complete the login with \
+            `grant_type=urn:tessera:params:oauth:grant-type:mfa` (same client, `mfa_token` and `otp` \
+            or `recovery_code`) or at `/v1/auth/mfa` when no client authenticated", body = tessera_api::MfaRequiredBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 429, description = "Too many attempts; see `Retry-After`", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),

@@ -9,6 +9,11 @@ use crate::tokens::{issue_access, Grantee};
 use crate::TokenPair;
 use tessera_store::Client;
 
+/// The `grant_type` that completes a `password` grant answered
+/// `mfa_required` at the token endpoint (a Tessera extension, as RFC 6749
+/// §4.5 allows: an absolute URI).
+pub const MFA_GRANT: &str = "urn:tessera:params:oauth:grant-type:mfa";
+
 /// A token request's grant, as sent: a parameter that is absent or empty is
 /// `None`, and [`OAuth::exchange`] decides (in the order RFC 6749 implies)
 /// whether that is an error.
@@ -45,6 +50,17 @@ pub enum Grant<'a> {
         /// `scope`: a subset of the client's; all of them when absent.
         scope: Option<&'a str>,
     },
+    /// `grant_type=urn:tessera:params:oauth:grant-type:mfa`
+    /// ([`MFA_GRANT`]): the second step of a `password` grant answered
+    /// `mfa_required`, by the same client.
+    Mfa {
+        /// `mfa_token` from the `mfa_required` answer.
+        mfa_token: Option<&'a str>,
+        /// `otp`: a current TOTP code.
+        otp: Option<&'a str>,
+        /// `recovery_code`: an unused recovery code.
+        recovery_code: Option<&'a str>,
+    },
     /// No `grant_type`.
     Missing,
     /// A `grant_type` this server does not support.
@@ -72,6 +88,11 @@ impl<'a> Grant<'a> {
                 code: get("code"),
                 redirect_uri: get("redirect_uri"),
                 code_verifier: get("code_verifier"),
+            },
+            Some(MFA_GRANT) => Grant::Mfa {
+                mfa_token: get("mfa_token"),
+                otp: get("otp"),
+                recovery_code: get("recovery_code"),
             },
             Some(_) => Grant::Unsupported,
         }
@@ -109,6 +130,7 @@ impl std::fmt::Debug for Grant<'_> {
             Grant::RefreshToken { .. } => "RefreshToken",
             Grant::ClientCredentials { .. } => "ClientCredentials",
             Grant::AuthorizationCode { .. } => "AuthorizationCode",
+            Grant::Mfa { .. } => "Mfa",
             Grant::Missing => "Missing",
             Grant::Unsupported => "Unsupported",
         };
@@ -237,6 +259,31 @@ impl OAuth {
                     .exchange_code(client, code, redirect_uri, code_verifier, ctx)
                     .await?;
                 Ok(Granted::Code(tokens))
+            }
+            Grant::Mfa {
+                mfa_token,
+                otp,
+                recovery_code,
+            } => {
+                // The second step of the password grant: the same client
+                // (the mfa_token is bound to it), allowed that grant.
+                if let Some(c) = client {
+                    check_grant(c, "password")?;
+                }
+                let token = mfa_token.ok_or(Error::MissingParameter("mfa_token"))?;
+                let proof = match (otp, recovery_code) {
+                    (Some(code), None) => crate::MfaProof::Totp(code),
+                    (None, Some(code)) => crate::MfaProof::RecoveryCode(code),
+                    (None, None) => return Err(Error::MissingParameter("otp")),
+                    (Some(_), Some(_)) => {
+                        return Err(Error::InvalidInput {
+                            field: "otp",
+                            message: "send otp or recovery_code, not both".into(),
+                        })
+                    }
+                };
+                let pair = self.mfa.complete(token, proof, ctx, false).await?;
+                Ok(Granted::Pair(pair))
             }
             Grant::Missing => Err(Error::MissingParameter("grant_type")),
             Grant::Unsupported => Err(Error::UnsupportedGrantType),

@@ -9,7 +9,7 @@ mod clients;
 mod grant;
 
 pub use clients::{ClientSpec, Clients};
-pub use grant::{ClientToken, Grant, Granted};
+pub use grant::{ClientToken, Grant, Granted, MFA_GRANT};
 
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
@@ -66,6 +66,7 @@ pub struct OAuth {
     ctx: Arc<Ctx>,
     sessions: Sessions,
     oidc: crate::oidc::Oidc,
+    mfa: crate::Mfa,
 }
 
 impl std::fmt::Debug for OAuth {
@@ -75,11 +76,17 @@ impl std::fmt::Debug for OAuth {
 }
 
 impl OAuth {
-    pub(crate) fn new(ctx: Arc<Ctx>, sessions: Sessions, oidc: crate::oidc::Oidc) -> Self {
+    pub(crate) fn new(
+        ctx: Arc<Ctx>,
+        sessions: Sessions,
+        oidc: crate::oidc::Oidc,
+        mfa: crate::Mfa,
+    ) -> Self {
         OAuth {
             ctx,
             sessions,
             oidc,
+            mfa,
         }
     }
 

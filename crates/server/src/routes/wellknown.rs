@@ -78,6 +78,7 @@ fn metadata(s: &AppState) -> ServerMetadata {
             "password",
             "refresh_token",
             "client_credentials",
+            tessera_core::oauth::MFA_GRANT,
         ]),
         response_types_supported: list(&["code"]),
         token_endpoint_auth_methods_supported: auth_methods.clone(),

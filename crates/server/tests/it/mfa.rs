@@ -421,3 +421,117 @@ async fn required_mfa_enrols_at_the_next_login() {
     assert!(r.body["refresh_token"].is_string());
     mfa_required(&t, "ada@example.com", false).await;
 }
+
+/// A confidential client's password grant answered `mfa_required` is
+/// completed at the token endpoint with the mfa grant, by that client only.
+#[tokio::test]
+async fn a_confidential_client_completes_the_password_grant_with_the_mfa_grant() {
+    const MFA_GRANT: &str = "urn:tessera:params:oauth:grant-type:mfa";
+    let t = TestServer::start().await;
+    let u = t.user("ada@example.com").await;
+    let (secret, codes) = enrol(&t, &u.tokens).await;
+    let app = &t.server().state().app;
+    let grants = ["password".to_owned(), "refresh_token".to_owned()];
+    let cs = "c".repeat(32);
+    app.clients.create("app", &cs, &[], &grants).await.unwrap();
+    app.clients
+        .create("other", &cs, &[], &grants)
+        .await
+        .unwrap();
+    let basic = |id: &str, params: &[(&str, &str)]| {
+        send(
+            t.req(Method::POST, "/oauth2/token")
+                .basic_auth(id, Some(&cs))
+                .form(params),
+        )
+    };
+    // Discovery lists the grant.
+    let d = t
+        .get("/.well-known/oauth-authorization-server")
+        .await
+        .expect(200);
+    assert!(d.body["grant_types_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(MFA_GRANT)));
+    let login = [
+        ("grant_type", "password"),
+        ("username", "ada@example.com"),
+        ("password", PASSWORD),
+    ];
+    let r = basic("app", &login).await.expect(403);
+    assert_eq!(r.str("error"), "mfa_required");
+    let token = r.str("mfa_token").to_owned();
+    t.advance(30);
+    let code = totp::code_at(&secret, now(&t));
+    // Another client, or none, cannot spend it: the token is bound to `app`.
+    let r = basic(
+        "other",
+        &[
+            ("grant_type", MFA_GRANT),
+            ("mfa_token", &token),
+            ("otp", &code),
+        ],
+    )
+    .await
+    .expect(400);
+    assert_eq!(r.str("error"), "invalid_request");
+    t.post("/v1/auth/mfa", &json!({ "mfa_token": token, "totp": code }))
+        .await
+        .expect(400);
+    // A wrong code is invalid_grant; a missing factor is invalid_request.
+    let r = basic(
+        "app",
+        &[
+            ("grant_type", MFA_GRANT),
+            ("mfa_token", &token),
+            ("otp", "000000"),
+        ],
+    )
+    .await
+    .expect(400);
+    assert_eq!(r.str("error"), "invalid_grant");
+    let r = basic("app", &[("grant_type", MFA_GRANT), ("mfa_token", &token)])
+        .await
+        .expect(400);
+    assert_eq!(r.str("error"), "invalid_request");
+    // The right client and code: the pair, with amr [pwd, otp, mfa].
+    let r = basic(
+        "app",
+        &[
+            ("grant_type", MFA_GRANT),
+            ("mfa_token", &token),
+            ("otp", &code),
+        ],
+    )
+    .await
+    .expect(200);
+    assert!(r.body["refresh_token"].is_string());
+    let c = claims(r.str("access_token"));
+    assert_eq!(c["amr"], json!(["pwd", "otp", "mfa"]));
+    // Spent: a replay is invalid_grant.
+    let r = basic(
+        "app",
+        &[
+            ("grant_type", MFA_GRANT),
+            ("mfa_token", &token),
+            ("otp", &code),
+        ],
+    )
+    .await
+    .expect(400);
+    assert_eq!(r.str("error"), "invalid_grant");
+    // A recovery code completes a new login the same way.
+    let r = basic("app", &login).await.expect(403);
+    let token = r.str("mfa_token").to_owned();
+    basic(
+        "app",
+        &[
+            ("grant_type", MFA_GRANT),
+            ("mfa_token", &token),
+            ("recovery_code", &codes[0]),
+        ],
+    )
+    .await
+    .expect(200);
+}
