@@ -332,6 +332,23 @@ impl Mfa {
         Ok((codes, pair))
     }
 
+    /// The hosted page's [`Mfa::confirm_totp_with_token`] (a token bound to
+    /// cookie mode): confirms the enrolment with a code, spends the token
+    /// and answers the recovery codes and the user, for an SSO session with
+    /// `[pwd, otp, mfa]`.
+    pub async fn confirm_totp_with_token_for_sso(
+        &self,
+        mfa_token: &str,
+        code: &str,
+        info: &ClientInfo,
+    ) -> Result<(RecoveryCodes, User)> {
+        let pending = self.enrolling(mfa_token, info, true).await?;
+        let user = self.user_of(&pending).await?;
+        let codes = self.confirm_totp_for(&user, code, info).await?;
+        let user = self.finish_sso(&pending, "otp", info).await?;
+        Ok((codes, user))
+    }
+
     async fn enrolling(&self, token: &str, info: &ClientInfo, cookie: bool) -> Result<PendingMfa> {
         let pending = self.pending(token, info, cookie).await?;
         if !pending.enrollment {

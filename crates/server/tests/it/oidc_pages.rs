@@ -1020,3 +1020,75 @@ async fn acr_values_asking_for_mfa_force_a_factor_and_the_id_token_says_so() {
         .await;
     assert!(again.param("code").is_some(), "{}", again.text);
 }
+
+#[tokio::test]
+async fn required_mfa_sets_up_totp_on_the_hosted_page_then_continues() {
+    let mut b = Browser::start_with(|c| c.require_mfa = tessera_server::config::Flag(true)).await;
+    client(&b, "spa", APP, true).await;
+    b.user("a@example.com").await;
+    // prompt=login: the way on after set-up must not ask for the password again.
+    let page = b.get(&authorize("spa", APP, &[("prompt", "login")])).await;
+    let step = b.login(&page, "a@example.com", PASSWORD).await;
+    assert_eq!(step.status, StatusCode::OK, "{}", step.text);
+    assert!(step.text.contains("id=\"enrol-form\""), "{}", step.text);
+    assert!(step.text.contains("src=\"data:image/svg+xml;base64,"));
+    assert!(b.sso().is_none(), "no SSO session before the factor");
+    let secret_text = step.hidden("secret");
+    let secret = tessera_core::mfa::totp::base32_decode(&secret_text).unwrap();
+    let fields = |code: String| {
+        vec![
+            ("csrf".to_owned(), step.hidden("csrf")),
+            ("request".to_owned(), step.hidden("request")),
+            ("mfa_token".to_owned(), step.hidden("mfa_token")),
+            ("secret".to_owned(), secret_text.clone()),
+            ("code".to_owned(), code),
+        ]
+    };
+    // A wrong code: the form again, with the same key and no QR code.
+    let wrong = fields("000000".into());
+    let wrong: Vec<(&str, &str)> = wrong
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let again = b.post("/oauth2/login/mfa/enrol", &wrong).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    assert!(again.text.contains("id=\"enrol-form\"") && again.text.contains("not correct"));
+    assert!(again.text.contains(&secret_text));
+    assert!(b.sso().is_none());
+    // The right code: recovery codes once, an SSO session with [pwd, otp, mfa].
+    let right = fields(tessera_core::mfa::totp::code_at(&secret, T0));
+    let right: Vec<(&str, &str)> = right
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let done = b.post("/oauth2/login/mfa/enrol", &right).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    assert!(done.text.contains("id=\"recovery-codes\""));
+    assert_eq!(done.text.matches("<li><code>").count(), 10);
+    let sso = b
+        .state
+        .app
+        .oidc
+        .sso(&b.sso().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sso.amr, ["pwd", "otp", "mfa"]);
+    // Continue: the code comes back to the app, without a login page.
+    let start = done
+        .text
+        .find("id=\"continue\" class=\"button\" href=\"")
+        .unwrap();
+    let rest = &done.text[start + "id=\"continue\" class=\"button\" href=\"".len()..];
+    let href = rest[..rest.find('"').unwrap()].replace("&amp;", "&");
+    assert!(href.starts_with("/oauth2/authorize?") && !href.contains("prompt=login"));
+    let a = b.get(&href).await;
+    assert!(a.header("location").starts_with(APP), "{}", a.text);
+    let t = b.exchange(&a, "spa", APP).await;
+    let c = crate::support::claims(t["id_token"].as_str().unwrap());
+    assert_eq!(c["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    // The enrolment token is spent; the next login asks for the factor.
+    let replay = b.post("/oauth2/login/mfa/enrol", &right).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    assert!(replay.text.contains("id=\"login-form\""), "{}", replay.text);
+}

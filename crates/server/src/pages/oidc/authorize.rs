@@ -307,6 +307,10 @@ pub(crate) async fn login_post(
         Err(tessera_core::Error::MfaRequired(c)) if !c.enrollment => {
             return super::mfa::mfa_page(&state, &headers, &req, &c.mfa_token, None);
         }
+        // Required MFA and none enrolled: set up TOTP here first.
+        Err(tessera_core::Error::MfaRequired(c)) => {
+            return super::enrol::enrol_page(&state, &headers, &req, &c.mfa_token, &info).await;
+        }
         Err(e) => return login_refused(&state, &headers, &req, email, e),
     };
     signed_in(&state, &headers, &req, &user.id, &["pwd"], &info).await
@@ -323,6 +327,28 @@ pub(super) async fn signed_in(
     amr: &[&str],
     info: &tessera_core::ClientInfo,
 ) -> Response {
+    let (sso, cookie) = match start_sso(state, headers, user_id, amr, info).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let mut res = step(state, headers, req, Some(&sso), true).await;
+    if let Some(c) = cookie {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res
+}
+
+/// A new SSO session for a user who just authenticated (`amr`), ending the
+/// one the browser held before (no fixation): the session and its
+/// `Set-Cookie` value (`None`, logged, if the value cannot be sent).
+#[allow(clippy::result_large_err)]
+pub(super) async fn start_sso(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: &str,
+    amr: &[&str],
+    info: &tessera_core::ClientInfo,
+) -> Result<(SsoSession, Option<HeaderValue>), Response> {
     if let Some(old) = crate::pages::sso::read(&state.config, headers) {
         if let Err(e) = state.app.oidc.end_sso(old, info).await {
             tracing::warn!(error = %e, "could not end the previous SSO session");
@@ -330,29 +356,26 @@ pub(super) async fn signed_in(
     }
     let cookie = match state.app.oidc.start_sso(user_id, amr, info).await {
         Ok(v) => v,
-        Err(e) => return internal(state, e),
+        Err(e) => return Err(internal(state, e)),
     };
     let sso = match state.app.oidc.sso(&cookie.value).await {
         Ok(Some(s)) => s,
         Ok(None) => {
             tracing::error!("a new SSO session is not live");
-            return super::message(
+            return Err(super::message(
                 &state.config,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 TITLE,
                 OOPS,
-            );
+            ));
         }
-        Err(e) => return internal(state, e),
+        Err(e) => return Err(internal(state, e)),
     };
-    let mut res = step(state, headers, req, Some(&sso), true).await;
-    match crate::pages::sso::set(&state.config, &cookie.value, cookie.max_age) {
-        Some(c) => {
-            res.headers_mut().append(header::SET_COOKIE, c);
-        }
-        None => tracing::error!("the SSO cookie value cannot be sent"),
+    let set = crate::pages::sso::set(&state.config, &cookie.value, cookie.max_age);
+    if set.is_none() {
+        tracing::error!("the SSO cookie value cannot be sent");
     }
-    res
+    Ok((sso, set))
 }
 
 /// The login page again after a refused password: one message for a wrong

@@ -12,6 +12,7 @@
 //! value ([`csrf`](crate::pages::csrf)).
 
 mod authorize;
+mod enrol;
 mod forgot;
 mod logout;
 mod markup;
@@ -30,7 +31,8 @@ use axum::Router;
 use crate::state::AppState;
 
 /// The routes: `/oauth2/authorize` (GET and form POST), `/oauth2/login`
-/// (and its second step, `/oauth2/login/mfa`), `/oauth2/login/passkey`,
+/// (its second step, `/oauth2/login/mfa`, and TOTP set-up under required
+/// MFA, `/oauth2/login/mfa/enrol`), `/oauth2/login/passkey`,
 /// `/oauth2/consent`, `/oauth2/logout`, `/oauth2/theme.css`,
 /// `/account/register` and `/account/forgot`.
 pub(crate) fn routes() -> Router<AppState> {
@@ -43,6 +45,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/oauth2/login/mfa",
             axum::routing::post(mfa::login_mfa_post),
+        )
+        .route(
+            "/oauth2/login/mfa/enrol",
+            axum::routing::post(enrol::enrol_post),
         )
         .route(
             "/oauth2/login/passkey",
