@@ -24,7 +24,7 @@ pub enum KeysCmd {
     /// tokens refused; a signing key is replaced by a new one that signs at once.
     Revoke {
         /// The key id (see `tessera keys list`).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         kid: String,
         #[command(flatten)]
         config: ConfigArgs,

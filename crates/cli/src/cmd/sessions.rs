@@ -12,7 +12,7 @@ pub enum SessionsCmd {
     /// End every session of a user.
     Revoke {
         /// The user's email or id.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         user: String,
         #[command(flatten)]
         config: ConfigArgs,
@@ -20,10 +20,10 @@ pub enum SessionsCmd {
     /// End one session of a user (see `tessera users show`).
     End {
         /// The user's email or id.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         user: String,
         /// The session id.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         session: String,
         #[command(flatten)]
         config: ConfigArgs,

@@ -49,6 +49,7 @@ pub enum UsersCmd {
     /// Show one user (by email or id) with their live sessions.
     Show {
         /// The user's email or id.
+        #[arg(allow_hyphen_values = true)]
         user: String,
         #[command(flatten)]
         config: ConfigArgs,

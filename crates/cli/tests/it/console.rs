@@ -88,6 +88,24 @@ fn console_commands_and_the_cli_actor() {
         None,
     );
     assert_eq!(by_id["user"]["email"], "ada@x.io");
+    // Ids are base64url and may start with `-`: still an id, not a flag.
+    for args in [
+        &["users", "show", "-7DuXt_5AZmyQ85isfzzHA", "--json"][..],
+        &[
+            "sessions",
+            "end",
+            "--user",
+            "-7DuXt_5AZmyQ85isfzzHA",
+            "--session",
+            "-x",
+        ][..],
+    ] {
+        let out = run(d, args, None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(!err.contains("unexpected argument"), "{args:?}: {err}");
+        assert!(!err.contains("a value is required"), "{args:?}: {err}");
+    }
 
     // No such session: an error, not a success.
     let out = run(
