@@ -69,7 +69,8 @@ async fn discovery_documents_name_the_issuer_and_jwks() {
             "authorization_code",
             "password",
             "refresh_token",
-            "client_credentials"
+            "client_credentials",
+            "urn:tessera:params:oauth:grant-type:mfa"
         ])
     );
     for claim in [

@@ -1304,7 +1304,8 @@ async fn discovery_lists_the_oauth_endpoints_grants_and_auth_methods() {
             "authorization_code",
             "password",
             "refresh_token",
-            "client_credentials"
+            "client_credentials",
+            "urn:tessera:params:oauth:grant-type:mfa"
         ])
     );
     assert_eq!(
