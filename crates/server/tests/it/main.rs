@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod bad_input;
 mod bearer;
+mod console;
 mod cookies;
 mod db_outage;
 mod discovery;
