@@ -13,6 +13,7 @@ const PENDING = 'tessera-console-pkce';
 const RESUME = 'tessera-console-signed-in';
 
 let access = null; // { token, expiresAt (ms) }
+let idToken = null; // for RP-initiated logout
 let inflight = null;
 
 const b64url = (bytes) =>
@@ -60,6 +61,7 @@ async function tokenRequest(params) {
     throw new AuthError(body.error_description ?? body.message ?? `token endpoint: ${res.status}`, body.error);
   }
   access = { token: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 };
+  idToken = body.id_token ?? idToken;
   localStorage.setItem(RESUME, '1');
   return access.token;
 }
@@ -104,9 +106,17 @@ export async function accessToken() {
 /** True if this browser signed in before (a reload may resume from the cookie). */
 export const mayResume = () => localStorage.getItem(RESUME) === '1';
 
-/** Ends the session (the refresh cookie's) and forgets the access token. */
+/**
+ * Ends the console's session (the refresh cookie's), forgets the tokens, and
+ * goes to the hosted logout page, which ends the single sign-on session after
+ * the admin confirms, and comes back here.
+ */
 export async function signOut() {
   access = null;
   localStorage.removeItem(RESUME);
   await fetch('/v1/auth/logout', { method: 'POST', headers: CSRF, credentials: 'same-origin' }).catch(() => {});
+  const q = new URLSearchParams({ client_id: CLIENT_ID, post_logout_redirect_uri: redirectUri() });
+  if (idToken) q.set('id_token_hint', idToken);
+  idToken = null;
+  location.assign(`/oauth2/logout?${q}`);
 }

@@ -69,10 +69,7 @@ async function render() {
 }
 
 async function boot() {
-  document.getElementById('sign-out').addEventListener('click', async () => {
-    await signOut();
-    signInPage('You are signed out.');
-  });
+  document.getElementById('sign-out').addEventListener('click', () => signOut());
   try {
     const redirected = await completeSignIn();
     if (!redirected) {
