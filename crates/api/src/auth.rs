@@ -100,6 +100,11 @@ pub struct UserView {
     pub email_verified: bool,
     /// Whether an operator has disabled the account.
     pub disabled: bool,
+    /// Unix seconds: when the user last started a session (a login of any
+    /// kind, or an OpenID Connect code exchange); null: never.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub last_login_at: Option<i64>,
 }
 
 /// `GET /v1/me`.

@@ -108,3 +108,37 @@ pub struct Status {
     #[schema(example = "ok")]
     pub status: String,
 }
+
+/// `GET /` for anything but a browser: what this server is, and where to go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FrontDoor {
+    /// `Tessera`.
+    pub name: String,
+    /// The server's version.
+    pub version: String,
+    /// The issuer (`iss` of its tokens).
+    pub issuer: String,
+    /// Whether the store answers (as `/readyz`).
+    pub ready: bool,
+    /// Where things are (absolute URLs under the issuer).
+    pub links: FrontDoorLinks,
+}
+
+/// The links of [`FrontDoor`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FrontDoorLinks {
+    /// The token debugger (`/debugger`).
+    pub debugger: String,
+    /// The demo application (`/demo`).
+    pub demo: String,
+    /// The API documentation, Swagger UI (`/docs`).
+    pub docs: String,
+    /// The OpenAPI document (`/openapi.json`).
+    pub openapi: String,
+    /// OpenID Connect discovery (`/.well-known/openid-configuration`).
+    pub discovery: String,
+    /// The JWK Set (`/.well-known/jwks.json`).
+    pub jwks: String,
+    /// The admin console (`/admin`).
+    pub console: String,
+}

@@ -42,15 +42,18 @@ pub use account::{
     ResetPasswordRequest, VerifyEmailRequest, LINK_TOKEN_PATTERN,
 };
 pub use admin::{
-    AuditEvent, AuditList, AuditQuery, KeyInfo, KeyList, KeyRevocation, RevokedCount, RolesRequest,
-    RotateQuery, UserList, UsersQuery,
+    AdminSessionView, AuditEvent, AuditList, AuditQuery, ClientSecret, EventCount, KeyInfo,
+    KeyList, KeyRevocation, KeyState, Overview, RevokedCount, RolesRequest, RotateQuery,
+    SigningKeyAge, UserDetail, UserList, UsersQuery, Warning,
 };
 pub use auth::{
     Credentials, LoginRequest, MeResponse, RefreshRequest, SessionList, SessionView, TokenResponse,
     TokenType, UserView, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, REFRESH_TOKEN_PATTERN,
 };
 pub use claims::{AccessClaims, Confirmation};
-pub use discovery::{IssuerMetadata, JwkSet, ServerMetadata, Status, TesseraEndpoints};
+pub use discovery::{
+    FrontDoor, FrontDoorLinks, IssuerMetadata, JwkSet, ServerMetadata, Status, TesseraEndpoints,
+};
 pub use error::ErrorBody;
 pub use feed::{
     FeedQuery, RevocationFeed, RevokedKey, RevokedSession, RevokedToken, MAX_WAIT_SECS,

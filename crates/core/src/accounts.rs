@@ -167,12 +167,64 @@ impl Accounts {
             created_at: self.ctx.now(),
             email_verified_at: None,
             disabled_at: None,
+            last_login_at: None,
         };
         match self.ctx.store.create_user(&user).await {
             Ok(()) => Ok(user),
             Err(tessera_store::StoreError::Conflict) => Err(Error::EmailTaken),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// [`Accounts::create_user`] as an operator's action: audited
+    /// (`user.created`, with the actor of `info`).
+    pub async fn create_user_as(
+        &self,
+        email: &str,
+        password: &str,
+        roles: &[String],
+        info: &ClientInfo,
+    ) -> Result<User> {
+        let user = self.create_user(email, password, roles).await?;
+        let detail = (!roles.is_empty()).then(|| roles.join(","));
+        self.ctx
+            .audit(AuditEvent::UserCreated, Some(&user.id), None, info, detail)
+            .await;
+        Ok(user)
+    }
+
+    /// Admin: users whose email starts with `prefix` (lower-cased, as
+    /// emails are stored), paged by email.
+    pub async fn search_users(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>> {
+        if !storable(prefix) || after.is_some_and(|a| !storable(a)) {
+            return Err(Error::InvalidInput {
+                field: "q",
+                message: "must not contain NUL".into(),
+            });
+        }
+        let prefix = prefix.trim().to_lowercase();
+        let limit = limit.clamp(1, 500);
+        if prefix.is_empty() {
+            return Ok(self.ctx.store.list_users(after, limit).await?);
+        }
+        Ok(self.ctx.store.search_users(&prefix, after, limit).await?)
+    }
+
+    /// Admin: one user by id (`NotFound` for an unknown or deleted one).
+    pub async fn user(&self, user_id: &str) -> Result<User> {
+        if !storable(user_id) {
+            return Err(Error::NotFound("user"));
+        }
+        self.ctx
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(Error::NotFound("user"))
     }
 
     /// The caller's account.
@@ -225,6 +277,21 @@ impl Accounts {
     /// transaction; for each, true if created, false if its email exists.
     pub async fn import_batch(&self, users: &[User]) -> Result<Vec<bool>> {
         Ok(self.ctx.store.import_users(users).await?)
+    }
+
+    /// [`Accounts::import_batch`] as an operator's action: one audit row
+    /// (`users.imported`, with the actor of `info` and the counts) per batch.
+    pub async fn import_batch_as(&self, users: &[User], info: &ClientInfo) -> Result<Vec<bool>> {
+        let done = self.import_batch(users).await?;
+        let created = done.iter().filter(|c| **c).count();
+        let detail = Some(format!(
+            "{created} created, {} skipped",
+            done.len() - created
+        ));
+        self.ctx
+            .audit(AuditEvent::UsersImported, None, None, info, detail)
+            .await;
+        Ok(done)
     }
 
     /// Admin: finds a user by email.

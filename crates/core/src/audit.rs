@@ -5,7 +5,7 @@ use crate::ctx::Ctx;
 use crate::error::Result;
 use std::fmt;
 use std::sync::Arc;
-use tessera_store::AuditRecord;
+use tessera_store::{AuditFilter, AuditRecord};
 
 /// Reading the audit log.
 #[derive(Clone)]
@@ -22,6 +22,29 @@ impl fmt::Debug for Audit {
 impl Audit {
     pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
         Audit { ctx }
+    }
+
+    pub(crate) fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
+    /// The newest `limit` (clamped to 1 to 1000) events matching `filter`,
+    /// newest first. A filter value with a NUL matches nothing.
+    pub async fn search(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditRecord>> {
+        let texts = [
+            &filter.event,
+            &filter.user_id,
+            &filter.client_id,
+            &filter.actor,
+        ];
+        if texts
+            .iter()
+            .any(|t| t.as_deref().is_some_and(|t| t.contains('\0')))
+        {
+            return Ok(Vec::new());
+        }
+        let limit = limit.clamp(1, 1000);
+        Ok(self.ctx.store.audit_search(filter, limit).await?)
     }
 
     /// The newest `limit` events with an id below `before` (all when

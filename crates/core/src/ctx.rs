@@ -111,6 +111,24 @@ impl Ctx {
             ip: ctx.ip.clone(),
             user_agent: ctx.user_agent.clone(),
             detail,
+            actor: ctx.actor.as_ref().map(crate::Actor::as_audit),
+            client_id: ctx.oauth_client.clone(),
+        }
+    }
+
+    /// Writes the audit row of an action on an OAuth client (its target,
+    /// in the `client_id` column); a failed write is logged, never fatal.
+    pub(crate) async fn audit_client(
+        &self,
+        event: AuditEvent,
+        client_id: &str,
+        ctx: &ClientInfo,
+        detail: Option<String>,
+    ) {
+        let mut e = self.audit_event(event, None, None, ctx, detail);
+        e.client_id = Some(client_id.to_owned());
+        if let Err(err) = self.store.audit(&e).await {
+            tracing::error!(event = event.as_str(), error = %err, "audit write failed");
         }
     }
 

@@ -19,9 +19,43 @@ pub struct ClientInfo {
     /// carried and that passed [`crate::Dpop::check`]: the tokens issued on
     /// it are bound to that key (RFC 9449).
     pub dpop_jkt: Option<String>,
+    /// Who acts, when the request is an administrative action: every
+    /// audit row it writes names them.
+    pub actor: Option<Actor>,
+}
+
+/// Who did an administrative action (the `actor` of its audit rows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// An admin, by user id (the admin API).
+    User(String),
+    /// The command line, by the operating-system user who ran it.
+    Cli(String),
+}
+
+impl Actor {
+    /// As the audit log stores it: the user id, or `cli:<os user>`.
+    pub fn as_audit(&self) -> String {
+        match self {
+            Actor::User(id) => id.clone(),
+            Actor::Cli(os_user) => format!("cli:{os_user}"),
+        }
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_audit())
+    }
 }
 
 impl ClientInfo {
+    /// This request's information, acting as `actor`.
+    pub fn acting(mut self, actor: Actor) -> Self {
+        self.actor = Some(actor);
+        self
+    }
+
     /// Who is calling, for bounding refresh-token grace replays: the OAuth
     /// client when one authenticated, else the caller's network (the IPv4
     /// address, or the IPv6 /64) and `User-Agent`. A SHA-256, never shown.
@@ -110,11 +144,23 @@ pub enum AuditEvent {
     UserEnabled,
     /// `user.deleted`: an account and its personal data were deleted.
     UserDeleted,
+    /// `user.created`: an operator created an account.
+    UserCreated,
+    /// `users.imported`: an operator imported a batch of accounts.
+    UsersImported,
+    /// `client.created`: an operator registered an OAuth client.
+    ClientCreated,
+    /// `client.updated`: an operator changed a client's registration.
+    ClientUpdated,
+    /// `client.deleted`: an operator deleted a client.
+    ClientDeleted,
+    /// `client.secret_rotated`: an operator gave a client a new secret.
+    ClientSecretRotated,
 }
 
 impl AuditEvent {
     /// Every event, for documentation and tests.
-    pub const ALL: [AuditEvent; 24] = [
+    pub const ALL: [AuditEvent; 30] = [
         AuditEvent::UserRegistered,
         AuditEvent::LoginSuccess,
         AuditEvent::LoginFailure,
@@ -139,6 +185,12 @@ impl AuditEvent {
         AuditEvent::UserDisabled,
         AuditEvent::UserEnabled,
         AuditEvent::UserDeleted,
+        AuditEvent::UserCreated,
+        AuditEvent::UsersImported,
+        AuditEvent::ClientCreated,
+        AuditEvent::ClientUpdated,
+        AuditEvent::ClientDeleted,
+        AuditEvent::ClientSecretRotated,
     ];
 
     /// The stored name, e.g. `refresh.rotated`.
@@ -168,6 +220,12 @@ impl AuditEvent {
             AuditEvent::UserDisabled => "user.disabled",
             AuditEvent::UserEnabled => "user.enabled",
             AuditEvent::UserDeleted => "user.deleted",
+            AuditEvent::UserCreated => "user.created",
+            AuditEvent::UsersImported => "users.imported",
+            AuditEvent::ClientCreated => "client.created",
+            AuditEvent::ClientUpdated => "client.updated",
+            AuditEvent::ClientDeleted => "client.deleted",
+            AuditEvent::ClientSecretRotated => "client.secret_rotated",
         }
     }
 

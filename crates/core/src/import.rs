@@ -141,6 +141,7 @@ pub(crate) fn parse_line(text: &str, id: String, now: i64) -> Result<User> {
         created_at,
         email_verified_at: line.email_verified.then_some(now),
         disabled_at: line.disabled.then_some(now),
+        last_login_at: None,
     })
 }
 

@@ -355,6 +355,17 @@ impl Keys {
         *guard = Arc::new(state);
     }
 
+    /// When the scheduled rotation replaces the newest key (`None`: no
+    /// automatic rotation, in HS mode or with a zero interval).
+    pub fn rotates_at(&self, now: i64) -> Option<i64> {
+        if self.shared || self.rotation_interval <= 0 {
+            return None;
+        }
+        let state = self.current(now);
+        let newest = state.infos().iter().map(|i| i.created_at).max()?;
+        Some(newest.saturating_add(self.rotation_interval))
+    }
+
     /// The current state, refreshed if a pending key's activation time has come.
     pub fn current(&self, now: i64) -> Arc<KeyState> {
         let mut state = self.state.read().unwrap_or_else(|p| p.into_inner()).clone();

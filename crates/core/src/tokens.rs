@@ -156,6 +156,11 @@ impl Tokens {
         self.ctx.keys.current(self.ctx.now()).infos().to_vec()
     }
 
+    /// Admin: the keys revoked so far, with what the store kept of them.
+    pub async fn revoked_keys(&self) -> Result<Vec<tessera_store::RevokedKeyRecord>> {
+        Ok(self.ctx.store.revoked_key_records().await?)
+    }
+
     /// Seconds since the key that signs now was created.
     pub fn signing_key_age(&self) -> Option<i64> {
         let now = self.ctx.now();

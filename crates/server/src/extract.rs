@@ -285,6 +285,22 @@ impl FromRequestParts<AppState> for Bearer {
 /// A caller with role `admin`.
 pub struct Admin(pub Principal);
 
+/// An administrative action: a caller with role `admin` (checked against
+/// the store, as [`Admin`]), and the request's [`ClientInfo`] acting as
+/// them, so that every audit row the action writes names its actor.
+pub struct Acting(pub ClientInfo);
+
+impl FromRequestParts<AppState> for Acting {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Admin(admin) = Admin::from_request_parts(parts, state).await?;
+        let Ok(Client(info)) = Client::from_request_parts(parts, state).await;
+        let actor = tessera_core::Actor::User(admin.user_id().to_owned());
+        Ok(Acting(info.acting(actor)))
+    }
+}
+
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 

@@ -216,8 +216,12 @@ mod tests {
         ("/v1/account", &["delete"]),
         ("/v1/admin/users/{id}/disable", &["post"]),
         ("/v1/admin/users/{id}/enable", &["post"]),
-        ("/v1/admin/users/{id}", &["delete"]),
         ("/v1/admin/users/{id}/password-reset", &["post"]),
+        ("/", &["get"]),
+        ("/v1/admin/users/{id}", &["get", "delete"]),
+        ("/v1/admin/users/{id}/sessions/{sid}", &["delete"]),
+        ("/v1/admin/clients/{id}/secret", &["post"]),
+        ("/v1/admin/overview", &["get"]),
     ];
 
     /// Routes that describe the spec itself and are not in it.
@@ -242,6 +246,9 @@ mod tests {
         "/v1/admin/users/{id}/enable",
         "/v1/admin/users/{id}",
         "/v1/admin/users/{id}/password-reset",
+        "/v1/admin/users/{id}/sessions/{sid}",
+        "/v1/admin/clients/{id}/secret",
+        "/v1/admin/overview",
     ];
 
     async fn state() -> Result<(AppState, tempfile::TempDir), Box<dyn std::error::Error>> {

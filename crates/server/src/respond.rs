@@ -17,6 +17,7 @@ pub(crate) fn user_view(u: User) -> UserView {
         email: u.email,
         roles: u.roles,
         created_at: u.created_at,
+        last_login_at: u.last_login_at,
     }
 }
 

@@ -55,7 +55,7 @@
 //! let ada = NewUser {
 //!     id: "u1".into(), email: "ada@example.com".into(),
 //!     password_hash: "$argon2id$...".into(), roles: vec![], created_at: 1_700_000_000,
-//!     email_verified_at: None, disabled_at: None,
+//!     email_verified_at: None, disabled_at: None, last_login_at: None,
 //! };
 //! store.create_user(&ada).await?;
 //! assert!(matches!(store.create_user(&ada).await, Err(StoreError::Conflict)));
@@ -98,8 +98,8 @@ pub mod testing;
 
 pub use error::{Result, StoreError};
 pub use model::{
-    AuditEvent, AuditRecord, AuthCode, Client, CodeUse, Consent, KeyRecord, NewUser, OneTimeToken,
-    Rotation, Session, User,
+    AuditCount, AuditEvent, AuditFilter, AuditRecord, AuthCode, Client, CodeUse, Consent,
+    KeyRecord, NewUser, OneTimeToken, RevokedKeyRecord, Rotation, Session, User,
 };
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;

@@ -20,6 +20,9 @@ pub struct User {
     pub email_verified_at: Option<i64>,
     /// When an operator disabled the account; `None`: enabled.
     pub disabled_at: Option<i64>,
+    /// When the user last started a session (kept by the store itself on
+    /// every new session; ignored when creating a user).
+    pub last_login_at: Option<i64>,
 }
 
 impl User {
@@ -117,6 +120,7 @@ impl fmt::Debug for User {
             .field("created_at", &self.created_at)
             .field("email_verified_at", &self.email_verified_at)
             .field("disabled_at", &self.disabled_at)
+            .field("last_login_at", &self.last_login_at)
             .finish_non_exhaustive()
     }
 }
@@ -250,6 +254,60 @@ pub struct AuditEvent {
     pub user_agent: Option<String>,
     /// Free-form detail (never a secret).
     pub detail: Option<String>,
+    /// Who did it, for an administrative action (an admin's user id, or
+    /// `cli:<os user>`).
+    pub actor: Option<String>,
+    /// The OAuth client it concerns (the caller, or the target).
+    pub client_id: Option<String>,
+}
+
+/// Which audit events to read ([`crate::AuditLog::audit_search`]): every
+/// `Some` must match. Newest first, by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only ids below this (the paging cursor).
+    pub before: Option<i64>,
+    /// Only this event name.
+    pub event: Option<String>,
+    /// Only this user.
+    pub user_id: Option<String>,
+    /// Only this client.
+    pub client_id: Option<String>,
+    /// Only this actor.
+    pub actor: Option<String>,
+    /// Only at or after this time.
+    pub since: Option<i64>,
+    /// Only before this time.
+    pub until: Option<i64>,
+}
+
+/// How many times one event happened in one hour (the overview's counts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCount {
+    /// Event name.
+    pub event: String,
+    /// Whether the rows had an actor (administrative actions).
+    pub by_actor: bool,
+    /// Hours before the end of the range: 0 is the last hour.
+    pub hours_ago: i64,
+    /// How many (repeats included).
+    pub count: i64,
+}
+
+/// A revoked signing key: its kid and revocation time, and what it was
+/// (unknown for keys revoked before migration 15).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedKeyRecord {
+    /// Key id.
+    pub kid: String,
+    /// When it was revoked.
+    pub revoked_at: i64,
+    /// Its algorithm.
+    pub alg: Option<String>,
+    /// When it was created.
+    pub created_at: Option<i64>,
+    /// When it could sign from.
+    pub activates_at: Option<i64>,
 }
 
 /// An audit event as stored, with its sequence number.

@@ -56,8 +56,8 @@ const ROTATE_AUDITED: &str = "WITH r AS (UPDATE sessions SET token_hash = $1, \
     rotated_by = $14 \
     WHERE id = $4 AND generation = $5 AND token_hash = $6 AND revoked_at IS NULL \
     RETURNING id) \
-    INSERT INTO audit_log (at, event, user_id, session_id, ip, user_agent, detail) \
-    SELECT $7, $8, $9, $10, $11, $12, $13 FROM r RETURNING id";
+    INSERT INTO audit_log (at, event, user_id, session_id, ip, user_agent, detail, \
+    client_id) SELECT $7, $8, $9, $10, $11, $12, $13, $15 FROM r RETURNING id";
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
@@ -198,6 +198,7 @@ impl SqlBackend for PgStore {
             .bind(&a.user_agent)
             .bind(&a.detail)
             .bind(r.rotated_by)
+            .bind(&a.client_id)
             .fetch_all(&self.pool)
             .await
             .map(|rows| rows.len() == 1)

@@ -7,8 +7,8 @@
 //! role traits; generic code imports them with `use tessera_store::prelude::*`.
 
 use crate::{
-    AuditEvent, AuditRecord, AuthCode, Client, CodeUse, Consent, KeyRecord, NewUser, OneTimeToken,
-    Result, Rotation, Session, User,
+    AuditCount, AuditEvent, AuditFilter, AuditRecord, AuthCode, Client, CodeUse, Consent,
+    KeyRecord, NewUser, OneTimeToken, Result, RevokedKeyRecord, Rotation, Session, User,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -31,6 +31,15 @@ pub trait UserStore: Send + Sync {
     async fn user_by_id(&self, id: &str) -> Result<Option<User>>;
     /// Lists users ordered by email, after the given email, at most `limit`.
     async fn list_users(&self, after_email: Option<&str>, limit: u32) -> Result<Vec<User>>;
+    /// Like [`UserStore::list_users`], only emails that start with `prefix`.
+    async fn search_users(
+        &self,
+        prefix: &str,
+        after_email: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>>;
+    /// How many accounts there are (deleted ones not counted).
+    async fn count_users(&self) -> Result<i64>;
     /// Replaces a user's roles; false if there is no such user.
     async fn set_roles(&self, user_id: &str, roles: &[String]) -> Result<bool>;
     /// Replaces a user's password hash.
@@ -149,6 +158,8 @@ pub trait KeyStore: Send + Sync {
     async fn revoke_key(&self, kid: &str, at: i64) -> Result<bool>;
     /// Revoked kids with their revocation time, oldest first.
     async fn revoked_keys(&self) -> Result<Vec<(String, i64)>>;
+    /// Revoked keys with what is known of them, oldest revocation first.
+    async fn revoked_key_records(&self) -> Result<Vec<RevokedKeyRecord>>;
 }
 
 /// OAuth clients, and the denylist of their session-less access tokens.
@@ -194,6 +205,11 @@ pub trait AuditLog: Send + Sync {
     async fn audit_after(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>>;
     /// Reads the newest `limit` audit events with id less than `before`, newest first.
     async fn audit_before(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>>;
+    /// The newest `limit` audit events that match `filter`, newest first.
+    async fn audit_search(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditRecord>>;
+    /// Counts of events at or after `from` and before `to`, by event, by
+    /// whether they had an actor, and by hour counted back from `to`.
+    async fn audit_counts(&self, from: i64, to: i64) -> Result<Vec<AuditCount>>;
 }
 
 /// Named leases, so that one instance of several runs a periodic job.

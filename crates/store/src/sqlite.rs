@@ -75,8 +75,8 @@ const ROTATE_AUDITED: &str = "BEGIN IMMEDIATE; \
     last_used_at = ?2, idle_expires_at = ?3, rotated_by = ?14 \
     WHERE id = ?4 AND generation = ?5 AND token_hash = ?6 AND revoked_at IS NULL \
     RETURNING generation; \
-    INSERT INTO audit_log (at, event, user_id, session_id, ip, user_agent, detail) \
-    SELECT ?7, ?8, ?9, ?10, ?11, ?12, ?13 WHERE changes() = 1; \
+    INSERT INTO audit_log (at, event, user_id, session_id, ip, user_agent, detail, \
+    client_id) SELECT ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15 WHERE changes() = 1; \
     COMMIT;";
 
 impl SqliteStore {
@@ -167,7 +167,8 @@ impl SqliteStore {
             .bind(a.ip.clone())
             .bind(a.user_agent.clone())
             .bind(a.detail.clone())
-            .bind(r.rotated_by.map(<[u8]>::to_vec));
+            .bind(r.rotated_by.map(<[u8]>::to_vec))
+            .bind(a.client_id.clone());
         let (pool, writes) = (self.pool.clone(), self.writes.clone());
         tokio::spawn(async move {
             let _write = writes.lock_owned().await;

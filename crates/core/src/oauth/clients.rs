@@ -8,6 +8,7 @@
 use super::{valid_scope_token, GRANTS, INTROSPECT};
 use crate::ctx::{storable, Ctx};
 use crate::error::{Error, Result};
+use crate::events::{AuditEvent, ClientInfo};
 use std::sync::Arc;
 use tessera_jose::crypto;
 use tessera_store::Client;
@@ -259,6 +260,58 @@ impl Clients {
             return Err(Error::NotFound("client"));
         }
         Ok(client)
+    }
+
+    /// [`Clients::register`] as an operator's action: audited
+    /// (`client.created`, the client as target, the actor of `info`).
+    pub async fn register_as(&self, spec: &ClientSpec, info: &ClientInfo) -> Result<Client> {
+        let client = self.register(spec).await?;
+        self.ctx
+            .audit_client(AuditEvent::ClientCreated, &client.id, info, None)
+            .await;
+        Ok(client)
+    }
+
+    /// [`Clients::update`] as an operator's action (`client.updated`; the
+    /// detail says whether the secret changed).
+    pub async fn update_as(&self, spec: &ClientSpec, info: &ClientInfo) -> Result<Client> {
+        let client = self.update(spec).await?;
+        let detail = spec.secret.as_ref().map(|_| "new secret".to_owned());
+        self.ctx
+            .audit_client(AuditEvent::ClientUpdated, &client.id, info, detail)
+            .await;
+        Ok(client)
+    }
+
+    /// [`Clients::delete`] as an operator's action (`client.deleted`).
+    pub async fn delete_as(&self, id: &str, info: &ClientInfo) -> Result<bool> {
+        let deleted = storable(id) && self.delete(id).await?;
+        if deleted {
+            self.ctx
+                .audit_client(AuditEvent::ClientDeleted, id, info, None)
+                .await;
+        }
+        Ok(deleted)
+    }
+
+    /// Gives a confidential client a new random secret, returned this once
+    /// (only its keyed hash is stored; the old secret stops working at
+    /// once). `NotFound` for no such client; `InvalidInput` for a public
+    /// one. Audited (`client.secret_rotated`).
+    pub async fn rotate_secret(&self, id: &str, info: &ClientInfo) -> Result<(Client, String)> {
+        let mut client = self.get(id).await?.ok_or(Error::NotFound("client"))?;
+        if client.public {
+            return Err(bad("client_id", "a public client has no secret"));
+        }
+        let secret = crate::ctx::random_id(32)?;
+        client.secret_hash = self.hash_secret(&secret).to_vec();
+        if !self.ctx.store.update_client(&client).await? {
+            return Err(Error::NotFound("client"));
+        }
+        self.ctx
+            .audit_client(AuditEvent::ClientSecretRotated, &client.id, info, None)
+            .await;
+        Ok((client, secret))
     }
 
     /// One client by id.

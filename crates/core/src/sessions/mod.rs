@@ -424,6 +424,53 @@ impl Sessions {
         Ok(list)
     }
 
+    /// Admin: a user's live sessions, newest first.
+    pub async fn live_sessions_of(&self, user_id: &str) -> Result<Vec<Session>> {
+        if !storable(user_id) {
+            return Err(Error::NotFound("user"));
+        }
+        Ok(self
+            .ctx
+            .store
+            .live_sessions(user_id, self.ctx.now())
+            .await?)
+    }
+
+    /// Admin: ends one session of a user (`NotFound` unless it is theirs
+    /// and live). Audited as `session.revoked` with the actor of `ctx`.
+    pub async fn end_user_session(&self, user_id: &str, sid: &str, ctx: &ClientInfo) -> Result<()> {
+        if !storable(sid) || !storable(user_id) {
+            return Err(Error::NotFound("session"));
+        }
+        let now = self.ctx.now();
+        match self.ctx.store.session(sid).await? {
+            Some(s) if s.user_id == user_id && s.is_live(now) => {
+                let forget = self.ctx.forget_on_drop(Forget::Session(sid.to_owned()));
+                let changed = self
+                    .ctx
+                    .store
+                    .revoke_session(sid, now, "admin_revoked")
+                    .await?;
+                forget.committed(changed);
+                if !changed {
+                    return Err(Error::NotFound("session"));
+                }
+                self.ctx.signal_revoked();
+                self.ctx
+                    .audit(
+                        AuditEvent::SessionRevoked,
+                        Some(user_id),
+                        Some(sid),
+                        ctx,
+                        None,
+                    )
+                    .await;
+                Ok(())
+            }
+            _ => Err(Error::NotFound("session")),
+        }
+    }
+
     /// Ends one of the caller's sessions (404 for anyone else's).
     pub async fn end(&self, who: &Principal, sid: &str, ctx: &ClientInfo) -> Result<()> {
         if !storable(sid) {

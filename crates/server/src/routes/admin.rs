@@ -1,19 +1,26 @@
 //! Administration (role `admin`): users, roles, sessions, keys and audit.
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Admin, Client, JsonBody, PathParam};
+use crate::extract::{Acting, Admin, JsonBody, PathParam};
 use crate::respond::user_view;
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use tessera_api::{
-    AuditEvent, AuditList, AuditQuery, ErrorBody, KeyInfo, KeyList, KeyRevocation, RevokedCount,
-    RolesRequest, RotateQuery, UserList, UserView, UsersQuery,
+    AdminSessionView, ErrorBody, KeyInfo, KeyList, KeyRevocation, KeyState, RevokedCount,
+    RolesRequest, RotateQuery, UserDetail, UserList, UserView, UsersQuery,
 };
 
-/// The wire view of a key.
+/// The wire view of a published key.
 pub(crate) fn key_info(k: tessera_core::KeyInfo) -> KeyInfo {
+    let state = if k.signing {
+        KeyState::Signing
+    } else if k.retired_at.is_some() {
+        KeyState::Retiring
+    } else {
+        KeyState::Published
+    };
     KeyInfo {
         kid: k.kid,
         alg: k.alg,
@@ -21,9 +28,26 @@ pub(crate) fn key_info(k: tessera_core::KeyInfo) -> KeyInfo {
         activates_at: k.activates_at,
         retired_at: k.retired_at,
         signing: k.signing,
+        state,
+        revoked_at: None,
     }
 }
 
+/// The wire view of a revoked key (what the store kept of it).
+fn revoked_key_info(k: tessera_store::RevokedKeyRecord) -> KeyInfo {
+    KeyInfo {
+        kid: k.kid,
+        alg: k.alg.unwrap_or_default(),
+        created_at: k.created_at.unwrap_or(0),
+        activates_at: k.activates_at.unwrap_or(0),
+        retired_at: None,
+        signing: false,
+        state: KeyState::Revoked,
+        revoked_at: Some(k.revoked_at),
+    }
+}
+
+/// `GET /v1/admin/users?q=<email prefix>&after=<email>&limit=<n>`.
 #[utoipa::path(
     get,
     path = "/v1/admin/users",
@@ -31,7 +55,8 @@ pub(crate) fn key_info(k: tessera_core::KeyInfo) -> KeyInfo {
     security(("bearer" = [])),
     params(UsersQuery),
     responses(
-        (status = 200, description = "One page of users, by email", body = UserList),
+        (status = 200, description = "One page of users, by email (only emails starting \
+            with `q`, compared lower-cased, when given)", body = UserList),
         (status = 400, description = "Bad query", body = ErrorBody),
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
@@ -47,7 +72,7 @@ pub(crate) async fn admin_users(
     let users: Vec<UserView> = s
         .app
         .accounts
-        .list_users(q.after.as_deref(), limit)
+        .search_users(q.q.as_deref().unwrap_or(""), q.after.as_deref(), limit)
         .await?
         .into_iter()
         .map(user_view)
@@ -79,8 +104,7 @@ pub(crate) async fn admin_users(
 )]
 pub(crate) async fn admin_set_roles(
     State(s): State<AppState>,
-    Client(ctx): Client,
-    Admin(_admin): Admin,
+    Acting(ctx): Acting,
     PathParam(id): PathParam<String>,
     JsonBody(body): JsonBody<RolesRequest>,
 ) -> ApiResult<Json<UserView>> {
@@ -104,8 +128,7 @@ pub(crate) async fn admin_set_roles(
 )]
 pub(crate) async fn admin_revoke_sessions(
     State(s): State<AppState>,
-    Client(ctx): Client,
-    Admin(_admin): Admin,
+    Acting(ctx): Acting,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<Json<RevokedCount>> {
     let n = s.app.sessions.revoke_user_sessions(&id, &ctx).await?;
@@ -127,8 +150,7 @@ pub(crate) async fn admin_revoke_sessions(
 )]
 pub(crate) async fn admin_rotate_keys(
     State(s): State<AppState>,
-    Client(ctx): Client,
-    Admin(_admin): Admin,
+    Acting(ctx): Acting,
     q: Result<Query<RotateQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<(StatusCode, Json<KeyInfo>)> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -161,8 +183,7 @@ pub(crate) async fn admin_rotate_keys(
 )]
 pub(crate) async fn admin_revoke_key(
     State(s): State<AppState>,
-    Client(ctx): Client,
-    Admin(_admin): Admin,
+    Acting(ctx): Acting,
     PathParam(kid): PathParam<String>,
 ) -> ApiResult<Json<KeyRevocation>> {
     let (revoked, signing) = s.app.tokens.revoke_key(&kid, &ctx).await?;
@@ -178,58 +199,89 @@ pub(crate) async fn admin_revoke_key(
     tag = "admin",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The published keys", body = KeyList),
+        (status = 200, description = "The published keys with their state, then the revoked \
+            ones", body = KeyList),
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
     )
 )]
-pub(crate) async fn admin_keys(State(s): State<AppState>, Admin(_admin): Admin) -> Json<KeyList> {
-    Json(KeyList {
-        keys: s.app.tokens.key_infos().into_iter().map(key_info).collect(),
-    })
-}
-
-/// `GET /v1/admin/audit?before=<id>&limit=<n>`: newest first; `next` pages back.
-#[utoipa::path(
-    get,
-    path = "/v1/admin/audit",
-    tag = "admin",
-    security(("bearer" = [])),
-    params(AuditQuery),
-    responses(
-        (status = 200, description = "Audit events, newest first", body = AuditList),
-        (status = 400, description = "Bad query", body = ErrorBody),
-        (status = 401, description = "`invalid_token`", body = ErrorBody),
-        (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
-    )
-)]
-pub(crate) async fn admin_audit(
+pub(crate) async fn admin_keys(
     State(s): State<AppState>,
     Admin(_admin): Admin,
-    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<AuditList>> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let rows = s.app.audit.before(q.before, limit).await?;
-    let next = if rows.len() as u32 == limit {
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
-    let events = rows
+) -> ApiResult<Json<KeyList>> {
+    let published = s.app.tokens.key_infos().into_iter().map(key_info);
+    let revoked = s.app.tokens.revoked_keys().await?;
+    Ok(Json(KeyList {
+        keys: published
+            .chain(revoked.into_iter().map(revoked_key_info))
+            .collect(),
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/admin/users/{id}",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user and their live sessions", body = UserDetail),
+        (status = 400, description = "A path segment that does not decode", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+pub(crate) async fn admin_user(
+    State(s): State<AppState>,
+    Admin(_admin): Admin,
+    PathParam(id): PathParam<String>,
+) -> ApiResult<Json<UserDetail>> {
+    let user = s.app.accounts.user(&id).await?;
+    let sessions = s
+        .app
+        .sessions
+        .live_sessions_of(&user.id)
+        .await?
         .into_iter()
-        .map(|r| AuditEvent {
-            id: r.id,
-            at: r.event.at,
-            event: r.event.event,
-            user_id: r.event.user_id,
-            session_id: r.event.session_id,
-            ip: r.event.ip,
-            user_agent: r.event.user_agent,
-            detail: r.event.detail,
-            count: r.count,
-            last_at: r.last_at,
+        .map(|x| AdminSessionView {
+            last_used_at: (x.last_used_at != x.created_at).then_some(x.last_used_at),
+            expires_at: x.expires_at.min(x.idle_expires_at),
+            id: x.id,
+            created_at: x.created_at,
+            client_id: x.client_id,
+            ip: x.ip,
+            user_agent: x.user_agent,
         })
         .collect();
-    Ok(Json(AuditList { events, next }))
+    Ok(Json(UserDetail {
+        user: user_view(user),
+        sessions,
+    }))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/users/{id}/sessions/{sid}",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "User id"),
+        ("sid" = String, Path, description = "Session id"),
+    ),
+    responses(
+        (status = 204, description = "The session is revoked (it appears in the revocation feed)"),
+        (status = 400, description = "A path segment that does not decode", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
+        (status = 404, description = "No such live session of that user", body = ErrorBody),
+    )
+)]
+pub(crate) async fn admin_end_session(
+    State(s): State<AppState>,
+    Acting(ctx): Acting,
+    PathParam((id, sid)): PathParam<(String, String)>,
+) -> ApiResult<StatusCode> {
+    s.app.sessions.end_user_session(&id, &sid, &ctx).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -4,7 +4,7 @@
 //! `tessera_core::Lifecycle`; mail leaves off the request path.
 
 use crate::error::ApiResult;
-use crate::extract::{Admin, Bearer, Client, JsonBody, PathParam};
+use crate::extract::{Acting, Bearer, Client, JsonBody, PathParam};
 use crate::respond::user_view;
 use crate::state::AppState;
 use axum::extract::State;
@@ -226,8 +226,7 @@ pub(crate) async fn delete_account(
 )]
 pub(crate) async fn admin_disable_user(
     State(s): State<AppState>,
-    Client(ctx): Client,
-    Admin(_admin): Admin,
+    Acting(ctx): Acting,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<Json<UserView>> {
     let user = s.app.lifecycle.disable_user(&id, &ctx).await?;
@@ -250,8 +249,7 @@ pub(crate) async fn admin_disable_user(
 )]
 pub(crate) async fn admin_enable_user(
     State(s): State<AppState>,
-    Client(ctx): Client,
-    Admin(_admin): Admin,
+    Acting(ctx): Acting,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<Json<UserView>> {
     let user = s.app.lifecycle.enable_user(&id, &ctx).await?;
@@ -274,8 +272,7 @@ pub(crate) async fn admin_enable_user(
 )]
 pub(crate) async fn admin_delete_user(
     State(s): State<AppState>,
-    Client(ctx): Client,
-    Admin(_admin): Admin,
+    Acting(ctx): Acting,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<StatusCode> {
     s.app.lifecycle.delete_user(&id, &ctx).await?;
@@ -299,8 +296,7 @@ pub(crate) async fn admin_delete_user(
 )]
 pub(crate) async fn admin_password_reset(
     State(s): State<AppState>,
-    Client(ctx): Client,
-    Admin(_admin): Admin,
+    Acting(ctx): Acting,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<StatusCode> {
     s.app.lifecycle.send_password_reset(&id, &ctx).await?;

@@ -5,7 +5,9 @@
 //!
 //! - `auth`: register, login, refresh, logout, logout-all (and cookie mode);
 //! - `account`: the caller (`/v1/me`) and their sessions;
-//! - `admin`: users, roles, sessions, keys and audit (role `admin`);
+//! - `admin`: users, roles, sessions and keys (role `admin`);
+//! - `audit`: the audit log and the overview (role `admin`);
+//! - `front`: the front door, `GET /` (HTML for a browser, else JSON);
 //! - `lifecycle`: password change and reset, email verification and change,
 //!   account deletion, and the operator's disable/enable/delete/reset-mail;
 //! - `oidc`: userinfo, the caller's consents, the admin API of OAuth clients;
@@ -14,7 +16,9 @@
 
 pub(crate) mod account;
 pub(crate) mod admin;
+pub(crate) mod audit;
 pub(crate) mod auth;
+pub(crate) mod front;
 pub(crate) mod health;
 pub(crate) mod lifecycle;
 pub(crate) mod oidc;

@@ -3,14 +3,14 @@
 //! `/oauth2/logout`, is in `pages`.)
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{bearer_token, Admin, Bearer, Client as Peer, PathParam};
+use crate::extract::{bearer_token, Acting, Admin, Bearer, Client as Peer, PathParam};
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use tessera_api::{
-    ClientList, ClientRegistration, ClientView, ConsentList, ConsentView, ErrorBody,
+    ClientList, ClientRegistration, ClientSecret, ClientView, ConsentList, ConsentView, ErrorBody,
     UserInfoResponse,
 };
 use tessera_core::oauth::ClientSpec;
@@ -213,14 +213,14 @@ pub(crate) async fn admin_clients(
 )]
 pub(crate) async fn admin_create_client(
     State(s): State<AppState>,
-    Admin(_admin): Admin,
+    Acting(ctx): Acting,
     b: Body,
 ) -> ApiResult<(StatusCode, Json<ClientView>)> {
     let r = body(b)?;
     let c = s
         .app
         .clients
-        .register(&spec(r.client_id.clone(), r))
+        .register_as(&spec(r.client_id.clone(), r), &ctx)
         .await?;
     Ok((StatusCode::CREATED, Json(view(c))))
 }
@@ -242,12 +242,12 @@ pub(crate) async fn admin_create_client(
 )]
 pub(crate) async fn admin_update_client(
     State(s): State<AppState>,
-    Admin(_admin): Admin,
+    Acting(ctx): Acting,
     PathParam(id): PathParam<String>,
     b: Body,
 ) -> ApiResult<Json<ClientView>> {
     let r = body(b)?;
-    let c = s.app.clients.update(&spec(id, r)).await?;
+    let c = s.app.clients.update_as(&spec(id, r), &ctx).await?;
     Ok(Json(view(c)))
 }
 
@@ -266,12 +266,40 @@ pub(crate) async fn admin_update_client(
 )]
 pub(crate) async fn admin_delete_client(
     State(s): State<AppState>,
-    Admin(_admin): Admin,
+    Acting(ctx): Acting,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<StatusCode> {
-    if s.app.clients.delete(&id).await? {
+    if s.app.clients.delete_as(&id, &ctx).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("client not found"))
     }
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/admin/clients/{id}/secret",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Client id")),
+    responses(
+        (status = 200, description = "The new secret, shown this once (only its keyed hash is \
+            stored); the old secret stops working at once", body = ClientSecret),
+        (status = 400, description = "A public client (it has no secret), or a path segment \
+            that does not decode", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
+        (status = 404, description = "No such client", body = ErrorBody),
+    )
+)]
+pub(crate) async fn admin_rotate_client_secret(
+    State(s): State<AppState>,
+    Acting(ctx): Acting,
+    PathParam(id): PathParam<String>,
+) -> ApiResult<Json<ClientSecret>> {
+    let (client, secret) = s.app.clients.rotate_secret(&id, &ctx).await?;
+    Ok(Json(ClientSecret {
+        client_id: client.id,
+        client_secret: secret,
+    }))
 }

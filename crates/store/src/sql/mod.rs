@@ -7,6 +7,7 @@
 //! [`SqlBackend`]: its pool, which errors mean "unavailable", its write
 //! path and its rotation statement. Every role trait follows from that.
 
+mod admin;
 pub(crate) mod exec;
 mod lifecycle;
 mod oidc;
@@ -179,6 +180,15 @@ macro_rules! migrations {
                     "/migrations/",
                     $dir,
                     "/0012_id_token_encryption.sql"
+                )),
+            ),
+            (
+                15,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0015_admin_console.sql"
                 )),
             ),
         ]

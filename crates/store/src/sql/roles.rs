@@ -1,15 +1,18 @@
 //! The role traits, implemented once for every [`SqlBackend`].
 //!
-//! One cohesive thing (about 710 lines): one `impl` per role trait (users,
+//! One cohesive thing (about 750 lines; the administration reads are in
+//! `admin.rs`): one `impl` per role trait (users,
 //! sessions, keys, clients, audit, leases, kv, health), each a list of
 //! statements; splitting them would only scatter the shared imports.
 
+use super::admin;
 use super::exec::{args, Exec, RowExt};
 use super::rows::{self, cols, list_to};
 use super::{SqlBackend, ROTATE};
 use crate::{
-    AuditEvent, AuditLog, AuditRecord, Client, ClientStore, Health, KeyRecord, KeyStore, Kv,
-    Leases, NewUser, Result, Rotation, Session, SessionStore, User, UserStore,
+    AuditCount, AuditEvent, AuditFilter, AuditLog, AuditRecord, Client, ClientStore, Health,
+    KeyRecord, KeyStore, Kv, Leases, NewUser, Result, RevokedKeyRecord, Rotation, Session,
+    SessionStore, User, UserStore,
 };
 use async_trait::async_trait;
 
@@ -83,6 +86,19 @@ impl<B: SqlBackend> UserStore for B {
         found
             .and_then(|r| rows::all(r, rows::user))
             .map_err(B::error)
+    }
+
+    async fn search_users(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>> {
+        admin::search_users(self, prefix, after, limit).await
+    }
+
+    async fn count_users(&self) -> Result<i64> {
+        admin::count_users(self).await
     }
 
     async fn set_roles(&self, user_id: &str, roles: &[String]) -> Result<bool> {
@@ -353,7 +369,10 @@ impl<B: SqlBackend> KeyStore for B {
         let recorded = self
             .pool()
             .execute(
-                "INSERT INTO revoked_keys (kid, revoked_at) VALUES ($1, $2) \
+                "INSERT INTO revoked_keys (kid, revoked_at, alg, created_at, activates_at) \
+                 VALUES ($1, $2, (SELECT alg FROM signing_keys WHERE kid = $1), \
+                 (SELECT created_at FROM signing_keys WHERE kid = $1), \
+                 (SELECT activates_at FROM signing_keys WHERE kid = $1)) \
                  ON CONFLICT (kid) DO NOTHING",
                 args![kid, at],
             )
@@ -361,6 +380,10 @@ impl<B: SqlBackend> KeyStore for B {
             .map_err(B::error)?;
         self.delete_key(kid).await?;
         Ok(recorded == 1)
+    }
+
+    async fn revoked_key_records(&self) -> Result<Vec<RevokedKeyRecord>> {
+        admin::revoked_key_records(self).await
     }
 
     async fn revoked_keys(&self) -> Result<Vec<(String, i64)>> {
@@ -393,6 +416,8 @@ impl<B: SqlBackend> AuditLog for B {
             &e.ip,
             &e.user_agent,
             &e.detail,
+            &e.actor,
+            &e.client_id,
         ];
         let done = self.pool().execute(AUDIT_INSERT, values).await;
         done.map(|_| ()).map_err(B::error)
@@ -431,6 +456,8 @@ impl<B: SqlBackend> AuditLog for B {
             &e.ip,
             &e.user_agent,
             &e.detail,
+            &e.actor,
+            &e.client_id,
         ];
         let done = self.pool().execute(AUDIT_INSERT, values).await;
         done.map(|_| ()).map_err(B::error)
@@ -469,6 +496,14 @@ impl<B: SqlBackend> AuditLog for B {
             .map_err(B::error)
     }
 
+    async fn audit_search(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditRecord>> {
+        admin::audit_search(self, filter, limit).await
+    }
+
+    async fn audit_counts(&self, from: i64, to: i64) -> Result<Vec<AuditCount>> {
+        admin::audit_counts(self, from, to).await
+    }
+
     async fn audit_before(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>> {
         let sql = concat!(
             "SELECT ",
@@ -488,7 +523,8 @@ impl<B: SqlBackend> AuditLog for B {
 
 /// Appends one audit event.
 const AUDIT_INSERT: &str = "INSERT INTO audit_log \
-    (at, event, user_id, session_id, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    (at, event, user_id, session_id, ip, user_agent, detail, actor, client_id) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 #[async_trait]
 impl<B: SqlBackend> ClientStore for B {

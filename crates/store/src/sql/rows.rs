@@ -20,7 +20,8 @@ pub(crate) fn list_to(items: &[String]) -> String {
 /// `cols!(user)`, `cols!(session)`, `cols!(key)`, `cols!(audit)`, `cols!(client)`.
 macro_rules! cols {
     (user) => {
-        "id, email, password_hash, roles, created_at, email_verified_at, disabled_at"
+        "id, email, password_hash, roles, created_at, email_verified_at, disabled_at, \
+         last_login_at"
     };
     (session) => {
         "id, user_id, created_at, last_used_at, expires_at, idle_expires_at, revoked_at, \
@@ -31,7 +32,8 @@ macro_rules! cols {
         "kid, alg, sealed_key, public_jwk, created_at, activates_at, retired_at"
     };
     (audit) => {
-        "id, at, event, user_id, session_id, ip, user_agent, detail, count, last_at"
+        "id, at, event, user_id, session_id, ip, user_agent, detail, count, last_at, actor, \
+         client_id"
     };
     (client) => {
         "id, secret_hash, scopes, grants, created_at, redirect_uris, post_logout_redirect_uris, \
@@ -53,6 +55,7 @@ pub(crate) fn user(row: &impl RowExt) -> Row<User> {
         created_at: row.int("created_at")?,
         email_verified_at: row.opt_int("email_verified_at")?,
         disabled_at: row.opt_int("disabled_at")?,
+        last_login_at: row.opt_int("last_login_at")?,
     })
 }
 
@@ -95,7 +98,8 @@ pub(crate) const SESSION_WITH_USER: &str = "SELECT s.id, s.user_id, s.created_at
     s.last_used_at, s.expires_at, s.idle_expires_at, s.revoked_at, s.revoked_reason, \
     s.user_agent, s.ip, s.generation, s.token_hash, s.rotated_at, s.client_id, s.rotated_by, s.dpop_jkt, s.scope, s.sso_id, u.email AS u_email, \
     u.password_hash AS u_password_hash, u.roles AS u_roles, u.created_at AS u_created_at, \
-    u.email_verified_at AS u_email_verified_at, u.disabled_at AS u_disabled_at \
+    u.email_verified_at AS u_email_verified_at, u.disabled_at AS u_disabled_at, \
+    u.last_login_at AS u_last_login_at \
     FROM sessions s LEFT JOIN users u ON u.id = s.user_id AND u.deleted_at IS NULL \
     WHERE s.id = $1";
 
@@ -111,6 +115,7 @@ pub(crate) fn session_with_user(row: &impl RowExt) -> Row<(Session, Option<User>
             created_at: row.int("u_created_at")?,
             email_verified_at: row.opt_int("u_email_verified_at")?,
             disabled_at: row.opt_int("u_disabled_at")?,
+            last_login_at: row.opt_int("u_last_login_at")?,
         }),
     };
     Ok((session, user))
@@ -139,6 +144,8 @@ pub(crate) fn audit(row: &impl RowExt) -> Row<AuditRecord> {
             ip: row.opt_text("ip")?,
             user_agent: row.opt_text("user_agent")?,
             detail: row.opt_text("detail")?,
+            actor: row.opt_text("actor")?,
+            client_id: row.opt_text("client_id")?,
         },
         count: row.int("count")?,
         last_at: row.opt_int("last_at")?,

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use tessera_store::{AuditEvent, KeyRecord, Rotation, Session, Store, StoreError, User};
 
+mod admin;
 mod audit_and_feed;
 mod lifecycle;
 
@@ -76,6 +77,7 @@ fn user(id: &str, email: &str) -> User {
         created_at: 100,
         email_verified_at: None,
         disabled_at: None,
+        last_login_at: None,
     }
 }
 
@@ -207,6 +209,8 @@ async fn sessions_keep_their_client_and_last_rotator() {
             ip: None,
             user_agent: None,
             detail: None,
+            actor: None,
+            client_id: Some("app".into()),
         };
         for (gen, old, new, fp, audit) in [
             (0, [1u8; 32], [2u8; 32], [7u8; 32], None),
@@ -243,6 +247,7 @@ async fn audited_rotation_commits_its_audit_row_only_when_it_wins() {
             ip: Some("192.0.2.1".into()),
             user_agent: None,
             detail: Some(detail.into()),
+            ..AuditEvent::default()
         };
         let (won, lost, late) = (event("won"), event("lost"), event("revoked"));
         let r = |gen, old: &'static [u8], new: &'static [u8], audit| Rotation {
