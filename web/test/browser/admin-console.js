@@ -56,6 +56,9 @@ export async function watchedPage(context) {
     if (m.type() === 'error') problems.push(m.text());
   });
   p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  p.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+  });
   return { p, problems, requests };
 }
 
