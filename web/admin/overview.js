@@ -11,6 +11,8 @@ const LABELS = {
   refreshes: 'Refreshes',
   reuse_detected: 'Refresh-token reuse',
   registrations: 'Registrations',
+  admin_actions: 'Admin actions',
+  revocations: 'Revocations',
 };
 const label = (k) => LABELS[k] ?? k.replace(/_/g, ' ');
 
