@@ -40,10 +40,10 @@ export async function render(main, r) {
     h('h1', {}, 'Clients'),
     shown,
     table(['Client id', 'Type', 'Grants', 'Scopes', 'Redirect URIs', 'Created', ''], rows, { id: 'clients' }),
-    editing ? editor(main, editing, shown) : h('p', {}, h('a', { href: '#/clients/new', id: 'new-client', class: 'button' }, 'New client')));
+    editing ? editor(main, editing) : h('p', {}, h('a', { href: '#/clients/new', id: 'new-client', class: 'button' }, 'New client')));
 }
 
-function editor(main, c, shown) {
+function editor(main, c) {
   const isNew = !c.client_id;
   const id = h('input', { name: 'client_id', id: 'client-id', value: c.client_id ?? '', required: true, readonly: !isNew, autocomplete: 'off' });
   const kind = h('select', { name: 'kind', id: 'client-kind' },

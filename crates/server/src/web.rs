@@ -3,8 +3,8 @@
 //! the account pages (`pages`). No CDN, no run-time fetch.
 //!
 //! The admin console (`/admin`, [`crate::console`]) is served here too, under
-//! its own narrower policy ([`ADMIN_CSP`]: forms may post to this origin,
-//! for nothing else).
+//! its own policy ([`ADMIN_CSP`]: the same rules, except that forms may post
+//! to this origin).
 //!
 //! Every answer carries a strict Content-Security-Policy (scripts, styles and
 //! connections to this origin only; no inline code), `nosniff`,
