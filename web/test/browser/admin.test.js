@@ -179,6 +179,22 @@ test('an admin signs in and manages users, clients, keys and the audit log', asy
   await p.waitForFunction(() => location.hash.includes('event=key.rotated'));
   await p.waitForFunction(() => [...document.querySelectorAll('#audit tbody tr[data-event]')].every((r) => r.dataset.event === 'key.rotated'));
 
+  // A reload resumes from the refresh cookie (the access token was only in memory).
+  await p.reload();
+  await p.waitForSelector('body[data-ready="true"]');
+  assert.equal(await p.textContent('#who'), ADMIN);
+
+  // Sign out: the console's session ends, then the hosted logout page ends SSO.
+  await Promise.all([p.waitForURL(`${server.url}/oauth2/logout?**`), p.click('#sign-out')]);
+  await p.waitForSelector('#logout-form');
+  await Promise.all([p.waitForURL(`${server.url}/admin/**`), p.click('#confirm')]);
+  await p.waitForSelector('#sign-in');
+  const names_ = (await context.cookies(server.url)).map((c) => c.name);
+  assert.ok(!names_.includes('tessera_refresh') && !names_.includes('tessera_sso'), JSON.stringify(names_));
+  // Signing in again asks for the password (no SSO session is left).
+  await Promise.all([p.waitForURL(`${server.url}/oauth2/authorize?**`), p.click('#sign-in')]);
+  await p.waitForSelector('#login-form');
+
   assert.deepEqual(problems, []);
   everyRequest.push(...requests);
   await context.close();
