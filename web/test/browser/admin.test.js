@@ -200,6 +200,84 @@ test('an admin signs in and manages users, clients, keys and the audit log', asy
   await context.close();
 });
 
+test('an admin edits and rotates a client, revokes a key, resets, enables and deletes a user', async () => {
+  const context = await browser.newContext();
+  const { p, problems, requests } = await watchedPage(context);
+  await signIn(p, server, ADMIN);
+  await p.waitForSelector('body[data-ready="true"]');
+  const basic = (id, secret) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+  const cc = (id, secret) =>
+    fetch(`${server.url}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(id, secret) },
+      body: 'grant_type=client_credentials',
+    });
+
+  // A client made here, edited, its secret rotated (old refused, new works), deleted.
+  const id = `batch-${stamp}`;
+  await p.goto(`${server.url}/admin/#/clients/new`);
+  await p.waitForSelector('#client-form');
+  await p.fill('#client-id', id);
+  await p.check('#client-form input[name="grant"][value="client_credentials"]');
+  await p.click('#client-form button[type="submit"]');
+  const old = await (await p.waitForSelector('[data-secret]')).textContent();
+  await p.click(`#clients tr[data-client="${id}"] a`);
+  await p.waitForSelector('#client-form');
+  await p.fill('#client-scopes', 'jobs:run');
+  await p.click('#client-form button[type="submit"]');
+  await p.waitForFunction((cid) => document.querySelector(`#clients tr[data-client="${cid}"]`)?.textContent.includes('jobs:run'), id);
+  await p.click(`#clients tr[data-client="${id}"] .rotate-secret`);
+  await p.click('#confirm-ok');
+  await p.waitForFunction((o) => { const s = document.querySelector('[data-secret]'); return s && s.textContent !== o; }, old);
+  const rotated = await p.textContent('[data-secret]');
+  assert.equal((await cc(id, old)).status, 401);
+  const ok = await cc(id, rotated);
+  assert.equal(ok.status, 200);
+  assert.equal((await ok.json()).scope, 'jobs:run');
+  await p.click(`#clients tr[data-client="${id}"] .delete-client`);
+  assert.ok(await p.isDisabled('#confirm-ok'), 'deleting waits for the id to be typed');
+  await p.fill('#confirm-input', id);
+  await p.click('#confirm-ok');
+  await p.waitForFunction((cid) => !document.querySelector(`#clients tr[data-client="${cid}"]`) && document.querySelector('#clients'), id);
+  assert.equal((await cc(id, rotated)).status, 401);
+
+  // Revoke the signing key: a new one signs, the old one leaves the JWKS.
+  await p.click('#nav a[data-view="keys"]');
+  const revoked = await (await p.waitForSelector('#keys tr[data-state="signing"]')).getAttribute('data-kid');
+  await p.click(`#keys tr[data-kid="${revoked}"] .revoke-key`);
+  await p.fill('#confirm-input', revoked);
+  await p.click('#confirm-ok');
+  await p.waitForSelector(`#keys tr[data-kid="${revoked}"][data-state="revoked"]`);
+  const jwks = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()).keys.map((k) => k.kid);
+  assert.ok(!jwks.includes(revoked), JSON.stringify(jwks));
+
+  // A user: password-reset mail, disable and enable, delete (naming the user).
+  const victim = `victim-${stamp}@example.com`;
+  const victimId = (await register(server, victim)).id;
+  await p.goto(`${server.url}/admin/#/users/${victimId}`);
+  await p.waitForSelector('#password-reset');
+  await p.click('#password-reset');
+  await p.waitForFunction(() => /reset link/.test(document.querySelector('#notice')?.textContent ?? ''));
+  await p.click('#disable');
+  await p.waitForSelector('#enable');
+  await p.click('#enable');
+  await p.waitForFunction(() => document.querySelector('#user-state')?.textContent === 'active');
+  await login(server, victim); // enabled again: the login works
+  await p.click('#delete-user');
+  assert.match(await p.textContent('#confirm-text'), new RegExp(victim.replace(/[.]/g, '\\.')));
+  await p.fill('#confirm-input', 'someone-else@example.com');
+  assert.ok(await p.isDisabled('#confirm-ok'));
+  await p.fill('#confirm-input', victim);
+  await Promise.all([p.waitForFunction(() => location.hash === '#/users'), p.click('#confirm-ok')]);
+  assert.ok(!cli(server, ['users', 'list']).some((u) => u.email === victim));
+
+  // Revoking the key that signed the console's own access token makes the
+  // next call a 401, which the console answers with a refresh and a retry.
+  assert.deepEqual(problems.filter((m) => !/401/.test(m)), []);
+  everyRequest.push(...requests);
+  await context.close();
+});
+
 test('a non-admin is refused', async () => {
   const context = await browser.newContext();
   const { p, problems, requests } = await watchedPage(context);
