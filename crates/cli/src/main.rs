@@ -73,6 +73,9 @@ enum Command {
         #[command(subcommand)]
         cmd: cmd::audit::AuditCmd,
     },
+    /// The overview of the admin console: counts of the last hour and day,
+    /// live sessions, accounts, the signing key's age, warnings.
+    Overview(args::ConfigArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -138,6 +141,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::GenSecret => cmd::migrate::gen_secret(),
         Command::Migrate(config) => cmd::migrate::run(&config, json).await,
         Command::Audit { cmd } => cmd::audit::run(cmd, json).await,
+        Command::Overview(config) => cmd::overview::run(&config, json).await,
         Command::Config { cmd } => cmd::config::run(cmd, json),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),

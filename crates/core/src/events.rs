@@ -258,6 +258,14 @@ mod tests {
     }
 
     #[test]
+    fn actors_are_stored_as_user_ids_or_cli_users() {
+        assert_eq!(Actor::User("u1".into()).as_audit(), "u1");
+        assert_eq!(Actor::Cli("alice".into()).to_string(), "cli:alice");
+        let info = ClientInfo::default().acting(Actor::Cli("bob".into()));
+        assert_eq!(info.actor, Some(Actor::Cli("bob".into())));
+    }
+
+    #[test]
     fn ipv6_clients_are_throttled_per_64() {
         let key = |ip: &str| {
             ClientInfo {

@@ -202,3 +202,23 @@ fn add(s: &mut Series, hours_ago: usize, n: u64) {
         s.hour = s.hour.saturating_add(n);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_land_in_their_hour_and_the_day() {
+        let mut s = Series {
+            name: "logins",
+            hour: 0,
+            day: 0,
+            hourly: [0; HOURS],
+        };
+        add(&mut s, 0, 2);
+        add(&mut s, 23, 1);
+        add(&mut s, 24, 9);
+        assert_eq!((s.hour, s.day), (2, 3));
+        assert_eq!((s.hourly[HOURS - 1], s.hourly[0]), (2, 1));
+    }
+}

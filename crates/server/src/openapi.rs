@@ -573,6 +573,8 @@ mod tests {
             (Method::GET, "/v1/admin/keys", "KeyList"),
             (Method::GET, "/v1/admin/audit", "AuditList"),
             (Method::POST, "/v1/admin/keys/rotate", "KeyInfo"),
+            (Method::GET, "/v1/admin/overview", "Overview"),
+            (Method::GET, "/", "FrontDoor"),
         ];
         for (m, uri, schema) in checks {
             let (s, _, b) = call(&app, m.clone(), uri, Some(&at), None).await?;
@@ -592,6 +594,18 @@ mod tests {
         let (_, _, b) = call(&app, Method::GET, "/v1/me", Some(&at), None).await?;
         let me = parse(&b)?;
         let id = me["id"].as_str().ok_or("id")?;
+        let (s, _, b) = call(
+            &app,
+            Method::GET,
+            &format!("/v1/admin/users/{id}"),
+            Some(&at),
+            None,
+        )
+        .await?;
+        assert_eq!(s, StatusCode::OK);
+        let detail = parse(&b)?;
+        conforms(&spec, "UserDetail", &detail);
+        conforms(&spec, "AdminSessionView", &detail["sessions"][0]);
         let (s, _, b) = call(
             &app,
             Method::DELETE,

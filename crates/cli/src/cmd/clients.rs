@@ -1,7 +1,7 @@
 //! `tessera clients`: OAuth clients.
 
 use super::open::open;
-use super::{print, read_stdin};
+use super::{operator, print, read_stdin};
 use crate::args::ConfigArgs;
 use anyhow::bail;
 use clap::Subcommand;
@@ -73,6 +73,15 @@ pub enum ClientsCmd {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Give a confidential client a new random secret, printed once (only
+    /// its hash is stored; the old secret stops working at once).
+    RotateSecret {
+        /// Client id.
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 pub async fn run(cmd: ClientsCmd, json: bool) -> anyhow::Result<()> {
@@ -120,12 +129,27 @@ pub async fn run(cmd: ClientsCmd, json: bool) -> anyhow::Result<()> {
         }
         ClientsCmd::List { config } => list(&config, json).await,
         ClientsCmd::Delete { id, config } => delete(&config, &id, json).await,
+        ClientsCmd::RotateSecret { id, config } => rotate_secret(&config, &id, json).await,
     }
+}
+
+/// A new secret for a confidential client, printed this once.
+async fn rotate_secret(config: &ConfigArgs, id: &str, json: bool) -> anyhow::Result<()> {
+    let admin = open(config).await?;
+    let (c, secret) = admin.clients.rotate_secret(id, &operator()).await?;
+    let v = json!({"client_id": c.id, "client_secret": secret});
+    print(json, &v, || {
+        format!(
+            "new secret of client {} (shown once; the old one no longer works):\n{secret}",
+            c.id
+        )
+    });
+    Ok(())
 }
 
 async fn create(config: &ConfigArgs, spec: &ClientSpec, json: bool) -> anyhow::Result<()> {
     let admin = open(config).await?;
-    let c = admin.clients.register(spec).await?;
+    let c = admin.clients.register_as(spec, &operator()).await?;
     let v = json!({
         "id": c.id, "scopes": c.scopes, "grants": c.grants, "public": c.public,
         "first_party": c.first_party, "redirect_uris": c.redirect_uris,
@@ -183,7 +207,7 @@ async fn list(config: &ConfigArgs, json: bool) -> anyhow::Result<()> {
 
 async fn delete(config: &ConfigArgs, id: &str, json: bool) -> anyhow::Result<()> {
     let admin = open(config).await?;
-    if !admin.clients.delete(id).await? {
+    if !admin.clients.delete_as(id, &operator()).await? {
         bail!("no client with id {id}");
     }
     print(json, &json!({"deleted": id}), || {

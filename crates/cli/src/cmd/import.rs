@@ -46,7 +46,11 @@ async fn flush(
             }
         }
     } else {
-        for created in app.accounts.import_batch(batch).await? {
+        for created in app
+            .accounts
+            .import_batch_as(batch, &super::operator())
+            .await?
+        {
             if created {
                 sum.imported += 1;
             } else {

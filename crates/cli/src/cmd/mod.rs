@@ -9,6 +9,7 @@ pub mod import;
 pub mod keys;
 pub mod migrate;
 pub mod open;
+pub mod overview;
 pub mod serve;
 pub mod sessions;
 pub mod token;
@@ -17,7 +18,7 @@ pub mod users;
 use anyhow::Context;
 use serde_json::Value;
 use std::io::Read;
-use tessera_core::ClientInfo;
+use tessera_core::{Actor, ClientInfo};
 
 /// Prints `value` as JSON in `--json` mode, else the human text.
 pub fn print(json_mode: bool, value: &Value, human: impl FnOnce() -> String) {
@@ -31,13 +32,24 @@ pub fn print(json_mode: bool, value: &Value, human: impl FnOnce() -> String) {
     }
 }
 
-/// Who the audit log names for an operator's change.
+/// Who the audit log names for an operator's change: the actor
+/// `cli:<os user>` (the user who ran the command).
 pub fn operator() -> ClientInfo {
     ClientInfo {
         ip: None,
         user_agent: Some("tessera-cli".into()),
         ..ClientInfo::default()
     }
+    .acting(Actor::Cli(os_user()))
+}
+
+/// The operating-system user running this command (`USER`, else
+/// `LOGNAME`, else `USERNAME` on Windows), or `unknown`.
+fn os_user() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Standard input without its final line break (passwords and secrets

@@ -1,5 +1,6 @@
-//! `tessera users`: create, list, set roles, unlock, disable, enable,
-//! delete, set a password; import and export (`import.rs`).
+//! `tessera users`: create, list, search by email prefix, show one (with
+//! its live sessions), set roles, unlock, disable, enable, delete, set a
+//! password; import and export (`import.rs`).
 
 use super::open::open;
 use super::{operator, print, read_stdin};
@@ -29,6 +30,26 @@ pub enum UsersCmd {
     },
     /// List users.
     List {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Find users whose email starts with a prefix (one page, by email).
+    Search {
+        /// The email prefix.
+        prefix: String,
+        /// Start after this email (the last one of the previous page).
+        #[arg(long)]
+        after: Option<String>,
+        /// Page size (1 to 500).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Show one user (by email or id) with their live sessions.
+    Show {
+        /// The user's email or id.
+        user: String,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -177,6 +198,13 @@ pub async fn run(cmd: UsersCmd, json: bool) -> anyhow::Result<()> {
             config,
         } => create(&config, &email, &roles, json).await,
         UsersCmd::List { config } => list(&config, json).await,
+        UsersCmd::Search {
+            prefix,
+            after,
+            limit,
+            config,
+        } => search(&config, &prefix, after.as_deref(), limit, json).await,
+        UsersCmd::Show { user, config } => show(&config, &user, json).await,
         UsersCmd::SetRoles {
             email,
             roles,
@@ -211,7 +239,10 @@ async fn create(
 ) -> anyhow::Result<()> {
     let password = read_stdin("password")?;
     let admin = open(config).await?;
-    let user = admin.accounts.create_user(email, &password, roles).await?;
+    let user = admin
+        .accounts
+        .create_user_as(email, &password, roles, &operator())
+        .await?;
     let v = json!({"id": user.id, "email": user.email, "roles": user.roles});
     print(json, &v, || {
         format!("created user {} ({})", user.email, user.id)
@@ -232,18 +263,87 @@ async fn list(config: &ConfigArgs, json: bool) -> anyhow::Result<()> {
             break;
         }
     }
-    let v: Vec<Value> = all
-        .iter()
-        .map(|u| {
-            json!({"id": u.id, "email": u.email, "roles": u.roles, "created_at": u.created_at,
-                "email_verified": u.email_verified(), "disabled": u.disabled()})
-        })
-        .collect();
+    print_users(&all, json);
+    Ok(())
+}
+
+/// A user as `--json` prints it.
+fn user_json(u: &tessera_store::User) -> Value {
+    json!({"id": u.id, "email": u.email, "roles": u.roles, "created_at": u.created_at,
+        "email_verified": u.email_verified(), "disabled": u.disabled(),
+        "last_login_at": u.last_login_at})
+}
+
+fn print_users(all: &[tessera_store::User], json: bool) {
+    let v: Vec<Value> = all.iter().map(user_json).collect();
     print(json, &Value::from(v), || {
         all.iter()
             .map(|u| format!("{}\t{}\t{}", u.id, u.email, u.roles.join(",")))
             .collect::<Vec<_>>()
             .join("\n")
+    });
+}
+
+async fn search(
+    config: &ConfigArgs,
+    prefix: &str,
+    after: Option<&str>,
+    limit: u32,
+    json: bool,
+) -> anyhow::Result<()> {
+    let admin = open(config).await?;
+    let page = admin.accounts.search_users(prefix, after, limit).await?;
+    print_users(&page, json);
+    Ok(())
+}
+
+async fn show(config: &ConfigArgs, who: &str, json: bool) -> anyhow::Result<()> {
+    let admin = open(config).await?;
+    let user = if who.contains('@') {
+        admin
+            .accounts
+            .user_by_email(who)
+            .await?
+            .ok_or_else(|| anyhow!("no user with email {who}"))?
+    } else {
+        admin.accounts.user(who).await?
+    };
+    let sessions = admin.sessions.live_sessions_of(&user.id).await?;
+    let list: Vec<Value> = sessions
+        .iter()
+        .map(|s| {
+            json!({"id": s.id, "created_at": s.created_at, "last_used_at": s.last_used_at,
+                "expires_at": s.expires_at.min(s.idle_expires_at), "client_id": s.client_id,
+                "ip": s.ip, "user_agent": s.user_agent})
+        })
+        .collect();
+    let v = json!({"user": user_json(&user), "sessions": list});
+    print(json, &v, || {
+        let mut out = format!(
+            "{}\t{}\troles={}\tcreated {}\tlast login {}{}{}",
+            user.id,
+            user.email,
+            user.roles.join(","),
+            user.created_at,
+            user.last_login_at
+                .map_or_else(|| "never".to_owned(), |t| t.to_string()),
+            if user.email_verified() {
+                "\tverified"
+            } else {
+                ""
+            },
+            if user.disabled() { "\tdisabled" } else { "" },
+        );
+        for s in &sessions {
+            out.push_str(&format!(
+                "\n  session {}\tcreated {}\tip={}\tclient={}",
+                s.id,
+                s.created_at,
+                s.ip.as_deref().unwrap_or("-"),
+                s.client_id.as_deref().unwrap_or("-")
+            ));
+        }
+        out
     });
     Ok(())
 }

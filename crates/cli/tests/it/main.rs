@@ -421,6 +421,7 @@ fn a_configuration_flag_reaches_an_admin_command() {
     assert!(d.join("from-env/tessera.db").exists());
 }
 
+mod console;
 mod import;
 mod lifecycle;
 mod multi_instance;

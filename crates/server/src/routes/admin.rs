@@ -68,6 +68,9 @@ pub(crate) async fn admin_users(
     q: Result<Query<UsersQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<UserList>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if q.q.as_ref().is_some_and(|p| p.chars().count() > 320) {
+        return Err(ApiError::bad_request("q must be at most 320 characters"));
+    }
     let limit = q.limit.unwrap_or(100);
     let users: Vec<UserView> = s
         .app

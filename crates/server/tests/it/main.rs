@@ -9,6 +9,7 @@ mod admin;
 mod bad_input;
 mod bearer;
 mod console;
+mod console_api;
 mod cookies;
 mod db_outage;
 mod discovery;
