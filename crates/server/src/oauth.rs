@@ -327,13 +327,14 @@ fn hint(f: &HashMap<String, String>) -> TokenHint {
     path = "/oauth2/revoke",
     tag = "oauth2",
     request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
-    security(("basic" = [])),
+    security((), ("basic" = [])),
     responses(
         (status = 200, description = "Revoked, or the token was invalid or not issued to this client \
             and nothing changed (RFC 7009 §2.1, §2.2); empty body"),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
         (status = 401, description = "`invalid_client`: client authentication (Basic or form) is \
-            required (with `WWW-Authenticate: Basic`)", body = ErrorBody),
+            required, except that a public client identifies itself with `client_id` alone \
+            (with `WWW-Authenticate: Basic`)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
     )
 )]
