@@ -1,5 +1,5 @@
 //! Signing keys: generation, sealing at rest, publication and rotation.
-//! One cohesive thing (about 565 lines before the tests): the key ring's
+//! One cohesive thing (about 575 lines before the tests): the key ring's
 //! state and every transition of it; the HS shared-secret mode is in
 //! `keys/shared.rs`.
 //!
