@@ -91,13 +91,22 @@ pub enum TokenRequest {
     },
     /// The refresh-token grant.
     RefreshToken {
-        /// The refresh token.
+        /// The refresh token (absent with `cookie=true`: the refresh
+        /// cookie's is used).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         #[schema(
+            nullable = false,
             pattern = "^tsr_[A-Za-z0-9_-]{21}[A-HQ-Xg-nw-z0-3][A-Za-z0-9_-]{52}[AEIMQUYcgkosw048]$",
             min_length = 79,
             max_length = 79
         )]
-        refresh_token: String,
+        refresh_token: Option<String>,
+        /// Cookie mode for a first-party public client (the admin console):
+        /// the new refresh token goes into the HttpOnly refresh cookie, not
+        /// the body. Needs `X-Tessera-CSRF`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
+        cookie: Option<bool>,
         /// Client id (`client_secret_post`, or a public client identifying itself).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[schema(nullable = false)]
@@ -142,6 +151,12 @@ pub enum TokenRequest {
             pattern = "^[A-Za-z0-9._~-]+$"
         )]
         code_verifier: Option<String>,
+        /// Cookie mode for a first-party public client (the admin console):
+        /// the refresh token goes into the HttpOnly refresh cookie, not the
+        /// body. Needs `X-Tessera-CSRF`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
+        cookie: Option<bool>,
         /// Client id (`client_secret_post`, or a public client identifying itself).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[schema(nullable = false)]

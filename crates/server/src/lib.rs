@@ -10,7 +10,7 @@
 //! ([`ApiError`]); `dpop` DPoP proofs (RFC 9449) at the edge: the proof
 //! header, the URL proofs must name, the token endpoints' extractor and the
 //! resource check behind `Bearer`; `cookie` cookie mode and its CSRF check;
-//! `web` the embedded pages; `pages` the server-rendered account pages, the
+//! `web` the embedded pages; `console` the admin console's OAuth client; `pages` the server-rendered account pages, the
 //! hosted OpenID Connect sign-in (login, consent, logout, SSO cookie) and
 //! their CSRF; `observe` request ids, logs and per-route metrics; `registry` the
 //! Prometheus registry and its upkeep; `openapi` the document, generated from
@@ -32,6 +32,7 @@
 
 mod client_ip;
 pub mod config;
+pub mod console;
 pub mod cookie;
 pub mod dpop;
 mod error;
@@ -368,6 +369,9 @@ pub struct Options {
     pub metrics: Option<Metrics>,
     /// Also stop gracefully on SIGTERM or Ctrl-C.
     pub signals: bool,
+    /// Register the admin console's OAuth client if it is missing
+    /// ([`console::seed`]); `tessera serve` does.
+    pub console_client: bool,
 }
 
 impl Options {
@@ -380,6 +384,12 @@ impl Options {
     /// Stop gracefully on SIGTERM or Ctrl-C as well.
     pub fn signals(mut self, on: bool) -> Self {
         self.signals = on;
+        self
+    }
+
+    /// Register the admin console's client at start when it is missing.
+    pub fn console_client(mut self, on: bool) -> Self {
+        self.console_client = on;
         self
     }
 }
@@ -413,6 +423,9 @@ pub async fn spawn_with(
     };
     let mut state = build_state(cfg, clock).await?;
     state.metrics = opts.metrics;
+    if opts.console_client {
+        console::seed(&state.app, &state.config).await;
+    }
     let listener = std::net::TcpListener::bind(listen).map_err(StartError::Bind)?;
     listener.set_nonblocking(true).map_err(StartError::Bind)?;
     let addr = listener.local_addr().map_err(StartError::Bind)?;

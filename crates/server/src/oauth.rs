@@ -1,6 +1,7 @@
 //! OAuth 2.0 endpoints (RFC 6749 §4.3, §4.4, §6; RFC 7009; RFC 7662):
 //! form-encoded requests, RFC 6749 §5.2 errors, `Cache-Control: no-store`.
 
+use crate::cookie;
 use crate::dpop::{with_nonce, DpopKey};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Client as Peer, RawBody};
@@ -189,6 +190,7 @@ fn required<'a>(f: &'a HashMap<String, String>, name: &'static str) -> ApiResult
         ("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) for `POST` and this URL: \
             the access token is bound to its key (`token_type` `DPoP`); required for clients created with \
             `--require-dpop`. Refused proofs: 400 `invalid_dpop_proof` or `use_dpop_nonce`"),
+        ("X-Tessera-CSRF" = Option<String>, Header, description = "With `cookie=true`: any non-empty value"),
     ),
     responses(
         (status = 200, description = "An access token (with a refresh token for the `password` and \
@@ -197,9 +199,11 @@ fn required<'a>(f: &'a HashMap<String, String>, name: &'static str) -> ApiResult
             `unauthorized_client`, `unsupported_grant_type` or `invalid_scope`", body = ErrorBody),
         (status = 401, description = "`invalid_client` (with `WWW-Authenticate: Basic`)", body = ErrorBody),
         (status = 403, description = "The `password` grant for an account with a second factor: \
-            `mfa_required` (or `mfa_enrollment_required`), no tokens; complete the login with \
+            `mfa_required` (or `mfa_enrollment_required`), no tokens, with the `MfaRequiredBody` \
+            fields (`mfa_token`, `methods`, `expires_in`); complete the login with \
             `grant_type=urn:tessera:params:oauth:grant-type:mfa` (same client, `mfa_token` and `otp` \
-            or `recovery_code`) or at `/v1/auth/mfa` when no client authenticated", body = tessera_api::MfaRequiredBody),
+            or `recovery_code`) or at `/v1/auth/mfa` when no client authenticated. Or \
+            `csrf_failed`: `cookie=true` without the cookie mode's CSRF proof", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 429, description = "Too many attempts; see `Retry-After`", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
@@ -213,23 +217,33 @@ pub(crate) async fn token(
     RawBody(body): RawBody,
 ) -> ApiResult<Response> {
     ctx.dpop_jkt = jkt;
-    let f = form(&headers, &body)?;
+    let mut f = form(&headers, &body)?;
     let creds = client_credentials(&headers, &f)?;
     let client = match authenticate(&s.app.clients, creds).await? {
         Some(c) => Some(c),
         // A public client identifies itself with `client_id` alone.
         None => public_client(&s.app.clients, &f).await?,
     };
+    let cookie_mode = cookie_delivery(&s, &headers, &mut f, client.as_ref())?;
     // A session started here is bound to the client (refresh, revoke).
     ctx.oauth_client = client.as_ref().map(|c| c.id.clone());
     let grant = Grant::from_params(|name| f.get(name).map(String::as_str));
-    let granted = s
-        .app
-        .oauth
-        .exchange(client.as_ref(), grant, &ctx)
-        .await
-        .map_err(oauth_error)?;
-    let body = match granted {
+    let granted = match s.app.oauth.exchange(client.as_ref(), grant, &ctx).await {
+        Ok(g) => g,
+        Err(e) => {
+            // A dead refresh cookie is cleared so the browser stops sending it.
+            let dead =
+                cookie_mode == CookieMode::FromCookie && matches!(e, CoreError::InvalidGrant(_));
+            let mut res = oauth_error(e).into_response();
+            if dead {
+                if let Some(c) = cookie::clear(&s.config) {
+                    res.headers_mut().append(header::SET_COOKIE, c);
+                }
+            }
+            return Ok(res);
+        }
+    };
+    let mut body = match granted {
         Granted::Pair(pair) => OAuthTokenResponse::from(token_body(&pair)),
         Granted::Client(t) => OAuthTokenResponse {
             access_token: t.access_token,
@@ -246,7 +260,63 @@ pub(crate) async fn token(
         },
         Granted::Code(t) => code_body(t),
     };
-    Ok(with_nonce(&s, no_store_json(body)))
+    let set_cookie = match cookie_mode {
+        CookieMode::Off => None,
+        _ => body.refresh_token.take().and_then(|rt| {
+            let ttl = body.refresh_token_expires_in.unwrap_or(0);
+            cookie::set(&s.config, &rt, ttl)
+        }),
+    };
+    let mut res = no_store_json(body);
+    if let Some(c) = set_cookie {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(with_nonce(&s, res))
+}
+
+/// How a token request uses the HttpOnly refresh cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CookieMode {
+    /// Not at all (`cookie` absent or `false`).
+    Off,
+    /// The answer's refresh token goes into the cookie, not the body.
+    Deliver,
+    /// As `Deliver`, and the refresh token being spent came from the cookie.
+    FromCookie,
+}
+
+/// `cookie=true` (issue 20, the admin console): a first-party public client
+/// asks for its refresh token in the HttpOnly refresh cookie (the cookie mode
+/// of `/v1/auth/login`), and may then refresh with `grant_type=refresh_token`
+/// and no `refresh_token`: the cookie's is used. The request must pass the
+/// cookie mode's CSRF check (`X-Tessera-CSRF`, Origin, `Sec-Fetch-Site`), so a
+/// cross-site form can neither plant nor spend a refresh cookie.
+fn cookie_delivery(
+    s: &AppState,
+    headers: &HeaderMap,
+    f: &mut HashMap<String, String>,
+    client: Option<&Client>,
+) -> ApiResult<CookieMode> {
+    match f.get("cookie").map(String::as_str) {
+        None | Some("false") => return Ok(CookieMode::Off),
+        Some("true") => {}
+        Some(_) => return Err(err("invalid_request", "`cookie` must be true or false")),
+    }
+    if !client.is_some_and(|c| c.public && c.first_party) {
+        return Err(err(
+            "invalid_request",
+            "cookie delivery is for first-party public clients",
+        ));
+    }
+    cookie::check_csrf(&s.config, headers)?;
+    let refreshing = f.get("grant_type").map(String::as_str) == Some("refresh_token");
+    if refreshing && f.get("refresh_token").is_none_or(String::is_empty) {
+        let rt = cookie::read(&s.config, headers)
+            .ok_or_else(|| err("invalid_grant", "no refresh cookie: sign in again"))?;
+        f.insert("refresh_token".into(), rt);
+        return Ok(CookieMode::FromCookie);
+    }
+    Ok(CookieMode::Deliver)
 }
 
 fn hint(f: &HashMap<String, String>) -> TokenHint {
@@ -265,13 +335,14 @@ fn hint(f: &HashMap<String, String>) -> TokenHint {
     path = "/oauth2/revoke",
     tag = "oauth2",
     request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
-    security(("basic" = [])),
+    security((), ("basic" = [])),
     responses(
         (status = 200, description = "Revoked, or the token was invalid or not issued to this client \
             and nothing changed (RFC 7009 §2.1, §2.2); empty body"),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
         (status = 401, description = "`invalid_client`: client authentication (Basic or form) is \
-            required (with `WWW-Authenticate: Basic`)", body = ErrorBody),
+            required, except that a public client identifies itself with `client_id` alone \
+            (with `WWW-Authenticate: Basic`)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
     )
 )]

@@ -2,6 +2,10 @@
 //! debugger, the live demo, the JS client, and the script and stylesheet of
 //! the account pages (`pages`). No CDN, no run-time fetch.
 //!
+//! The admin console (`/admin`, [`crate::console`]) is served here too, under
+//! its own policy ([`ADMIN_CSP`]: the same rules, except that forms may post
+//! to this origin).
+//!
 //! Every answer carries a strict Content-Security-Policy (scripts, styles and
 //! connections to this origin only; no inline code), `nosniff`,
 //! `Referrer-Policy: no-referrer` (a token in the debugger's URL fragment must
@@ -20,6 +24,12 @@ use std::sync::OnceLock;
 pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
      frame-ancestors 'none'";
+
+/// The admin console's Content-Security-Policy: the same origin-only rules,
+/// with `form-action 'self'`.
+pub(crate) const ADMIN_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'";
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
@@ -163,7 +173,88 @@ const ASSETS: &[Asset] = &[
         content_type: TEXT,
         shared: true,
     },
+    Asset {
+        paths: &["/admin", "/admin/"],
+        body: include_str!("../web/admin/index.html"),
+        content_type: HTML,
+        shared: false,
+    },
+    Asset {
+        paths: &["/admin/console.css"],
+        body: include_str!("../web/admin/console.css"),
+        content_type: CSS,
+        shared: false,
+    },
+    Asset {
+        paths: &["/admin/main.js"],
+        body: include_str!("../web/admin/main.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
+        paths: &["/admin/auth.js"],
+        body: include_str!("../web/admin/auth.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
+        paths: &["/admin/api.js"],
+        body: include_str!("../web/admin/api.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
+        paths: &["/admin/ui.js"],
+        body: include_str!("../web/admin/ui.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
+        paths: &["/admin/charts.js"],
+        body: include_str!("../web/admin/charts.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
+        paths: &["/admin/overview.js"],
+        body: include_str!("../web/admin/overview.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
+        paths: &["/admin/users.js"],
+        body: include_str!("../web/admin/users.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
+        paths: &["/admin/clients.js"],
+        body: include_str!("../web/admin/clients.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
+        paths: &["/admin/keys.js"],
+        body: include_str!("../web/admin/keys.js"),
+        content_type: JS,
+        shared: false,
+    },
+    Asset {
+        paths: &["/admin/audit.js"],
+        body: include_str!("../web/admin/audit.js"),
+        content_type: JS,
+        shared: false,
+    },
 ];
+
+/// The policy of an asset: the console's under `/admin`, else [`CSP`].
+fn csp_of(asset: &Asset) -> &'static str {
+    if asset.paths.iter().any(|p| p.starts_with("/admin")) {
+        ADMIN_CSP
+    } else {
+        CSP
+    }
+}
 
 /// FNV-1a, 64 bits: a content fingerprint for `ETag` (not a security hash).
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -220,7 +311,7 @@ fn serve(index: usize, headers: &HeaderMap) -> Response {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_static(csp_of(asset)),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -287,6 +378,37 @@ mod tests {
         );
         assert!(not_modified(&h, &tags[0]));
         assert!(!not_modified(&h, &tags[1]));
+    }
+
+    #[test]
+    fn the_console_has_its_own_narrow_policy() {
+        let console: Vec<&Asset> = ASSETS
+            .iter()
+            .filter(|a| a.paths[0].starts_with("/admin"))
+            .collect();
+        assert!(console.len() > 5);
+        for a in &console {
+            assert_eq!(csp_of(a), ADMIN_CSP, "{:?}", a.paths);
+        }
+        assert!(ADMIN_CSP.contains("frame-ancestors 'none'"));
+        assert!(ADMIN_CSP.contains("form-action 'self'"));
+        assert!(!ADMIN_CSP.contains("unsafe"));
+        let debugger = ASSETS.iter().find(|a| a.paths[0] == "/debugger");
+        assert_eq!(debugger.map(csp_of), Some(CSP));
+        // Every console module is served (the page imports them by path).
+        for a in console.iter().filter(|a| a.content_type == JS) {
+            for line in a.body.lines().filter(|l| l.starts_with("import ")) {
+                let Some(from) = line.split('\'').nth(1) else {
+                    continue;
+                };
+                let path = format!("/admin/{}", from.trim_start_matches("./"));
+                assert!(
+                    ASSETS.iter().any(|b| b.paths.contains(&path.as_str())),
+                    "{path} imported by {:?} is not served",
+                    a.paths
+                );
+            }
+        }
     }
 
     #[test]

@@ -35,7 +35,8 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<()> {
     // it at /metrics and keeps it drained.
     let opts = tessera_server::Options::default()
         .metrics(tessera_server::Metrics::install()?)
-        .signals(true);
+        .signals(true)
+        .console_client(true);
     let server = match tessera_server::spawn_with(cfg, Arc::new(SystemClock), opts).await {
         Ok(server) => server,
         Err(e) => {

@@ -285,11 +285,12 @@ pub(crate) async fn admin_delete_client(
     responses(
         (status = 200, description = "The new secret, shown this once (only its keyed hash is \
             stored); the old secret stops working at once", body = ClientSecret),
-        (status = 400, description = "A public client (it has no secret), or a path segment \
-            that does not decode", body = ErrorBody),
+        (status = 400, description = "A path segment that does not decode", body = ErrorBody),
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`: the admin role is required", body = ErrorBody),
         (status = 404, description = "No such client", body = ErrorBody),
+        (status = 409, description = "`public_client`: a public client has no secret to rotate",
+            body = ErrorBody),
     )
 )]
 pub(crate) async fn admin_rotate_client_secret(
@@ -297,6 +298,15 @@ pub(crate) async fn admin_rotate_client_secret(
     Acting(ctx): Acting,
     PathParam(id): PathParam<String>,
 ) -> ApiResult<Json<ClientSecret>> {
+    // A well-formed request about a public client conflicts with the
+    // client's state (it has no secret): 409, not 400.
+    if s.app.clients.get(&id).await?.is_some_and(|c| c.public) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "public_client",
+            "a public client has no secret to rotate",
+        ));
+    }
     let (client, secret) = s.app.clients.rotate_secret(&id, &ctx).await?;
     Ok(Json(ClientSecret {
         client_id: client.id,

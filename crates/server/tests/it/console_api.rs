@@ -232,7 +232,7 @@ async fn client_secrets_rotate_once_shown_and_client_actions_are_audited() {
     .expect(201);
     t.post_auth("/v1/admin/clients/spa/secret", &admin.tokens.access)
         .await
-        .expect(400);
+        .expect_error(409, "public_client");
     t.delete_auth("/v1/admin/clients/spa", &admin.tokens.access)
         .await
         .expect(204);

@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod bad_input;
 mod bearer;
+mod console;
 mod console_api;
 mod cookies;
 mod db_outage;
