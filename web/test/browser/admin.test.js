@@ -8,7 +8,8 @@
 // nothing of another origin; and no inline script runs under its CSP.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, sleep, startTessera, TTL } from './harness.js';
+import { launch, PASSWORD, sleep, startTessera, TTL } from './harness.js';
+import { authenticator } from 'otplib';
 import { cli, login, refreshFromNode, register, signIn, watchedPage } from './admin-console.js';
 
 let browser;
@@ -258,6 +259,35 @@ test('an admin edits and rotates a client, revokes a key, resets, enables and de
   await p.waitForSelector('#password-reset');
   await p.click('#password-reset');
   await p.waitForFunction(() => /reset link/.test(document.querySelector('#notice')?.textContent ?? ''));
+  // The victim enrols TOTP (a code from otplib): the console shows the
+  // factor, and "Reset MFA" removes it, so the password alone works again.
+  const post = (path, token, body) => fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  const access = (await login(server, victim)).access_token;
+  const enrol = await post('/v1/account/mfa/totp', access, {});
+  assert.equal(enrol.status, 200);
+  const { secret } = await enrol.json();
+  const confirmed = await post('/v1/account/mfa/totp/confirm', access, { code: authenticator.generate(secret) });
+  assert.equal(confirmed.status, 200);
+  const asked = await fetch(`${server.url}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: victim, password: PASSWORD }),
+  });
+  assert.equal(asked.status, 403);
+  await p.reload();
+  await p.waitForFunction(() => document.querySelector('#user-mfa')?.textContent === 'totp');
+  await p.click('#reset-mfa');
+  await p.click('#confirm-ok');
+  await p.waitForFunction(() => document.querySelector('#user-mfa')?.textContent === 'not set up');
+  assert.equal(await p.$('#reset-mfa'), null);
+  await login(server, victim); // no second factor asked any more
+  const resetRows = cli(server, ['audit', 'tail', '--event', 'mfa.reset']);
+  assert.ok(JSON.stringify(resetRows).includes(victimId), JSON.stringify(resetRows));
+
   await p.click('#disable');
   await p.waitForSelector('#enable');
   await p.click('#enable');
