@@ -234,7 +234,13 @@ impl App {
             lifecycle.clone(),
             links.clone(),
         );
-        let passkeys = crate::Passkeys::new(ctx.clone(), sessions.clone(), links, mfa.clone())?;
+        let passkeys = crate::Passkeys::new(
+            ctx.clone(),
+            sessions.clone(),
+            links,
+            mfa.clone(),
+            limiter.clone(),
+        )?;
         Ok(App {
             oauth: OAuth::new(ctx.clone(), sessions.clone(), oidc.clone(), mfa.clone()),
             mfa,

@@ -264,6 +264,8 @@ config_keys! {
     register_rate_per_minute: u32 = 20, "20", "N";
     /// Refreshes per client IP per minute (0 disables the limit).
     refresh_rate_per_minute: u32 = 600, "600", "N";
+    /// Passwordless passkey sign-ins started (`/v1/auth/passkey/options`) per client IP per minute (0 disables the limit).
+    passkey_rate_per_minute: u32 = 60, "60", "N";
     /// Refresh-cookie mode: `auto` (Secure and `__Host-` when the issuer is https), `secure`, or `insecure-dev` (plain-HTTP development only).
     cookie_security: CookieSecurity = CookieSecurity::Auto, "auto", "auto|secure|insecure-dev";
     /// SMTP server for account mail: `smtp://host:port` (plain, a local relay), `smtps://user:pass@host:465` (TLS) or `smtp://…:587?tls=required` (STARTTLS); unset: `.eml` files under `data_dir/mail/`.
@@ -774,6 +776,7 @@ impl Config {
             ip: policy(self.login_ip_max_failures),
             register_per_minute: self.register_rate_per_minute,
             refresh_per_minute: self.refresh_rate_per_minute,
+            passkey_options_per_minute: self.passkey_rate_per_minute,
             ..ThrottleConfig::default()
         }
     }

@@ -26,6 +26,7 @@ use crate::events::{AuditEvent, ClientInfo};
 use crate::lifecycle::Links;
 use crate::mail::MailKind;
 use crate::sessions::{Authn, Sessions, TokenPair};
+use crate::throttle::{Action, Limiter};
 use ceremony::{relying_party, take, unknown_ceremony, user_handle, Ceremony};
 use serde_json::Value;
 use std::sync::Arc;
@@ -92,6 +93,7 @@ pub struct Passkeys {
     sessions: Sessions,
     links: Arc<Links>,
     mfa: crate::Mfa,
+    limiter: Arc<Limiter>,
     /// `None`: passkeys are off (the default RP ID would be an IP address).
     rp: Option<Arc<Webauthn>>,
 }
@@ -125,6 +127,7 @@ impl Passkeys {
         sessions: Sessions,
         links: Arc<Links>,
         mfa: crate::Mfa,
+        limiter: Arc<Limiter>,
     ) -> Result<Self> {
         let policy = &ctx.cfg.webauthn;
         let rp = match relying_party(&ctx.cfg.issuer, policy) {
@@ -144,6 +147,7 @@ impl Passkeys {
             sessions,
             links,
             mfa,
+            limiter,
             rp,
         })
     }
@@ -302,9 +306,19 @@ impl Passkeys {
 
     /// The request options of a passwordless sign-in: any discoverable
     /// credential of this relying party, user verification required.
-    pub async fn sign_in_options(&self) -> Result<CeremonyOptions> {
-        let (rcr, state) = self
-            .rp()?
+    /// Anyone may ask and each answer keeps a ceremony, so they are rate
+    /// limited per client IP (`passkey_rate_per_minute`).
+    pub async fn sign_in_options(&self, ctx: &ClientInfo) -> Result<CeremonyOptions> {
+        let rp = self.rp()?;
+        self.limiter
+            .rate(
+                Action::PasskeyOptions,
+                ctx.throttle_key().as_deref(),
+                self.ctx.now_millis(),
+            )
+            .await
+            .map_err(Error::TooManyRequests)?;
+        let (rcr, state) = rp
             .start_discoverable_authentication()
             .map_err(Error::internal)?;
         let mut options = serde_json::to_value(&rcr).map_err(Error::internal)?;

@@ -66,6 +66,9 @@ pub struct ThrottleConfig {
     pub mail_per_ip_per_minute: u32,
     /// Mail-sending requests per account (email) per hour; 0: unlimited.
     pub mail_per_account_per_hour: u32,
+    /// Passwordless passkey sign-ins started per IP per minute (burst of
+    /// the same size); 0: unlimited.
+    pub passkey_options_per_minute: u32,
 }
 
 impl Default for ThrottleConfig {
@@ -84,6 +87,7 @@ impl Default for ThrottleConfig {
                 reset_after_ms: 60 * 60 * 1000,
             },
             register_per_minute: 20,
+            passkey_options_per_minute: 60,
             refresh_per_minute: 600,
             mail_per_ip_per_minute: 10,
             mail_per_account_per_hour: 5,
@@ -152,6 +156,9 @@ pub enum Action {
     MailPerIp,
     /// The same, per account (normalised email, whether or not it exists).
     MailPerAccount,
+    /// Passwordless passkey sign-ins started (`POST /v1/auth/passkey/options`,
+    /// unauthenticated, each keeping a ceremony), per client IP.
+    PasskeyOptions,
 }
 
 /// A bucket's size and how long it takes to refill completely, in
@@ -162,6 +169,7 @@ fn bucket(cfg: &ThrottleConfig, action: Action) -> (u32, i64) {
         Action::Refresh => (cfg.refresh_per_minute, 60_000),
         Action::MailPerIp => (cfg.mail_per_ip_per_minute, 60_000),
         Action::MailPerAccount => (cfg.mail_per_account_per_hour, 3_600_000),
+        Action::PasskeyOptions => (cfg.passkey_options_per_minute, 60_000),
     }
 }
 

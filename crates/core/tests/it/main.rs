@@ -92,6 +92,7 @@ pub(crate) fn no_throttle() -> Limiter {
         refresh_per_minute: 0,
         mail_per_ip_per_minute: 0,
         mail_per_account_per_hour: 0,
+        passkey_options_per_minute: 0,
     }))
 }
 

@@ -149,10 +149,16 @@ pub(crate) async fn remove(
         (status = 200, description = "Request options for any discoverable passkey of this \
             relying party (user verification required) and the ceremony id", body = PasskeyOptions),
         (status = 403, description = "Passkeys are off on this server", body = ErrorBody),
+        (status = 429, description = "Too many sign-ins started from this address \
+            (`passkey_rate_per_minute`); see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
-pub(crate) async fn sign_in_options(State(s): State<AppState>) -> ApiResult<Response> {
-    let o = s.app.passkeys.sign_in_options().await?;
+pub(crate) async fn sign_in_options(
+    State(s): State<AppState>,
+    Client(ctx): Client,
+) -> ApiResult<Response> {
+    let o = s.app.passkeys.sign_in_options(&ctx).await?;
     Ok(options_response(o))
 }
 

@@ -303,3 +303,31 @@ async fn a_bad_relying_party_stops_start_up() {
         .expect("refused");
     assert!(e.to_string().contains("webauthn_rp_id"), "{e}");
 }
+
+#[tokio::test]
+async fn passwordless_sign_ins_started_are_rate_limited_per_address() {
+    let t = TestServer::start_with(|c| {
+        c.webauthn_rp_id = Some("localhost".into());
+        c.webauthn_origins =
+            serde_json::from_value(json!(["http://localhost:8080"])).expect("origins");
+        c.passkey_rate_per_minute = 2;
+    })
+    .await;
+    for _ in 0..2 {
+        t.post("/v1/auth/passkey/options", &json!({}))
+            .await
+            .expect(200);
+    }
+    let r = t
+        .post("/v1/auth/passkey/options", &json!({}))
+        .await
+        .expect(429);
+    assert_error_shape(&r);
+    let wait: u64 = r.header("retry-after").parse().expect("Retry-After");
+    assert!((1..=60).contains(&wait), "{wait}");
+    // The bucket refills with time.
+    t.advance(60);
+    t.post("/v1/auth/passkey/options", &json!({}))
+        .await
+        .expect(200);
+}
