@@ -28,13 +28,14 @@ async function list(main, query) {
       h('td', {}, h('a', { href: `#/users/${enc(u.id)}` }, u.email)),
       h('td', {}, u.roles.join(', ') || '—'),
       h('td', {}, u.email_verified ? 'yes' : 'no'),
+      h('td', { class: 'mfa' }, mfaState(u) ?? '—'),
       h('td', {}, u.disabled ? h('span', { class: 'tag bad' }, 'disabled') : 'active'),
       h('td', {}, time(u.created_at)),
       h('td', {}, time(u.last_login_at))));
   mount(main,
     h('h1', {}, 'Users'),
     form,
-    table(['Email', 'Roles', 'Verified', 'State', 'Created', 'Last login'], rows, { id: 'users' }),
+    table(['Email', 'Roles', 'Verified', 'MFA', 'State', 'Created', 'Last login'], rows, { id: 'users' }),
     h('p', { class: 'pager' },
       after ? h('a', { href: `#/users${q ? `?q=${enc(q)}` : ''}` }, 'First page') : null, ' ',
       page.next ? h('a', { href: `#/users?${new URLSearchParams({ q, after: page.next })}`, id: 'next-page' }, 'Next page') : null));

@@ -278,7 +278,9 @@ test('an admin edits and rotates a client, revokes a key, resets, enables and de
     body: JSON.stringify({ email: victim, password: PASSWORD }),
   });
   assert.equal(asked.status, 403);
-  await p.reload();
+  await p.goto(`${server.url}/admin/#/users?q=${encodeURIComponent(victim)}`);
+  await p.waitForFunction((id) => document.querySelector(`#users tr[data-user="${id}"] td.mfa`)?.textContent === 'totp', victimId);
+  await p.goto(`${server.url}/admin/#/users/${victimId}`);
   await p.waitForFunction(() => document.querySelector('#user-mfa')?.textContent === 'totp');
   await p.click('#reset-mfa');
   await p.click('#confirm-ok');
