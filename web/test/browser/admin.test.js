@@ -68,6 +68,27 @@ test('an admin signs in and manages users, clients, keys and the audit log', asy
   assert.equal(cookie.httpOnly, true);
   assert.equal(cookie.sameSite, 'Strict');
 
+  // The overview: every count with its 24 hourly bars, as the API reports
+  // them, and the warnings (no administrator has a second factor yet).
+  const adminToken = (await login(server, ADMIN)).access_token;
+  await p.click('#nav a[data-view="overview"]');
+  await p.waitForSelector('#counts figure[data-count="logins"] svg.chart');
+  const o = await (await fetch(`${server.url}/v1/admin/overview`, { headers: { authorization: `Bearer ${adminToken}` } })).json();
+  const cards = await p.$$eval('#counts figure', (fs) => fs.map((f) => ({
+    key: f.dataset.count,
+    bars: f.querySelectorAll('svg.chart rect.bar').length,
+    label: f.querySelector('svg.chart')?.getAttribute('aria-label') ?? '',
+    numbers: f.querySelector('.numbers')?.textContent ?? '',
+  })));
+  assert.deepEqual(cards.map((c) => c.key).sort(), Object.keys(o.counts).sort());
+  for (const c of cards) assert.equal(c.bars, 24, c.key);
+  const logins = cards.find((c) => c.key === 'logins');
+  assert.ok(o.counts.logins.hour >= 2, JSON.stringify(o.counts.logins));
+  assert.ok(logins.label.includes(o.series.logins.join(', ')), `${logins.label} vs ${o.series.logins}`);
+  assert.ok(logins.numbers.startsWith(`${o.counts.logins.hour} last hour`), logins.numbers);
+  assert.ok(await p.$('#warnings li[data-code="no_admin_with_mfa"]'), 'the MFA warning is shown');
+  assert.equal(await p.textContent('#user-count'), String(o.users));
+
   // Two sessions of the target user, made outside the browser.
   const first = await login(server, TARGET);
   const second = await login(server, TARGET);
@@ -77,8 +98,9 @@ test('an admin signs in and manages users, clients, keys and the audit log', asy
   await p.waitForSelector('#user-search');
   await p.fill('#user-search', `target-${stamp}`);
   await p.press('#user-search', 'Enter');
-  await p.waitForSelector(`#users tr[data-user="${targetId}"]`);
-  assert.equal(await p.locator('#users tbody tr').count(), 1);
+  // The search re-renders the list: wait for it to hold the one match.
+  await p.waitForFunction((id) => location.hash.includes('q=') && document.querySelectorAll('#users tbody tr').length === 1
+    && document.querySelector(`#users tr[data-user="${id}"]`), targetId);
   await p.click(`#users tr[data-user="${targetId}"] a`);
   await p.waitForSelector('#user-email');
   assert.equal(await p.textContent('#user-email'), TARGET);
@@ -162,7 +184,11 @@ test('an admin signs in and manages users, clients, keys and the audit log', asy
   await p.fill('#f-since', await p.evaluate((s) => new Date((s - new Date().getTimezoneOffset() * 60) * 1000).toISOString().slice(0, 16), since - 60));
   await p.click('#audit-filters button[type="submit"]');
   await p.waitForFunction(() => location.hash.includes('actor='));
-  await p.waitForSelector('#audit tbody tr[data-event]');
+  // The filtered list replaces the whole log: wait for it (rows, all by this admin).
+  await p.waitForFunction((id) => {
+    const rows = [...document.querySelectorAll('#audit tbody tr[data-event]')];
+    return rows.length > 0 && rows.every((r) => r.querySelector('.actor')?.textContent === id);
+  }, adminId);
   const events = await p.$$eval('#audit tbody tr[data-event]', (rows) =>
     rows.map((r) => ({ event: r.dataset.event, actor: r.querySelector('.actor').textContent, target: r.querySelector('.target').textContent })));
   const names = new Set(events.map((e) => e.event));
@@ -178,7 +204,10 @@ test('an admin signs in and manages users, clients, keys and the audit log', asy
   await p.fill('#f-event', 'key.rotated');
   await p.click('#audit-filters button[type="submit"]');
   await p.waitForFunction(() => location.hash.includes('event=key.rotated'));
-  await p.waitForFunction(() => [...document.querySelectorAll('#audit tbody tr[data-event]')].every((r) => r.dataset.event === 'key.rotated'));
+  await p.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('#audit tbody tr[data-event]')];
+    return rows.length > 0 && rows.every((r) => r.dataset.event === 'key.rotated');
+  });
 
   // A reload resumes from the refresh cookie (the access token was only in memory).
   await p.reload();
