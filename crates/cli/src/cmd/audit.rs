@@ -28,13 +28,13 @@ pub struct FilterArgs {
     #[arg(long)]
     event: Option<String>,
     /// Only events about this user id.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     user: Option<String>,
     /// Only events about this OAuth client.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     client: Option<String>,
     /// Only events done by this actor: an admin's user id, or `cli:<os user>`.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     actor: Option<String>,
     /// Only events at or after this time (Unix seconds).
     #[arg(long)]

@@ -89,6 +89,22 @@ fn console_commands_and_the_cli_actor() {
     );
     assert_eq!(by_id["user"]["email"], "ada@x.io");
     // Ids are base64url and may start with `-`: still an id, not a flag.
+    let none = json(
+        d,
+        &[
+            "audit",
+            "tail",
+            "--user",
+            "-cSUOfeUFh3x2zb",
+            "--actor",
+            "-x",
+            "--client",
+            "-y",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(none, serde_json::json!([]));
     for args in [
         &["users", "show", "-7DuXt_5AZmyQ85isfzzHA", "--json"][..],
         &[
