@@ -176,6 +176,11 @@ stop_server() {
         kill "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
         SERVER_PID=
+        # The server's own log, kept beside the results.
+        local log
+        for log in "$WORK"/tessera-*/server.log; do
+            [[ -f $log ]] && gzip -c "$log" >"$OUT/server-$(basename "$(dirname "$log")").log.gz"
+        done
     fi
 }
 
