@@ -40,8 +40,9 @@ if wrk:
     rot = [r for r in wrk if "server_rotated" in r]
     if rot:
         print("Refresh runs, the server's own counters: " + "; ".join(
-            f"{r['server']}/{r['backend']}/{r['scenario']}: rotated {r['server_rotated']:,}, "
-            f"grace replays {r['server_grace_replays']}" for r in rot) + ".\n")
+            f"{r['server']}/{r['backend']}/{r['scenario']}: rotated {r['server_rotated']:,}"
+            + (f", grace replays {r['server_grace_replays']}" if "server_grace_replays" in r else "")
+            for r in rot) + ".\n")
 
 argon = [r for r in rows if r.get("scenario") == "argon2_raw"]
 if argon:
@@ -87,16 +88,16 @@ for r in [r for r in wrk if "live_sessions" in r]:
           f"| {'yes' if worst * 1.048576 < 100 else 'NO'} |")
 print()
 
-peer = [r for r in wrk if r["server"] == "oidc-provider"]
+peer = [r for r in wrk if r["server"] in ("oidc-provider", "glewlwyd")]
 if peer:
-    print("| scenario | Tessera per CPU s (backend) | oidc-provider per CPU s | ratio |")
-    print("|---|---|---|---|")
+    print("| scenario | Tessera per CPU s (backend) | peer | peer per CPU s (backend) | ratio |")
+    print("|---|---|---|---|---|")
     for p in peer:
         for backend in ("sqlite", "postgres"):
             t = best("tessera", backend, p["scenario"])
             if t and t["per_core_rps"] and p["per_core_rps"]:
-                print(f"| {p['scenario']} | {f(t['per_core_rps'])} ({backend}) | {f(p['per_core_rps'])} "
-                      f"| {t['per_core_rps'] / p['per_core_rps']:.1f}× |")
+                print(f"| {p['scenario']} | {f(t['per_core_rps'])} ({backend}) | {p['server']} "
+                      f"| {f(p['per_core_rps'])} ({p['backend']}) | {t['per_core_rps'] / p['per_core_rps']:.1f}× |")
     print()
 
 soak = [r for r in rows if r.get("scenario") == "soak"]

@@ -31,11 +31,13 @@
 #                       within 10 % of the first third's.
 # Peer scenarios (oidc-provider in bench/peer, in-memory adapter):
 #   peer_jwks  peer_client_credentials  peer_refresh   (peer = all three)
+# glewlwyd peer (Debian's glewlwyd, SQLite; bench/glewlwyd, see its README.md):
+#   glewlwyd_client_credentials  glewlwyd_refresh   (glewlwyd = both)
 # Suites:
 #   tessera   the five scenarios + latency on BENCH_DB
 # Several scenarios may be named at once: bench/run.sh me refresh
-#   all       argon2, then tessera on sqlite and on postgres, rss on sqlite, then peer
-#             (BENCH_DB set: that backend only)
+#   all       argon2, then tessera on sqlite and on postgres, rss on sqlite, then peer,
+#             then glewlwyd (BENCH_DB set: that backend only)
 #
 # Knobs: BENCH_DURATION (s, 15), BENCH_CONNS (32), BENCH_THREADS (wrk threads, 2),
 # BENCH_LOGIN_CONNS (8), BENCH_SESSIONS (sessions for refresh/me, 64),
@@ -45,6 +47,7 @@
 # BENCH_BIN (a prebuilt tessera binary to measure instead of building),
 # BENCH_PERF=1 (profile the server with `perf record -e cpu-clock` during each timed run;
 # for finding costs, not for the recorded numbers).
+# glewlwyd peer: BENCH_GLEW_JOURNAL (wal), BENCH_GLEW_PBKDF2 (1), see bench/glewlwyd/glewlwyd.sh.
 #
 # Every wrk run reports: requests/s, p50/p99/p99.9 latency, errors (every
 # non-2xx response and every socket error), server CPU seconds (utime+stime
@@ -556,6 +559,10 @@ sc_peer_refresh() {
     stop_server
 }
 
+# ---------------------------------------------------------------- glewlwyd peer
+# shellcheck source=bench/glewlwyd/glewlwyd.sh
+source "$HERE/glewlwyd/glewlwyd.sh"
+
 # ---------------------------------------------------------------- main
 machine() {
     {
@@ -567,6 +574,7 @@ machine() {
         echo "tessera source: $SRC, commit $(git -C "$SRC" rev-parse --short HEAD)$(git -C "$SRC" diff --quiet HEAD -- crates Cargo.lock || echo ' (+ uncommitted changes in crates/)')"
         echo "wrk: $(wrk -v 2>&1 | head -n1)"
         echo "node: $(node --version 2>/dev/null), oidc-provider $(node -p "require('$HERE/peer/node_modules/oidc-provider/package.json').version" 2>/dev/null || echo '?')"
+        echo "glewlwyd: $(glewlwyd_version) (Debian package)"
         echo "postgres: $(psql "$PG_ADMIN_URL" -tAc 'show server_version' 2>/dev/null || echo '?')"
         echo "command: bench/run.sh $*  (BENCH_DURATION=$DURATION BENCH_CONNS=$CONNS BENCH_THREADS=$THREADS BENCH_DB=${BENCH_DB:-})"
         echo "loadavg at start: $(cat /proc/loadavg)"
@@ -578,7 +586,7 @@ tessera_suite() {
 }
 
 main() {
-    [[ $# -ge 1 ]] || { sed -n '2,48p' "$0"; exit 2; }
+    [[ $# -ge 1 ]] || { sed -n '2,/^set -euo pipefail$/{/^set -euo/!p;}' "$0"; exit 2; }
     ensure_tools
     machine "$@"
     DB=${BENCH_DB:-sqlite}
@@ -591,13 +599,17 @@ main() {
             peer_jwks | peer_client_credentials | peer_refresh)
                 ensure_peer; "sc_$sc" ;;
             peer) ensure_peer; sc_peer_jwks; sc_peer_client_credentials; sc_peer_refresh ;;
+            glewlwyd_client_credentials | glewlwyd_refresh)
+                ensure_glewlwyd; "sc_$sc" ;;
+            glewlwyd) ensure_glewlwyd; sc_glewlwyd_client_credentials; sc_glewlwyd_refresh ;;
             tessera) ensure_tessera; tessera_suite ;;
             all)
-                ensure_tessera; ensure_peer
+                ensure_tessera; ensure_peer; ensure_glewlwyd
                 sc_argon2
                 for DB in ${BENCH_DB:-sqlite postgres}; do tessera_suite; done
                 DB=${BENCH_DB:-sqlite}; sc_rss
                 sc_peer_jwks; sc_peer_client_credentials; sc_peer_refresh
+                sc_glewlwyd_client_credentials; sc_glewlwyd_refresh
                 ;;
             *) echo "unknown scenario: $sc" >&2; exit 2 ;;
         esac

@@ -9,8 +9,10 @@
 -- per connection: any connection may carry any family, but each family stays
 -- a strict chain.
 --
--- BENCH_PEER=1: the oidc-provider form (POST /token, client_secret_basic via
--- BENCH_AUTH) instead of Tessera's JSON endpoint.
+-- BENCH_PEER=1: the OAuth 2.0 form (POST /token, form-encoded
+-- grant_type=refresh_token, client_secret_basic via BENCH_AUTH) instead of
+-- Tessera's JSON endpoint; BENCH_TOKEN_PATH sets the token endpoint's path
+-- (default /token, oidc-provider's; glewlwyd's is /api/oidc/token).
 package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
 local c = require("common")
 setup = c.setup
@@ -19,6 +21,8 @@ done = c.done
 local pool, head, tail = {}, 1, 0
 local peer = os.getenv("BENCH_PEER") == "1"
 local auth = os.getenv("BENCH_AUTH")
+local token_path = os.getenv("BENCH_TOKEN_PATH") or "/token"
+if token_path == "" then token_path = "/token" end
 local lost = 0
 
 local function push(tok)
@@ -49,7 +53,7 @@ function request()
     tok = "exhausted"
   end
   if peer then
-    return wrk.format("POST", "/token", {
+    return wrk.format("POST", token_path, {
       ["Content-Type"] = "application/x-www-form-urlencoded",
       ["Authorization"] = auth,
     }, "grant_type=refresh_token&refresh_token=" .. tok)
