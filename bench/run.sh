@@ -12,6 +12,10 @@
 #                       top of what `me` does; proofs made ahead (bench/dpop_proofs.py, pip
 #                       cryptography + PyJWT), BENCH_DPOP_PROOFS of them (default 400000)
 #   client_credentials  POST /oauth2/token grant_type=client_credentials
+#   oauth_refresh       POST /oauth2/token grant_type=refresh_token by a confidential client
+#                       (client_secret_basic), as the peers are measured: the same rotation as
+#                       `refresh` plus client authentication and the form; tokens from
+#                       password-grant logins of that client in setup
 #   code_exchange       POST /oauth2/token grant_type=authorization_code (OpenID Connect): a
 #                       confidential first-party client (client_secret_basic) redeems a code
 #                       with its PKCE verifier and gets an access token, an ID token and a
@@ -376,6 +380,19 @@ print(f"    server counters: rotated {r['server_rotated']}, grace replays {r['se
 PY
 }
 
+sc_oauth_refresh() {
+    start_tessera
+    echo "$CLIENT_SECRET" | "$BIN" clients create --id bench-app --secret-stdin \
+        --grant password --grant refresh_token --config "$CFG" >/dev/null
+    python3 "$HERE/setup.py" users "$(TURL)" 16 "$PASSWORD" "$WORK/emails.txt"
+    python3 "$HERE/setup.py" client-logins "$(TURL)" "$WORK/emails.txt" "$SESSIONS" "$PASSWORD" \
+        bench-app "$CLIENT_SECRET" "$WORK/refresh.txt"
+    BENCH_PEER=1 BENCH_TOKEN_PATH=/oauth2/token \
+        BENCH_AUTH="Basic $(printf 'bench-app:%s' "$CLIENT_SECRET" | base64 -w0)" \
+        refresh_run oauth_refresh
+    stop_server
+}
+
 sc_refresh() {
     start_tessera
     setup_sessions "$SESSIONS"
@@ -593,7 +610,7 @@ main() {
     local sc
     for sc in "$@"; do
         case $sc in
-            login | refresh | me | me_dpop | client_credentials | code_exchange | jwks | latency | rss | soak)
+            login | refresh | oauth_refresh | me | me_dpop | client_credentials | code_exchange | jwks | latency | rss | soak)
                 ensure_tessera; "sc_$sc" ;;
             argon2) sc_argon2 ;;
             peer_jwks | peer_client_credentials | peer_refresh)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 
@@ -71,6 +72,30 @@ def logins(base, emails_file, n, password, out_access, out_refresh):
         f.write("\n".join(a for a, _ in pairs) + "\n")
     with open(out_refresh, "w") as f:
         f.write("\n".join(r for _, r in pairs) + "\n")
+
+
+def client_logins(base, emails_file, n, password, client, secret, out_refresh):
+    """n password-grant logins at /oauth2/token by a confidential client
+    (client_secret_basic), round robin over the accounts: one session each,
+    bound to the client (its refresh tokens refresh only with it)."""
+    emails = [l.strip() for l in open(emails_file) if l.strip()]
+    basic = base64.b64encode(f"{client}:{secret}".encode()).decode()
+
+    def one(i):
+        form = urllib.parse.urlencode({"grant_type": "password",
+                                       "username": emails[i % len(emails)],
+                                       "password": password}).encode()
+        req = urllib.request.Request(f"{base}/oauth2/token", data=form, headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": f"Basic {basic}"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 200, r.status
+            return json.loads(r.read())["refresh_token"]
+
+    with cf.ThreadPoolExecutor(4) as ex:
+        toks = list(ex.map(one, range(n)))
+    with open(out_refresh, "w") as f:
+        f.write("\n".join(toks) + "\n")
 
 
 def b64u(b):
@@ -206,6 +231,8 @@ if __name__ == "__main__":
         users(a[0], int(a[1]), a[2], a[3])
     elif cmd == "logins":
         logins(a[0], a[1], int(a[2]), a[3], a[4], a[5])
+    elif cmd == "client-logins":
+        client_logins(a[0], a[1], int(a[2]), a[3], a[4], a[5], a[6])
     elif cmd == "bulk-sessions":
         bulk_sessions(a[0], a[1], a[2], int(a[3]), a[4])
     elif cmd == "churn":

@@ -84,6 +84,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backup;
+mod batch;
 mod error;
 mod model;
 #[cfg(feature = "postgres")]

@@ -5,14 +5,16 @@
 //! serialise on its row lock and exactly one wins.
 //!
 //! What is PostgreSQL's own: connecting (pool, statement timeout, an
-//! optional schema), its error codes, the audited rotation as one
-//! data-modifying CTE, and the migration advisory lock. Every role is
+//! optional schema), its error codes, the audited rotations as one
+//! data-modifying CTE per group-committed batch ([`crate::batch`]), and the
+//! migration advisory lock. Every role is
 //! implemented in `sql`.
 
+use crate::batch::{ApplyRotations, GroupCommit, RotationJob};
 use crate::sql::{self, MigrationConn, SqlBackend};
 use crate::{AuditEvent, PgPoolSettings, Result, Rotation, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool, Row};
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
@@ -23,6 +25,14 @@ const MIGRATIONS: &[(i64, &str)] = sql::migrations!("postgres");
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
 pub struct PgStore {
+    pool: PgPool,
+    /// Audited refresh rotations, committed in shared transactions
+    /// ([`crate::batch`]): one statement and one WAL flush per batch.
+    rotations: GroupCommit,
+}
+
+/// The group-commit writer's side of the store.
+struct Writer {
     pool: PgPool,
 }
 
@@ -58,6 +68,108 @@ const ROTATE_AUDITED: &str = "WITH r AS (UPDATE sessions SET token_hash = $1, \
     RETURNING id) \
     INSERT INTO audit_log (at, event, user_id, session_id, ip, user_agent, detail, \
     client_id) SELECT $7, $8, $9, $10, $11, $12, $13, $15 FROM r RETURNING id";
+
+/// A batch of rotations as one statement (one transaction, one WAL flush):
+/// the rotations come as parallel arrays (`$1`…`$16`, one element per
+/// rotation, of distinct sessions), each compare-and-swap that wins adds
+/// its audit row, and the answer lists the places (`job`) of the winners.
+const ROTATE_BATCH: &str = "WITH b AS (SELECT * FROM unnest($1::int4[], $2::text[], \
+    $3::int8[], $4::bytea[], $5::bytea[], $6::int8[], $7::int8[], $8::bytea[], $9::int8[], \
+    $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]) \
+    AS b(job, id, generation, old_hash, new_hash, now, idle, rotated_by, at, event, user_id, \
+    session_id, ip, user_agent, detail, client_id)), \
+    r AS (UPDATE sessions s SET token_hash = b.new_hash, generation = s.generation + 1, \
+    rotated_at = b.now, last_used_at = b.now, idle_expires_at = b.idle, \
+    rotated_by = b.rotated_by FROM b \
+    WHERE s.id = b.id AND s.generation = b.generation AND s.token_hash = b.old_hash \
+    AND s.revoked_at IS NULL \
+    RETURNING b.job, b.at, b.event, b.user_id, b.session_id, b.ip, b.user_agent, b.detail, \
+    b.client_id), \
+    a AS (INSERT INTO audit_log (at, event, user_id, session_id, ip, user_agent, detail, \
+    client_id) SELECT at, event, user_id, session_id, ip, user_agent, detail, client_id \
+    FROM r ORDER BY job) \
+    SELECT job FROM r";
+
+impl ApplyRotations for Writer {
+    async fn apply_batch(&self, jobs: &[RotationJob]) -> Result<Vec<bool>> {
+        let col = |f: fn(&RotationJob) -> Option<String>| jobs.iter().map(f).collect::<Vec<_>>();
+        let places: Vec<i32> = (0..jobs.len())
+            .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
+            .collect();
+        let rows = sqlx::query(ROTATE_BATCH)
+            .bind(places)
+            .bind(
+                jobs.iter()
+                    .map(|j| j.session_id.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                jobs.iter()
+                    .map(|j| j.expected_generation)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                jobs.iter()
+                    .map(|j| j.expected_hash.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(jobs.iter().map(|j| j.new_hash.clone()).collect::<Vec<_>>())
+            .bind(jobs.iter().map(|j| j.now).collect::<Vec<_>>())
+            .bind(jobs.iter().map(|j| j.idle_expires_at).collect::<Vec<_>>())
+            .bind(
+                jobs.iter()
+                    .map(|j| j.rotated_by.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(jobs.iter().map(|j| j.audit.at).collect::<Vec<_>>())
+            .bind(
+                jobs.iter()
+                    .map(|j| j.audit.event.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(col(|j| j.audit.user_id.clone()))
+            .bind(col(|j| j.audit.session_id.clone()))
+            .bind(col(|j| j.audit.ip.clone()))
+            .bind(col(|j| j.audit.user_agent.clone()))
+            .bind(col(|j| j.audit.detail.clone()))
+            .bind(col(|j| j.audit.client_id.clone()))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let mut won = vec![false; jobs.len()];
+        for row in rows {
+            let job: i32 = row.try_get(0).map_err(map_err)?;
+            if let Some(slot) = usize::try_from(job).ok().and_then(|i| won.get_mut(i)) {
+                *slot = true;
+            }
+        }
+        Ok(won)
+    }
+
+    async fn apply_one(&self, job: &RotationJob) -> Result<bool> {
+        let (r, a) = (job.rotation(), &job.audit);
+        sqlx::query(ROTATE_AUDITED)
+            .bind(r.new_hash)
+            .bind(r.now)
+            .bind(r.idle_expires_at)
+            .bind(r.session_id)
+            .bind(r.expected_generation)
+            .bind(r.expected_hash)
+            .bind(a.at)
+            .bind(&a.event)
+            .bind(&a.user_id)
+            .bind(&a.session_id)
+            .bind(&a.ip)
+            .bind(&a.user_agent)
+            .bind(&a.detail)
+            .bind(r.rotated_by)
+            .bind(&a.client_id)
+            .fetch_all(&self.pool)
+            .await
+            .map(|rows| rows.len() == 1)
+            .map_err(map_err)
+    }
+}
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
@@ -119,7 +231,8 @@ impl PgStore {
             .connect_with(opts)
             .await
             .map_err(map_err)?;
-        let store = PgStore { pool };
+        let rotations = GroupCommit::start(Writer { pool: pool.clone() });
+        let store = PgStore { pool, rotations };
         store.migrate().await?;
         Ok(store)
     }
@@ -183,26 +296,7 @@ impl SqlBackend for PgStore {
     }
 
     async fn rotate_audited(&self, r: &Rotation<'_>, a: &AuditEvent) -> Result<bool> {
-        sqlx::query(ROTATE_AUDITED)
-            .bind(r.new_hash)
-            .bind(r.now)
-            .bind(r.idle_expires_at)
-            .bind(r.session_id)
-            .bind(r.expected_generation)
-            .bind(r.expected_hash)
-            .bind(a.at)
-            .bind(&a.event)
-            .bind(&a.user_id)
-            .bind(&a.session_id)
-            .bind(&a.ip)
-            .bind(&a.user_agent)
-            .bind(&a.detail)
-            .bind(r.rotated_by)
-            .bind(&a.client_id)
-            .fetch_all(&self.pool)
-            .await
-            .map(|rows| rows.len() == 1)
-            .map_err(map_err)
+        self.rotations.rotate(RotationJob::new(r, a)).await
     }
 }
 
@@ -234,5 +328,31 @@ impl MigrationConn for PgConnection {
                 .map_err(map_err)
         });
         done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_applies_a_batch_of_winners_and_losers() {
+        let Ok(url) = std::env::var("TESSERA_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: the PostgreSQL rotation batch (TESSERA_TEST_POSTGRES_URL unset)");
+            return;
+        };
+        let bytes = tessera_jose::crypto::random_bytes(6).unwrap();
+        let schema = format!(
+            "t_{}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        let store = PgStore::open_in_schema(&url, Some(&schema), PgPoolSettings::default())
+            .await
+            .unwrap();
+        let writer = Writer {
+            pool: store.pool.clone(),
+        };
+        crate::batch::contract::batch_applies_winners_only(&store, &writer).await;
     }
 }

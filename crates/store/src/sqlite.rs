@@ -4,13 +4,18 @@
 //! What is SQLite's own: opening (pragmas, the background WAL
 //! checkpointer), its error codes, its write path (one writer at a time, so
 //! this process's hot-path writers queue on an async lock), the audited
-//! rotation as one multi-statement command, and the migration lock. Every
-//! role is implemented in `sql`.
+//! rotations, group-committed as one multi-statement command per batch
+//! ([`crate::batch`]), and the migration lock. Every role is implemented in
+//! `sql`.
 
+use crate::batch::{ApplyRotations, GroupCommit, RotationJob};
 use crate::sql::{self, MigrationConn, SqlBackend};
 use crate::{AuditEvent, Result, Rotation, StoreError};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Executor, SqliteConnection, SqlitePool};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Executor, Row, Sqlite, SqliteConnection, SqlitePool};
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
@@ -30,8 +35,17 @@ pub struct SqliteStore {
     /// 10, 15, 20 ms… between retries, which shows up as tens of
     /// milliseconds at p99. An async FIFO lock makes them queue instead.
     writes: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Audited refresh rotations, committed in shared transactions
+    /// ([`crate::batch`]).
+    rotations: GroupCommit,
     /// The background checkpointer stops when the last clone is dropped.
     _alive: std::sync::Arc<()>,
+}
+
+/// The group-commit writer's side of the store: its pool and write turn.
+struct Writer {
+    pool: SqlitePool,
+    writes: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Copies committed WAL frames into the database file every 250 ms
@@ -67,17 +81,105 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     StoreError::from_sqlx(e, transient)
 }
 
-/// One refresh rotation and its audit row, sent to SQLite's connection
-/// thread as one multi-statement command (one round trip, one commit). The
-/// audit row is inserted only if the compare-and-swap changed a row.
-const ROTATE_AUDITED: &str = "BEGIN IMMEDIATE; \
-    UPDATE sessions SET token_hash = ?1, generation = generation + 1, rotated_at = ?2, \
-    last_used_at = ?2, idle_expires_at = ?3, rotated_by = ?14 \
-    WHERE id = ?4 AND generation = ?5 AND token_hash = ?6 AND revoked_at IS NULL \
-    RETURNING generation; \
+/// One refresh rotation and its audit row. The audit row is inserted only
+/// if the compare-and-swap changed a row; the `RETURNING` row names the
+/// rotation that won (`{job}`: its place in the batch). Parameters are
+/// anonymous (`?`), bound in order ([`bind_rotation`]): sqlx numbers them
+/// across the statements of a command, which `?NNN` would not survive
+/// (SQLite gives a statement one slot per number up to its largest, and
+/// sqlx fills the unnamed slots in front from the same sequence).
+const ROTATE_ONE: &str = "UPDATE sessions SET token_hash = ?, generation = generation + 1, \
+    rotated_at = ?, last_used_at = ?, idle_expires_at = ?, rotated_by = ? \
+    WHERE id = ? AND generation = ? AND token_hash = ? AND revoked_at IS NULL \
+    RETURNING {job}; \
     INSERT INTO audit_log (at, event, user_id, session_id, ip, user_agent, detail, \
-    client_id) SELECT ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15 WHERE changes() = 1; \
-    COMMIT;";
+    client_id) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE changes() = 1; ";
+
+/// `n` rotations in one transaction, sent to SQLite's connection thread as
+/// one multi-statement command (one round trip, one commit).
+fn rotate_batch_sql(n: usize) -> String {
+    let mut sql = String::with_capacity(32 + n * (ROTATE_ONE.len() + 4));
+    sql.push_str("BEGIN IMMEDIATE; ");
+    for job in 0..n {
+        sql.push_str(&ROTATE_ONE.replace("{job}", &job.to_string()));
+    }
+    sql.push_str("COMMIT;");
+    sql
+}
+
+/// Binds one rotation's values in the order of [`ROTATE_ONE`]'s `?`s.
+fn bind_rotation<'q>(
+    q: sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>,
+    job: &RotationJob,
+) -> sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>> {
+    let a = &job.audit;
+    q.bind(job.new_hash.clone())
+        .bind(job.now)
+        .bind(job.now)
+        .bind(job.idle_expires_at)
+        .bind(job.rotated_by.clone())
+        .bind(job.session_id.clone())
+        .bind(job.expected_generation)
+        .bind(job.expected_hash.clone())
+        .bind(a.at)
+        .bind(a.event.clone())
+        .bind(a.user_id.clone())
+        .bind(a.session_id.clone())
+        .bind(a.ip.clone())
+        .bind(a.user_agent.clone())
+        .bind(a.detail.clone())
+        .bind(a.client_id.clone())
+}
+
+impl Writer {
+    /// Runs `jobs` as one transaction: the places of the rotations that won.
+    async fn run(&self, jobs: &[RotationJob]) -> Result<Vec<usize>> {
+        let sql = rotate_batch_sql(jobs.len());
+        let query = jobs.iter().fold(sqlx::query(&sql), bind_rotation);
+        let _write = self.writes.lock().await;
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        match query.fetch_all(&mut *conn).await {
+            Ok(rows) => rows
+                .iter()
+                .map(|row: &SqliteRow| {
+                    let job: i64 = row.try_get(0).map_err(map_err)?;
+                    usize::try_from(job).map_err(|_| StoreError::Config("bad batch row"))
+                })
+                .collect(),
+            Err(e) => {
+                // Ends the transaction if BEGIN got through; an error
+                // here only means there was none.
+                if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                    // Most likely no transaction was open (BEGIN failed,
+                    // or SQLite rolled back itself); if one still is, the
+                    // connection must not go back to the pool holding it.
+                    let open = !rollback.to_string().contains("no transaction is active");
+                    if open {
+                        conn.close_on_drop();
+                    }
+                }
+                Err(map_err(e))
+            }
+        }
+    }
+}
+
+impl ApplyRotations for Writer {
+    async fn apply_batch(&self, jobs: &[RotationJob]) -> Result<Vec<bool>> {
+        let won = self.run(jobs).await?;
+        let mut out = vec![false; jobs.len()];
+        for job in won {
+            if let Some(slot) = out.get_mut(job) {
+                *slot = true;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn apply_one(&self, job: &RotationJob) -> Result<bool> {
+        Ok(!self.run(std::slice::from_ref(job)).await?.is_empty())
+    }
+}
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
@@ -139,60 +241,26 @@ impl SqliteStore {
                 std::sync::Arc::downgrade(&alive),
             ));
         }
+        let writes: std::sync::Arc<tokio::sync::Mutex<()>> = Default::default();
+        let rotations = GroupCommit::start(Writer {
+            pool: pool.clone(),
+            writes: writes.clone(),
+        });
         let store = SqliteStore {
             pool,
-            writes: Default::default(),
+            writes,
+            rotations,
             _alive: alive,
         };
         store.migrate().await?;
         Ok(store)
     }
 
-    /// The rotation and its audit row in one transaction. It runs on its own
-    /// task, so a caller that goes away (a client disconnecting) cannot stop
-    /// it between `BEGIN` and `COMMIT`; a failed statement is rolled back
-    /// before the connection goes back to the pool.
+    /// The rotation and its audit row in one transaction, shared with the
+    /// rotations queued beside it ([`crate::batch`]). The writer task
+    /// commits it even if the caller goes away.
     async fn rotate_with_audit(&self, r: &Rotation<'_>, a: &AuditEvent) -> Result<bool> {
-        let query = sqlx::query(ROTATE_AUDITED)
-            .bind(r.new_hash.to_vec())
-            .bind(r.now)
-            .bind(r.idle_expires_at)
-            .bind(r.session_id.to_owned())
-            .bind(r.expected_generation)
-            .bind(r.expected_hash.to_vec())
-            .bind(a.at)
-            .bind(a.event.clone())
-            .bind(a.user_id.clone())
-            .bind(a.session_id.clone())
-            .bind(a.ip.clone())
-            .bind(a.user_agent.clone())
-            .bind(a.detail.clone())
-            .bind(r.rotated_by.map(<[u8]>::to_vec))
-            .bind(a.client_id.clone());
-        let (pool, writes) = (self.pool.clone(), self.writes.clone());
-        tokio::spawn(async move {
-            let _write = writes.lock_owned().await;
-            let mut conn = pool.acquire().await.map_err(map_err)?;
-            match query.fetch_all(&mut *conn).await {
-                Ok(rows) => Ok(rows.len() == 1),
-                Err(e) => {
-                    // Ends the transaction if BEGIN got through; an error
-                    // here only means there was none.
-                    if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
-                        // Most likely no transaction was open (BEGIN failed,
-                        // or SQLite rolled back itself); if one still is, the
-                        // connection must not go back to the pool holding it.
-                        let open = !rollback.to_string().contains("no transaction is active");
-                        if open {
-                            conn.close_on_drop();
-                        }
-                    }
-                    Err(map_err(e))
-                }
-            }
-        })
-        .await
-        .map_err(StoreError::Task)?
+        self.rotations.rotate(RotationJob::new(r, a)).await
     }
 
     /// Imported users in one `BEGIN IMMEDIATE` transaction, rolled back on
@@ -333,5 +401,39 @@ impl MigrationConn for SqliteConnection {
                 .map_err(map_err)
         });
         done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn a_batch_is_one_transaction_of_anonymous_parameters() {
+        let sql = rotate_batch_sql(3);
+        assert!(sql.starts_with("BEGIN IMMEDIATE; UPDATE sessions"));
+        assert!(sql.ends_with("COMMIT;"));
+        assert_eq!(sql.matches("UPDATE sessions").count(), 3);
+        assert_eq!(sql.matches("INSERT INTO audit_log").count(), 3);
+        // 16 values per rotation, in bind_rotation's order, none numbered.
+        assert_eq!(sql.matches('?').count(), 3 * 16);
+        assert!(!sql.contains("?1"));
+        for job in 0..3 {
+            assert!(sql.contains(&format!("RETURNING {job};")));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_applies_a_batch_of_winners_and_losers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_file(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        let writer = Writer {
+            pool: store.pool.clone(),
+            writes: store.writes.clone(),
+        };
+        crate::batch::contract::batch_applies_winners_only(&store, &writer).await;
     }
 }

@@ -1,7 +1,8 @@
 //! Two `tessera serve` processes on one PostgreSQL database: refresh on one
 //! and replay on the other, concurrent refreshes split across both, a key
 //! rotation on one that the other publishes and verifies, and a SIGKILL in
-//! the middle of a refresh storm. Needs `TESSERA_TEST_POSTGRES_URL`.
+//! the middle of a refresh storm. Needs `TESSERA_TEST_POSTGRES_URL`, except
+//! the SIGKILL storm's SQLite run.
 
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
@@ -349,7 +350,22 @@ async fn sigkill_during_a_refresh_storm_loses_no_session() {
     let Ok(pg) = std::env::var("TESSERA_TEST_POSTGRES_URL") else {
         return skipped("SIGKILL crash test");
     };
-    let db = fresh_db(&pg).await;
+    sigkill_storm(&fresh_db(&pg).await).await;
+}
+
+/// The same on SQLite, where rotations share group-committed transactions
+/// (crates/store/src/batch.rs): every answered rotation was committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_during_a_refresh_storm_loses_no_session_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("tessera.db").display());
+    sigkill_storm(&db).await;
+}
+
+/// Sixteen refresh chains at full speed, a SIGKILL, a restart on the same
+/// database: every chain goes on from the last token its client got.
+async fn sigkill_storm(db: &str) {
+    let db = db.to_owned();
     let secret = tessera_jose::b64::encode(&tessera_jose::crypto::random_bytes(32).unwrap());
     let a = start(&db, &secret).await;
     let pw = "correct horse battery";
@@ -364,9 +380,9 @@ async fn sigkill_during_a_refresh_storm_loses_no_session() {
         201
     );
 
-    // Eight clients, each chaining its own refreshes as fast as it can.
+    // Sixteen clients, each chaining its own refreshes as fast as it can.
     let mut tokens = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..16 {
         let (_, p) = post(
             &a.base,
             "/v1/auth/login",
