@@ -15,7 +15,7 @@ use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Executor, Row, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{Connection, Executor, Row, Sqlite, SqliteConnection, SqlitePool};
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
@@ -43,9 +43,16 @@ pub struct SqliteStore {
 }
 
 /// The group-commit writer's side of the store: its pool and write turn.
+///
+/// On a database file the writer has a connection of its own: its page
+/// cache stays warm (no other connection's commit invalidates it), and its
+/// prepared batches (one per batch size) stay out of the pool's caches.
 struct Writer {
     pool: SqlitePool,
     writes: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The writer's own connection and how to open it again; `None` for an
+    /// in-memory database (a second connection would be another database).
+    own: Option<(tokio::sync::Mutex<SqliteConnection>, SqliteConnectOptions)>,
 }
 
 /// Copies committed WAL frames into the database file every 250 ms
@@ -133,40 +140,96 @@ fn bind_rotation<'q>(
 
 impl Writer {
     /// Runs `jobs` as one transaction: the places of the rotations that won.
-    async fn run(&self, jobs: &[RotationJob]) -> Result<Vec<usize>> {
+    async fn run(&self, jobs: &[&RotationJob]) -> Result<Vec<usize>> {
         let sql = rotate_batch_sql(jobs.len());
-        let query = jobs.iter().fold(sqlx::query(&sql), bind_rotation);
+        let query = jobs
+            .iter()
+            .fold(sqlx::query(&sql), |q, job| bind_rotation(q, job));
         let _write = self.writes.lock().await;
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        match query.fetch_all(&mut *conn).await {
-            Ok(rows) => rows
-                .iter()
-                .map(|row: &SqliteRow| {
-                    let job: i64 = row.try_get(0).map_err(map_err)?;
-                    usize::try_from(job).map_err(|_| StoreError::Config("bad batch row"))
-                })
-                .collect(),
-            Err(e) => {
-                // Ends the transaction if BEGIN got through; an error
-                // here only means there was none.
-                if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
-                    // Most likely no transaction was open (BEGIN failed,
-                    // or SQLite rolled back itself); if one still is, the
-                    // connection must not go back to the pool holding it.
-                    let open = !rollback.to_string().contains("no transaction is active");
-                    if open {
-                        conn.close_on_drop();
-                    }
+        let outcome = match &self.own {
+            Some((own, opts)) => {
+                let mut conn = own.lock().await;
+                let outcome = run_rotations(&mut conn, query).await;
+                if let Err(Broken) = outcome.1 {
+                    // Still inside a transaction that would not roll back:
+                    // start over on a new connection.
+                    *conn = SqliteConnection::connect_with(opts)
+                        .await
+                        .map_err(map_err)?;
                 }
-                Err(map_err(e))
+                outcome.0
             }
+            None => {
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                let outcome = run_rotations(&mut conn, query).await;
+                if let Err(Broken) = outcome.1 {
+                    conn.close_on_drop();
+                }
+                outcome.0
+            }
+        };
+        outcome?
+            .iter()
+            .map(|row: &SqliteRow| {
+                let job: i64 = row.try_get(0).map_err(map_err)?;
+                usize::try_from(job).map_err(|_| StoreError::Config("bad batch row"))
+            })
+            .collect()
+    }
+}
+
+/// A connection left inside a transaction it could not roll back.
+struct Broken;
+
+/// Runs a batch on `conn`, rolling back on error; says whether the
+/// connection is still fit for use.
+async fn run_rotations<'q>(
+    conn: &mut SqliteConnection,
+    query: sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>,
+) -> (Result<Vec<SqliteRow>>, std::result::Result<(), Broken>) {
+    match query.fetch_all(&mut *conn).await {
+        Ok(rows) => (Ok(rows), Ok(())),
+        Err(e) => {
+            // Ends the transaction if BEGIN got through; an error here only
+            // means there was none.
+            let fit = match sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                Ok(_) => Ok(()),
+                // Most likely no transaction was open (BEGIN failed, or
+                // SQLite rolled back itself); if one still is, the
+                // connection must not be used again.
+                Err(r) if r.to_string().contains("no transaction is active") => Ok(()),
+                Err(_) => Err(Broken),
+            };
+            (Err(map_err(e)), fit)
         }
+    }
+}
+
+/// A rotation that matches no session (ids are never empty): batches are
+/// padded with it to a power of two, so that at most six batch statements
+/// (1, 2, 4 … 32 rotations) are ever prepared.
+fn padding() -> RotationJob {
+    RotationJob {
+        session_id: String::new(),
+        expected_generation: -1,
+        expected_hash: Vec::new(),
+        new_hash: Vec::new(),
+        now: 0,
+        idle_expires_at: 0,
+        rotated_by: None,
+        audit: AuditEvent::default(),
     }
 }
 
 impl ApplyRotations for Writer {
     async fn apply_batch(&self, jobs: &[RotationJob]) -> Result<Vec<bool>> {
-        let won = self.run(jobs).await?;
+        let pad = padding();
+        let padded: Vec<&RotationJob> = jobs
+            .iter()
+            .chain(std::iter::repeat(&pad))
+            .take(jobs.len().next_power_of_two())
+            .collect();
+        let won = self.run(&padded).await?;
         let mut out = vec![false; jobs.len()];
         for job in won {
             if let Some(slot) = out.get_mut(job) {
@@ -177,7 +240,7 @@ impl ApplyRotations for Writer {
     }
 
     async fn apply_one(&self, job: &RotationJob) -> Result<bool> {
-        Ok(!self.run(std::slice::from_ref(job)).await?.is_empty())
+        Ok(!self.run(&[job]).await?.is_empty())
     }
 }
 
@@ -223,6 +286,7 @@ impl SqliteStore {
         };
         // An in-memory database exists per connection: use exactly one.
         let max = if in_memory { 1 } else { 8 };
+        let own_opts = (!in_memory).then(|| opts.clone());
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             .min_connections(1)
@@ -242,9 +306,19 @@ impl SqliteStore {
             ));
         }
         let writes: std::sync::Arc<tokio::sync::Mutex<()>> = Default::default();
+        let own = match own_opts {
+            Some(opts) => {
+                let conn = SqliteConnection::connect_with(&opts)
+                    .await
+                    .map_err(map_err)?;
+                Some((tokio::sync::Mutex::new(conn), opts))
+            }
+            None => None,
+        };
         let rotations = GroupCommit::start(Writer {
             pool: pool.clone(),
             writes: writes.clone(),
+            own,
         });
         let store = SqliteStore {
             pool,
@@ -433,6 +507,22 @@ mod tests {
         let writer = Writer {
             pool: store.pool.clone(),
             writes: store.writes.clone(),
+            own: None,
+        };
+        crate::batch::contract::batch_applies_winners_only(&store, &writer).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_on_its_own_connection_applies_a_padded_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::open_file(&path).await.unwrap();
+        let opts = SqliteConnectOptions::new().filename(&path);
+        let conn = SqliteConnection::connect_with(&opts).await.unwrap();
+        let writer = Writer {
+            pool: store.pool.clone(),
+            writes: store.writes.clone(),
+            own: Some((tokio::sync::Mutex::new(conn), opts)),
         };
         crate::batch::contract::batch_applies_winners_only(&store, &writer).await;
     }
