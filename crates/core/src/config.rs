@@ -95,6 +95,11 @@ pub struct AuthConfig {
     /// once; those made by other processes within this time). Zero: ask the
     /// store on every request.
     pub session_cache_ttl: Duration,
+    /// How long a client registration read from the store may be reused to
+    /// authenticate the client (changes made by this process apply at
+    /// once; those made by other processes or the CLI within this time).
+    /// Zero: read the store on every request.
+    pub client_cache_ttl: Duration,
     /// How long audit entries are kept after their last occurrence; zero
     /// keeps them forever.
     pub audit_retention: Duration,
@@ -193,6 +198,7 @@ impl Default for AuthConfig {
             argon2: Argon2Params::default(),
             argon2_workers: 2,
             session_cache_ttl: Duration::from_secs(1),
+            client_cache_ttl: Duration::from_secs(1),
             audit_retention: Duration::from_secs(90 * 24 * 3600),
             require_verified_email: false,
             password_reset_ttl: Duration::from_secs(30 * 60),

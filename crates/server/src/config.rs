@@ -216,6 +216,8 @@ config_keys! {
     argon2_workers: usize = 2, "2", "N";
     /// How long a Bearer check may reuse a positive session-liveness answer (other processes' revocations apply within it; 0 disables the cache; at most 60s).
     session_cache_ttl: Dur = secs(1), "1s", "DURATION";
+    /// How long a client registration may be reused to authenticate the client (other processes' changes apply within it; 0 disables the cache; at most 60s).
+    client_cache_ttl: Dur = secs(1), "1s", "DURATION";
     /// Largest accepted request body in bytes (413 beyond).
     max_body_bytes: usize = 16 * 1024, "16384", "BYTES";
     /// Largest accepted total size of request headers, in bytes (431 beyond).
@@ -495,6 +497,9 @@ impl Config {
         }
         if self.session_cache_ttl.0 > Duration::from_secs(60) {
             return Err(bad("session_cache_ttl", "must be at most 60s"));
+        }
+        if self.client_cache_ttl.0 > Duration::from_secs(60) {
+            return Err(bad("client_cache_ttl", "must be at most 60s"));
         }
         if let Some(r) = &self.redis_url {
             if !(r.starts_with("redis://") || r.starts_with("rediss://")) {
@@ -813,6 +818,7 @@ impl Config {
             },
             argon2_workers: self.argon2_workers,
             session_cache_ttl: self.session_cache_ttl.0,
+            client_cache_ttl: self.client_cache_ttl.0,
             audit_retention: self.audit_retention.0,
             require_verified_email: self.require_verified_email.0,
             password_reset_ttl: self.password_reset_ttl.0,

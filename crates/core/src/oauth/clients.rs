@@ -9,6 +9,7 @@ use super::{valid_scope_token, GRANTS, INTROSPECT};
 use crate::ctx::{storable, Ctx};
 use crate::error::{Error, Result};
 use crate::events::{AuditEvent, ClientInfo};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tessera_jose::crypto;
 use tessera_store::Client;
@@ -185,7 +186,22 @@ impl ClientSpec {
 #[derive(Clone)]
 pub struct Clients {
     ctx: Arc<Ctx>,
+    /// Registrations recently read to authenticate a client, with when
+    /// (milliseconds by the clock): reused for `client_cache_ttl`, cleared
+    /// by every change this process makes. Unknown ids are never kept.
+    recent: Arc<std::sync::Mutex<Recent>>,
 }
+
+/// [`Clients::recent`]'s registrations, and a counter of changes: a read
+/// that began before a change is not kept after it.
+#[derive(Default)]
+struct Recent {
+    epoch: u64,
+    clients: HashMap<String, (Client, i64)>,
+}
+
+/// Most registrations [`Clients`] keeps; past it the oldest half goes.
+const RECENT_CLIENTS: usize = 1024;
 
 impl std::fmt::Debug for Clients {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -195,7 +211,51 @@ impl std::fmt::Debug for Clients {
 
 impl Clients {
     pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
-        Clients { ctx }
+        Clients {
+            ctx,
+            recent: Default::default(),
+        }
+    }
+
+    /// A client for authentication: from [`Clients::recent`] if read less
+    /// than `client_cache_ttl` ago, else from the store.
+    async fn recent(&self, id: &str) -> Result<Option<Client>> {
+        let ttl = i64::try_from(self.ctx.cfg.client_cache_ttl.as_millis()).unwrap_or(i64::MAX);
+        if ttl == 0 {
+            return Ok(self.ctx.store.client(id).await?);
+        }
+        let now = self.ctx.now_millis();
+        let mut epoch = None;
+        if let Ok(recent) = self.recent.lock() {
+            if let Some((client, at)) = recent.clients.get(id) {
+                if now >= *at && now - *at < ttl {
+                    return Ok(Some(client.clone()));
+                }
+            }
+            epoch = Some(recent.epoch);
+        }
+        let client = self.ctx.store.client(id).await?;
+        if let (Some(c), Ok(mut recent)) = (&client, self.recent.lock()) {
+            if Some(recent.epoch) != epoch {
+                return Ok(client);
+            }
+            if recent.clients.len() >= RECENT_CLIENTS {
+                let mut ages: Vec<i64> = recent.clients.values().map(|(_, at)| *at).collect();
+                ages.sort_unstable();
+                let cut = ages.get(ages.len() / 2).copied().unwrap_or(i64::MAX);
+                recent.clients.retain(|_, (_, at)| *at > cut);
+            }
+            recent.clients.insert(id.to_owned(), (c.clone(), now));
+        }
+        Ok(client)
+    }
+
+    /// Forgets every recently read registration (after any change).
+    fn forget(&self) {
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.epoch = recent.epoch.wrapping_add(1);
+            recent.clients.clear();
+        }
     }
 
     fn hash_secret(&self, secret: &str) -> [u8; 32] {
@@ -256,7 +316,9 @@ impl Clients {
         }
         .ok_or(Error::NotFound("client"))?;
         let client = self.build(spec, Some(&old))?;
-        if !self.ctx.store.update_client(&client).await? {
+        let updated = self.ctx.store.update_client(&client).await;
+        self.forget();
+        if !updated? {
             return Err(Error::NotFound("client"));
         }
         Ok(client)
@@ -305,7 +367,9 @@ impl Clients {
         }
         let secret = crate::ctx::random_id(32)?;
         client.secret_hash = self.hash_secret(&secret).to_vec();
-        if !self.ctx.store.update_client(&client).await? {
+        let updated = self.ctx.store.update_client(&client).await;
+        self.forget();
+        if !updated? {
             return Err(Error::NotFound("client"));
         }
         self.ctx
@@ -326,7 +390,10 @@ impl Clients {
     /// identifies itself with `client_id` alone (it proves possession of
     /// the code with PKCE, and its refresh tokens are bound to it).
     pub async fn identify_public(&self, id: &str) -> Result<Option<Client>> {
-        Ok(self.get(id).await?.filter(|c| c.public))
+        if !storable(id) {
+            return Ok(None);
+        }
+        Ok(self.recent(id).await?.filter(|c| c.public))
     }
 
     fn build(&self, spec: &ClientSpec, old: Option<&Client>) -> Result<Client> {
@@ -399,7 +466,9 @@ impl Clients {
 
     /// Deletes a client; false if there was none.
     pub async fn delete(&self, id: &str) -> Result<bool> {
-        Ok(self.ctx.store.delete_client(id).await?)
+        let deleted = self.ctx.store.delete_client(id).await;
+        self.forget();
+        Ok(deleted?)
     }
 
     /// Authenticates a client by id and secret (constant-time; an unknown id
@@ -409,7 +478,7 @@ impl Clients {
         if !storable(id) {
             return Err(Error::InvalidClient);
         }
-        let client = self.ctx.store.client(id).await?;
+        let client = self.recent(id).await?;
         let stored = client
             .as_ref()
             .map_or(&[0u8; 32][..], |c| c.secret_hash.as_slice());

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod breached;
+mod clients;
 mod dpop;
 mod feed;
 mod keys;
