@@ -258,7 +258,9 @@ pub trait OidcStore: Send + Sync {
     /// Marks the code with this hash used at `now`: of any number of
     /// concurrent calls, exactly one gets [`CodeUse::Fresh`]; the others, and
     /// every later call, get [`CodeUse::Replayed`]. Expiry is the caller's.
-    async fn use_code(&self, hash: &[u8], now: i64) -> Result<CodeUse>;
+    /// The fresh use also records `session_id` (the session the code is
+    /// about to be exchanged for), in the same statement.
+    async fn use_code(&self, hash: &[u8], now: i64, session_id: Option<&str>) -> Result<CodeUse>;
     /// Records the session a used code was exchanged for.
     async fn set_code_session(&self, hash: &[u8], session_id: &str) -> Result<()>;
     /// Deletes codes that expired before `before`; returns how many.

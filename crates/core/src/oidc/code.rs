@@ -131,7 +131,12 @@ impl Oidc {
         let c = &self.ctx;
         let now = c.now();
         let hash = crypto::sha256(code.as_bytes());
-        let row = match c.store.use_code(&hash, now).await? {
+        // The session this code is exchanged for, recorded with its use in
+        // one statement (a replay revokes it). If a check below refuses the
+        // exchange, the code names a session that never existed.
+        let sid = crate::sessions::new_session_id()?;
+        let sid_text = crate::refresh::RefreshToken::first(&sid)?.session_id();
+        let row = match c.store.use_code(&hash, now, Some(&sid_text)).await? {
             CodeUse::Unknown => return Err(BAD_CODE),
             CodeUse::Replayed(row) => {
                 if let Some(sid) = &row.session_id {
@@ -174,9 +179,8 @@ impl Oidc {
         };
         let pair = self
             .sessions
-            .start_scoped_session(&user, scope, Some(&data.sid), &authn, &ctx)
+            .start_session_as(&sid, &user, scope, Some(&data.sid), &authn, &ctx)
             .await?;
-        c.store.set_code_session(&hash, &pair.session_id).await?;
         let scopes: Vec<&str> = data.scope.split(' ').collect();
         let id_alg = super::id_token::ring(c, client.id_token_alg.as_deref())
             .current(now)

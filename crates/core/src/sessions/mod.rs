@@ -315,11 +315,25 @@ impl Sessions {
         authn: &Authn,
         ctx: &ClientInfo,
     ) -> Result<TokenPair> {
+        let sid = new_session_id()?;
+        self.start_session_as(&sid, user, scope, sso_id, authn, ctx)
+            .await
+    }
+
+    /// [`Sessions::start_scoped_session`] with a session id chosen before
+    /// ([`new_session_id`]; the code exchange records it on the code first).
+    pub(crate) async fn start_session_as(
+        &self,
+        sid: &[u8; 16],
+        user: &User,
+        scope: Option<&str>,
+        sso_id: Option<&str>,
+        authn: &Authn,
+        ctx: &ClientInfo,
+    ) -> Result<TokenPair> {
         let cfg = &self.ctx.cfg;
         let now = self.ctx.now();
-        let mut sid = [0u8; 16];
-        sid.copy_from_slice(&crypto::random_bytes(16).map_err(Error::internal)?);
-        let token = RefreshToken::first(&sid)?;
+        let token = RefreshToken::first(sid)?;
         let session = Session {
             id: token.session_id(),
             user_id: user.id.clone(),
@@ -579,4 +593,11 @@ impl Sessions {
             _ => Err(Error::NotFound("session")),
         }
     }
+}
+
+/// A new random session id (16 bytes; the refresh token carries it).
+pub(crate) fn new_session_id() -> Result<[u8; 16]> {
+    let mut sid = [0u8; 16];
+    sid.copy_from_slice(&crypto::random_bytes(16).map_err(Error::internal)?);
+    Ok(sid)
 }

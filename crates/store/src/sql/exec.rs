@@ -34,6 +34,11 @@ impl<'a> From<&'a str> for Arg<'a> {
         Arg::Str(v)
     }
 }
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        Arg::OptStr(v)
+    }
+}
 impl<'a> From<&'a String> for Arg<'a> {
     fn from(v: &'a String) -> Self {
         Arg::Str(v)

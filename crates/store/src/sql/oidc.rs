@@ -35,18 +35,23 @@ impl<B: SqlBackend> OidcStore for B {
             .map_err(B::error)
     }
 
-    async fn use_code(&self, hash: &[u8], now: i64) -> Result<CodeUse> {
+    async fn use_code(&self, hash: &[u8], now: i64, session_id: Option<&str>) -> Result<CodeUse> {
+        // The fresh use answers with the row (one round trip); only a
+        // replay or an unknown code reads it again.
+        let sql = format!(
+            "UPDATE auth_codes SET used_at = $2, session_id = COALESCE($3, session_id) \
+             WHERE code_hash = $1 AND used_at IS NULL RETURNING {CODE_COLS}"
+        );
         let won = {
             let _turn = self.write_turn().await;
             self.pool()
-                .execute(
-                    "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL",
-                    args![hash, now],
-                )
+                .fetch_optional(&sql, args![hash, now, session_id])
                 .await
                 .map_err(B::error)?
-                == 1
         };
+        if let Some(row) = won {
+            return Ok(CodeUse::Fresh(rows::auth_code(&row).map_err(B::error)?));
+        }
         let sql = format!("SELECT {CODE_COLS} FROM auth_codes WHERE code_hash = $1");
         let row = self
             .pool()
@@ -56,12 +61,7 @@ impl<B: SqlBackend> OidcStore for B {
         let Some(row) = row else {
             return Ok(CodeUse::Unknown);
         };
-        let code = rows::auth_code(&row).map_err(B::error)?;
-        Ok(if won {
-            CodeUse::Fresh(code)
-        } else {
-            CodeUse::Replayed(code)
-        })
+        Ok(CodeUse::Replayed(rows::auth_code(&row).map_err(B::error)?))
     }
 
     async fn set_code_session(&self, hash: &[u8], session_id: &str) -> Result<()> {

@@ -737,18 +737,33 @@ async fn client_update_codes_and_consents() {
             session_id: None,
         };
         s.insert_code(&code).await.unwrap();
-        assert_eq!(s.use_code(&[8; 32], 20).await.unwrap(), CodeUse::Unknown);
-        let CodeUse::Fresh(first) = s.use_code(&[7; 32], 20).await.unwrap() else {
+        assert_eq!(
+            s.use_code(&[8; 32], 20, Some("sid-0")).await.unwrap(),
+            CodeUse::Unknown
+        );
+        let CodeUse::Fresh(first) = s.use_code(&[7; 32], 20, Some("sid-1")).await.unwrap() else {
             panic!("first use must be fresh");
         };
         assert_eq!(first.used_at, Some(20));
-        s.set_code_session(&[7; 32], "sid-1").await.unwrap();
-        let CodeUse::Replayed(again) = s.use_code(&[7; 32], 21).await.unwrap() else {
+        assert_eq!(first.session_id.as_deref(), Some("sid-1"));
+        assert_eq!(first.data, "{}");
+        // A replay neither wins nor moves the session it names.
+        let CodeUse::Replayed(again) = s.use_code(&[7; 32], 21, Some("sid-2")).await.unwrap()
+        else {
             panic!("second use must be a replay");
         };
         assert_eq!(again.session_id.as_deref(), Some("sid-1"));
+        assert_eq!(again.used_at, Some(20));
+        s.set_code_session(&[7; 32], "sid-3").await.unwrap();
+        let CodeUse::Replayed(third) = s.use_code(&[7; 32], 22, None).await.unwrap() else {
+            panic!("third use must be a replay");
+        };
+        assert_eq!(third.session_id.as_deref(), Some("sid-3"));
         assert_eq!(s.purge_codes(71).await.unwrap(), 1);
-        assert_eq!(s.use_code(&[7; 32], 80).await.unwrap(), CodeUse::Unknown);
+        assert_eq!(
+            s.use_code(&[7; 32], 80, None).await.unwrap(),
+            CodeUse::Unknown
+        );
 
         let scopes = vec!["email".to_owned(), "openid".to_owned()];
         s.grant_consent("u1", "spa", &scopes, 5).await.unwrap();
