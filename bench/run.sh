@@ -49,6 +49,7 @@
 # BENCH_PORT (18080), BENCH_PG_DB (tessera_bench: two runs at once need two),
 # BENCH_SRC (source tree to build and measure, default this checkout; honours CARGO_TARGET_DIR),
 # BENCH_BIN (a prebuilt tessera binary to measure instead of building),
+# BENCH_KEEP_LOGS=1 (keep each Tessera server's log, gzipped, in the results dir),
 # BENCH_PERF=1 (profile the server with `perf record -e cpu-clock` during each timed run;
 # for finding costs, not for the recorded numbers).
 # glewlwyd peer: BENCH_GLEW_JOURNAL (wal), BENCH_GLEW_PBKDF2 (1), see bench/glewlwyd/glewlwyd.sh.
@@ -183,11 +184,13 @@ stop_server() {
         kill "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
         SERVER_PID=
-        # The server's own log, kept beside the results.
+        # BENCH_KEEP_LOGS=1: the server's own log, kept beside the results.
         local log
-        for log in "$WORK"/tessera-*/server.log; do
-            [[ -f $log ]] && gzip -c "$log" >"$OUT/server-$(basename "$(dirname "$log")").log.gz"
-        done
+        if [[ ${BENCH_KEEP_LOGS:-0} == 1 ]]; then
+            for log in "$WORK"/tessera-*/server.log; do
+                [[ -f $log ]] && gzip -c "$log" >"$OUT/server-$(basename "$(dirname "$log")").log.gz"
+            done
+        fi
     fi
 }
 
