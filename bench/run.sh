@@ -38,7 +38,8 @@
 # glewlwyd peer (Debian's glewlwyd, SQLite; bench/glewlwyd, see its README.md):
 #   glewlwyd_client_credentials  glewlwyd_refresh   (glewlwyd = both)
 # Suites:
-#   tessera   the five scenarios + latency on BENCH_DB
+#   tessera   jwks, client_credentials, me, refresh, oauth_refresh, code_exchange, login and
+#             latency on BENCH_DB
 # Several scenarios may be named at once: bench/run.sh me refresh
 #   all       argon2, then tessera on sqlite and on postgres, rss on sqlite, then peer,
 #             then glewlwyd (BENCH_DB set: that backend only)
@@ -602,7 +603,8 @@ machine() {
 }
 
 tessera_suite() {
-    sc_jwks; sc_client_credentials; sc_me; sc_refresh; sc_login; sc_latency
+    sc_jwks; sc_client_credentials; sc_me; sc_refresh; sc_oauth_refresh; sc_code_exchange
+    sc_login; sc_latency
 }
 
 main() {
