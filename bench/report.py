@@ -115,8 +115,8 @@ scale = [r for r in rows if str(r.get("scenario", "")).startswith("scale_")]
 if scale:
     print("| scale (issue 22) | backend | live sessions | seeded in s | starts ms | restart after the runs ms "
           "| WAL after the runs MiB | RSS +2 s MiB | idle CPU s (PG backends) | refresh hot per CPU s "
-          "| refresh wide per CPU s | peak RSS MiB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| refresh wide per CPU s | peak RSS MiB | RSS after 8 logins MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for idle in [r for r in scale if r["scenario"] == "scale_idle"]:
         same = [r for r in scale if r["backend"] == idle["backend"] and r.get("live_sessions") == idle["live_sessions"]]
         get = lambda sc: next((r for r in reversed(same) if r["scenario"] == sc), None)
@@ -131,7 +131,8 @@ if scale:
         print(f"| {idle['idle_s']} s idle | {idle['backend']} | {idle['live_sessions']:,} | {idle['seed_s']} "
               f"| {', '.join(str(s) for s in idle['start_ms'])} | {rst['restart_ms'] if rst else '–'} "
               f"| {rst['wal_after_runs_mib'] if rst and idle['backend'] == 'sqlite' else '–'} "
-              f"| {idle['idle_rss_mib']} | {idle['idle_cpu_s']}{db_cpu} | {rate(hot)} | {rate(wide)} | {peak} |")
+              f"| {idle['idle_rss_mib']} | {idle['idle_cpu_s']}{db_cpu} | {rate(hot)} | {rate(wide)} | {peak} "
+              f"| {(wide or {}).get('rss_after_logins_mib', '–')} |")
     print()
     for v in [r for r in scale if r["scenario"] == "scale_verdict"]:
         print(f"- {v['backend']}: {v['verdict']} ({v['big']:,} against {v['small']:,} sessions; "

@@ -13,10 +13,10 @@
 #   3. BENCH_SCALE_STARTS (3) starts, each timed from the exec of
 #      `tessera serve` to the first 200 from /readyz (polled every 5 ms);
 #      one seeded token refreshed over HTTP and its access token used on
-#      /v1/me (the seeded rows are accepted); idle RSS 2 s after start;
-#      server CPU (and PostgreSQL's) and RSS over BENCH_SCALE_IDLE_S (60: two
-#      maintenance ticks) idle seconds; RSS sampled every 5 s from the last
-#      start to the stop (scale-rss-<backend>-<sessions>.csv);
+#      /v1/me (the seeded rows are accepted); idle RSS 2 s after start; server CPU (and PostgreSQL's)
+#      and RSS over BENCH_SCALE_IDLE_S (60: two maintenance ticks) idle
+#      seconds; RSS sampled every 5 s from the last start to the stop
+#      (scale-rss-<backend>-<sessions>.csv);
 #   4. two refresh runs of BENCH_SCALE_DURATION (30) seconds, the default
 #      maintenance interval, so each run holds exactly one maintenance tick:
 #      "hot", BENCH_SESSIONS (64) sessions drawn at random from all of them
@@ -24,7 +24,9 @@
 #      random sessions, each rotated about once every pool's worth of
 #      requests (at 10,000 sessions that pool is most of the table);
 #      peak RSS (VmHWM) and the server's rotation counters as refresh_run
-#      checks them;
+#      checks them; then 8 logins (4 at a time) of a seeded account (the
+#      cloned rows log in) and RSS after them: the server keeps one Argon2
+#      buffer (19 MiB at the default cost) per argon2_workers (2) once used;
 #   5. the server stopped and started again, timed (a restart after load:
 #      SQLite reads back any WAL the stop left; its size is recorded).
 # Two databases rather than one topped up: each size starts from the same
@@ -32,9 +34,9 @@
 # Verdicts per backend (issue 22): refreshes per server CPU second at the
 # largest size within 10 % of the smallest's (both runs; PostgreSQL also
 # counting its backends' CPU), RSS < 64 MiB on SQLite (idle and the run's
-# peak), every start < 1 s.
-# Records: results.jsonl (scenarios scale_refresh_hot / scale_refresh_wide,
-# scale_idle, scale_verdict), lines in summary.txt.
+# peak), every start (and the restart after the runs) < 1 s.
+# Records: results.jsonl (scenarios scale_idle, scale_refresh_hot,
+# scale_refresh_wide, scale_restart, scale_verdict), lines in summary.txt.
 
 SCALE_SIZES=${BENCH_SCALE_SIZES:-"10000 ${BENCH_SCALE_SESSIONS:-1000000}"}
 SCALE_USERS=${BENCH_SCALE_USERS:-1000}
@@ -58,6 +60,16 @@ scale_launch() {
     START_MS=$(cat "$out" 2>/dev/null || echo timeout)
     [[ $START_MS != timeout ]] || { echo "server not ready within 60 s" >&2; exit 1; }
     START_T=$(date +%s.%N)
+}
+
+# scale_perf_rename <run> <sessions>: BENCH_PERF=1's profile of a run, named
+# by size (run_wrk names it by scenario alone).
+scale_perf_rename() {
+    local f ext
+    for ext in data txt; do
+        f=$OUT/perf-tessera-$DB-$1.$ext
+        if [[ -e $f ]]; then mv "$f" "$OUT/perf-tessera-$DB-$1-$2.$ext"; fi
+    done
 }
 
 # scale_annotate <json>: merges fields into the last record of results.jsonl.
@@ -161,6 +173,7 @@ scale_one() {
 import json, sys
 r = {"scenario": "scale_idle", "server": "tessera", "backend": "$DB", "idle_s": $SCALE_IDLE_S,
      "idle_cpu_s": round(($c1 - $c0) / $TICK, 2), "idle_db_cpu_s": round($db_ticks / $TICK, 2) if "$DB" == "postgres" else None,
+     "active_sessions_gauge": $(metric tessera_active_sessions),
      "idle_rss_mib": round($IDLE_RSS_KB / 1024, 1),
      "rss_after_idle_mib": round($(status_kb "$SERVER_PID" VmRSS) / 1024, 1),
      "peak_rss_mib": round($(status_kb "$SERVER_PID" VmHWM) / 1024, 1)}
@@ -171,7 +184,7 @@ print(f"tessera  $DB idle with {r['live_sessions']:,} sessions: starts {r['start
       f"(server CPU {r['idle_cpu_s']} s in it"
       + (f", PostgreSQL backends {r['idle_db_cpu_s']} s" if r["idle_db_cpu_s"] is not None else "")
       + f"), peak {r['peak_rss_mib']} MiB; seeded in {r['seed_s']} s, "
-      f"database {r['db_mib']} MiB")
+      f"database {r['db_mib']} MiB; gauge tessera_active_sessions {r['active_sessions_gauge']:.0f}")
 PY
     fi
 
@@ -179,10 +192,15 @@ PY
     head -n "$SESSIONS" "$WORK/scale-pool.txt" >"$WORK/refresh.txt"
     since=$(python3 -c "print(round($(date +%s.%N) - $START_T, 1))")
     refresh_run scale_refresh_hot "$CONNS" "$SCALE_DURATION" 0
+    scale_perf_rename scale_refresh_hot "$n"
     scale_annotate "$(python3 -c "import json,sys; r = json.loads(sys.argv[1]); r.update(pool=$SESSIONS, since_start_s=$since); print(json.dumps(r))" "$common")"
     tail -n +"$((SESSIONS + 1))" "$WORK/scale-pool.txt" >"$WORK/refresh.txt"
     since=$(python3 -c "print(round($(date +%s.%N) - $START_T, 1))")
     refresh_run scale_refresh_wide "$CONNS" "$SCALE_DURATION" 0
+    scale_perf_rename scale_refresh_wide "$n"
+    python3 "$HERE/seed.py" logins "$(TURL)" "$WORK/scale-check.txt" "$PASSWORD" 8 >&2
+    sleep 1
+    scale_annotate "{\"rss_after_logins_mib\": $(($(status_kb "$SERVER_PID" VmRSS) / 1024)), \"peak_rss_after_logins_mib\": $(($(status_kb "$SERVER_PID" VmHWM) / 1024))}"
     scale_annotate "$(python3 -c "import json,sys; r = json.loads(sys.argv[1]); r.update(pool=$SCALE_POOL, since_start_s=$since); print(json.dumps(r))" "$common")"
     # 5. A restart after the load, timed too: SQLite reads back whatever WAL
     # the stop left behind before the first query.
@@ -246,12 +264,19 @@ after = big_runs[-1]["rss_after_mib"]
 out.update(idle_rss_mib=idle, peak_rss_mib=peak, rss_after_mib=after)
 rss = (f"RSS at {big:,}: {idle} MiB 2 s after start, {after} MiB after the runs, "
        f"peak (VmHWM, start included) {peak} MiB")
+logins = big_runs[-1].get("rss_after_logins_mib")
+out["rss_after_logins_mib"] = logins
 if db == "sqlite":
     ok = idle < 64 and peak < 64
     ok_all &= ok
     lines.append(f"  {rss} (< 64 MiB: {'yes' if ok else 'NO'})")
+    if logins is not None:
+        ok = logins < 64
+        ok_all &= ok
+        lines.append(f"  RSS at {big:,} after 8 logins (Argon2 buffers kept): {logins} MiB "
+                     f"(< 64 MiB: {'yes' if ok else 'NO'})")
 else:
-    lines.append(f"  {rss} (no target on PostgreSQL)")
+    lines.append(f"  {rss}; after 8 logins {logins} MiB (no target on PostgreSQL)")
 restarts = [r for r in rows if r.get("backend") == db and r.get("scenario") == "scale_restart"]
 for n in sizes:
     st = max(max(r["start_ms"]) for r in runs if r["live_sessions"] == n)

@@ -17,7 +17,8 @@ launcher. Standard library only (PostgreSQL through the psql client).
       each a clone of the template user's real session with its own id,
       first token, and times spread over the last half idle period. Writes
       <pool> tokens of sessions drawn at random from all of them (one per
-      line) and one more token (`token user_id`) for the acceptance check.
+      line) and, for the acceptance check, one more token (`token user_id`)
+      and a seeded account's email.
       SQLite: one transaction, executemany, journal off and no fsync during
       the load, the trigger on session inserts dropped and re-created with
       its exact stored SQL (last_login_at is written directly); the file is
@@ -29,6 +30,9 @@ launcher. Standard library only (PostgreSQL through the psql client).
       One refresh with the check token (200, a successor of the same
       session at generation 1), then GET /v1/me with the new access token
       (the seeded session's user).
+
+  seed.py logins <base url> <check file> <password> <n>
+      n logins (4 at a time) of the seeded account named in the check file.
 
   seed.py launch <out file> <ready url> <program> [args...]
       Becomes <program> (exec, same pid) after forking a poller that asks
@@ -229,7 +233,7 @@ def seed(db, target, template_uid, n_sessions, n_users, pool, pool_file, check_f
     with open(pool_file, "w") as f:
         f.write("\n".join(t for t, _ in sampled[:-1]) + "\n")
     with open(check_file, "w") as f:
-        f.write(f"{sampled[-1][0]} {sampled[-1][1]}\n")
+        f.write(f"{sampled[-1][0]} {sampled[-1][1]}\n{user_row(n_users - 1)['email']}\n")
     log(f"{db}: {n_sessions:,} sessions and {n_users - 1:,} users in {time.time() - t0:.1f} s; "
         f"pool of {len(sampled) - 1} tokens")
 
@@ -324,7 +328,7 @@ def post_json(url, body, headers=None):
 
 
 def verify(base, check_file):
-    tok, uid = open(check_file).read().split()
+    tok, uid, _ = open(check_file).read().split()
     try:
         st, body = post_json(f"{base}/v1/auth/refresh", {"refresh_token": tok})
     except urllib.error.HTTPError as e:
@@ -338,6 +342,24 @@ def verify(base, check_file):
         me = json.loads(r.read())
     assert me["id"] == uid, f"/v1/me says {me['id']}, the seeded session belongs to {uid}"
     print(f"seeded token accepted: rotated to generation 1, /v1/me is user {uid}")
+
+
+def logins(base, check_file, password, n):
+    """n logins of a seeded account, 4 at a time (every Argon2 worker busy)."""
+    import concurrent.futures as cf
+    email = open(check_file).read().split()[2]
+
+    def one(_):
+        try:
+            return post_json(f"{base}/v1/auth/login", {"email": email, "password": password})[0]
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    with cf.ThreadPoolExecutor(4) as ex:
+        codes = list(ex.map(one, range(n)))
+    if any(c != 200 for c in codes):
+        sys.exit(f"logins of the seeded account {email}: {codes}")
+    print(f"{n} logins of the seeded account {email}: 200")
 
 
 # ---------------------------------------------------------------- launch
@@ -372,6 +394,8 @@ if __name__ == "__main__":
         seed(a[0], a[1], a[2], int(a[3]), int(a[4]), int(a[5]), a[6], a[7])
     elif cmd == "verify":
         verify(a[0], a[1])
+    elif cmd == "logins":
+        logins(a[0], a[1], a[2], int(a[3]))
     elif cmd == "launch":
         launch(a[0], a[1], a[2:])
     else:
