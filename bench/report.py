@@ -111,3 +111,32 @@ if soak:
               f"| {r['anon_first_third_mib']} → {r['anon_last_third_mib']} | {r['anon_growth']:+.1%} "
               f"| {r['rss_start_mib']} → {r['rss_end_mib']} | {r['verdict']} |")
     print("\nRSS samples every 10 s: `soak-<backend>.csv` beside this file.\n")
+
+scale = [r for r in rows if str(r.get("scenario", "")).startswith("scale_")]
+if scale:
+    print("| scale (issue 22) | backend | live sessions | seeded in s | starts ms | restart after the runs ms "
+          "| WAL after the runs MiB | RSS +2 s MiB | idle CPU s (PG backends) | refresh hot per CPU s "
+          "| refresh wide per CPU s | peak RSS MiB | RSS after 8 logins MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for idle in [r for r in scale if r["scenario"] == "scale_idle"]:
+        same = [r for r in scale if r["backend"] == idle["backend"] and r.get("live_sessions") == idle["live_sessions"]]
+        get = lambda sc: next((r for r in reversed(same) if r["scenario"] == sc), None)
+        hot, wide, rst = get("scale_refresh_hot"), get("scale_refresh_wide"), get("scale_restart")
+        def rate(r):
+            if not r:
+                return "–"
+            s = f(r["per_core_rps"])
+            return s + (f" ({f(r['per_core_rps_incl_db'])} incl. PG)" if r.get("per_core_rps_incl_db") else "")
+        db_cpu = f" ({idle['idle_db_cpu_s']})" if idle.get("idle_db_cpu_s") is not None else ""
+        peak = max([r["peak_rss_mib"] for r in (hot, wide) if r] or [idle["peak_rss_mib"]])
+        print(f"| {idle['idle_s']} s idle | {idle['backend']} | {idle['live_sessions']:,} | {idle['seed_s']} "
+              f"| {', '.join(str(s) for s in idle['start_ms'])} | {rst['restart_ms'] if rst else '–'} "
+              f"| {rst['wal_after_runs_mib'] if rst and idle['backend'] == 'sqlite' else '–'} "
+              f"| {idle['idle_rss_mib']} | {idle['idle_cpu_s']}{db_cpu} | {rate(hot)} | {rate(wide)} | {peak} "
+              f"| {(wide or {}).get('rss_after_logins_mib', '–')} |")
+    print()
+    for v in [r for r in scale if r["scenario"] == "scale_verdict"]:
+        print(f"- {v['backend']}: {v['verdict']} ({v['big']:,} against {v['small']:,} sessions; "
+              + ", ".join(f"{k} {v[k]}" for k in v if k.endswith("_fall") or k.startswith(("start_ms_max", "restart_ms")))
+              + f"; peak RSS {v['peak_rss_mib']} MiB)")
+    print()

@@ -33,6 +33,14 @@
 #                       plus a login every 10 s; RSS (anonymous and file parts) sampled every
 #                       10 s. Verdict: 0 errors, and the mean anonymous RSS of the last third
 #                       within 10 % of the first third's.
+#   scale               one million live sessions against 10,000 (issue 22; bench/scale.sh):
+#                       sessions written straight into the database by bench/seed.py (SQLite
+#                       one transaction, PostgreSQL COPY) over 1000 accounts, then time to
+#                       ready (3 starts), idle RSS and CPU, and refresh runs over random
+#                       sessions (64 hot, BENCH_SCALE_POOL=8192 wide), 30 s each; verdicts:
+#                       refresh per CPU s falls < 10 %, RSS < 64 MiB (SQLite), start < 1 s.
+#                       BENCH_DB unset: both backends. BENCH_SCALE_SESSIONS (1000000),
+#                       BENCH_SCALE_SIZES ("10000 1000000"), BENCH_SCALE_USERS (1000)
 # Peer scenarios (oidc-provider in bench/peer, in-memory adapter):
 #   peer_jwks  peer_client_credentials  peer_refresh   (peer = all three)
 # glewlwyd peer (Debian's glewlwyd, SQLite; bench/glewlwyd, see its README.md):
@@ -554,6 +562,10 @@ PY
     stop_server
 }
 
+# The scale scenario (its own file).
+# shellcheck source=bench/scale.sh
+source "$HERE/scale.sh"
+
 # ---------------------------------------------------------------- peer scenarios
 PURL() { echo "http://127.0.0.1:$PEER_PORT"; }
 PAUTH() { echo "Basic $(printf 'bench:%s' "$CLIENT_SECRET" | base64 -w0)"; }
@@ -625,6 +637,11 @@ main() {
                 ensure_glewlwyd; "sc_$sc" ;;
             glewlwyd) ensure_glewlwyd; sc_glewlwyd_client_credentials; sc_glewlwyd_refresh ;;
             tessera) ensure_tessera; tessera_suite ;;
+            scale)
+                ensure_tessera
+                for DB in ${BENCH_DB:-sqlite postgres}; do sc_scale; done
+                DB=${BENCH_DB:-sqlite}
+                ;;
             all)
                 ensure_tessera; ensure_peer; ensure_glewlwyd
                 sc_argon2

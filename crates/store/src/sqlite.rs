@@ -55,10 +55,26 @@ struct Writer {
     own: Option<(tokio::sync::Mutex<SqliteConnection>, SqliteConnectOptions)>,
 }
 
+/// A WAL of more frames than this (4 KiB pages: 64 MiB) is reset and
+/// truncated by the checkpointer.
+const WAL_RESET_FRAMES: i64 = 16_384;
+
 /// Copies committed WAL frames into the database file every 250 ms
 /// (`PRAGMA wal_checkpoint(PASSIVE)`: never waits for readers or writers),
 /// until the store is dropped. Writers keep appending meanwhile.
-async fn checkpointer(pool: SqlitePool, alive: std::sync::Weak<()>) {
+///
+/// A passive checkpoint never rewinds the WAL: SQLite starts it over only
+/// when a writer finds every frame copied back and no reader in it, which
+/// under steady writes never happens. So past [`WAL_RESET_FRAMES`] it is
+/// reset with `wal_checkpoint(TRUNCATE)`, holding this process's write turn
+/// so that writers queue on it rather than in SQLite's busy handler. Without
+/// that the WAL grew by about 2 GiB a minute of refreshes, and a restart
+/// spent over a second reading it back (issue 22).
+async fn checkpointer(
+    pool: SqlitePool,
+    writes: std::sync::Arc<tokio::sync::Mutex<()>>,
+    alive: std::sync::Weak<()>,
+) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -66,11 +82,35 @@ async fn checkpointer(pool: SqlitePool, alive: std::sync::Weak<()>) {
         if alive.strong_count() == 0 || pool.is_closed() {
             return;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
-            tracing::debug!(error = %e, "background WAL checkpoint");
+        let passive = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&pool)
+            .await;
+        match passive {
+            Ok((_, frames, _)) if frames > WAL_RESET_FRAMES => {
+                let _turn = writes.lock().await;
+                // Waits for readers to leave the WAL for at most 100 ms (a
+                // long reader, a backup: the next tick tries again), not
+                // the 5 s that writers would otherwise queue behind it.
+                let reset = async {
+                    let mut conn = pool.acquire().await?;
+                    sqlx::query("PRAGMA busy_timeout = 100")
+                        .execute(&mut *conn)
+                        .await?;
+                    let done = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .execute(&mut *conn)
+                        .await;
+                    sqlx::query("PRAGMA busy_timeout = 5000")
+                        .execute(&mut *conn)
+                        .await?;
+                    done.map(|_| ())
+                };
+                let reset: std::result::Result<(), sqlx::Error> = reset.await;
+                if let Err(e) = reset {
+                    tracing::debug!(error = %e, "WAL reset");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "background WAL checkpoint"),
         }
     }
 }
@@ -274,7 +314,11 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true)
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-8000")
+            // The page cache is per connection, and the pool holds up to 8:
+            // 2 MiB each (SQLite's default) bounds them at 16 MiB together.
+            // At 8 MiB each a server with a million sessions grew to 117 MiB
+            // as its connections' caches filled (issue 22).
+            .pragma("cache_size", "-2000")
             .statement_cache_capacity(64);
         // Checkpoints (which fsync the database file) run on a background
         // task, not inside whichever request's commit crosses SQLite's
@@ -299,13 +343,14 @@ impl SqliteStore {
             .await
             .map_err(map_err)?;
         let alive = std::sync::Arc::new(());
+        let writes = std::sync::Arc::new(tokio::sync::Mutex::new(()));
         if !in_memory {
             tokio::spawn(checkpointer(
                 pool.clone(),
+                writes.clone(),
                 std::sync::Arc::downgrade(&alive),
             ));
         }
-        let writes: std::sync::Arc<tokio::sync::Mutex<()>> = Default::default();
         let own = match own_opts {
             Some(opts) => {
                 let conn = SqliteConnection::connect_with(&opts)

@@ -247,11 +247,15 @@ impl<B: SqlBackend> SessionStore for B {
     }
 
     async fn count_live_sessions(&self, now: i64) -> Result<i64> {
+        // `+expires_at`: a scan, not the expiry index. Nearly every row is
+        // live, and SQLite walking that index fetched each row at random:
+        // 1.9 s of CPU at a million sessions, every maintenance tick, against
+        // 0.13 s for the scan (PostgreSQL scans either way).
         let row = self
             .pool()
             .fetch_optional(
                 "SELECT COUNT(*) AS n FROM sessions WHERE revoked_at IS NULL \
-                 AND expires_at > $1 AND idle_expires_at > $1",
+                 AND +expires_at > $1 AND idle_expires_at > $1",
                 args![now],
             )
             .await;
