@@ -35,12 +35,12 @@
 #                       within 10 % of the first third's.
 #   scale               one million live sessions against 10,000 (issue 22; bench/scale.sh):
 #                       sessions written straight into the database by bench/seed.py (SQLite
-#                       one transaction, PostgreSQL COPY) over 1000 accounts, then time to
-#                       ready (3 starts), idle RSS and CPU, and refresh runs over random
-#                       sessions (64 hot, BENCH_SCALE_POOL=8192 wide), 30 s each; verdicts:
-#                       refresh per CPU s falls < 10 %, RSS < 64 MiB (SQLite), start < 1 s.
-#                       BENCH_DB unset: both backends. BENCH_SCALE_SESSIONS (1000000),
-#                       BENCH_SCALE_SIZES ("10000 1000000"), BENCH_SCALE_USERS (1000)
+#                       one transaction, PostgreSQL COPY) over 1000 accounts; time to ready
+#                       (3 starts, and a restart after the runs), idle RSS and CPU, refresh
+#                       runs of 30 s over random sessions (64 hot, BENCH_SCALE_POOL=8192
+#                       wide), RSS after 8 logins; verdicts: refresh per CPU s falls < 10 %,
+#                       RSS < 64 MiB (SQLite), start < 1 s. BENCH_DB unset: both backends.
+#                       BENCH_SCALE_SESSIONS (1000000), BENCH_SCALE_SIZES ("10000 1000000")
 # Peer scenarios (oidc-provider in bench/peer, in-memory adapter):
 #   peer_jwks  peer_client_credentials  peer_refresh   (peer = all three)
 # glewlwyd peer (Debian's glewlwyd, SQLite; bench/glewlwyd, see its README.md):
