@@ -55,8 +55,8 @@ struct Writer {
     own: Option<(tokio::sync::Mutex<SqliteConnection>, SqliteConnectOptions)>,
 }
 
-/// A WAL of more frames than this (4 KiB pages: 64 MiB) is reset and
-/// truncated by the checkpointer.
+/// A WAL of more frames than this (4 KiB pages: 64 MiB) is started over
+/// by the checkpointer.
 const WAL_RESET_FRAMES: i64 = 16_384;
 
 /// Copies committed WAL frames into the database file every 250 ms
@@ -66,10 +66,14 @@ const WAL_RESET_FRAMES: i64 = 16_384;
 /// A passive checkpoint never rewinds the WAL: SQLite starts it over only
 /// when a writer finds every frame copied back and no reader in it, which
 /// under steady writes never happens. So past [`WAL_RESET_FRAMES`] it is
-/// reset with `wal_checkpoint(TRUNCATE)`, holding this process's write turn
-/// so that writers queue on it rather than in SQLite's busy handler. Without
-/// that the WAL grew by about 2 GiB a minute of refreshes, and a restart
-/// spent over a second reading it back (issue 22).
+/// restarted with `wal_checkpoint(RESTART)`, holding this process's write
+/// turn so that writers queue on it rather than in SQLite's busy handler:
+/// the next commit writes from the start of the file again, which so stays
+/// near that size. Without that the WAL grew by about 2 GiB a minute of
+/// refreshes, and a restart spent over a second reading it back (issue 22).
+/// `TRUNCATE` (which also shrinks the file) held the writers for as long
+/// as the file system took to free it: p99 of refreshes at half of peak
+/// went from 2.7 to 12.8 ms (BENCHMARKS.md).
 async fn checkpointer(
     pool: SqlitePool,
     writes: std::sync::Arc<tokio::sync::Mutex<()>>,
@@ -96,7 +100,7 @@ async fn checkpointer(
                     sqlx::query("PRAGMA busy_timeout = 100")
                         .execute(&mut *conn)
                         .await?;
-                    let done = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    let done = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
                         .execute(&mut *conn)
                         .await;
                     sqlx::query("PRAGMA busy_timeout = 5000")
