@@ -61,8 +61,8 @@ def main():
         size = {}
         for r in data:
             if r["backend"] == backend and r.get("live_sessions") and r["scenario"].startswith("scale_refresh"):
-                idle.setdefault(r["live_sessions"], r.get("idle_rss_mib"))
-                size.setdefault(r["live_sessions"], r.get("db_mib"))
+                idle[r["live_sessions"]] = r.get("idle_rss_mib")
+                size[r["live_sessions"]] = r.get("db_mib")
         if len(idle) >= 2:
             lo, hi = min(idle), max(idle)
             per = (hi - lo) / 100_000
